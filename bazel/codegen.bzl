@@ -43,7 +43,7 @@ def comet_flatbuffers_library(name, srcs):
         name = name + "_gen",
         srcs = srcs,
         outs = outs,
-        cmd = "%s --cpp --gen-object-api -o $(@D) $(SRCS)" % FLATC,
+        cmd = "%s --cpp --scoped-enums -o $(@D) $(SRCS)" % FLATC,
     )
     native.cc_library(
         name = name,

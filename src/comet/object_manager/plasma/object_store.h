@@ -1,0 +1,162 @@
+// ObjectStore: the plasma store's state, with no I/O.
+//
+// Owns the shared-memory arena, its allocator, the file-backed fallback
+// mappings, the object table, per-client references and the LRU list of
+// evictable objects. Every decision of the store is made here; the server
+// (store_server.h) only moves bytes and timers. Thread-compatible: confined
+// to the store's event-loop thread.
+//
+// Lifecycle of an object: Create (creator holds one reference) -> Seal ->
+// readers Acquire/Release references -> Delete (deferred while referenced) or
+// eviction (sealed, unreferenced, least recently used first). An unsealed
+// object can be Aborted by its creator; a disconnecting client releases all it
+// holds and aborts what it left unsealed.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "src/comet/common/id.h"
+#include "src/comet/object_manager/plasma/allocator.h"
+#include "src/comet/object_manager/plasma/memory_mapping.h"
+
+namespace comet::plasma {
+
+using ClientId = uint64_t;
+
+struct ObjectStoreOptions {
+  // Bytes of the shared-memory arena.
+  uint64_t capacity = 0;
+  // Directory for file-backed fallback mappings; empty disables fallback.
+  std::string fallback_dir;
+};
+
+// Where an object's bytes are, relative to the mapping `fd_id`.
+struct ObjectLocation {
+  int64_t fd_id = 0;
+  uint64_t data_offset = 0;
+  uint64_t data_size = 0;
+  uint64_t metadata_offset = 0;
+  uint64_t metadata_size = 0;
+  bool fallback = false;
+};
+
+struct ObjectSummary {
+  ObjectID id;
+  uint64_t data_size = 0;
+  uint64_t metadata_size = 0;
+  bool sealed = false;
+  int64_t ref_count = 0;
+  bool fallback = false;
+};
+
+struct StoreStats {
+  int64_t capacity = 0;
+  int64_t used_bytes = 0;
+  int64_t fallback_bytes = 0;
+  int64_t num_objects = 0;
+  int64_t num_sealed = 0;
+  int64_t num_evictions = 0;
+  int64_t bytes_evicted = 0;
+  int64_t num_fallback_allocations = 0;
+  // Filled by the server: creates waiting for memory, connected clients.
+  int64_t num_pending_creates = 0;
+  int64_t num_clients = 0;
+};
+
+// What a Release left behind for the releasing client.
+struct ReleaseResult {
+  int64_t client_refs_left = 0;
+  int64_t fd_id = 0;
+  bool fallback = false;
+};
+
+class ObjectStore {
+ public:
+  // The arena's mapping id; fallback mappings get ids above it.
+  static constexpr int64_t kArenaFdId = 1;
+
+  static absl::StatusOr<std::unique_ptr<ObjectStore>> Create(const ObjectStoreOptions& options);
+
+  // Allocates an object in the arena, evicting unreferenced objects if that
+  // makes room. ResourceExhausted when it cannot (the caller may wait and
+  // retry, or use CreateFallbackObject); OutOfRange when the object is larger
+  // than the arena; AlreadyExists for a known id.
+  absl::StatusOr<ObjectLocation> CreateObject(ClientId client, const ObjectID& id,
+                                              uint64_t data_size, uint64_t metadata_size);
+
+  // Allocates an object in a new file-backed mapping under fallback_dir.
+  absl::StatusOr<ObjectLocation> CreateFallbackObject(ClientId client, const ObjectID& id,
+                                                      uint64_t data_size, uint64_t metadata_size);
+
+  absl::Status Seal(ClientId client, const ObjectID& id);
+
+  // Adds a reference of `client` to a sealed object.
+  absl::StatusOr<ObjectLocation> Acquire(ClientId client, const ObjectID& id);
+  absl::StatusOr<ReleaseResult> Release(ClientId client, const ObjectID& id);
+  absl::Status Abort(ClientId client, const ObjectID& id);
+
+  // Frees a sealed object now, or when its last reference goes.
+  absl::Status Delete(const ObjectID& id);
+
+  // Releases everything `client` holds and aborts what it left unsealed.
+  void DisconnectClient(ClientId client);
+
+  bool IsSealed(const ObjectID& id) const;
+  bool Contains(const ObjectID& id) const { return objects_.contains(id); }
+
+  // The mapping with this id (the arena or a fallback file), or nullptr.
+  const MemoryMapping* mapping(int64_t fd_id) const;
+
+  std::vector<ObjectSummary> List() const;
+  StoreStats stats() const;
+  uint64_t capacity() const { return allocator_.capacity(); }
+
+ private:
+  struct Entry {
+    uint64_t data_size = 0;
+    uint64_t metadata_size = 0;
+    bool sealed = false;
+    int64_t fd_id = kArenaFdId;
+    uint64_t offset = 0;
+    ClientId creator = 0;
+    int64_t ref_count = 0;
+    absl::flat_hash_map<ClientId, int64_t> holders;
+    bool delete_pending = false;
+    bool in_lru = false;
+    std::list<ObjectID>::iterator lru_pos;
+  };
+
+  ObjectStore(const ObjectStoreOptions& options, std::unique_ptr<MemoryMapping> arena);
+
+  absl::Status CheckCreate(const ObjectID& id, uint64_t data_size, uint64_t metadata_size) const;
+  absl::StatusOr<uint64_t> AllocateWithEviction(uint64_t size);
+  ObjectLocation Insert(ClientId client, const ObjectID& id, Entry entry);
+  ObjectLocation LocationOf(const Entry& entry) const;
+  void AddReference(ClientId client, const ObjectID& id, Entry& entry);
+  void OnUnreferenced(const ObjectID& id, Entry& entry);
+  void RemoveFromLru(Entry& entry);
+  void Free(const ObjectID& id);
+  uint64_t AllocatedSize(const Entry& entry) const;
+
+  ObjectStoreOptions options_;
+  std::unique_ptr<MemoryMapping> arena_;
+  Allocator allocator_;
+  absl::flat_hash_map<int64_t, std::unique_ptr<MemoryMapping>> fallback_mappings_;
+  int64_t next_fd_id_ = kArenaFdId + 1;
+  absl::flat_hash_map<ObjectID, Entry> objects_;
+  // Sealed, unreferenced arena objects; front = least recently used.
+  std::list<ObjectID> lru_;
+  uint64_t evictable_bytes_ = 0;
+  absl::flat_hash_map<ClientId, absl::flat_hash_set<ObjectID>> held_by_client_;
+  absl::flat_hash_map<ClientId, absl::flat_hash_set<ObjectID>> unsealed_by_client_;
+  StoreStats stats_;
+};
+
+}  // namespace comet::plasma

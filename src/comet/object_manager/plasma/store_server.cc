@@ -1,6 +1,7 @@
 #include "src/comet/object_manager/plasma/store_server.h"
 
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +68,11 @@ StoreServer::~StoreServer() { Stop(); }
 
 absl::Status StoreServer::Start() {
   const std::string& path = options_.socket_path;
+  if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "plasma socket path must be 1 to ", sizeof(sockaddr_un::sun_path) - 1,
+        " bytes long, got ", path.size(), ": ", path));
+  }
   if (access(path.c_str(), F_OK) == 0) {
     absl::StatusOr<int> probe = ConnectUnixSocket(path);
     if (probe.ok()) {

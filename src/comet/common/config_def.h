@@ -1,0 +1,50 @@
+// The one Comet configuration table. Each entry is
+//   COMET_CONFIG(type, name, default, "doc")
+// with type one of int64_t, double, bool, std::string. Every entry becomes a
+// typed accessor on comet::Config, is overridable by the COMET_<name> (or
+// COMET_<NAME>) environment variable and by `_system_config` in Python's
+// init(). Include only with COMET_CONFIG defined; no include guard on purpose.
+// clang-format off
+
+// --- Object store (plasma) ---
+COMET_CONFIG(int64_t, object_store_memory, 0,
+             "Bytes for the node's plasma store; 0 = 30% of RAM capped at "
+             "object_store_memory_cap.")
+COMET_CONFIG(int64_t, object_store_memory_cap, 200LL * 1024 * 1024 * 1024,
+             "Upper bound in bytes for the automatically sized plasma store.")
+COMET_CONFIG(int64_t, plasma_create_fallback_timeout_ms, 2000,
+             "How long a create waits for memory to free before a file-backed "
+             "fallback mapping is used.")
+COMET_CONFIG(bool, plasma_fallback_allocation, true,
+             "Whether plasma may place objects in file-backed fallback "
+             "mappings when shared memory is full.")
+COMET_CONFIG(int64_t, plasma_max_message_bytes, 64LL * 1024 * 1024,
+             "Largest message accepted on the plasma unix socket.")
+COMET_CONFIG(std::string, plasma_spill_dir, "",
+             "Where fallback mappings and spilled objects go; empty = "
+             "<session_dir>/spill, or /tmp.")
+
+// --- Core worker ---
+COMET_CONFIG(int64_t, max_direct_call_object_size, 100 * 1024,
+             "Objects up to this many bytes are returned inline in task "
+             "replies and kept in the in-process memory store; larger ones go "
+             "to plasma.")
+
+// --- Logging ---
+COMET_CONFIG(std::string, log_level, "info",
+             "Minimum level written to component logs: debug, info, warning, "
+             "error or fatal.")
+
+// --- GCS health checks ---
+COMET_CONFIG(int64_t, health_check_period_ms, 1000,
+             "How often the GCS health-checks each node.")
+COMET_CONFIG(int64_t, health_check_failure_threshold, 5,
+             "Consecutive failed health checks after which a node is marked "
+             "dead.")
+
+// --- Raylet worker pool ---
+COMET_CONFIG(int64_t, worker_idle_timeout_ms, 60000,
+             "Idle workers above the pool's minimum are stopped after this "
+             "long.")
+
+// clang-format on

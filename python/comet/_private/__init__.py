@@ -1,0 +1,1 @@
+"""Comet internals: nothing here is public API."""

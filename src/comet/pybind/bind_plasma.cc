@@ -74,13 +74,14 @@ std::shared_ptr<PlasmaClient> Connect(const std::string& socket_path, const std:
 }
 
 py::memoryview Create(const std::shared_ptr<PlasmaClient>& client, const py::bytes& id_bytes,
-                      int64_t data_size, int64_t metadata_size) {
+                      int64_t data_size, int64_t metadata_size, bool primary) {
   if (data_size < 0 || metadata_size < 0) throw py::value_error("sizes must not be negative");
   ObjectID id = ToObjectId(id_bytes);
   absl::StatusOr<plasma::MutableObjectBuffer> buf;
   {
     py::gil_scoped_release release;
-    buf = client->Create(id, static_cast<uint64_t>(data_size), static_cast<uint64_t>(metadata_size));
+    buf = client->Create(id, static_cast<uint64_t>(data_size), static_cast<uint64_t>(metadata_size),
+                         primary);
   }
   ThrowIfError(buf.status());
   return ViewOf(std::make_unique<PlasmaBuffer>(client, id, buf->data, buf->data_size,
@@ -88,7 +89,7 @@ py::memoryview Create(const std::shared_ptr<PlasmaClient>& client, const py::byt
 }
 
 void Put(const std::shared_ptr<PlasmaClient>& client, const py::bytes& id_bytes,
-         const py::buffer& data, const py::bytes& metadata) {
+         const py::buffer& data, const py::bytes& metadata, bool primary) {
   ObjectID id = ToObjectId(id_bytes);
   py::buffer_info info = data.request();
   if (info.ndim > 1 && info.strides.back() != info.itemsize) {
@@ -100,7 +101,7 @@ void Put(const std::shared_ptr<PlasmaClient>& client, const py::bytes& id_bytes,
   absl::Status status;
   {
     py::gil_scoped_release release;
-    status = client->Put(id, bytes, meta);
+    status = client->Put(id, bytes, meta, primary);
   }
   ThrowIfError(status);
 }
@@ -169,9 +170,10 @@ void BindPlasma(py::module_& m) {
            "Connects to the store listening on `socket_path`.")
       .def_property_readonly("capacity", &PlasmaClient::capacity)
       .def("create", &Create, py::arg("object_id"), py::arg("data_size"),
-           py::arg("metadata_size") = 0,
+           py::arg("metadata_size") = 0, py::arg("primary") = false,
            "Creates an object and returns a writable memoryview of its data. Fill it, "
-           "then seal(); the reference is released when the view is collected.")
+           "then seal(); the reference is released when the view is collected. A "
+           "primary copy is never evicted; it stays until deleted.")
       .def(
           "seal",
           [](PlasmaClient& c, const py::bytes& id) {
@@ -187,6 +189,7 @@ void BindPlasma(py::module_& m) {
           },
           py::arg("object_id"), "Discards a created, unsealed object.")
       .def("put", &Put, py::arg("object_id"), py::arg("data"), py::arg("metadata") = py::bytes(),
+           py::arg("primary") = false,
            "Creates, fills, seals and releases an object in one call.")
       .def("get", &Get, py::arg("object_ids"), py::arg("timeout_ms") = -1,
            "Returns one read-only memoryview per id (None where the object was not sealed "

@@ -109,10 +109,10 @@ uint8_t* PlasmaClient::Base(int64_t fd_id) {
 }
 
 absl::StatusOr<MutableObjectBuffer> PlasmaClient::Create(const ObjectID& id, uint64_t data_size,
-                                                         uint64_t metadata_size) {
+                                                         uint64_t metadata_size, bool primary) {
   absl::MutexLock lock(&mu_);
   Fbb fbb;
-  fbb.Finish(fb::CreateCreateRequest(fbb, IdVector(fbb, id), data_size, metadata_size));
+  fbb.Finish(fb::CreateCreateRequest(fbb, IdVector(fbb, id), data_size, metadata_size, primary));
   ASSIGN_OR_RETURN(ReceivedMessage reply, Request(fb::MessageType::CreateRequest, fbb,
                                                   fb::MessageType::CreateReply));
   const auto* root = Root<fb::CreateReply>(reply);
@@ -275,8 +275,8 @@ absl::StatusOr<StoreStats> PlasmaClient::Stats() {
 }
 
 absl::Status PlasmaClient::Put(const ObjectID& id, absl::string_view data,
-                               absl::string_view metadata) {
-  ASSIGN_OR_RETURN(MutableObjectBuffer buf, Create(id, data.size(), metadata.size()));
+                               absl::string_view metadata, bool primary) {
+  ASSIGN_OR_RETURN(MutableObjectBuffer buf, Create(id, data.size(), metadata.size(), primary));
   if (!data.empty()) std::memcpy(buf.data, data.data(), data.size());
   if (!metadata.empty()) std::memcpy(buf.metadata, metadata.data(), metadata.size());
   absl::Status status = Seal(id);

@@ -54,8 +54,9 @@ class PlasmaClient {
 
   // Creates an object; this client holds one reference until Release. Waits
   // while the store makes room (eviction, then a file-backed fallback).
+  // A `primary` copy is never evicted: it stays until deleted.
   absl::StatusOr<MutableObjectBuffer> Create(const ObjectID& id, uint64_t data_size,
-                                             uint64_t metadata_size = 0);
+                                             uint64_t metadata_size = 0, bool primary = false);
   absl::Status Seal(const ObjectID& id);
   absl::Status Abort(const ObjectID& id);
 
@@ -73,7 +74,8 @@ class PlasmaClient {
   absl::StatusOr<StoreStats> Stats();
 
   // Create, copy, Seal and Release in one call.
-  absl::Status Put(const ObjectID& id, absl::string_view data, absl::string_view metadata = {});
+  absl::Status Put(const ObjectID& id, absl::string_view data, absl::string_view metadata = {},
+                   bool primary = false);
 
   // Closes the connection: the store releases what this client held.
   void Disconnect();

@@ -79,10 +79,11 @@ absl::StatusOr<uint64_t> ObjectStore::AllocateWithEviction(uint64_t size) {
 
 absl::StatusOr<ObjectLocation> ObjectStore::CreateObject(ClientId client, const ObjectID& id,
                                                          uint64_t data_size,
-                                                         uint64_t metadata_size) {
+                                                         uint64_t metadata_size, bool primary) {
   RETURN_IF_ERROR(CheckCreate(id, data_size, metadata_size));
   ASSIGN_OR_RETURN(uint64_t offset, AllocateWithEviction(data_size + metadata_size));
   Entry entry;
+  entry.primary = primary;
   entry.data_size = data_size;
   entry.metadata_size = metadata_size;
   entry.offset = offset;
@@ -92,7 +93,8 @@ absl::StatusOr<ObjectLocation> ObjectStore::CreateObject(ClientId client, const 
 absl::StatusOr<ObjectLocation> ObjectStore::CreateFallbackObject(ClientId client,
                                                                  const ObjectID& id,
                                                                  uint64_t data_size,
-                                                                 uint64_t metadata_size) {
+                                                                 uint64_t metadata_size,
+                                                                 bool primary) {
   RETURN_IF_ERROR(CheckCreate(id, data_size, metadata_size));
   if (options_.fallback_dir.empty()) {
     return PlasmaError(fb::ErrorCode::OutOfMemory,
@@ -106,6 +108,7 @@ absl::StatusOr<ObjectLocation> ObjectStore::CreateFallbackObject(ClientId client
                                     mapping.status().message()));
   }
   Entry entry;
+  entry.primary = primary;
   entry.data_size = data_size;
   entry.metadata_size = metadata_size;
   entry.fd_id = next_fd_id_++;
@@ -240,6 +243,7 @@ void ObjectStore::OnUnreferenced(const ObjectID& id, Entry& entry) {
     Free(id);
     return;
   }
+  if (entry.primary) return;               // Kept until its owner deletes it.
   if (entry.fd_id != kArenaFdId) return;  // Evicting a file frees no arena space.
   entry.lru_pos = lru_.insert(lru_.end(), id);
   entry.in_lru = true;
@@ -301,7 +305,7 @@ std::vector<ObjectSummary> ObjectStore::List() const {
   out.reserve(objects_.size());
   for (const auto& [id, entry] : objects_) {
     out.push_back({id, entry.data_size, entry.metadata_size, entry.sealed, entry.ref_count,
-                   entry.fd_id != kArenaFdId});
+                   entry.fd_id != kArenaFdId, entry.primary});
   }
   return out;
 }

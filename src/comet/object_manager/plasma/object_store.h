@@ -54,6 +54,7 @@ struct ObjectSummary {
   bool sealed = false;
   int64_t ref_count = 0;
   bool fallback = false;
+  bool primary = false;
 };
 
 struct StoreStats {
@@ -88,12 +89,15 @@ class ObjectStore {
   // makes room. ResourceExhausted when it cannot (the caller may wait and
   // retry, or use CreateFallbackObject); OutOfRange when the object is larger
   // than the arena; AlreadyExists for a known id.
+  // A `primary` object is never evicted; it stays until deleted.
   absl::StatusOr<ObjectLocation> CreateObject(ClientId client, const ObjectID& id,
-                                              uint64_t data_size, uint64_t metadata_size);
+                                              uint64_t data_size, uint64_t metadata_size,
+                                              bool primary = false);
 
   // Allocates an object in a new file-backed mapping under fallback_dir.
   absl::StatusOr<ObjectLocation> CreateFallbackObject(ClientId client, const ObjectID& id,
-                                                      uint64_t data_size, uint64_t metadata_size);
+                                                      uint64_t data_size, uint64_t metadata_size,
+                                                      bool primary = false);
 
   absl::Status Seal(ClientId client, const ObjectID& id);
 
@@ -129,6 +133,7 @@ class ObjectStore {
     int64_t ref_count = 0;
     absl::flat_hash_map<ClientId, int64_t> holders;
     bool delete_pending = false;
+    bool primary = false;
     bool in_lru = false;
     std::list<ObjectID>::iterator lru_pos;
   };

@@ -121,6 +121,19 @@ TEST(ObjectStoreTest, EvictsLeastRecentlyUsedUnreferencedObjects) {
   EXPECT_EQ(stats.bytes_evicted, 3 * 1024);
 }
 
+TEST(ObjectStoreTest, PrimaryCopiesAreNeverEvicted) {
+  auto store = MakeStore(4096);
+  ObjectID primary = ObjectID::FromRandom();
+  ASSERT_TRUE(store->CreateObject(kA, primary, 2048, 0, /*primary=*/true).ok());
+  ASSERT_TRUE(store->Seal(kA, primary).ok());
+  ASSERT_TRUE(store->Release(kA, primary).ok());
+  auto result = store->CreateObject(kB, ObjectID::FromRandom(), 4096, 0);
+  EXPECT_EQ(Code(result.status()), fb::ErrorCode::OutOfMemory);
+  EXPECT_TRUE(store->Contains(primary));
+  ASSERT_TRUE(store->Delete(primary).ok());  // Its owner frees it.
+  EXPECT_TRUE(store->CreateObject(kB, ObjectID::FromRandom(), 4096, 0).ok());
+}
+
 TEST(ObjectStoreTest, DoesNotEvictWhenEvictingCannotMakeRoom) {
   auto store = MakeStore(4096);
   ObjectID kept = ObjectID::FromRandom();

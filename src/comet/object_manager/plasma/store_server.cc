@@ -56,6 +56,7 @@ struct StoreServer::PendingCreate {
   ObjectID id;
   uint64_t data_size = 0;
   uint64_t metadata_size = 0;
+  bool primary = false;
   bool done = false;
   std::unique_ptr<boost::asio::steady_timer> timer;
 };
@@ -236,7 +237,7 @@ void StoreServer::HandleCreate(const std::shared_ptr<Connection>& conn,
     return;
   }
   absl::StatusOr<ObjectLocation> result =
-      store_->CreateObject(conn->id(), *id, req->data_size(), req->metadata_size());
+      store_->CreateObject(conn->id(), *id, req->data_size(), req->metadata_size(), req->primary());
   // Creates that find no room wait in FIFO order behind earlier ones.
   bool must_wait = !result.ok() && absl::IsResourceExhausted(result.status());
   if (!must_wait) {
@@ -248,6 +249,7 @@ void StoreServer::HandleCreate(const std::shared_ptr<Connection>& conn,
   create->id = *id;
   create->data_size = req->data_size();
   create->metadata_size = req->metadata_size();
+  create->primary = req->primary();
   create->timer = std::make_unique<boost::asio::steady_timer>(io_);
   if (options_.fallback_timeout_ms >= 0) {
     create->timer->expires_after(std::chrono::milliseconds(options_.fallback_timeout_ms));
@@ -266,7 +268,7 @@ void StoreServer::ProcessPendingCreates() {
       continue;
     }
     absl::StatusOr<ObjectLocation> result = store_->CreateObject(
-        create->conn->id(), create->id, create->data_size, create->metadata_size);
+        create->conn->id(), create->id, create->data_size, create->metadata_size, create->primary);
     if (!result.ok() && absl::IsResourceExhausted(result.status())) return;
     pending_creates_.pop_front();
     create->done = true;
@@ -279,7 +281,7 @@ void StoreServer::OnCreateTimeout(const std::shared_ptr<PendingCreate>& create) 
   if (create->done) return;
   create->done = true;
   absl::StatusOr<ObjectLocation> result = store_->CreateFallbackObject(
-      create->conn->id(), create->id, create->data_size, create->metadata_size);
+      create->conn->id(), create->id, create->data_size, create->metadata_size, create->primary);
   if (result.ok()) {
     COMET_LOG(INFO) << "plasma store full: object " << create->id.Hex() << " of "
                     << create->data_size << " bytes placed in a file-backed fallback mapping";

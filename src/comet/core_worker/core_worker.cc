@@ -1,0 +1,402 @@
+#include "src/comet/core_worker/core_worker.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "src/comet/common/logging.h"
+#include "src/comet/common/status_macros.h"
+#include "src/comet/core_worker/core_worker_service.h"
+#include "src/comet/rpc/async_call.h"
+
+namespace comet::core {
+namespace {
+
+constexpr int64_t kGcsTimeoutMs = 30000;
+// Put ids use the upper half of the index space; returns use 1..n.
+constexpr uint32_t kPutIndexBase = 0x80000000u;
+
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(what, ": ", status.error_message()));
+}
+
+void SetDeadline(grpc::ClientContext* ctx) {
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(kGcsTimeoutMs));
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+CoreWorker::CoreWorker(CoreWorkerOptions options)
+    : options_(std::move(options)),
+      references_([this](const ObjectID& id, bool owned) { OnObjectFreed(id, owned); }),
+      task_manager_(TaskManager::Callbacks{
+          [this](const ObjectID& id, ObjectPtr obj) { StoreReturn(id, std::move(obj)); },
+          [this](const ObjectID& id, ObjectPtr obj) {
+            references_.AddOwnedObject(id);
+            memory_store_.Put(id, std::move(obj));
+          },
+          [this](const rpc::TaskSpec& spec) { submitter_->Submit(spec); },
+          [this](const std::vector<ObjectID>& args) {
+            references_.RemoveSubmittedTaskReferences(args);
+          }}) {}
+
+CoreWorker::~CoreWorker() { Shutdown(); }
+
+absl::StatusOr<std::shared_ptr<CoreWorker>> CoreWorker::Create(CoreWorkerOptions options) {
+  std::shared_ptr<CoreWorker> worker(new CoreWorker(std::move(options)));
+  RETURN_IF_ERROR(worker->Start());
+  return worker;
+}
+
+absl::Status CoreWorker::Start() {
+  ASSIGN_OR_RETURN(plasma_, plasma::PlasmaClient::Connect(
+                                options_.plasma_socket,
+                                absl::StrCat(options_.is_driver ? "driver-" : "worker-", getpid())));
+  auto gcs_channel = rpc::MakeChannel(options_.gcs_address);
+  gcs_nodes_ = rpc::NodeInfoGcsService::NewStub(gcs_channel);
+  gcs_resources_ = rpc::NodeResourceInfoGcsService::NewStub(gcs_channel);
+  gcs_jobs_ = rpc::JobInfoGcsService::NewStub(gcs_channel);
+  gcs_kv_ = rpc::InternalKVGcsService::NewStub(gcs_channel);
+
+  service_ = std::make_unique<CoreWorkerServiceImpl>(this);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::StrCat(options_.node_ip, ":0"), grpc::InsecureServerCredentials(),
+                           &port);
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("core worker cannot listen on ", options_.node_ip));
+  }
+  address_.set_node_id(options_.node_id.Binary());
+  address_.set_ip_address(options_.node_ip);
+  address_.set_port(port);
+  address_.set_worker_id(options_.worker_id.Binary());
+
+  SubmitterOptions submitter_options;
+  submitter_options.raylet_address = options_.raylet_address;
+  submitter_options.max_direct_call_object_size = options_.max_direct_call_object_size;
+  submitter_options.max_tasks_in_flight_per_worker = options_.max_tasks_in_flight_per_worker;
+  submitter_ = std::make_unique<NormalTaskSubmitter>(
+      submitter_options, &task_manager_, &memory_store_,
+      [this](const ObjectID& id) { return references_.IsOwned(id); }, &raylets_, &workers_);
+  return options_.is_driver ? RegisterDriver() : RegisterWorker();
+}
+
+absl::Status CoreWorker::RegisterDriver() {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  rpc::GetNextJobIDReply next;
+  RETURN_IF_ERROR(FromGrpc(gcs_jobs_->GetNextJobID(&ctx, {}, &next), "cannot reach the GCS"));
+  ASSIGN_OR_RETURN(job_id_, JobID::FromBinary(next.job_id()));
+  rpc::AddJobRequest request;
+  rpc::JobInfo* info = request.mutable_job_info();
+  info->set_job_id(job_id_.Binary());
+  info->set_start_time_ms(NowMs());
+  info->set_driver_pid(getpid());
+  info->set_entrypoint(options_.entrypoint);
+  info->set_namespace_(options_.ray_namespace);
+  *info->mutable_driver_address() = address_;
+  grpc::ClientContext add_ctx;
+  SetDeadline(&add_ctx);
+  rpc::AddJobReply reply;
+  RETURN_IF_ERROR(FromGrpc(gcs_jobs_->AddJob(&add_ctx, request, &reply), "AddJob"));
+  SetCurrentTask(TaskID::ForDriverTask(job_id_), job_id_);
+  return absl::OkStatus();
+}
+
+absl::Status CoreWorker::RegisterWorker() {
+  rpc::RegisterWorkerRequest request;
+  request.set_worker_id(options_.worker_id.Binary());
+  request.set_pid(getpid());
+  request.set_port(address_.port());
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  rpc::RegisterWorkerReply reply;
+  return FromGrpc(
+      raylets_.Get(options_.raylet_address)->RegisterWorker(&ctx, request, &reply),
+      "cannot register with the raylet");
+}
+
+void CoreWorker::Shutdown() {
+  if (shut_down_.exchange(true)) return;
+  receiver_.Stop();
+  if (options_.is_driver && !job_id_.IsNil()) {
+    rpc::MarkJobFinishedRequest request;
+    request.set_job_id(job_id_.Binary());
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    rpc::MarkJobFinishedReply reply;
+    gcs_jobs_->MarkJobFinished(&ctx, request, &reply);
+  }
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  if (plasma_) plasma_->Disconnect();
+}
+
+TaskID CoreWorker::current_task_id() const {
+  absl::MutexLock lock(&mu_);
+  return current_task_;
+}
+
+void CoreWorker::SetCurrentTask(const TaskID& task_id, const JobID& job_id) {
+  absl::MutexLock lock(&mu_);
+  current_task_ = task_id;
+  if (!job_id.IsNil()) job_id_ = job_id;
+}
+
+void CoreWorker::RegisterBorrowed(const ObjectID& id, const rpc::Address& owner) {
+  if (owner.worker_id() == options_.worker_id.Binary()) return;
+  references_.AddBorrowedObject(id, owner);
+  absl::MutexLock lock(&mu_);
+  owners_.try_emplace(id, owner);
+}
+
+rpc::Address CoreWorker::OwnerOf(const ObjectID& id) const {
+  if (references_.IsOwned(id)) return address_;
+  absl::MutexLock lock(&mu_);
+  auto it = owners_.find(id);
+  return it == owners_.end() ? address_ : it->second;
+}
+
+ObjectID CoreWorker::NextPutId() {
+  return ObjectID::FromIndex(current_task_id(), kPutIndexBase + put_counter_++);
+}
+
+void CoreWorker::PutInline(const ObjectID& id, std::string data, std::string metadata,
+                           std::vector<rpc::ObjectReference> nested) {
+  references_.AddOwnedObject(id);
+  for (const auto& ref : nested) {
+    auto nested_id = ObjectID::FromBinary(ref.object_id());
+    if (nested_id.ok()) references_.MarkEscaped(*nested_id);
+  }
+  auto obj = std::make_shared<RayObject>();
+  obj->size = static_cast<int64_t>(data.size() + metadata.size());
+  obj->data = std::move(data);
+  obj->metadata = std::move(metadata);
+  obj->nested_refs = std::move(nested);
+  memory_store_.Put(id, std::move(obj));
+}
+
+absl::StatusOr<plasma::MutableObjectBuffer> CoreWorker::CreatePlasma(const ObjectID& id,
+                                                                     uint64_t data_size,
+                                                                     uint64_t metadata_size) {
+  return plasma_->Create(id, data_size, metadata_size, /*primary=*/true);
+}
+
+absl::Status CoreWorker::SealPlasma(const ObjectID& id, bool owned, int64_t size) {
+  RETURN_IF_ERROR(plasma_->Seal(id));
+  if (owned) {
+    references_.AddOwnedObject(id);
+    memory_store_.Put(id, RayObject::InPlasma(size));
+  }
+  return absl::OkStatus();
+}
+
+void CoreWorker::OnObjectFreed(const ObjectID& id, bool owned) {
+  ObjectPtr obj = memory_store_.Get(id);
+  memory_store_.Delete(id);
+  {
+    absl::MutexLock lock(&mu_);
+    owners_.erase(id);
+    requested_.erase(id);
+  }
+  if (owned && obj != nullptr && obj->in_plasma && !shut_down_) {
+    auto deleted = plasma_->Delete({id});
+    if (!deleted.ok()) COMET_LOG(WARNING) << "plasma delete failed: " << deleted.status();
+  }
+}
+
+void CoreWorker::StoreReturn(const ObjectID& id, ObjectPtr object) {
+  if (!references_.InScope(id)) {
+    // Nobody wants the value any more: free a plasma copy at once.
+    if (object->in_plasma && !shut_down_) plasma_->Delete({id}).IgnoreError();
+    return;
+  }
+  memory_store_.Put(id, std::move(object));
+}
+
+void CoreWorker::RequestFromOwner(const ObjectID& id) {
+  rpc::Address owner;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = owners_.find(id);
+    if (it == owners_.end() || !requested_.insert(id).second) return;
+    owner = it->second;
+  }
+  rpc::GetObjectStatusRequest request;
+  request.set_object_id(id.Binary());
+  request.set_timeout_ms(-1);
+  auto stub = workers_.Get(absl::StrCat(owner.ip_address(), ":", owner.port()));
+  rpc::CallAsync<rpc::GetObjectStatusRequest, rpc::GetObjectStatusReply>(
+      [stub](auto* ctx, auto* req, auto* reply, auto done) {
+        stub->async()->GetObjectStatus(ctx, req, reply, std::move(done));
+      },
+      std::move(request),
+      [this, id](const grpc::Status& status, rpc::GetObjectStatusReply&& reply) {
+        if (!status.ok()) {
+          memory_store_.Put(id, RayObject::Error(kOwnerDied,
+                                                 absl::StrCat("the owner of object ", id.Hex(),
+                                                              " died: ", status.error_message())));
+          return;
+        }
+        if (reply.status() != rpc::GetObjectStatusReply::CREATED) {
+          memory_store_.Put(id, RayObject::Error(kObjectFreed,
+                                                 absl::StrCat("object ", id.Hex(),
+                                                              " was freed by its owner")));
+          return;
+        }
+        rpc::ReturnObject ret;
+        ret.set_in_plasma(reply.in_plasma());
+        ret.set_size(reply.size());
+        *ret.mutable_value() = std::move(*reply.mutable_value());
+        memory_store_.Put(id, TaskManager::ToObject(ret));
+      });
+}
+
+std::vector<ObjectPtr> CoreWorker::Get(const std::vector<ObjectID>& ids, absl::Time deadline) {
+  for (const ObjectID& id : ids) {
+    if (!memory_store_.Contains(id) && !references_.IsOwned(id)) RequestFromOwner(id);
+  }
+  return memory_store_.Wait(ids, ids.size(), deadline);
+}
+
+std::vector<bool> CoreWorker::Wait(const std::vector<ObjectID>& ids, size_t num_returns,
+                                   absl::Time deadline) {
+  for (const ObjectID& id : ids) {
+    if (!memory_store_.Contains(id) && !references_.IsOwned(id)) RequestFromOwner(id);
+  }
+  std::vector<ObjectPtr> found = memory_store_.Wait(ids, num_returns, deadline);
+  std::vector<bool> ready;
+  ready.reserve(found.size());
+  for (const ObjectPtr& obj : found) ready.push_back(obj != nullptr);
+  return ready;
+}
+
+std::vector<ObjectID> CoreWorker::SubmitTask(rpc::TaskSpec spec) {
+  TaskID parent = current_task_id();
+  TaskID task_id = TaskID::ForNormalTask(job_id_, parent, task_counter_++);
+  spec.set_task_id(task_id.Binary());
+  spec.set_job_id(job_id_.Binary());
+  spec.set_parent_task_id(parent.Binary());
+  *spec.mutable_caller_address() = address_;
+  std::vector<ObjectID> returns;
+  for (int i = 1; i <= spec.num_returns(); ++i) {
+    ObjectID id = ObjectID::FromIndex(task_id, i);
+    references_.AddOwnedObject(id);
+    returns.push_back(id);
+  }
+  std::vector<ObjectID> arg_refs;
+  for (const rpc::TaskArg& arg : spec.args()) {
+    if (arg.has_ref()) {
+      auto id = ObjectID::FromBinary(arg.ref().object_id());
+      if (id.ok()) arg_refs.push_back(*id);
+    } else {
+      for (const auto& ref : arg.value().nested_refs()) {
+        auto id = ObjectID::FromBinary(ref.object_id());
+        if (id.ok()) references_.MarkEscaped(*id);
+      }
+    }
+  }
+  references_.AddSubmittedTaskReferences(arg_refs);
+  task_manager_.AddPendingTask(spec, std::move(arg_refs));
+  submitter_->Submit(std::move(spec));
+  return returns;
+}
+
+bool CoreWorker::Cancel(const ObjectID& id, bool force) {
+  TaskID task_id = id.TaskId();
+  if (!task_manager_.IsPending(task_id)) return false;
+  return submitter_->Cancel(task_id, force);
+}
+
+absl::Status CoreWorker::ReportGeneratorItem(const rpc::Address& owner, const TaskID& task_id,
+                                             int64_t index, const rpc::ReturnObject& item) {
+  rpc::ReportGeneratorItemRequest request;
+  request.set_generator_task_id(task_id.Binary());
+  request.set_item_index(index);
+  *request.mutable_item() = item;
+  grpc::ClientContext ctx;
+  rpc::ReportGeneratorItemReply reply;
+  auto stub = workers_.Get(absl::StrCat(owner.ip_address(), ":", owner.port()));
+  return FromGrpc(stub->ReportGeneratorItem(&ctx, request, &reply), "ReportGeneratorItem");
+}
+
+void CoreWorker::HandleGetObjectStatus(const rpc::GetObjectStatusRequest& request,
+                                       std::function<void(rpc::GetObjectStatusReply)> reply) {
+  auto id = ObjectID::FromBinary(request.object_id());
+  if (!id.ok() || (!references_.InScope(*id) && !memory_store_.Contains(*id))) {
+    rpc::GetObjectStatusReply out;
+    out.set_status(rpc::GetObjectStatusReply::OUT_OF_SCOPE);
+    reply(std::move(out));
+    return;
+  }
+  memory_store_.GetAsync(*id, [reply = std::move(reply)](ObjectPtr obj) {
+    rpc::GetObjectStatusReply out;
+    out.set_status(rpc::GetObjectStatusReply::CREATED);
+    out.set_in_plasma(obj->in_plasma);
+    out.set_size(obj->size);
+    if (!obj->in_plasma) {
+      out.mutable_value()->set_data(obj->data);
+      out.mutable_value()->set_metadata(obj->metadata);
+      for (const auto& ref : obj->nested_refs) *out.mutable_value()->add_nested_refs() = ref;
+    }
+    reply(std::move(out));
+  });
+}
+
+absl::StatusOr<std::optional<std::string>> CoreWorker::KvGet(const std::string& ns,
+                                                             const std::string& key) {
+  rpc::KVGetRequest request;
+  request.set_ns(ns);
+  request.set_key(key);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  rpc::KVGetReply reply;
+  RETURN_IF_ERROR(FromGrpc(gcs_kv_->InternalKVGet(&ctx, request, &reply), "GCS KV get"));
+  if (!reply.found()) return std::optional<std::string>();
+  return std::optional<std::string>(reply.value());
+}
+
+absl::Status CoreWorker::KvPut(const std::string& ns, const std::string& key,
+                               const std::string& value, bool overwrite) {
+  rpc::KVPutRequest request;
+  request.set_ns(ns);
+  request.set_key(key);
+  request.set_value(value);
+  request.set_overwrite(overwrite);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  rpc::KVPutReply reply;
+  return FromGrpc(gcs_kv_->InternalKVPut(&ctx, request, &reply), "GCS KV put");
+}
+
+absl::StatusOr<std::vector<rpc::NodeInfo>> CoreWorker::GetAllNodeInfo() {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  rpc::GetAllNodeInfoReply reply;
+  RETURN_IF_ERROR(FromGrpc(gcs_nodes_->GetAllNodeInfo(&ctx, {}, &reply), "GetAllNodeInfo"));
+  return std::vector<rpc::NodeInfo>(reply.node_info_list().begin(), reply.node_info_list().end());
+}
+
+absl::StatusOr<std::vector<rpc::NodeResources>> CoreWorker::GetAllResourceUsage() {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  rpc::GetAllResourceUsageReply reply;
+  RETURN_IF_ERROR(
+      FromGrpc(gcs_resources_->GetAllResourceUsage(&ctx, {}, &reply), "GetAllResourceUsage"));
+  return std::vector<rpc::NodeResources>(reply.nodes().begin(), reply.nodes().end());
+}
+
+}  // namespace comet::core

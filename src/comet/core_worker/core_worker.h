@@ -1,0 +1,162 @@
+// CoreWorker: the C++ core that the driver and every worker run (inside the
+// comet._raylet extension).
+//
+// Owns the in-process memory store, the reference counter, the task manager
+// and submitter (owner side), the task receiver (executor side), the plasma
+// client, the gRPC server of the CoreWorkerService and the clients to the GCS,
+// the raylet and other workers. Python drives it through bind_core_worker.cc.
+// Thread-safe: the components it owns are; its own fields are set in Create
+// and read-only afterwards, except those guarded by mu_.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "proto/core_worker.grpc.pb.h"
+#include "proto/gcs_service.grpc.pb.h"
+#include "proto/node_manager.grpc.pb.h"
+#include "src/comet/common/id.h"
+#include "src/comet/core_worker/memory_store.h"
+#include "src/comet/core_worker/normal_task_submitter.h"
+#include "src/comet/core_worker/reference_counter.h"
+#include "src/comet/core_worker/task_manager.h"
+#include "src/comet/core_worker/task_receiver.h"
+#include "src/comet/object_manager/plasma/client.h"
+#include "src/comet/rpc/client_pool.h"
+
+namespace comet::core {
+
+struct CoreWorkerOptions {
+  bool is_driver = true;
+  std::string gcs_address;
+  std::string raylet_address;
+  std::string plasma_socket;
+  NodeID node_id;
+  WorkerID worker_id;
+  std::string node_ip = "127.0.0.1";
+  int64_t max_direct_call_object_size = 100 * 1024;
+  int max_tasks_in_flight_per_worker = 1;
+  // Drivers: recorded in the job table.
+  std::string entrypoint;
+  std::string ray_namespace;
+};
+
+class CoreWorkerServiceImpl;
+
+class CoreWorker {
+ public:
+  // Connects to plasma, starts the gRPC server, and registers: a driver as a
+  // new job with the GCS, a worker with its raylet.
+  static absl::StatusOr<std::shared_ptr<CoreWorker>> Create(CoreWorkerOptions options);
+  ~CoreWorker();
+
+  // Stops serving; a driver marks its job finished.
+  void Shutdown();
+
+  const JobID& job_id() const { return job_id_; }
+  const WorkerID& worker_id() const { return options_.worker_id; }
+  const NodeID& node_id() const { return options_.node_id; }
+  const rpc::Address& address() const { return address_; }
+  bool is_driver() const { return options_.is_driver; }
+  TaskID current_task_id() const;
+  void SetCurrentTask(const TaskID& task_id, const JobID& job_id);
+
+  // References held by Python ObjectRef instances.
+  void AddLocalReference(const ObjectID& id) { references_.AddLocalReference(id); }
+  void RemoveLocalReference(const ObjectID& id) { references_.RemoveLocalReference(id); }
+  // An ObjectRef to an object owned elsewhere arrived in this process.
+  void RegisterBorrowed(const ObjectID& id, const rpc::Address& owner);
+  void MarkEscaped(const ObjectID& id) { references_.MarkEscaped(id); }
+  bool IsOwned(const ObjectID& id) const { return references_.IsOwned(id); }
+  // The owner of an object this process knows of (itself for owned ones).
+  rpc::Address OwnerOf(const ObjectID& id) const;
+
+  // Objects this process creates (puts).
+  ObjectID NextPutId();
+  void PutInline(const ObjectID& id, std::string data, std::string metadata,
+                 std::vector<rpc::ObjectReference> nested);
+  absl::StatusOr<plasma::MutableObjectBuffer> CreatePlasma(const ObjectID& id, uint64_t data_size,
+                                                           uint64_t metadata_size);
+  // Seals a plasma object created with CreatePlasma; owned ones are recorded.
+  absl::Status SealPlasma(const ObjectID& id, bool owned, int64_t size);
+
+  // Values of `ids` (nullptr where not ready by `deadline`); asks the owners
+  // of borrowed objects for them.
+  std::vector<ObjectPtr> Get(const std::vector<ObjectID>& ids, absl::Time deadline);
+  // Which of `ids` are ready once `num_returns` are, or at `deadline`.
+  std::vector<bool> Wait(const std::vector<ObjectID>& ids, size_t num_returns,
+                         absl::Time deadline);
+  plasma::PlasmaClient& plasma() { return *plasma_; }
+  std::shared_ptr<plasma::PlasmaClient> plasma_ptr() { return plasma_; }
+
+  // Submits a normal task; fills ids and caller fields; returns its returns.
+  std::vector<ObjectID> SubmitTask(rpc::TaskSpec spec);
+  // Cancels the task that produces `id`; false if it is not ours or done.
+  bool Cancel(const ObjectID& id, bool force);
+
+  // Streaming generators (owner side).
+  TaskManager& task_manager() { return task_manager_; }
+  // Executor side: reports one yielded item to the generator's owner.
+  absl::Status ReportGeneratorItem(const rpc::Address& owner, const TaskID& task_id,
+                                   int64_t index, const rpc::ReturnObject& item);
+
+  // GCS access (blocking).
+  absl::StatusOr<std::optional<std::string>> KvGet(const std::string& ns, const std::string& key);
+  absl::Status KvPut(const std::string& ns, const std::string& key, const std::string& value,
+                     bool overwrite);
+  absl::StatusOr<std::vector<rpc::NodeInfo>> GetAllNodeInfo();
+  absl::StatusOr<std::vector<rpc::NodeResources>> GetAllResourceUsage();
+
+  TaskReceiver& receiver() { return receiver_; }
+
+  // Owner side of GetObjectStatus: replies when the object exists.
+  void HandleGetObjectStatus(const rpc::GetObjectStatusRequest& request,
+                             std::function<void(rpc::GetObjectStatusReply)> reply);
+
+ private:
+  explicit CoreWorker(CoreWorkerOptions options);
+  absl::Status Start();
+  absl::Status RegisterDriver();
+  absl::Status RegisterWorker();
+  void OnObjectFreed(const ObjectID& id, bool owned);
+  void StoreReturn(const ObjectID& id, ObjectPtr object);
+  void RequestFromOwner(const ObjectID& id);
+
+  CoreWorkerOptions options_;
+  JobID job_id_;
+  rpc::Address address_;
+  std::shared_ptr<plasma::PlasmaClient> plasma_;
+  MemoryStore memory_store_;
+  ReferenceCounter references_;
+  TaskManager task_manager_;
+  rpc::ClientPool<rpc::NodeManagerService> raylets_;
+  rpc::ClientPool<rpc::CoreWorkerService> workers_;
+  std::unique_ptr<NormalTaskSubmitter> submitter_;
+  TaskReceiver receiver_;
+  std::unique_ptr<rpc::NodeInfoGcsService::Stub> gcs_nodes_;
+  std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> gcs_resources_;
+  std::unique_ptr<rpc::JobInfoGcsService::Stub> gcs_jobs_;
+  std::unique_ptr<rpc::InternalKVGcsService::Stub> gcs_kv_;
+  std::unique_ptr<CoreWorkerServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::atomic<uint64_t> task_counter_{0};
+  std::atomic<uint32_t> put_counter_{0};
+  std::atomic<bool> shut_down_{false};
+
+  mutable absl::Mutex mu_;
+  TaskID current_task_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<ObjectID, rpc::Address> owners_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<ObjectID> requested_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace comet::core

@@ -1,0 +1,71 @@
+#include "src/comet/core_worker/core_worker_service.h"
+
+#include <memory>
+
+#include "src/comet/core_worker/core_worker.h"
+
+namespace comet::core {
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PushTask(grpc::CallbackServerContext* context,
+                                                          const rpc::PushTaskRequest* request,
+                                                          rpc::PushTaskReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (request->intended_worker_id() != worker_->worker_id().Binary()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                 "task pushed to the wrong worker"));
+    return reactor;
+  }
+  auto task = std::make_unique<ReceivedTask>();
+  task->request = request;
+  task->reply = reply;
+  task->reactor = reactor;
+  auto task_id = TaskID::FromBinary(request->task_spec().task_id());
+  task->task_id = task_id.ok() ? *task_id : TaskID::Nil();
+  worker_->receiver().Enqueue(std::move(task));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObjectStatus(
+    grpc::CallbackServerContext* context, const rpc::GetObjectStatusRequest* request,
+    rpc::GetObjectStatusReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  worker_->HandleGetObjectStatus(*request, [reactor, reply](rpc::GetObjectStatusReply result) {
+    *reply = std::move(result);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CancelTask(grpc::CallbackServerContext* context,
+                                                            const rpc::CancelTaskRequest* request,
+                                                            rpc::CancelTaskReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto task_id = TaskID::FromBinary(request->task_id());
+  reply->set_attempt_succeeded(task_id.ok() && worker_->receiver().Cancel(*task_id));
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::ReportGeneratorItem(
+    grpc::CallbackServerContext* context, const rpc::ReportGeneratorItemRequest* request,
+    rpc::ReportGeneratorItemReply*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto task_id = TaskID::FromBinary(request->generator_task_id());
+  if (task_id.ok()) {
+    worker_->task_manager().AddGeneratorItem(*task_id, request->item_index(), request->item());
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::Exit(grpc::CallbackServerContext* context,
+                                                      const rpc::ExitRequest*,
+                                                      rpc::ExitReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  worker_->receiver().Stop();
+  reply->set_success(true);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace comet::core

@@ -1,0 +1,291 @@
+#include "src/comet/core_worker/normal_task_submitter.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "src/comet/common/logging.h"
+#include "src/comet/rpc/async_call.h"
+
+namespace comet::core {
+namespace {
+
+std::string AddressString(const rpc::Address& a) { return absl::StrCat(a.ip_address(), ":", a.port()); }
+
+}  // namespace
+
+std::string SchedulingKey(const rpc::TaskSpec& spec) {
+  std::map<std::string, double> sorted(spec.required_resources().begin(),
+                                       spec.required_resources().end());
+  std::string key = spec.function_id();
+  for (const auto& [name, qty] : sorted) absl::StrAppend(&key, "|", name, "=", qty);
+  absl::StrAppend(&key, "|s", static_cast<int>(spec.scheduling_strategy()));
+  return key;
+}
+
+NormalTaskSubmitter::NormalTaskSubmitter(SubmitterOptions options, TaskManager* task_manager,
+                                         MemoryStore* memory_store,
+                                         std::function<bool(const ObjectID&)> is_owned,
+                                         rpc::ClientPool<rpc::NodeManagerService>* raylets,
+                                         rpc::ClientPool<rpc::CoreWorkerService>* workers)
+    : options_(std::move(options)), task_manager_(task_manager), memory_store_(memory_store),
+      is_owned_(std::move(is_owned)), raylets_(raylets), workers_(workers) {}
+
+void NormalTaskSubmitter::Submit(rpc::TaskSpec spec) {
+  // Owned reference arguments must exist before the task can go out.
+  std::vector<std::pair<int, ObjectID>> waiting;
+  for (int i = 0; i < spec.args_size(); ++i) {
+    if (!spec.args(i).has_ref()) continue;
+    auto id = ObjectID::FromBinary(spec.args(i).ref().object_id());
+    if (id.ok() && is_owned_(*id)) waiting.emplace_back(i, *id);
+  }
+  if (waiting.empty()) {
+    OnDependenciesResolved(std::move(spec));
+    return;
+  }
+  struct Resolution {
+    rpc::TaskSpec spec;
+    std::atomic<int> remaining;
+    absl::Mutex mu;
+  };
+  auto res = std::make_shared<Resolution>();
+  res->spec = std::move(spec);
+  res->remaining = static_cast<int>(waiting.size());
+  for (const auto& [index, id] : waiting) {
+    int i = index;
+    memory_store_->GetAsync(id, [this, res, i](ObjectPtr obj) {
+      {
+        absl::MutexLock lock(&res->mu);
+        // Small values travel inside the spec; big ones stay in plasma.
+        if (!obj->in_plasma && obj->size <= options_.max_direct_call_object_size) {
+          rpc::TaskArg* arg = res->spec.mutable_args(i);
+          rpc::SerializedObject* value = arg->mutable_value();
+          value->set_data(obj->data);
+          value->set_metadata(obj->metadata);
+          for (const auto& ref : obj->nested_refs) *value->add_nested_refs() = ref;
+        }
+      }
+      if (--res->remaining == 0) OnDependenciesResolved(std::move(res->spec));
+    });
+  }
+}
+
+void NormalTaskSubmitter::OnDependenciesResolved(rpc::TaskSpec spec) {
+  auto task_id = TaskID::FromBinary(spec.task_id());
+  if (task_id.ok() && task_manager_->IsCancelled(*task_id)) {
+    task_manager_->FailTask(*task_id, kTaskCancelled, "cancelled", false);
+    return;
+  }
+  std::string key = SchedulingKey(spec);
+  absl::MutexLock lock(&mu_);
+  ClassState& state = classes_[key];
+  if (state.lease_request.scheduling_class().empty()) {
+    state.lease_request.set_scheduling_class(key);
+    state.lease_request.mutable_required_resources()->insert(spec.required_resources().begin(),
+                                                             spec.required_resources().end());
+    state.lease_request.set_job_id(spec.job_id());
+    state.lease_request.set_scheduling_strategy(spec.scheduling_strategy());
+  }
+  state.queue.push_back(std::move(spec));
+  Schedule(key);
+}
+
+void NormalTaskSubmitter::Schedule(const std::string& key) {
+  ClassState& state = classes_[key];
+  // Fill leased workers first.
+  for (const auto& lease : state.leases) {
+    while (!lease->dead && !state.queue.empty() &&
+           lease->in_flight < options_.max_tasks_in_flight_per_worker) {
+      rpc::TaskSpec spec = std::move(state.queue.front());
+      state.queue.pop_front();
+      PushTask(key, lease, std::move(spec));
+    }
+  }
+  // Ask for more workers while work waits.
+  int64_t wanted = std::min<int64_t>(static_cast<int64_t>(state.queue.size()),
+                                     options_.max_pending_lease_requests_per_class);
+  while (state.pending_lease_requests < wanted) RequestLease(key, state);
+}
+
+void NormalTaskSubmitter::RequestLease(const std::string& key, ClassState& state) {
+  state.pending_lease_requests++;
+  rpc::RequestWorkerLeaseRequest request = state.lease_request;
+  request.set_backlog_size(static_cast<int64_t>(state.queue.size()));
+  if (!state.queue.empty()) request.set_task_id(state.queue.front().task_id());
+  auto stub = raylets_->Get(options_.raylet_address);
+  rpc::CallAsync<rpc::RequestWorkerLeaseRequest, rpc::RequestWorkerLeaseReply>(
+      [stub](auto* ctx, auto* req, auto* reply, auto done) {
+        stub->async()->RequestWorkerLease(ctx, req, reply, std::move(done));
+      },
+      std::move(request),
+      [this, key](const grpc::Status& status, rpc::RequestWorkerLeaseReply&& reply) {
+        OnLeaseGranted(key, status, std::move(reply));
+      });
+}
+
+void NormalTaskSubmitter::OnLeaseGranted(const std::string& key, const grpc::Status& status,
+                                         rpc::RequestWorkerLeaseReply reply) {
+  std::vector<rpc::TaskSpec> failed;
+  std::string failure;
+  std::shared_ptr<Lease> unused;
+  {
+    absl::MutexLock lock(&mu_);
+    ClassState& state = classes_[key];
+    state.pending_lease_requests--;
+    if (!status.ok() || reply.rejected()) {
+      failure = status.ok() ? reply.failure_message()
+                            : absl::StrCat("the raylet is unreachable: ", status.error_message());
+      COMET_LOG(WARNING) << "worker lease failed: " << failure;
+      // Nothing else will run these tasks: fail them.
+      if (state.pending_lease_requests == 0 && state.leases.empty()) {
+        failed.assign(std::make_move_iterator(state.queue.begin()),
+                      std::make_move_iterator(state.queue.end()));
+        state.queue.clear();
+      }
+    } else {
+      auto lease = std::make_shared<Lease>();
+      lease->grant = std::move(reply);
+      lease->worker_address = AddressString(lease->grant.worker_address());
+      auto worker_id = WorkerID::FromBinary(lease->grant.worker_address().worker_id());
+      if (worker_id.ok()) lease->worker_id = *worker_id;
+      if (state.queue.empty()) {
+        unused = lease;
+      } else {
+        state.leases.push_back(lease);
+        Schedule(key);
+      }
+    }
+  }
+  if (unused) ReturnLease(unused, /*disconnect=*/false);
+  for (const rpc::TaskSpec& spec : failed) {
+    auto task_id = TaskID::FromBinary(spec.task_id());
+    if (task_id.ok()) task_manager_->FailTask(*task_id, kTaskUnschedulable, failure, false);
+  }
+}
+
+void NormalTaskSubmitter::PushTask(const std::string& key, const std::shared_ptr<Lease>& lease,
+                                   rpc::TaskSpec spec) {
+  lease->in_flight++;
+  auto task_id = TaskID::FromBinary(spec.task_id());
+  if (task_id.ok()) running_[*task_id] = Running{key, lease};
+  rpc::PushTaskRequest request;
+  *request.mutable_task_spec() = std::move(spec);
+  request.set_intended_worker_id(lease->worker_id.Binary());
+  *request.mutable_resource_assignments() = lease->grant.resource_assignments();
+  auto stub = workers_->Get(lease->worker_address);
+  TaskID id = task_id.ok() ? *task_id : TaskID::Nil();
+  rpc::CallAsync<rpc::PushTaskRequest, rpc::PushTaskReply>(
+      [stub](auto* ctx, auto* req, auto* reply, auto done) {
+        stub->async()->PushTask(ctx, req, reply, std::move(done));
+      },
+      std::move(request),
+      [this, key, lease, id](const grpc::Status& status, rpc::PushTaskReply&& reply) {
+        OnPushReply(key, lease, id, status, std::move(reply));
+      });
+}
+
+void NormalTaskSubmitter::OnPushReply(const std::string& key, const std::shared_ptr<Lease>& lease,
+                                      const TaskID& task_id, const grpc::Status& status,
+                                      rpc::PushTaskReply reply) {
+  bool return_lease = false;
+  bool disconnect = false;
+  {
+    absl::MutexLock lock(&mu_);
+    running_.erase(task_id);
+    lease->in_flight--;
+    if (!status.ok() || reply.worker_exiting()) lease->dead = true;
+    ClassState& state = classes_[key];
+    if (lease->dead || state.queue.empty()) {
+      if (lease->in_flight == 0) {
+        auto& leases = state.leases;
+        leases.erase(std::remove(leases.begin(), leases.end(), lease), leases.end());
+        return_lease = true;
+        disconnect = lease->dead;
+      }
+    }
+    if (!state.queue.empty()) Schedule(key);
+  }
+  if (return_lease) ReturnLease(lease, disconnect);
+  if (status.ok()) {
+    task_manager_->CompleteTask(task_id, reply);
+  } else {
+    task_manager_->FailTask(task_id, kWorkerCrashed,
+                            absl::StrCat("the worker running task ", task_id.Hex(),
+                                         " died (", status.error_message(), ")"),
+                            /*retryable=*/true);
+  }
+}
+
+void NormalTaskSubmitter::ReturnLease(const std::shared_ptr<Lease>& lease, bool disconnect) {
+  rpc::ReturnWorkerRequest request;
+  request.set_worker_id(lease->worker_id.Binary());
+  request.set_lease_id(lease->grant.lease_id());
+  request.set_disconnect_worker(disconnect);
+  auto stub = raylets_->Get(options_.raylet_address);
+  rpc::CallAsync<rpc::ReturnWorkerRequest, rpc::ReturnWorkerReply>(
+      [stub](auto* ctx, auto* req, auto* reply, auto done) {
+        stub->async()->ReturnWorker(ctx, req, reply, std::move(done));
+      },
+      std::move(request), [](const grpc::Status& status, rpc::ReturnWorkerReply&&) {
+        if (!status.ok()) COMET_LOG(WARNING) << "ReturnWorker failed: " << status.error_message();
+      });
+}
+
+bool NormalTaskSubmitter::Cancel(const TaskID& task_id, bool force) {
+  std::shared_ptr<Lease> lease;
+  bool was_queued = false;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [key, state] : classes_) {
+      auto it = std::find_if(state.queue.begin(), state.queue.end(),
+                             [&](const rpc::TaskSpec& s) { return s.task_id() == task_id.Binary(); });
+      if (it != state.queue.end()) {
+        state.queue.erase(it);
+        was_queued = true;
+        break;
+      }
+    }
+    if (!was_queued) {
+      auto it = running_.find(task_id);
+      if (it != running_.end()) lease = it->second.lease;
+    }
+  }
+  task_manager_->MarkCancelled(task_id);
+  if (was_queued) {
+    task_manager_->FailTask(task_id, kTaskCancelled, "cancelled", false);
+    return true;
+  }
+  if (!lease) return task_manager_->IsPending(task_id);
+  if (force) {
+    rpc::KillWorkerRequest request;
+    request.set_worker_id(lease->worker_id.Binary());
+    request.set_reason(absl::StrCat("force-cancel of task ", task_id.Hex()));
+    auto stub = raylets_->Get(options_.raylet_address);
+    rpc::CallAsync<rpc::KillWorkerRequest, rpc::KillWorkerReply>(
+        [stub](auto* ctx, auto* req, auto* reply, auto done) {
+          stub->async()->KillWorker(ctx, req, reply, std::move(done));
+        },
+        std::move(request), [](const grpc::Status&, rpc::KillWorkerReply&&) {});
+  } else {
+    rpc::CancelTaskRequest request;
+    request.set_task_id(task_id.Binary());
+    auto stub = workers_->Get(lease->worker_address);
+    rpc::CallAsync<rpc::CancelTaskRequest, rpc::CancelTaskReply>(
+        [stub](auto* ctx, auto* req, auto* reply, auto done) {
+          stub->async()->CancelTask(ctx, req, reply, std::move(done));
+        },
+        std::move(request), [](const grpc::Status&, rpc::CancelTaskReply&&) {});
+  }
+  return true;
+}
+
+size_t NormalTaskSubmitter::NumQueued() const {
+  absl::MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [key, state] : classes_) n += state.queue.size();
+  return n;
+}
+
+}  // namespace comet::core

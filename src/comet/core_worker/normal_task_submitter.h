@@ -1,0 +1,99 @@
+// NormalTaskSubmitter: gets this process's tasks onto workers.
+//
+// For each task: waits for the arguments this process owns to exist, inlines
+// the small ones into the spec, then queues the task by scheduling class
+// (function + resources + strategy). Per class it asks the raylet for worker
+// leases (up to the backlog, capped), pushes queued tasks straight to leased
+// workers (several in flight per worker when configured), reuses a lease while
+// its class has queued work and returns it when the queue is empty. A push
+// that fails means the worker died: the TaskManager retries or fails the task.
+// Thread-safe: guarded by mu_; RPC callbacks arrive on gRPC threads, and no
+// callback into other components runs under the lock.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/core_worker.grpc.pb.h"
+#include "proto/node_manager.grpc.pb.h"
+#include "src/comet/common/id.h"
+#include "src/comet/core_worker/memory_store.h"
+#include "src/comet/core_worker/task_manager.h"
+#include "src/comet/rpc/client_pool.h"
+
+namespace comet::core {
+
+struct SubmitterOptions {
+  std::string raylet_address;
+  int64_t max_direct_call_object_size = 100 * 1024;
+  int max_tasks_in_flight_per_worker = 1;
+  int max_pending_lease_requests_per_class = 10;
+};
+
+class NormalTaskSubmitter {
+ public:
+  NormalTaskSubmitter(SubmitterOptions options, TaskManager* task_manager,
+                      MemoryStore* memory_store,
+                      std::function<bool(const ObjectID&)> is_owned,
+                      rpc::ClientPool<rpc::NodeManagerService>* raylets,
+                      rpc::ClientPool<rpc::CoreWorkerService>* workers);
+
+  // Resolves the task's owned arguments, then schedules it.
+  void Submit(rpc::TaskSpec spec);
+
+  // Cancels a queued task, or asks its worker to interrupt (or, with
+  // `force`, the raylet to kill) it. Returns false if the task is unknown here.
+  bool Cancel(const TaskID& task_id, bool force);
+
+  size_t NumQueued() const;
+
+ private:
+  struct Lease {
+    rpc::RequestWorkerLeaseReply grant;
+    std::string worker_address;
+    WorkerID worker_id;
+    int in_flight = 0;
+    bool dead = false;
+  };
+  struct ClassState {
+    std::deque<rpc::TaskSpec> queue;
+    int pending_lease_requests = 0;
+    std::vector<std::shared_ptr<Lease>> leases;
+    rpc::RequestWorkerLeaseRequest lease_request;
+  };
+  struct Running {
+    std::string key;
+    std::shared_ptr<Lease> lease;
+  };
+
+  void OnDependenciesResolved(rpc::TaskSpec spec);
+  void Schedule(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RequestLease(const std::string& key, ClassState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnLeaseGranted(const std::string& key, const grpc::Status& status,
+                      rpc::RequestWorkerLeaseReply reply);
+  void PushTask(const std::string& key, const std::shared_ptr<Lease>& lease,
+                rpc::TaskSpec spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnPushReply(const std::string& key, const std::shared_ptr<Lease>& lease,
+                   const TaskID& task_id, const grpc::Status& status, rpc::PushTaskReply reply);
+  void ReturnLease(const std::shared_ptr<Lease>& lease, bool disconnect);
+
+  SubmitterOptions options_;
+  TaskManager* task_manager_;
+  MemoryStore* memory_store_;
+  std::function<bool(const ObjectID&)> is_owned_;
+  rpc::ClientPool<rpc::NodeManagerService>* raylets_;
+  rpc::ClientPool<rpc::CoreWorkerService>* workers_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, ClassState> classes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<TaskID, Running> running_ ABSL_GUARDED_BY(mu_);
+};
+
+// The scheduling class of a task: tasks with equal keys share leases.
+std::string SchedulingKey(const rpc::TaskSpec& spec);
+
+}  // namespace comet::core

@@ -1,0 +1,189 @@
+#include "src/comet/core_worker/task_manager.h"
+
+#include <utility>
+
+namespace comet::core {
+namespace {
+
+// Returns are ObjectIDs 1..num_returns of the task; stream items follow the
+// same scheme, after index 0 which the generator itself would use.
+std::vector<ObjectID> ReturnIds(const rpc::TaskSpec& spec) {
+  auto task_id = TaskID::FromBinary(spec.task_id());
+  std::vector<ObjectID> ids;
+  if (!task_id.ok()) return ids;
+  for (int i = 1; i <= spec.num_returns(); ++i) ids.push_back(ObjectID::FromIndex(*task_id, i));
+  return ids;
+}
+
+}  // namespace
+
+ObjectID TaskManager::GeneratorItemId(const TaskID& task_id, int64_t index) {
+  return ObjectID::FromIndex(task_id, static_cast<uint32_t>(index + 1));
+}
+
+ObjectPtr TaskManager::ToObject(const rpc::ReturnObject& ret) {
+  if (ret.in_plasma()) return RayObject::InPlasma(ret.size());
+  auto obj = std::make_shared<RayObject>();
+  obj->data = ret.value().data();
+  obj->metadata = ret.value().metadata();
+  obj->nested_refs.assign(ret.value().nested_refs().begin(), ret.value().nested_refs().end());
+  obj->size = static_cast<int64_t>(obj->data.size() + obj->metadata.size());
+  return obj;
+}
+
+void TaskManager::AddPendingTask(const rpc::TaskSpec& spec, std::vector<ObjectID> arg_refs) {
+  auto task_id = TaskID::FromBinary(spec.task_id());
+  if (!task_id.ok()) return;
+  absl::MutexLock lock(&mu_);
+  Pending& p = pending_[*task_id];
+  p.spec = spec;
+  p.arg_refs = std::move(arg_refs);
+  p.retries_left = spec.max_retries();
+  if (spec.is_generator()) streams_.try_emplace(*task_id);
+}
+
+void TaskManager::CompleteTask(const TaskID& task_id, const rpc::PushTaskReply& reply) {
+  bool retry = false;
+  Pending done;
+  int64_t end_index = -1;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = pending_.find(task_id);
+    if (it == pending_.end()) return;
+    Pending& p = it->second;
+    if (reply.is_application_error() && reply.is_retryable_error() && !p.cancelled &&
+        p.retries_left != 0) {
+      if (p.retries_left > 0) p.retries_left--;
+      p.spec.set_attempt_number(p.spec.attempt_number() + 1);
+      retry = true;
+      done.spec = p.spec;
+    } else {
+      done = std::move(p);
+      pending_.erase(it);
+      if (done.spec.is_generator()) {
+        StreamState& s = streams_[task_id];
+        s.finished = true;
+        s.total = reply.num_streamed_items();
+        end_index = s.total;
+      }
+    }
+  }
+  if (retry) {
+    callbacks_.resubmit(done.spec);
+    return;
+  }
+  for (const rpc::ReturnObject& ret : reply.return_objects()) {
+    auto id = ObjectID::FromBinary(ret.object_id());
+    if (id.ok()) callbacks_.store_return(*id, ToObject(ret));
+  }
+  if (end_index >= 0) {
+    callbacks_.store_stream_item(GeneratorItemId(task_id, end_index), RayObject::EndOfStream());
+  }
+  callbacks_.release_args(done.arg_refs);
+}
+
+void TaskManager::FailTask(const TaskID& task_id, const std::string& kind,
+                           const std::string& message, bool retryable) {
+  bool retry = false;
+  Pending done;
+  int64_t error_index = -1;
+  std::string final_kind = kind;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = pending_.find(task_id);
+    if (it == pending_.end()) return;
+    Pending& p = it->second;
+    if (p.cancelled) {
+      final_kind = kTaskCancelled;
+    } else if (retryable && p.retries_left != 0) {
+      if (p.retries_left > 0) p.retries_left--;
+      p.spec.set_attempt_number(p.spec.attempt_number() + 1);
+      retry = true;
+      done.spec = p.spec;
+    }
+    if (!retry) {
+      done = std::move(p);
+      pending_.erase(it);
+      if (done.spec.is_generator()) {
+        // The error becomes the stream's last item.
+        StreamState& s = streams_[task_id];
+        s.finished = true;
+        error_index = s.num_reported;
+        s.total = s.num_reported + 1;
+      }
+    }
+  }
+  if (retry) {
+    callbacks_.resubmit(done.spec);
+    return;
+  }
+  std::string text = final_kind == kTaskCancelled && final_kind != kind
+                         ? "task " + task_id.Hex() + " was cancelled"
+                         : message;
+  StoreErrors(done.spec, final_kind, text);
+  if (error_index >= 0) {
+    callbacks_.store_stream_item(GeneratorItemId(task_id, error_index),
+                                 RayObject::Error(final_kind, text));
+    callbacks_.store_stream_item(GeneratorItemId(task_id, error_index + 1),
+                                 RayObject::EndOfStream());
+  }
+  callbacks_.release_args(done.arg_refs);
+}
+
+void TaskManager::StoreErrors(const rpc::TaskSpec& spec, const std::string& kind,
+                              const std::string& message) {
+  ObjectPtr error = RayObject::Error(kind, message);
+  for (const ObjectID& id : ReturnIds(spec)) callbacks_.store_return(id, error);
+}
+
+void TaskManager::MarkCancelled(const TaskID& task_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = pending_.find(task_id);
+  if (it != pending_.end()) it->second.cancelled = true;
+}
+
+bool TaskManager::IsCancelled(const TaskID& task_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = pending_.find(task_id);
+  return it != pending_.end() && it->second.cancelled;
+}
+
+bool TaskManager::IsPending(const TaskID& task_id) const {
+  absl::MutexLock lock(&mu_);
+  return pending_.contains(task_id);
+}
+
+std::optional<rpc::TaskSpec> TaskManager::GetSpec(const TaskID& task_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = pending_.find(task_id);
+  if (it == pending_.end()) return std::nullopt;
+  return it->second.spec;
+}
+
+size_t TaskManager::NumPending() const {
+  absl::MutexLock lock(&mu_);
+  return pending_.size();
+}
+
+void TaskManager::AddGeneratorItem(const TaskID& task_id, int64_t index,
+                                   const rpc::ReturnObject& item) {
+  {
+    absl::MutexLock lock(&mu_);
+    StreamState& s = streams_[task_id];
+    if (index + 1 > s.num_reported) s.num_reported = index + 1;
+  }
+  callbacks_.store_stream_item(GeneratorItemId(task_id, index), ToObject(item));
+}
+
+TaskManager::StreamState TaskManager::GetStreamState(const TaskID& task_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(task_id);
+  return it == streams_.end() ? StreamState{0, true, 0} : it->second;
+}
+
+void TaskManager::ForgetStream(const TaskID& task_id) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(task_id);
+}
+
+}  // namespace comet::core

@@ -1,0 +1,103 @@
+#include "src/comet/core_worker/task_receiver.h"
+
+#include <utility>
+
+#include "src/comet/core_worker/ray_object.h"
+
+namespace comet::core {
+
+void FillErrorReply(const rpc::TaskSpec& spec, const std::string& kind,
+                    const std::string& message, rpc::PushTaskReply* reply) {
+  auto task_id = TaskID::FromBinary(spec.task_id());
+  if (!task_id.ok()) return;
+  reply->clear_return_objects();
+  for (int i = 1; i <= spec.num_returns(); ++i) {
+    rpc::ReturnObject* ret = reply->add_return_objects();
+    ret->set_object_id(ObjectID::FromIndex(*task_id, i).Binary());
+    ret->mutable_value()->set_data(message);
+    ret->mutable_value()->set_metadata(std::string(RayObject::kErrorMetadataPrefix) + kind);
+  }
+  reply->set_is_application_error(true);
+}
+
+void TaskReceiver::Enqueue(std::unique_ptr<ReceivedTask> task) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_) {
+    task->reply->set_worker_exiting(true);
+    task->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
+    return;
+  }
+  queue_.push_back(std::move(task));
+}
+
+std::unique_ptr<ReceivedTask> TaskReceiver::Next(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopped_ || !queue_.empty(); };
+  mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  if (stopped_ || queue_.empty()) return nullptr;
+  std::unique_ptr<ReceivedTask> task = std::move(queue_.front());
+  queue_.pop_front();
+  running_ = task->task_id;
+  return task;
+}
+
+void TaskReceiver::Finish(std::unique_ptr<ReceivedTask> task) {
+  {
+    absl::MutexLock lock(&mu_);
+    running_ = TaskID::Nil();
+  }
+  task->reactor->Finish(grpc::Status::OK);
+}
+
+bool TaskReceiver::Cancel(const TaskID& task_id) {
+  std::unique_ptr<ReceivedTask> removed;
+  std::function<void(const TaskID&)> interrupt;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if ((*it)->task_id == task_id) {
+        removed = std::move(*it);
+        queue_.erase(it);
+        break;
+      }
+    }
+    if (!removed) {
+      if (running_ != task_id) return false;
+      interrupt = interrupt_;
+    }
+  }
+  if (removed) {
+    FillErrorReply(removed->request->task_spec(), kTaskCancelled,
+                   "task " + task_id.Hex() + " was cancelled before it started",
+                   removed->reply);
+    removed->reactor->Finish(grpc::Status::OK);
+    return true;
+  }
+  if (interrupt) interrupt(task_id);
+  return true;
+}
+
+void TaskReceiver::SetInterruptHook(std::function<void(const TaskID&)> hook) {
+  absl::MutexLock lock(&mu_);
+  interrupt_ = std::move(hook);
+}
+
+void TaskReceiver::Stop() {
+  std::deque<std::unique_ptr<ReceivedTask>> queued;
+  {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+    queued.swap(queue_);
+  }
+  for (auto& task : queued) {
+    task->reply->set_worker_exiting(true);
+    task->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
+  }
+}
+
+TaskID TaskReceiver::running_task() const {
+  absl::MutexLock lock(&mu_);
+  return running_;
+}
+
+}  // namespace comet::core

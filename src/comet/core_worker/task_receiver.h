@@ -1,0 +1,65 @@
+// TaskReceiver: the worker side of task pushes.
+//
+// gRPC threads hand in PushTask calls; the execution thread (the Python main
+// thread) takes them one at a time with Next(), runs them, and Finish()es
+// them, which sends the reply. Cancellation removes a queued task (answered as
+// cancelled) or flags the running one and calls the interrupt hook.
+// Thread-safe: every field is guarded by mu_.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "proto/core_worker.pb.h"
+#include "src/comet/common/id.h"
+
+namespace comet::core {
+
+// One pushed task: the request, the reply to fill, and the reactor to finish.
+struct ReceivedTask {
+  const rpc::PushTaskRequest* request = nullptr;
+  rpc::PushTaskReply* reply = nullptr;
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  TaskID task_id;
+};
+
+class TaskReceiver {
+ public:
+  // Queues a pushed task.
+  void Enqueue(std::unique_ptr<ReceivedTask> task);
+
+  // The next task, waiting until `deadline`; nullptr on timeout or after Stop.
+  std::unique_ptr<ReceivedTask> Next(absl::Time deadline);
+
+  // Sends the reply of a task taken with Next.
+  void Finish(std::unique_ptr<ReceivedTask> task);
+
+  // Cancels a queued or running task; false if it is not here.
+  bool Cancel(const TaskID& task_id);
+
+  // Called (from a gRPC thread) to interrupt the running task.
+  void SetInterruptHook(std::function<void(const TaskID&)> hook);
+
+  // Replies to queued tasks as "worker exiting" and wakes Next.
+  void Stop();
+
+  TaskID running_task() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::deque<std::unique_ptr<ReceivedTask>> queue_ ABSL_GUARDED_BY(mu_);
+  TaskID running_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void(const TaskID&)> interrupt_ ABSL_GUARDED_BY(mu_);
+};
+
+// Fills `reply` with a system error object for every return of the task.
+void FillErrorReply(const rpc::TaskSpec& spec, const std::string& kind,
+                    const std::string& message, rpc::PushTaskReply* reply);
+
+}  // namespace comet::core

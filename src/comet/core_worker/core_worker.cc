@@ -284,9 +284,10 @@ std::vector<bool> CoreWorker::Wait(const std::vector<ObjectID>& ids, size_t num_
   return ready;
 }
 
-std::vector<ObjectID> CoreWorker::SubmitTask(rpc::TaskSpec spec) {
+std::vector<ObjectID> CoreWorker::SubmitTask(rpc::TaskSpec spec, TaskID* task_id_out) {
   TaskID parent = current_task_id();
   TaskID task_id = TaskID::ForNormalTask(job_id_, parent, task_counter_++);
+  if (task_id_out != nullptr) *task_id_out = task_id;
   spec.set_task_id(task_id.Binary());
   spec.set_job_id(job_id_.Binary());
   spec.set_parent_task_id(parent.Binary());

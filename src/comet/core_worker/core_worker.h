@@ -99,8 +99,9 @@ class CoreWorker {
   plasma::PlasmaClient& plasma() { return *plasma_; }
   std::shared_ptr<plasma::PlasmaClient> plasma_ptr() { return plasma_; }
 
-  // Submits a normal task; fills ids and caller fields; returns its returns.
-  std::vector<ObjectID> SubmitTask(rpc::TaskSpec spec);
+  // Submits a normal task; fills ids and caller fields; returns its returns
+  // (and its id in `task_id` when given).
+  std::vector<ObjectID> SubmitTask(rpc::TaskSpec spec, TaskID* task_id = nullptr);
   // Cancels the task that produces `id`; false if it is not ours or done.
   bool Cancel(const ObjectID& id, bool force);
 

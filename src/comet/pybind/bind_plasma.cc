@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "src/comet/object_manager/plasma/client.h"
+#include "src/comet/pybind/plasma_buffer.h"
 #include "src/comet/pybind/status_to_python.h"
 
 namespace py = pybind11;
@@ -24,43 +25,6 @@ ObjectID ToObjectId(const py::bytes& id) {
   absl::StatusOr<ObjectID> parsed = ObjectID::FromBinary(std::string(id));
   ThrowIfError(parsed.status());
   return *parsed;
-}
-
-// Holds one store reference to an object; exposes its data as a buffer.
-class PlasmaBuffer {
- public:
-  PlasmaBuffer(std::shared_ptr<PlasmaClient> client, ObjectID id, uint8_t* data, uint64_t size,
-               std::string metadata, bool writable)
-      : client_(std::move(client)), id_(id), data_(data), size_(size),
-        metadata_(std::move(metadata)), writable_(writable) {}
-
-  ~PlasmaBuffer() {
-    py::gil_scoped_release release;
-    // The store already dropped our reference if the connection is gone.
-    client_->Release(id_).IgnoreError();
-  }
-
-  py::buffer_info Info() const {
-    return py::buffer_info(data_, 1, py::format_descriptor<uint8_t>::format(), 1,
-                           {static_cast<py::ssize_t>(size_)}, {1}, !writable_);
-  }
-
-  py::bytes object_id() const { return py::bytes(id_.Binary()); }
-  py::bytes metadata() const { return py::bytes(metadata_); }
-  uint64_t size() const { return size_; }
-
- private:
-  std::shared_ptr<PlasmaClient> client_;
-  ObjectID id_;
-  uint8_t* data_;
-  uint64_t size_;
-  std::string metadata_;
-  bool writable_;
-};
-
-py::memoryview ViewOf(std::unique_ptr<PlasmaBuffer> buffer) {
-  py::object owner = py::cast(std::move(buffer));
-  return py::memoryview(py::reinterpret_steal<py::object>(PyMemoryView_FromObject(owner.ptr())));
 }
 
 std::shared_ptr<PlasmaClient> Connect(const std::string& socket_path, const std::string& name) {
@@ -84,8 +48,7 @@ py::memoryview Create(const std::shared_ptr<PlasmaClient>& client, const py::byt
                          primary);
   }
   ThrowIfError(buf.status());
-  return ViewOf(std::make_unique<PlasmaBuffer>(client, id, buf->data, buf->data_size,
-                                               std::string(), /*writable=*/true));
+  return PlasmaView(client, id, buf->data, buf->data_size, std::string(), /*writable=*/true);
 }
 
 void Put(const std::shared_ptr<PlasmaClient>& client, const py::bytes& id_bytes,
@@ -125,9 +88,8 @@ py::list Get(const std::shared_ptr<PlasmaClient>& client, const std::vector<py::
       continue;
     }
     std::string metadata(reinterpret_cast<const char*>(buf->metadata), buf->metadata_size);
-    out.append(ViewOf(std::make_unique<PlasmaBuffer>(
-        client, ids[i], const_cast<uint8_t*>(buf->data), buf->data_size, std::move(metadata),
-        /*writable=*/false)));
+    out.append(PlasmaView(client, ids[i], const_cast<uint8_t*>(buf->data), buf->data_size,
+                          std::move(metadata), /*writable=*/false));
   }
   return out;
 }
@@ -154,6 +116,24 @@ py::dict StatsDict(const plasma::StoreStats& s) {
 }
 
 }  // namespace
+
+PlasmaBuffer::~PlasmaBuffer() {
+  py::gil_scoped_release release;
+  // The store already dropped our reference if the connection is gone.
+  client_->Release(id_).IgnoreError();
+}
+
+py::buffer_info PlasmaBuffer::Info() const {
+  return py::buffer_info(data_, 1, py::format_descriptor<uint8_t>::format(), 1,
+                         {static_cast<py::ssize_t>(size_)}, {1}, !writable_);
+}
+
+py::memoryview PlasmaView(std::shared_ptr<plasma::PlasmaClient> client, const ObjectID& id,
+                          uint8_t* data, uint64_t size, std::string metadata, bool writable) {
+  py::object owner = py::cast(std::make_unique<PlasmaBuffer>(std::move(client), id, data, size,
+                                                             std::move(metadata), writable));
+  return py::memoryview(py::reinterpret_steal<py::object>(PyMemoryView_FromObject(owner.ptr())));
+}
 
 void BindPlasma(py::module_& m) {
   py::class_<PlasmaBuffer>(m, "PlasmaBuffer", py::buffer_protocol(),

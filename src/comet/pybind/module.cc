@@ -7,6 +7,7 @@ namespace py = pybind11;
 
 namespace comet::pybind {
 void BindPlasma(py::module_& m);
+void BindCoreWorker(py::module_& m);
 }  // namespace comet::pybind
 
 PYBIND11_MODULE(_raylet, m) {
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_raylet, m) {
   m.attr("__version__") = "0.1.0";
   comet::pybind::RegisterExceptions(m);
   comet::pybind::BindPlasma(m);
+  comet::pybind::BindCoreWorker(m);
 }

@@ -1,0 +1,583 @@
+// Python binding of the core worker: comet._raylet.CoreWorker, ObjectRef and
+// the executor-side TaskView. Every call that can block releases the GIL, and
+// long waits wake every 100 ms to let Ctrl-C through.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "src/comet/common/logging.h"
+#include "src/comet/core_worker/core_worker.h"
+#include "src/comet/pybind/object_ref.h"
+#include "src/comet/pybind/plasma_buffer.h"
+#include "src/comet/pybind/status_to_python.h"
+
+namespace py = pybind11;
+
+namespace comet::pybind {
+namespace {
+
+using core::CoreWorker;
+using core::ObjectPtr;
+using WorkerPtr = std::shared_ptr<CoreWorker>;
+
+ObjectID ToId(const py::bytes& b) {
+  auto id = ObjectID::FromBinary(std::string(b));
+  ThrowIfError(id.status());
+  return *id;
+}
+
+absl::Time DeadlineFor(double timeout_s) {
+  return timeout_s < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Seconds(timeout_s);
+}
+
+// Runs `attempt(slice_deadline)` without the GIL until it reports done or the
+// deadline passes, checking for signals (Ctrl-C) between slices.
+template <typename Attempt>
+void WaitInterruptibly(absl::Time deadline, Attempt attempt) {
+  while (true) {
+    absl::Time slice = std::min(deadline, absl::Now() + absl::Milliseconds(100));
+    bool done;
+    {
+      py::gil_scoped_release release;
+      done = attempt(slice);
+    }
+    if (done || absl::Now() >= deadline) return;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+}
+
+// Read-only view of an inline value; keeps the value alive.
+class InlineBuffer {
+ public:
+  explicit InlineBuffer(ObjectPtr obj) : obj_(std::move(obj)) {}
+  py::buffer_info Info() const {
+    return py::buffer_info(const_cast<char*>(obj_->data.data()), 1,
+                           py::format_descriptor<uint8_t>::format(), 1,
+                           {static_cast<py::ssize_t>(obj_->data.size())}, {1}, true);
+  }
+
+ private:
+  ObjectPtr obj_;
+};
+
+py::memoryview InlineView(ObjectPtr obj) {
+  py::object owner = py::cast(std::make_unique<InlineBuffer>(std::move(obj)));
+  return py::memoryview(py::reinterpret_steal<py::object>(PyMemoryView_FromObject(owner.ptr())));
+}
+
+py::object MakeRef(const WorkerPtr& worker, const ObjectID& id) {
+  return py::cast(std::make_unique<PyObjectRef>(worker, id));
+}
+
+rpc::Address ParseAddress(const py::object& owner) {
+  rpc::Address address;
+  if (!owner.is_none()) address.ParseFromString(std::string(owner.cast<py::bytes>()));
+  return address;
+}
+
+// A task handed to the Python executor, with the reply it fills.
+class TaskView {
+ public:
+  TaskView(WorkerPtr worker, std::unique_ptr<core::ReceivedTask> task)
+      : worker_(std::move(worker)), task_(std::move(task)) {}
+  ~TaskView() {
+    if (task_) {
+      // Never finished by Python (an executor bug): answer so the owner is not stuck.
+      core::FillErrorReply(spec(), core::kWorkerCrashed, "the executor dropped the task",
+                           task_->reply);
+      worker_->receiver().Finish(std::move(task_));
+    }
+  }
+
+  const rpc::TaskSpec& spec() const { return task_->request->task_spec(); }
+  core::ReceivedTask* task() { return task_.get(); }
+  std::unique_ptr<core::ReceivedTask> Release() { return std::move(task_); }
+  const WorkerPtr& worker() const { return worker_; }
+
+  py::list Args() const {
+    py::list out;
+    for (const rpc::TaskArg& arg : spec().args()) {
+      if (arg.has_ref()) {
+        auto id = ObjectID::FromBinary(arg.ref().object_id());
+        ThrowIfError(id.status());
+        worker_->RegisterBorrowed(*id, arg.ref().owner_address());
+        out.append(py::make_tuple("ref", MakeRef(worker_, *id)));
+      } else {
+        out.append(py::make_tuple("value", py::bytes(arg.value().data()),
+                                  py::bytes(arg.value().metadata())));
+      }
+    }
+    return out;
+  }
+
+  py::list ReturnIds() const {
+    py::list out;
+    auto task_id = TaskID::FromBinary(spec().task_id());
+    ThrowIfError(task_id.status());
+    for (int i = 1; i <= spec().num_returns(); ++i) {
+      out.append(py::bytes(ObjectID::FromIndex(*task_id, i).Binary()));
+    }
+    return out;
+  }
+
+  py::dict ResourceIds() const {
+    py::dict out;
+    for (const auto& a : task_->request->resource_assignments()) {
+      out[py::str(a.name())] = std::vector<int64_t>(a.instance_ids().begin(), a.instance_ids().end());
+    }
+    return out;
+  }
+
+ private:
+  WorkerPtr worker_;
+  std::unique_ptr<core::ReceivedTask> task_;
+};
+
+void FillReturn(rpc::ReturnObject* ret, const py::bytes& id, const py::tuple& result) {
+  // result: (metadata, data or None when written to plasma, size)
+  ret->set_object_id(std::string(id));
+  std::string metadata(result[0].cast<py::bytes>());
+  if (result[1].is_none()) {
+    ret->set_in_plasma(true);
+    ret->set_size(result[2].cast<int64_t>());
+  } else {
+    py::buffer buf = result[1].cast<py::buffer>();
+    py::buffer_info info = buf.request();
+    ret->mutable_value()->set_data(static_cast<const char*>(info.ptr),
+                                   static_cast<size_t>(info.size * info.itemsize));
+    ret->mutable_value()->set_metadata(std::move(metadata));
+    ret->set_size(static_cast<int64_t>(info.size * info.itemsize));
+  }
+}
+
+WorkerPtr CreateWorker(bool is_driver, const std::string& gcs_address,
+                       const std::string& raylet_address, const std::string& plasma_socket,
+                       const py::bytes& node_id, const py::bytes& worker_id,
+                       const std::string& node_ip, int64_t max_direct_call_object_size,
+                       int max_tasks_in_flight_per_worker, const std::string& entrypoint,
+                       const std::string& ray_namespace) {
+  core::CoreWorkerOptions options;
+  options.is_driver = is_driver;
+  options.gcs_address = gcs_address;
+  options.raylet_address = raylet_address;
+  options.plasma_socket = plasma_socket;
+  auto node = NodeID::FromBinary(std::string(node_id));
+  ThrowIfError(node.status());
+  options.node_id = *node;
+  auto worker = WorkerID::FromBinary(std::string(worker_id));
+  ThrowIfError(worker.status());
+  options.worker_id = *worker;
+  options.node_ip = node_ip;
+  options.max_direct_call_object_size = max_direct_call_object_size;
+  options.max_tasks_in_flight_per_worker = max_tasks_in_flight_per_worker;
+  options.entrypoint = entrypoint;
+  options.ray_namespace = ray_namespace;
+  absl::StatusOr<WorkerPtr> created;
+  {
+    py::gil_scoped_release release;
+    created = CoreWorker::Create(std::move(options));
+  }
+  ThrowIfError(created.status());
+  return *created;
+}
+
+py::tuple SubmitTask(const WorkerPtr& w, const py::bytes& function_id,
+                    const std::string& function_name, const py::list& args, int num_returns,
+                    const std::map<std::string, double>& resources, int max_retries,
+                    bool retry_exceptions, bool spread, const std::string& name,
+                    bool is_generator, const py::bytes& retry_allowlist) {
+  rpc::TaskSpec spec;
+  spec.set_function_id(function_id);
+  spec.set_function_name(function_name);
+  spec.set_num_returns(is_generator ? 0 : num_returns);
+  spec.mutable_required_resources()->insert(resources.begin(), resources.end());
+  spec.set_max_retries(max_retries);
+  spec.set_retry_exceptions(retry_exceptions);
+  spec.set_retry_exception_allowlist(retry_allowlist);
+  spec.set_scheduling_strategy(spread ? rpc::SPREAD : rpc::DEFAULT);
+  spec.set_name(name);
+  spec.set_is_generator(is_generator);
+  for (const py::handle& arg : args) {
+    rpc::TaskArg* out = spec.add_args();
+    if (py::isinstance<PyObjectRef>(arg)) {
+      const ObjectID& id = arg.cast<PyObjectRef&>().id();
+      out->mutable_ref()->set_object_id(id.Binary());
+      *out->mutable_ref()->mutable_owner_address() = w->OwnerOf(id);
+      continue;
+    }
+    py::tuple t = arg.cast<py::tuple>();  // (data, metadata, nested refs)
+    rpc::SerializedObject* value = out->mutable_value();
+    value->set_data(std::string(t[0].cast<py::bytes>()));
+    value->set_metadata(std::string(t[1].cast<py::bytes>()));
+    for (const py::handle& ref : t[2].cast<py::list>()) {
+      const ObjectID& id = ref.cast<PyObjectRef&>().id();
+      rpc::ObjectReference* nested = value->add_nested_refs();
+      nested->set_object_id(id.Binary());
+      *nested->mutable_owner_address() = w->OwnerOf(id);
+    }
+  }
+  std::vector<ObjectID> returns;
+  TaskID task_id;
+  {
+    py::gil_scoped_release release;
+    returns = w->SubmitTask(std::move(spec), &task_id);
+  }
+  py::list refs;
+  for (const ObjectID& id : returns) refs.append(MakeRef(w, id));
+  return py::make_tuple(py::bytes(task_id.Binary()), refs);
+}
+
+// (data view, metadata bytes) per ref, or None where not ready by the deadline.
+py::list GetObjects(const WorkerPtr& w, const py::list& refs, double timeout_s) {
+  std::vector<ObjectID> ids;
+  for (const py::handle& r : refs) ids.push_back(r.cast<PyObjectRef&>().id());
+  std::vector<ObjectPtr> found(ids.size());
+  WaitInterruptibly(DeadlineFor(timeout_s), [&](absl::Time slice) {
+    found = w->Get(ids, slice);
+    return std::all_of(found.begin(), found.end(), [](const ObjectPtr& o) { return o != nullptr; });
+  });
+  // Objects that live in plasma are read from the local store.
+  std::vector<ObjectID> plasma_ids;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (found[i] && found[i]->in_plasma) plasma_ids.push_back(ids[i]);
+  }
+  std::vector<std::optional<plasma::ObjectBuffer>> buffers;
+  if (!plasma_ids.empty()) {
+    absl::StatusOr<std::vector<std::optional<plasma::ObjectBuffer>>> got;
+    {
+      py::gil_scoped_release release;
+      got = w->plasma().Get(plasma_ids, 0);
+    }
+    ThrowIfError(got.status());
+    buffers = *std::move(got);
+  }
+  py::list out;
+  size_t next_plasma = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const ObjectPtr& obj = found[i];
+    if (!obj) {
+      out.append(py::none());
+    } else if (!obj->in_plasma) {
+      out.append(py::make_tuple(InlineView(obj), py::bytes(obj->metadata)));
+    } else {
+      const auto& buf = buffers[next_plasma++];
+      if (!buf.has_value()) {
+        out.append(py::make_tuple(
+            py::bytes(absl::StrCat("object ", ids[i].Hex(), " is no longer in the object store")),
+            py::bytes(std::string(core::RayObject::kErrorMetadataPrefix) + core::kObjectLost)));
+        continue;
+      }
+      std::string metadata(reinterpret_cast<const char*>(buf->metadata), buf->metadata_size);
+      out.append(py::make_tuple(PlasmaView(w->plasma_ptr(), ids[i], const_cast<uint8_t*>(buf->data),
+                                           buf->data_size, metadata, false),
+                                py::bytes(metadata)));
+    }
+  }
+  return out;
+}
+
+py::list WaitObjects(const WorkerPtr& w, const py::list& refs, size_t num_returns,
+                     double timeout_s) {
+  std::vector<ObjectID> ids;
+  for (const py::handle& r : refs) ids.push_back(r.cast<PyObjectRef&>().id());
+  std::vector<bool> ready(ids.size(), false);
+  WaitInterruptibly(DeadlineFor(timeout_s), [&](absl::Time slice) {
+    ready = w->Wait(ids, num_returns, slice);
+    return static_cast<size_t>(std::count(ready.begin(), ready.end(), true)) >= num_returns;
+  });
+  py::list out;
+  for (bool r : ready) out.append(r);
+  return out;
+}
+
+py::object NextGeneratorItem(const WorkerPtr& w, const py::bytes& task_id_bytes, int64_t index,
+                             double timeout_s) {
+  auto task_id = TaskID::FromBinary(std::string(task_id_bytes));
+  ThrowIfError(task_id.status());
+  ObjectID id = core::TaskManager::GeneratorItemId(*task_id, index);
+  ObjectPtr obj;
+  WaitInterruptibly(DeadlineFor(timeout_s), [&](absl::Time slice) {
+    obj = w->Get({id}, slice)[0];
+    return obj != nullptr;
+  });
+  if (!obj) return py::none();
+  if (obj->metadata == core::RayObject::kEndOfStream) return py::str("end");
+  return MakeRef(w, id);
+}
+
+py::dict NodeDict(const rpc::NodeInfo& n) {
+  py::dict d;
+  d["NodeID"] = NodeID::FromBinary(n.node_id()).value_or(NodeID::Nil()).Hex();
+  d["Alive"] = n.state() == rpc::NodeInfo::ALIVE;
+  d["NodeManagerAddress"] = n.node_manager_address();
+  d["NodeManagerPort"] = n.node_manager_port();
+  d["ObjectStoreSocketName"] = n.object_store_socket();
+  d["NodeName"] = n.node_name();
+  std::map<std::string, double> res(n.total_resources().quantities().begin(),
+                                    n.total_resources().quantities().end());
+  d["Resources"] = res;
+  d["StartTimeMs"] = n.start_time_ms();
+  d["DeathReason"] = n.death_reason();
+  return d;
+}
+
+}  // namespace
+
+void BindCoreWorker(py::module_& m) {
+  py::class_<InlineBuffer>(m, "InlineBuffer", py::buffer_protocol()).def_buffer(&InlineBuffer::Info);
+
+  py::class_<PyObjectRef>(m, "ObjectRef", "A reference to an object that may not exist yet.")
+      .def("binary", [](const PyObjectRef& r) { return py::bytes(r.id().Binary()); })
+      .def("hex", [](const PyObjectRef& r) { return r.id().Hex(); })
+      .def("task_id", [](const PyObjectRef& r) { return py::bytes(r.id().TaskId().Binary()); })
+      .def("is_nil", [](const PyObjectRef& r) { return r.id().IsNil(); })
+      .def("owner_address",
+           [](const PyObjectRef& r) {
+             return r.worker() ? py::bytes(r.worker()->OwnerOf(r.id()).SerializeAsString())
+                               : py::bytes();
+           })
+      .def("__hash__", [](const PyObjectRef& r) { return absl::HashOf(r.id()); })
+      .def("__eq__",
+           [](const PyObjectRef& a, const py::object& b) {
+             return py::isinstance<PyObjectRef>(b) && a.id() == b.cast<PyObjectRef&>().id();
+           })
+      .def("__repr__", [](const PyObjectRef& r) { return "ObjectRef(" + r.id().Hex() + ")"; });
+
+  py::class_<TaskView>(m, "TaskView", "A task this worker is asked to run.")
+      .def_property_readonly("task_id", [](const TaskView& t) { return py::bytes(t.spec().task_id()); })
+      .def_property_readonly("job_id", [](const TaskView& t) { return py::bytes(t.spec().job_id()); })
+      .def_property_readonly("function_id",
+                             [](const TaskView& t) { return py::bytes(t.spec().function_id()); })
+      .def_property_readonly("function_name",
+                             [](const TaskView& t) { return t.spec().function_name(); })
+      .def_property_readonly("name", [](const TaskView& t) { return t.spec().name(); })
+      .def_property_readonly("num_returns", [](const TaskView& t) { return t.spec().num_returns(); })
+      .def_property_readonly("is_generator", [](const TaskView& t) { return t.spec().is_generator(); })
+      .def_property_readonly("attempt_number",
+                             [](const TaskView& t) { return t.spec().attempt_number(); })
+      .def_property_readonly("retry_exceptions",
+                             [](const TaskView& t) { return t.spec().retry_exceptions(); })
+      .def_property_readonly("retry_exception_allowlist", [](const TaskView& t) {
+        return py::bytes(t.spec().retry_exception_allowlist());
+      })
+      .def_property_readonly("caller_address", [](const TaskView& t) {
+        return py::bytes(t.spec().caller_address().SerializeAsString());
+      })
+      .def("args", &TaskView::Args)
+      .def("return_ids", &TaskView::ReturnIds)
+      .def("resource_ids", &TaskView::ResourceIds);
+
+  py::class_<CoreWorker, WorkerPtr>(m, "CoreWorker", "The core worker of this process.")
+      .def(py::init(&CreateWorker), py::arg("is_driver"), py::arg("gcs_address"),
+           py::arg("raylet_address"), py::arg("plasma_socket"), py::arg("node_id"),
+           py::arg("worker_id"), py::arg("node_ip") = "127.0.0.1",
+           py::arg("max_direct_call_object_size") = 100 * 1024,
+           py::arg("max_tasks_in_flight_per_worker") = 1, py::arg("entrypoint") = "",
+           py::arg("namespace") = "")
+      .def("shutdown", [](CoreWorker& w) {
+        py::gil_scoped_release release;
+        w.Shutdown();
+      })
+      .def_property_readonly("job_id", [](const CoreWorker& w) { return py::bytes(w.job_id().Binary()); })
+      .def_property_readonly("worker_id",
+                             [](const CoreWorker& w) { return py::bytes(w.worker_id().Binary()); })
+      .def_property_readonly("node_id", [](const CoreWorker& w) { return py::bytes(w.node_id().Binary()); })
+      .def_property_readonly("address",
+                             [](const CoreWorker& w) { return py::bytes(w.address().SerializeAsString()); })
+      .def_property_readonly("port", [](const CoreWorker& w) { return w.address().port(); })
+      .def_property_readonly("current_task_id", [](const CoreWorker& w) {
+        return py::bytes(w.current_task_id().Binary());
+      })
+      .def("make_ref",
+           [](const WorkerPtr& w, const py::bytes& id, const py::object& owner) {
+             ObjectID oid = ToId(id);
+             rpc::Address address = ParseAddress(owner);
+             if (!owner.is_none() && address.worker_id() != w->worker_id().Binary()) {
+               w->RegisterBorrowed(oid, address);
+             }
+             return MakeRef(w, oid);
+           },
+           py::arg("object_id"), py::arg("owner_address") = py::none())
+      .def("mark_escaped", [](CoreWorker& w, const PyObjectRef& r) { w.MarkEscaped(r.id()); })
+      .def("submit_task", &SubmitTask)
+      .def("put_inline",
+           [](const WorkerPtr& w, const py::bytes& data, const py::bytes& metadata,
+              const py::list& nested) {
+             std::vector<rpc::ObjectReference> refs;
+             for (const py::handle& r : nested) {
+               const ObjectID& id = r.cast<PyObjectRef&>().id();
+               rpc::ObjectReference ref;
+               ref.set_object_id(id.Binary());
+               *ref.mutable_owner_address() = w->OwnerOf(id);
+               refs.push_back(std::move(ref));
+             }
+             ObjectID id = w->NextPutId();
+             w->PutInline(id, std::string(data), std::string(metadata), std::move(refs));
+             return MakeRef(w, id);
+           })
+      .def("next_put_id", [](CoreWorker& w) { return py::bytes(w.NextPutId().Binary()); })
+      .def("create_plasma",
+           [](const WorkerPtr& w, const py::bytes& id, uint64_t data_size, const py::bytes& metadata) {
+             ObjectID oid = ToId(id);
+             std::string meta(metadata);
+             absl::StatusOr<plasma::MutableObjectBuffer> buf;
+             {
+               py::gil_scoped_release release;
+               buf = w->CreatePlasma(oid, data_size, meta.size());
+             }
+             ThrowIfError(buf.status());
+             if (!meta.empty()) std::memcpy(buf->metadata, meta.data(), meta.size());
+             return PlasmaView(w->plasma_ptr(), oid, buf->data, buf->data_size, meta, true);
+           })
+      .def("seal_plasma",
+           [](const WorkerPtr& w, const py::bytes& id, bool owned, int64_t size) -> py::object {
+             ObjectID oid = ToId(id);
+             absl::Status status;
+             {
+               py::gil_scoped_release release;
+               status = w->SealPlasma(oid, owned, size);
+             }
+             ThrowIfError(status);
+             return owned ? MakeRef(w, oid) : py::none();
+           })
+      .def("get_objects", &GetObjects)
+      .def("wait", &WaitObjects)
+      .def("cancel",
+           [](CoreWorker& w, const PyObjectRef& r, bool force) {
+             py::gil_scoped_release release;
+             return w.Cancel(r.id(), force);
+           })
+      .def("next_generator_item", &NextGeneratorItem)
+      .def("kv_get",
+           [](CoreWorker& w, const std::string& ns, const py::bytes& key) -> py::object {
+             absl::StatusOr<std::optional<std::string>> value;
+             {
+               py::gil_scoped_release release;
+               value = w.KvGet(ns, std::string(key));
+             }
+             ThrowIfError(value.status());
+             if (!value->has_value()) return py::none();
+             return py::bytes(**value);
+           })
+      .def("kv_put",
+           [](CoreWorker& w, const std::string& ns, const py::bytes& key, const py::bytes& value,
+              bool overwrite) {
+             std::string k(key), v(value);
+             absl::Status status;
+             {
+               py::gil_scoped_release release;
+               status = w.KvPut(ns, k, v, overwrite);
+             }
+             ThrowIfError(status);
+           })
+      .def("nodes",
+           [](CoreWorker& w) {
+             absl::StatusOr<std::vector<rpc::NodeInfo>> nodes;
+             {
+               py::gil_scoped_release release;
+               nodes = w.GetAllNodeInfo();
+             }
+             ThrowIfError(nodes.status());
+             py::list out;
+             for (const auto& n : *nodes) out.append(NodeDict(n));
+             return out;
+           })
+      .def("resource_usage",
+           [](CoreWorker& w) {
+             absl::StatusOr<std::vector<rpc::NodeResources>> usage;
+             {
+               py::gil_scoped_release release;
+               usage = w.GetAllResourceUsage();
+             }
+             ThrowIfError(usage.status());
+             py::list out;
+             for (const auto& n : *usage) {
+               std::map<std::string, double> total(n.total().quantities().begin(),
+                                                   n.total().quantities().end());
+               std::map<std::string, double> avail(n.available().quantities().begin(),
+                                                   n.available().quantities().end());
+               out.append(py::make_tuple(total, avail));
+             }
+             return out;
+           })
+      .def("next_task",
+           [](const WorkerPtr& w, double timeout_s) -> py::object {
+             std::unique_ptr<core::ReceivedTask> task;
+             {
+               py::gil_scoped_release release;
+               task = w->receiver().Next(DeadlineFor(timeout_s));
+             }
+             if (!task) return py::none();
+             const rpc::TaskSpec& spec = task->request->task_spec();
+             auto job = JobID::FromBinary(spec.job_id());
+             w->SetCurrentTask(task->task_id, job.ok() ? *job : JobID::Nil());
+             return py::cast(std::make_unique<TaskView>(w, std::move(task)));
+           })
+      .def("finish_task",
+           [](const WorkerPtr& w, TaskView& view, const py::list& results, bool app_error,
+              bool retryable, int64_t num_streamed) {
+             core::ReceivedTask* task = view.task();
+             if (task == nullptr) throw py::value_error("task already finished");
+             py::list ids = view.ReturnIds();
+             for (size_t i = 0; i < results.size() && i < ids.size(); ++i) {
+               FillReturn(task->reply->add_return_objects(), ids[i].cast<py::bytes>(),
+                          results[i].cast<py::tuple>());
+             }
+             task->reply->set_is_application_error(app_error);
+             task->reply->set_is_retryable_error(retryable);
+             task->reply->set_num_streamed_items(num_streamed);
+             w->receiver().Finish(view.Release());
+           })
+      .def("report_generator_item",
+           [](const WorkerPtr& w, TaskView& view, int64_t index, const py::bytes& object_id,
+              const py::tuple& result) {
+             rpc::ReturnObject item;
+             FillReturn(&item, object_id, result);
+             auto task_id = TaskID::FromBinary(view.spec().task_id());
+             ThrowIfError(task_id.status());
+             rpc::Address owner = view.spec().caller_address();
+             absl::Status status;
+             {
+               py::gil_scoped_release release;
+               status = w->ReportGeneratorItem(owner, *task_id, index, item);
+             }
+             ThrowIfError(status);
+           })
+      .def("generator_item_id",
+           [](CoreWorker&, const py::bytes& task_id, int64_t index) {
+             auto id = TaskID::FromBinary(std::string(task_id));
+             ThrowIfError(id.status());
+             return py::bytes(core::TaskManager::GeneratorItemId(*id, index).Binary());
+           })
+      .def("set_interrupt_handler",
+           [](CoreWorker& w, py::object handler) {
+             auto shared = std::make_shared<py::object>(std::move(handler));
+             w.receiver().SetInterruptHook([shared](const TaskID& task_id) {
+               py::gil_scoped_acquire acquire;
+               try {
+                 (*shared)(py::bytes(task_id.Binary()));
+               } catch (py::error_already_set& e) {
+                 COMET_LOG(WARNING) << "interrupt handler failed: " << e.what();
+               }
+             });
+           })
+      .def("stop_receiving", [](CoreWorker& w) { w.receiver().Stop(); })
+      .def_property_readonly("num_pending_tasks",
+                             [](CoreWorker& w) { return w.task_manager().NumPending(); });
+
+  m.def(
+      "init_logging",
+      [](const std::string& component, const std::string& log_dir, const std::string& level) {
+        ThrowIfError(InitLogging(component, log_dir, level));
+      },
+      py::arg("component"), py::arg("log_dir"), py::arg("level") = "info");
+}
+
+}  // namespace comet::pybind

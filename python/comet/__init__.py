@@ -1,10 +1,55 @@
-"""Comet: a Python-first distributed runtime for tasks and actors.
+"""Comet: a distributed runtime for Python tasks and actors, with Ray Core's API.
 
-This module only re-exports the public API; the code lives in submodules.
+    import comet
+
+    comet.init()
+
+    @comet.remote
+    def square(x):
+        return x * x
+
+    print(comet.get([square.remote(i) for i in range(4)]))
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from comet import exceptions
+from comet._raylet import ObjectRef
+from comet._private.generator import ObjectRefGenerator
+from comet._private.worker import (
+    available_resources,
+    cancel,
+    cluster_resources,
+    get,
+    get_gpu_ids,
+    init,
+    is_initialized,
+    nodes,
+    put,
+    shutdown,
+    wait,
+)
+from comet.remote_function import remote
+from comet.runtime_context import get_runtime_context
+
+__all__ = [
+    "ObjectRef",
+    "ObjectRefGenerator",
+    "__version__",
+    "available_resources",
+    "cancel",
+    "cluster_resources",
+    "exceptions",
+    "get",
+    "get_gpu_ids",
+    "get_runtime_context",
+    "init",
+    "is_initialized",
+    "nodes",
+    "put",
+    "remote",
+    "shutdown",
+    "wait",
+]

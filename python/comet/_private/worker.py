@@ -1,0 +1,376 @@
+"""The task and object API behind ``comet.init``, ``get``, ``put``, ``wait``...
+
+Thin Python over the C++ core worker (``comet._raylet.CoreWorker``): values
+are serialized here and everything else happens in C++.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import warnings
+from typing import Any, Sequence
+
+from comet import _raylet, exceptions
+from comet._private import serialization, worker_context
+from comet._private.node import DEFAULT_TEMP_DIR, LocalNode, NodeOptions
+
+ObjectRef = _raylet.ObjectRef
+
+# Metadata of errors created by the C++ core (see src/comet/core_worker/ray_object.h).
+_SYSTEM_ERROR_PREFIX = b"COMET_ERROR:"
+_SYSTEM_ERRORS: dict[bytes, type[exceptions.RayError]] = {
+    b"WORKER_CRASHED": exceptions.WorkerCrashedError,
+    b"TASK_CANCELLED": exceptions.TaskCancelledError,
+    b"OBJECT_LOST": exceptions.ObjectLostError,
+    b"OWNER_DIED": exceptions.OwnerDiedError,
+    b"OBJECT_FREED": exceptions.ReferenceCountingAssertionError,
+    b"TASK_UNSCHEDULABLE": exceptions.TaskUnschedulableError,
+}
+KWARGS_METADATA = b"COMET_KWARGS"
+
+_init_lock = threading.Lock()
+
+
+# -- object references inside values ---------------------------------------------------
+
+
+def _ref_to_state(ref: ObjectRef) -> tuple:
+    cw = worker_context.get().core_worker
+    if cw is not None:
+        cw.mark_escaped(ref)
+    return (ref.binary(), ref.owner_address())
+
+
+def _ref_from_state(state: tuple) -> ObjectRef:
+    object_id, owner = state
+    return worker_context.core_worker().make_ref(object_id, owner or None)
+
+
+serialization.register_ref_type(ObjectRef, _ref_to_state, _ref_from_state)
+
+
+def _reduce_ref(ref: ObjectRef) -> tuple:
+    return (_ref_from_state, (_ref_to_state(ref),))
+
+
+ObjectRef.__reduce__ = _reduce_ref  # plain pickle.dumps(ref) works too
+
+
+# -- values -------------------------------------------------------------------------
+
+
+def store_value(value: Any, object_id: bytes | None = None, owned: bool = True) -> Any:
+    """Serializes a value into this process's store (inline, or plasma when big).
+
+    With ``object_id`` (a task return), returns the ``(metadata, data|None,
+    size)`` triple the core worker reports; otherwise an owned ObjectRef.
+    """
+    ctx = worker_context.get()
+    cw = worker_context.core_worker()
+    ser = (value if isinstance(value, serialization.SerializedObject)
+           else serialization.serialize(value))
+    if ser.total_bytes <= ctx.max_direct_call_object_size:
+        data = ser.to_bytes()
+        if object_id is not None:
+            return (ser.metadata, data, len(data))
+        return cw.put_inline(data, ser.metadata, ser.nested_refs)
+    oid = object_id if object_id is not None else cw.next_put_id()
+    view = cw.create_plasma(oid, ser.total_bytes, ser.metadata)
+    try:
+        ser.write_to(view)
+    finally:
+        view.release()
+    ref = cw.seal_plasma(oid, object_id is None and owned, ser.total_bytes)
+    if object_id is not None:
+        return (ser.metadata, None, ser.total_bytes)
+    return ref
+
+
+def value_of(data: Any, metadata: bytes) -> Any:
+    """Deserializes a stored value; errors come back as exception objects."""
+    metadata = bytes(metadata)
+    if metadata.startswith(_SYSTEM_ERROR_PREFIX):
+        kind = metadata[len(_SYSTEM_ERROR_PREFIX):]
+        cls = _SYSTEM_ERRORS.get(kind, exceptions.RaySystemError)
+        return _system_error(cls, bytes(data).decode(errors="replace"))
+    return serialization.deserialize(data, metadata)
+
+
+def _system_error(cls: type[exceptions.RayError], message: str) -> exceptions.RayError:
+    try:
+        return cls(message)
+    except TypeError:
+        err = cls.__new__(cls)
+        Exception.__init__(err, message)
+        return err
+
+
+def raise_if_error(value: Any) -> Any:
+    if isinstance(value, exceptions.RayTaskError):
+        raise value.as_instanceof_cause()
+    if isinstance(value, exceptions.RayError):
+        raise value
+    return value
+
+
+def is_error_value(value: Any) -> bool:
+    return isinstance(value, exceptions.RayError)
+
+
+# -- the public API -----------------------------------------------------------------
+
+
+def init(
+    address: str | None = None,
+    *,
+    num_cpus: int | None = None,
+    num_gpus: int | None = None,
+    resources: dict[str, float] | None = None,
+    memory: int | None = None,
+    object_store_memory: int | None = None,
+    namespace: str | None = None,
+    ignore_reinit_error: bool = False,
+    include_dashboard: bool | None = None,
+    log_to_driver: bool = True,
+    logging_level: Any = None,
+    runtime_env: dict | None = None,
+    _temp_dir: str | None = None,
+    _system_config: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Starts Comet on this machine, or connects to a running cluster.
+
+    With no ``address``, starts a GCS and a raylet as child processes in a new
+    session directory (under ``/tmp/comet``) and stops them at
+    :func:`shutdown` or interpreter exit. Returns a dict describing the node.
+    """
+    unknown = set(kwargs) - {"configure_logging", "log_to_driver", "dashboard_host",
+                             "dashboard_port", "local_mode", "_node_ip_address"}
+    if unknown:
+        raise TypeError(f"init() got unexpected keyword arguments: {sorted(unknown)}")
+    if address is not None:
+        raise NotImplementedError(
+            "connecting to a running cluster (init(address=...)) is not supported yet; "
+            "call comet.init() to start a local one")
+    for name, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if resources is not None:
+        for key, qty in resources.items():
+            if key in ("CPU", "GPU", "memory"):
+                raise ValueError(f"use num_cpus/num_gpus/memory instead of resources[{key!r}]")
+            if not isinstance(qty, (int, float)) or qty < 0:
+                raise ValueError(f"resources[{key!r}] must be a non-negative number")
+    with _init_lock:
+        ctx = worker_context.get()
+        if ctx.connected:
+            if ignore_reinit_error:
+                return _node_info(ctx)
+            raise RuntimeError("Maybe you called comet.init twice by accident? "
+                               "Call comet.shutdown() first, or pass ignore_reinit_error=True.")
+        system_config = dict(_system_config or {})
+        node = LocalNode(NodeOptions(
+            num_cpus=num_cpus, num_gpus=num_gpus, resources=resources, memory=memory,
+            object_store_memory=object_store_memory,
+            temp_dir=_temp_dir or os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR),
+            system_config=system_config))
+        try:
+            max_inline = int(system_config.get("max_direct_call_object_size", 100 * 1024))
+            in_flight = int(system_config.get("max_tasks_in_flight_per_worker", 1))
+            cw = _raylet.CoreWorker(
+                is_driver=True, gcs_address=node.gcs_address,
+                raylet_address=node.raylet_address, plasma_socket=node.plasma_socket,
+                node_id=node.node_id, worker_id=os.urandom(28), node_ip=node.node_ip,
+                max_direct_call_object_size=max_inline,
+                max_tasks_in_flight_per_worker=in_flight,
+                entrypoint=" ".join(_argv()), namespace=namespace or "")
+        except BaseException:
+            node.stop()
+            raise
+        ctx.core_worker = cw
+        ctx.mode = "driver"
+        ctx.node = node
+        ctx.gcs_address = node.gcs_address
+        ctx.raylet_address = node.raylet_address
+        ctx.node_id = node.node_id
+        ctx.node_ip = node.node_ip
+        ctx.session_dir = node.session_dir
+        ctx.namespace = namespace or ""
+        ctx.max_direct_call_object_size = max_inline
+        return _node_info(ctx)
+
+
+def _argv() -> list[str]:
+    import sys
+
+    return list(getattr(sys, "argv", []) or [])
+
+
+def _node_info(ctx: worker_context.WorkerContext) -> dict[str, Any]:
+    return {
+        "node_ip_address": ctx.node_ip,
+        "gcs_address": ctx.gcs_address,
+        "raylet_address": ctx.raylet_address,
+        "session_dir": ctx.session_dir,
+        "node_id": ctx.node_id.hex(),
+    }
+
+
+def shutdown() -> None:
+    """Disconnects; stops the daemons that :func:`init` started."""
+    with _init_lock:
+        ctx = worker_context.get()
+        if not ctx.connected:
+            return
+        cw, node = ctx.core_worker, ctx.node
+        ctx.core_worker = None
+        cw.shutdown()
+        if node is not None:
+            node.stop()
+        worker_context.reset()
+
+
+atexit.register(shutdown)
+
+
+def is_initialized() -> bool:
+    """Whether this process is connected to Comet."""
+    return worker_context.get().connected
+
+
+def put(value: Any, *, _owner: Any = None) -> ObjectRef:
+    """Stores ``value`` in the object store and returns a reference to it."""
+    if isinstance(value, ObjectRef):
+        raise TypeError("Calling 'put' on an ObjectRef is not allowed. If you really want "
+                        "to do this, you can wrap the ObjectRef in a list and call 'put' on it.")
+    return store_value(value)
+
+
+def get(object_refs: Any, *, timeout: float | None = None) -> Any:
+    """Returns the value of an ObjectRef, or the values of a list of them.
+
+    Blocks until they are ready. Raises :class:`GetTimeoutError` when
+    ``timeout`` seconds pass first, and the task's exception (also an
+    instance of the original exception class) when the task raised.
+    """
+    single = isinstance(object_refs, ObjectRef)
+    if single:
+        refs = [object_refs]
+    elif isinstance(object_refs, (list, tuple)):
+        refs = list(object_refs)
+        for ref in refs:
+            if not isinstance(ref, ObjectRef):
+                raise TypeError(f"get() expects a list of ObjectRefs, found {type(ref).__name__}")
+    else:
+        if hasattr(object_refs, "__comet_get__"):
+            return object_refs.__comet_get__(timeout)
+        raise TypeError(f"get() expects an ObjectRef or a list of ObjectRefs, "
+                        f"got {type(object_refs).__name__}")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
+        raise ValueError(f"timeout must be a non-negative number or None, got {timeout!r}")
+    cw = worker_context.core_worker()
+    results = cw.get_objects(refs, -1.0 if timeout is None else float(timeout))
+    values = []
+    for ref, result in zip(refs, results):
+        if result is None:
+            raise exceptions.GetTimeoutError(f"Get timed out: some object(s) not ready "
+                                             f"after {timeout}s (first: {ref!r})")
+        values.append(raise_if_error(value_of(*result)))
+    return values[0] if single else values
+
+
+def wait(
+    object_refs: Sequence[ObjectRef],
+    *,
+    num_returns: int = 1,
+    timeout: float | None = None,
+    fetch_local: bool = True,
+) -> tuple[list[ObjectRef], list[ObjectRef]]:
+    """Waits until ``num_returns`` of the refs are ready or ``timeout`` passes.
+
+    Returns ``(ready, not_ready)``, each in the order of ``object_refs``.
+    """
+    if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
+        raise TypeError(f"wait() expects a list of ObjectRefs, got {type(object_refs).__name__}")
+    refs = list(object_refs)
+    for ref in refs:
+        if not isinstance(ref, ObjectRef):
+            raise TypeError(f"wait() expects a list of ObjectRefs, found {type(ref).__name__}")
+    if len(set(refs)) != len(refs):
+        raise ValueError("wait() requires a list of unique ObjectRefs")
+    if not isinstance(num_returns, int) or num_returns < 0 or num_returns > len(refs):
+        raise ValueError(f"num_returns must be between 0 and {len(refs)}, got {num_returns!r}")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
+        raise ValueError(f"timeout must be a non-negative number or None, got {timeout!r}")
+    if not refs or num_returns == 0:
+        return [], refs
+    cw = worker_context.core_worker()
+    ready_flags = cw.wait(refs, num_returns, -1.0 if timeout is None else float(timeout))
+    ready = [r for r, ok in zip(refs, ready_flags) if ok][:num_returns] if num_returns else []
+    ready_set = set(ready)
+    return ready, [r for r in refs if r not in ready_set]
+
+
+def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
+    """Cancels the task that produces ``object_ref``.
+
+    A queued task never runs; a running one gets :class:`TaskCancelledError`
+    raised inside it (or, with ``force=True``, its worker is killed). ``get``
+    of the ref then raises :class:`TaskCancelledError`.
+    """
+    if not isinstance(object_ref, ObjectRef):
+        raise TypeError(f"cancel() expects an ObjectRef, got {type(object_ref).__name__}")
+    worker_context.core_worker().cancel(object_ref, bool(force))
+
+
+def _resource_views() -> list[tuple[dict[str, float], dict[str, float]]]:
+    return worker_context.core_worker().resource_usage()
+
+
+def cluster_resources() -> dict[str, float]:
+    """Total resources of the alive nodes."""
+    totals: dict[str, float] = {}
+    for total, _ in _resource_views():
+        for name, qty in total.items():
+            totals[name] = totals.get(name, 0.0) + qty
+    return totals
+
+
+def available_resources() -> dict[str, float]:
+    """Resources not in use right now, summed over the alive nodes."""
+    avail: dict[str, float] = {}
+    for _, free in _resource_views():
+        for name, qty in free.items():
+            if qty > 0:
+                avail[name] = avail.get(name, 0.0) + qty
+    return avail
+
+
+def nodes() -> list[dict[str, Any]]:
+    """The nodes of the cluster, as dicts with Ray's keys (NodeID, Alive, Resources...)."""
+    return worker_context.core_worker().nodes()
+
+
+def get_gpu_ids() -> list[int]:
+    """GPU ids assigned to the current task (empty on the driver)."""
+    return list(getattr(worker_context.get().local, "gpu_ids", []))
+
+
+def warn_if_infeasible(resources: dict[str, float]) -> None:
+    """Warns once per shape when no node could ever run a demand."""
+    ctx = worker_context.get()
+    if not resources:
+        return
+    if ctx.cluster_totals is None:
+        try:
+            ctx.cluster_totals = cluster_resources()
+        except Exception:  # noqa: BLE001 - the check is advisory only
+            return
+    missing = {k: v for k, v in resources.items() if ctx.cluster_totals.get(k, 0.0) < v}
+    if missing:
+        warnings.warn(
+            f"The demand {resources} cannot be satisfied by any node of the cluster "
+            f"(total {ctx.cluster_totals}); the task stays pending until such a node joins.",
+            stacklevel=4)

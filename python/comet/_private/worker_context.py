@@ -1,0 +1,62 @@
+"""This process's Comet state: the one place that holds it.
+
+A driver gets its state from ``comet.init()``; a worker from its entry point.
+Everything else reads it through :func:`get` instead of importing globals.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass
+class WorkerContext:
+    """What this process knows about the cluster it belongs to."""
+
+    core_worker: Any = None  # comet._raylet.CoreWorker
+    mode: str | None = None  # "driver" or "worker"
+    node: Any = None  # comet._private.node.LocalNode when this driver started one
+    gcs_address: str = ""
+    raylet_address: str = ""
+    node_id: bytes = b""
+    node_ip: str = "127.0.0.1"
+    session_dir: str = ""
+    namespace: str = ""
+    max_direct_call_object_size: int = 100 * 1024
+    cluster_totals: dict[str, float] | None = None
+    # function id -> callable, on workers; on drivers the ids already exported.
+    functions: dict[bytes, Callable[..., Any]] = field(default_factory=dict)
+    exported: set[bytes] = field(default_factory=set)
+    # GPU ids and task of the task running on this (worker) thread.
+    local: threading.local = field(default_factory=threading.local)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def connected(self) -> bool:
+        return self.core_worker is not None
+
+
+_CONTEXT = WorkerContext()
+
+
+def get() -> WorkerContext:
+    """This process's context (always the same object)."""
+    return _CONTEXT
+
+
+def reset() -> None:
+    """Forgets everything (after shutdown)."""
+    global _CONTEXT
+    _CONTEXT = WorkerContext()
+
+
+def core_worker() -> Any:
+    """The connected core worker; raises if ``comet.init()`` was not called."""
+    cw = _CONTEXT.core_worker
+    if cw is None:
+        raise RuntimeError(
+            "Comet is not initialized: call comet.init() first (or run inside a Comet task)."
+        )
+    return cw

@@ -1,0 +1,140 @@
+"""Remote functions: what ``@comet.remote`` makes of a function."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable
+
+from comet import _raylet
+from comet._private import options as opts
+from comet._private import serialization, worker_context
+from comet._private.generator import ObjectRefGenerator
+from comet._private.worker import KWARGS_METADATA, store_value, warn_if_infeasible
+
+ObjectRef = _raylet.ObjectRef
+
+
+class RemoteFunction:
+    """A function that runs as a Comet task: call ``f.remote(*args)``.
+
+    ``f.options(**overrides)`` returns a copy with other options (resources,
+    ``num_returns``, retries, scheduling strategy, ...). Calling ``f(...)``
+    directly is an error, as in Ray.
+    """
+
+    def __init__(self, function: Callable[..., Any], options: dict[str, Any]) -> None:
+        if not callable(function):
+            raise TypeError(f"@remote expects a function or a class, got {type(function).__name__}")
+        self._function = function
+        self._options = opts.validate_task_options(options)
+        self._name = f"{function.__module__}.{getattr(function, '__qualname__', function.__name__)}"
+        self._pickled: bytes | None = None
+        self._function_id: bytes | None = None
+        self._is_generator_fn = inspect.isgeneratorfunction(function)
+        self._prepare()
+        functools.update_wrapper(self, function)
+
+    def _prepare(self) -> None:
+        merged = opts.merge_options(opts.DEFAULT_TASK_OPTIONS, self._options)
+        num_returns = merged.get("num_returns", 1)
+        self._streaming = num_returns in ("streaming", "dynamic") or (
+            self._is_generator_fn and "num_returns" not in self._options)
+        self._num_returns = 0 if self._streaming else int(num_returns)
+        self._resources = opts.resources_from_options(merged)
+        self._max_retries = int(merged.get("max_retries", 3))
+        retry = merged.get("retry_exceptions", False)
+        self._retry_exceptions = bool(retry)
+        self._retry_allowlist = (serialization.dumps_function(tuple(retry))
+                                 if isinstance(retry, (list, tuple)) else b"")
+        strategy = merged.get("scheduling_strategy")
+        self._spread = strategy == "SPREAD"
+        self._task_name = merged.get("name") or ""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"Remote functions cannot be called directly. Instead of running "
+                        f"'{self._name}()', try '{self._name}.remote()'.")
+
+    def options(self, **overrides: Any) -> RemoteFunction:
+        """A copy of this remote function with some options changed."""
+        validated = opts.validate_task_options(overrides)
+        copy = object.__new__(RemoteFunction)
+        copy.__dict__.update(self.__dict__)
+        copy._options = opts.merge_options(self._options, validated)
+        copy._prepare()
+        return copy
+
+    def _export(self, cw: Any) -> bytes:
+        ctx = worker_context.get()
+        if self._function_id is None:
+            self._pickled = serialization.dumps_function(self._function)
+            self._function_id = serialization.function_id(self._pickled)
+        if self._function_id not in ctx.exported:
+            cw.kv_put("fun", self._function_id, self._pickled, False)
+            ctx.exported.add(self._function_id)
+            ctx.functions.setdefault(self._function_id, self._function)
+        return self._function_id
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        """Submits the function as a task; returns ObjectRef(s) of its result."""
+        cw = worker_context.core_worker()
+        function_id = self._export(cw)
+        task_args = build_args(args, kwargs)
+        if self._resources:
+            warn_if_infeasible(self._resources)
+        task_id, refs = cw.submit_task(
+            function_id, self._name, task_args, self._num_returns, self._resources,
+            self._max_retries, self._retry_exceptions, self._spread, self._task_name,
+            self._streaming, self._retry_allowlist)
+        if self._streaming:
+            return ObjectRefGenerator(task_id)
+        if self._num_returns == 1:
+            return refs[0]
+        if self._num_returns == 0:
+            return None
+        return refs
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("Comet has no DAG API yet; use .remote()")
+
+
+def _arg(value: Any, max_inline: int) -> Any:
+    if isinstance(value, ObjectRef):
+        return value
+    try:
+        ser = serialization.serialize(value)
+    except TypeError as e:
+        raise TypeError(f"Could not serialize the argument {value!r:.80} for a task: {e}") from e
+    if ser.total_bytes > max_inline:
+        return store_value(ser)  # Big: goes to plasma, passed by reference.
+    return (ser.to_bytes(), ser.metadata, ser.nested_refs)
+
+
+def build_args(args: tuple, kwargs: dict[str, Any]) -> list[Any]:
+    """Task arguments: refs pass as refs, small values inline, big ones via plasma."""
+    max_inline = worker_context.get().max_direct_call_object_size
+    out = [_arg(a, max_inline) for a in args]
+    if kwargs:
+        out.extend(_arg(v, max_inline) for v in kwargs.values())
+        keys = serialization.serialize(tuple(kwargs.keys()))
+        out.append((keys.to_bytes(), KWARGS_METADATA + keys.metadata, []))
+    return out
+
+
+def remote(*args: Any, **options: Any) -> Any:
+    """Makes a function a remote function (and, with actors, a class an actor class).
+
+    Use as ``@comet.remote`` or ``@comet.remote(num_cpus=2, num_returns=2, ...)``.
+    """
+    if len(args) == 1 and not options and callable(args[0]):
+        return _make_remote(args[0], {})
+    if args:
+        raise TypeError("@remote takes either a function/class or keyword options only, "
+                        "e.g. @comet.remote(num_cpus=1)")
+    return lambda target: _make_remote(target, options)
+
+
+def _make_remote(target: Any, options: dict[str, Any]) -> Any:
+    if inspect.isclass(target):
+        raise NotImplementedError("actors (@remote on a class) are not supported yet")
+    return RemoteFunction(target, options)

@@ -1,0 +1,238 @@
+#include "src/comet/gcs/gcs_grpc_services.h"
+
+#include <boost/asio/post.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace comet::gcs {
+namespace {
+
+// Runs `fn` (returning absl::Status) on the GCS thread, then finishes the
+// call with its status. Request and reply stay valid until Finish.
+template <typename Fn>
+grpc::ServerUnaryReactor* OnGcsThread(boost::asio::io_context& io,
+                                      grpc::CallbackServerContext* context,
+                                      Fn fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  boost::asio::post(io, [reactor, fn = std::move(fn)]() mutable {
+    reactor->Finish(ToGrpcStatus(fn()));
+  });
+  return reactor;
+}
+
+// A Poll's reactor: a client that cancels a waiting poll has it answered
+// (empty) at once instead of at its timeout. Deletes itself when done.
+class PollReactor : public grpc::ServerUnaryReactor {
+ public:
+  PollReactor(boost::asio::io_context& io, GcsPubSubManager* pubsub,
+              PollerId id)
+      : io_(io), pubsub_(pubsub), id_(id) {}
+
+  void OnCancel() override {
+    boost::asio::post(io_, [pubsub = pubsub_, id = id_] { pubsub->Cancel(id); });
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  boost::asio::io_context& io_;
+  GcsPubSubManager* pubsub_;
+  const PollerId id_;
+};
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+// --- NodeInfoGcsService ---
+
+grpc::ServerUnaryReactor* NodeInfoService::RegisterNode(
+    grpc::CallbackServerContext* context,
+    const rpc::RegisterNodeRequest* request, rpc::RegisterNodeReply* reply) {
+  return OnGcsThread(io_, context, [this, request] {
+    return nodes_->RegisterNode(request->node_info());
+  });
+}
+
+grpc::ServerUnaryReactor* NodeInfoService::UnregisterNode(
+    grpc::CallbackServerContext* context,
+    const rpc::UnregisterNodeRequest* request,
+    rpc::UnregisterNodeReply* reply) {
+  return OnGcsThread(io_, context, [this, request]() -> absl::Status {
+    absl::StatusOr<NodeID> id = NodeID::FromBinary(request->node_id());
+    if (!id.ok()) return id.status();
+    return nodes_->UnregisterNode(*id, request->reason());
+  });
+}
+
+grpc::ServerUnaryReactor* NodeInfoService::GetAllNodeInfo(
+    grpc::CallbackServerContext* context,
+    const rpc::GetAllNodeInfoRequest* request,
+    rpc::GetAllNodeInfoReply* reply) {
+  return OnGcsThread(io_, context, [this, reply] {
+    for (rpc::NodeInfo& node : nodes_->GetAllNodes()) {
+      *reply->add_node_info_list() = std::move(node);
+    }
+    return absl::OkStatus();
+  });
+}
+
+// --- NodeResourceInfoGcsService ---
+
+grpc::ServerUnaryReactor* NodeResourceInfoService::ReportResourceUsage(
+    grpc::CallbackServerContext* context,
+    const rpc::ReportResourceUsageRequest* request,
+    rpc::ReportResourceUsageReply* reply) {
+  return OnGcsThread(io_, context, [this, request] {
+    return resources_->ReportResourceUsage(*request);
+  });
+}
+
+grpc::ServerUnaryReactor* NodeResourceInfoService::GetAllResourceUsage(
+    grpc::CallbackServerContext* context,
+    const rpc::GetAllResourceUsageRequest* request,
+    rpc::GetAllResourceUsageReply* reply) {
+  return OnGcsThread(io_, context, [this, reply] {
+    for (rpc::NodeResources& node : resources_->GetAllResourceUsage()) {
+      *reply->add_nodes() = std::move(node);
+    }
+    return absl::OkStatus();
+  });
+}
+
+// --- JobInfoGcsService ---
+
+grpc::ServerUnaryReactor* JobInfoService::GetNextJobID(
+    grpc::CallbackServerContext* context,
+    const rpc::GetNextJobIDRequest* request, rpc::GetNextJobIDReply* reply) {
+  return OnGcsThread(io_, context, [this, reply]() -> absl::Status {
+    absl::StatusOr<JobID> id = jobs_->NextJobId();
+    if (!id.ok()) return id.status();
+    reply->set_job_id(id->Binary());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* JobInfoService::AddJob(
+    grpc::CallbackServerContext* context, const rpc::AddJobRequest* request,
+    rpc::AddJobReply* reply) {
+  return OnGcsThread(io_, context, [this, request] {
+    return jobs_->AddJob(request->job_info());
+  });
+}
+
+grpc::ServerUnaryReactor* JobInfoService::MarkJobFinished(
+    grpc::CallbackServerContext* context,
+    const rpc::MarkJobFinishedRequest* request,
+    rpc::MarkJobFinishedReply* reply) {
+  return OnGcsThread(io_, context, [this, request]() -> absl::Status {
+    absl::StatusOr<JobID> id = JobID::FromBinary(request->job_id());
+    if (!id.ok()) return id.status();
+    return jobs_->MarkJobFinished(*id);
+  });
+}
+
+grpc::ServerUnaryReactor* JobInfoService::GetAllJobInfo(
+    grpc::CallbackServerContext* context,
+    const rpc::GetAllJobInfoRequest* request, rpc::GetAllJobInfoReply* reply) {
+  return OnGcsThread(io_, context, [this, reply] {
+    for (rpc::JobInfo& job : jobs_->GetAllJobs()) {
+      *reply->add_job_info_list() = std::move(job);
+    }
+    return absl::OkStatus();
+  });
+}
+
+// --- InternalKVGcsService ---
+
+grpc::ServerUnaryReactor* InternalKVService::InternalKVGet(
+    grpc::CallbackServerContext* context, const rpc::KVGetRequest* request,
+    rpc::KVGetReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::StatusOr<std::optional<std::string>> value =
+        kv_->Get(request->ns(), request->key());
+    if (!value.ok()) return value.status();
+    reply->set_found(value->has_value());
+    if (value->has_value()) reply->set_value(**std::move(value));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* InternalKVService::InternalKVPut(
+    grpc::CallbackServerContext* context, const rpc::KVPutRequest* request,
+    rpc::KVPutReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::StatusOr<bool> added = kv_->Put(request->ns(), request->key(),
+                                          request->value(), request->overwrite());
+    if (!added.ok()) return added.status();
+    reply->set_added(*added);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* InternalKVService::InternalKVDel(
+    grpc::CallbackServerContext* context, const rpc::KVDelRequest* request,
+    rpc::KVDelReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::StatusOr<int64_t> deleted =
+        kv_->Del(request->ns(), request->key(), request->by_prefix());
+    if (!deleted.ok()) return deleted.status();
+    reply->set_deleted(*deleted);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* InternalKVService::InternalKVKeys(
+    grpc::CallbackServerContext* context, const rpc::KVKeysRequest* request,
+    rpc::KVKeysReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::StatusOr<std::vector<std::string>> keys =
+        kv_->Keys(request->ns(), request->prefix());
+    if (!keys.ok()) return keys.status();
+    for (std::string& key : *keys) reply->add_keys(std::move(key));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* InternalKVService::InternalKVExists(
+    grpc::CallbackServerContext* context, const rpc::KVExistsRequest* request,
+    rpc::KVExistsReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::StatusOr<bool> exists = kv_->Exists(request->ns(), request->key());
+    if (!exists.ok()) return exists.status();
+    reply->set_exists(*exists);
+    return absl::OkStatus();
+  });
+}
+
+// --- InternalPubSubGcsService ---
+
+grpc::ServerUnaryReactor* InternalPubSubService::Poll(
+    grpc::CallbackServerContext* context, const rpc::PollRequest* request,
+    rpc::PollReply* reply) {
+  PollerId id = next_poller_id_.fetch_add(1, std::memory_order_relaxed);
+  auto* reactor = new PollReactor(io_, pubsub_, id);
+  boost::asio::post(io_, [this, id, request, reply, reactor] {
+    pubsub_->Poll(id, *request, [reply, reactor](rpc::PollReply answer) {
+      *reply = std::move(answer);
+      reactor->Finish(grpc::Status::OK);
+    });
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* InternalPubSubService::Publish(
+    grpc::CallbackServerContext* context, const rpc::PublishRequest* request,
+    rpc::PublishReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply] {
+    reply->set_sequence(pubsub_->Publish(request->message()));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace comet::gcs

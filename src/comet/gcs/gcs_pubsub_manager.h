@@ -1,0 +1,72 @@
+// GcsPubSubManager: the pubsub service's behaviour around GcsPubSub — it owns
+// the state, the reply callbacks of waiting polls and their timeout timers.
+// It is the GcsPublisher the table managers publish through; the gRPC glue
+// (gcs_grpc_services.h) turns Poll/Publish RPCs into calls here.
+//
+// A Poll that finds messages, asks for no wait (timeout_ms <= 0), or arrives
+// after Shutdown() is answered at once; otherwise its callback runs when a
+// matching Publish arrives, when timeout_ms passes (empty reply), or when
+// Cancel()/Shutdown() is called (empty reply). Each callback runs exactly
+// once, on the GCS thread.
+//
+// Thread model: thread-confined to the io_context given at construction;
+// every method is called there and every callback runs there. The
+// io_context must outlive this object; destroy it only when the io_context
+// no longer runs (pending timer handlers then never run).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "proto/gcs_service.pb.h"
+#include "src/comet/gcs/gcs_publisher.h"
+#include "src/comet/gcs/gcs_pubsub.h"
+
+namespace comet::gcs {
+
+class GcsPubSubManager : public GcsPublisher {
+ public:
+  using PollCallback = std::function<void(rpc::PollReply reply)>;
+
+  // Longest wait honoured; larger timeout_ms values are clamped to it.
+  static constexpr int64_t kMaxPollTimeoutMs = 24LL * 3600 * 1000;
+
+  explicit GcsPubSubManager(boost::asio::io_context& io_context);
+  ~GcsPubSubManager() override;
+
+  int64_t Publish(rpc::PubMessage message) override;
+
+  // Answers `request` through `callback`, now or later (see above). `id`
+  // names the poll for Cancel(); the caller picks unique ids.
+  void Poll(PollerId id, const rpc::PollRequest& request,
+            PollCallback callback);
+
+  // Answers poll `id` with an empty reply now if it is still waiting.
+  void Cancel(PollerId id);
+
+  // Answers every waiting poll; later polls never wait.
+  void Shutdown();
+
+  size_t num_waiting() const { return waiters_.size(); }
+  const GcsPubSub& state() const { return pubsub_; }
+
+ private:
+  struct Waiter {
+    PollCallback callback;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+
+  // Removes waiter `id` and runs its callback with `result`.
+  void Complete(PollerId id, PollResult result);
+  static rpc::PollReply ToReply(PollResult result);
+
+  boost::asio::io_context& io_context_;
+  GcsPubSub pubsub_;
+  absl::flat_hash_map<PollerId, Waiter> waiters_;
+  bool shut_down_ = false;
+};
+
+}  // namespace comet::gcs

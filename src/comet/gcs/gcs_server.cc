@@ -1,0 +1,160 @@
+#include "src/comet/gcs/gcs_server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "src/comet/common/logging.h"
+#include "src/comet/common/status_macros.h"
+#include "src/comet/gcs/in_memory_store_client.h"
+
+namespace comet::gcs {
+namespace {
+
+// How long calls still running at Stop() may take before they are cancelled.
+constexpr auto kShutdownGrace = std::chrono::seconds(2);
+
+std::string JoinHostPort(const std::string& host, int port) {
+  if (absl::StrContains(host, ':') && !absl::StartsWith(host, "[")) {
+    return absl::StrCat("[", host, "]:", port);
+  }
+  return absl::StrCat(host, ":", port);
+}
+
+}  // namespace
+
+GcsServer::GcsServer(GcsServerOptions options,
+                     std::unique_ptr<StoreClient> store)
+    : options_(std::move(options)), store_(std::move(store)) {
+  if (store_ == nullptr) store_ = std::make_unique<InMemoryStoreClient>();
+}
+
+GcsServer::~GcsServer() { Stop(); }
+
+std::string GcsServer::address() const {
+  return JoinHostPort(options_.host, port_);
+}
+
+absl::Status GcsServer::Start() {
+  if (started_) return absl::FailedPreconditionError("GcsServer already started");
+  started_ = true;
+  thread_.Start();
+  absl::Status status = thread_.RunSync([this] { return InitializeOnGcsThread(); });
+  if (status.ok()) status = StartGrpcServer();
+  if (!status.ok()) {
+    Stop();
+    return status;
+  }
+  COMET_LOG(INFO) << "GCS serving on " << address();
+  return absl::OkStatus();
+}
+
+absl::Status GcsServer::InitializeOnGcsThread() {
+  boost::asio::io_context& io = thread_.io_context();
+  pubsub_ = std::make_unique<GcsPubSubManager>(io);
+  nodes_ = std::make_unique<GcsNodeManager>(store_.get(), pubsub_.get());
+  jobs_ = std::make_unique<GcsJobManager>(store_.get(), pubsub_.get());
+  kv_ = std::make_unique<GcsKvManager>(store_.get());
+  resources_ = std::make_unique<GcsResourceManager>();
+  prober_ = std::make_unique<GrpcNodeProber>(io);
+  health_ = std::make_unique<GcsHealthCheckManager>(
+      io, prober_.get(), options_.health_check,
+      [this](const NodeID& node_id, std::string reason) {
+        absl::Status status = nodes_->MarkNodeDead(node_id, std::move(reason));
+        if (!status.ok()) {
+          COMET_LOG(ERROR) << "cannot mark node " << node_id
+                           << " dead: " << status;
+        }
+      });
+  WireListeners();
+  RETURN_IF_ERROR(jobs_->Initialize());
+  RETURN_IF_ERROR(nodes_->Initialize());
+  if (!options_.session_dir.empty()) {
+    RETURN_IF_ERROR(kv_->Put(kSessionNamespace, kSessionDirKey,
+                             options_.session_dir, /*overwrite=*/true)
+                        .status());
+  }
+  return absl::OkStatus();
+}
+
+void GcsServer::WireListeners() {
+  nodes_->AddNodeAddedListener([this](const rpc::NodeInfo& node) {
+    health_->AddNode(node);
+    resources_->OnNodeAdded(node);
+  });
+  nodes_->AddNodeRemovedListener([this](const rpc::NodeInfo& node) {
+    NodeID id = *NodeID::FromBinary(node.node_id());
+    health_->RemoveNode(id);
+    resources_->OnNodeRemoved(id);
+    jobs_->OnNodeDead(id);
+  });
+}
+
+absl::Status GcsServer::StartGrpcServer() {
+  boost::asio::io_context& io = thread_.io_context();
+  node_service_ = std::make_unique<NodeInfoService>(io, nodes_.get());
+  resource_service_ =
+      std::make_unique<NodeResourceInfoService>(io, resources_.get());
+  job_service_ = std::make_unique<JobInfoService>(io, jobs_.get());
+  kv_service_ = std::make_unique<InternalKVService>(io, kv_.get());
+  pubsub_service_ = std::make_unique<InternalPubSubService>(io, pubsub_.get());
+
+  grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which would let a second GCS share a
+  // taken port silently.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  std::string listen = JoinHostPort(options_.host, options_.port);
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(node_service_.get());
+  builder.RegisterService(resource_service_.get());
+  builder.RegisterService(job_service_.get());
+  builder.RegisterService(kv_service_.get());
+  builder.RegisterService(pubsub_service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    port_ = 0;
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", listen,
+        ": the port is in use or the address is not available"));
+  }
+  return absl::OkStatus();
+}
+
+void GcsServer::Stop() {
+  if (!started_) return;
+  started_ = false;
+  if (thread_.IsRunning()) {
+    thread_.RunSync([this] {
+      if (pubsub_) pubsub_->Shutdown();
+      if (health_) health_->Stop();
+    });
+  }
+  if (prober_) prober_->Shutdown();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  thread_.Stop();
+  Destroy();
+  COMET_LOG(INFO) << "GCS stopped";
+}
+
+void GcsServer::Destroy() {
+  server_.reset();
+  pubsub_service_.reset();
+  kv_service_.reset();
+  job_service_.reset();
+  resource_service_.reset();
+  node_service_.reset();
+  health_.reset();
+  prober_.reset();
+  resources_.reset();
+  kv_.reset();
+  jobs_.reset();
+  nodes_.reset();
+  pubsub_.reset();
+}
+
+}  // namespace comet::gcs

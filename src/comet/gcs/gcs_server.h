@@ -1,0 +1,109 @@
+// GcsServer: the whole GCS in one object — storage, the table managers,
+// pubsub, health checks and the gRPC server — wired together and run on one
+// GCS thread. The gcs_server binary's main() builds one from flags; tests
+// start one in-process on port 0.
+//
+// Wiring: the node table's listeners feed the health checker (start/stop
+// checking), the resource view (add/drop the node) and the job table
+// (finish jobs whose driver ran on a dead node); the health checker reports
+// dead nodes back to the node table, which publishes them.
+//
+// Ownership: owns everything above, including the StoreClient.
+// Thread model: Start(), Stop() and the destructor are called from one
+// owning thread that is not the GCS thread (main(), a test). All GCS state
+// lives on the GCS thread (an IoThread); gRPC handler threads only post to
+// it (see gcs_grpc_services.h); health-check completions arrive on gRPC
+// threads and post too.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/status.h"
+#include "src/comet/common/io_thread.h"
+#include "src/comet/gcs/gcs_grpc_services.h"
+#include "src/comet/gcs/gcs_health_check_manager.h"
+#include "src/comet/gcs/gcs_job_manager.h"
+#include "src/comet/gcs/gcs_kv_manager.h"
+#include "src/comet/gcs/gcs_node_manager.h"
+#include "src/comet/gcs/gcs_pubsub_manager.h"
+#include "src/comet/gcs/gcs_resource_manager.h"
+#include "src/comet/gcs/grpc_node_prober.h"
+#include "src/comet/gcs/store_client.h"
+
+namespace comet::gcs {
+
+struct GcsServerOptions {
+  // Interface to listen on; loopback unless the caller asks otherwise.
+  std::string host = "127.0.0.1";
+  // 0 lets the OS pick; port() tells which.
+  int port = 0;
+  // Recorded in the internal KV (namespace "session", key "session_dir")
+  // when set, so that processes that only know the GCS address find it.
+  std::string session_dir;
+  HealthCheckOptions health_check;
+  // Largest request accepted (KV values carry pickled functions).
+  int max_message_bytes = 512 << 20;
+};
+
+class GcsServer {
+ public:
+  static constexpr const char* kSessionNamespace = "session";
+  static constexpr const char* kSessionDirKey = "session_dir";
+
+  // With `store` null, tables are kept in memory.
+  explicit GcsServer(GcsServerOptions options,
+                     std::unique_ptr<StoreClient> store = nullptr);
+  ~GcsServer();  // Stop()
+
+  GcsServer(const GcsServer&) = delete;
+  GcsServer& operator=(const GcsServer&) = delete;
+
+  // Loads the tables, starts the GCS thread and listens. Unavailable when
+  // the address cannot be bound (e.g. the port is taken); nothing is left
+  // running on error. Call once.
+  absl::Status Start();
+
+  // Answers waiting polls, stops health checks and the gRPC server (calls
+  // still running get a short grace period), then the GCS thread.
+  // Idempotent.
+  void Stop();
+
+  // The bound port (after a successful Start()).
+  int port() const { return port_; }
+  // "host:port", with brackets for an IPv6 host.
+  std::string address() const;
+
+ private:
+  // Builds the managers and loads the tables; on the GCS thread.
+  absl::Status InitializeOnGcsThread();
+  void WireListeners();
+  absl::Status StartGrpcServer();
+  // Destroys what Start() built, after the thread and server stopped.
+  void Destroy();
+
+  const GcsServerOptions options_;
+  std::unique_ptr<StoreClient> store_;
+  IoThread thread_{"gcs_server"};
+  int port_ = 0;
+  bool started_ = false;
+
+  std::unique_ptr<GcsPubSubManager> pubsub_;
+  std::unique_ptr<GcsNodeManager> nodes_;
+  std::unique_ptr<GcsJobManager> jobs_;
+  std::unique_ptr<GcsKvManager> kv_;
+  std::unique_ptr<GcsResourceManager> resources_;
+  std::unique_ptr<GrpcNodeProber> prober_;
+  std::unique_ptr<GcsHealthCheckManager> health_;
+
+  std::unique_ptr<NodeInfoService> node_service_;
+  std::unique_ptr<NodeResourceInfoService> resource_service_;
+  std::unique_ptr<JobInfoService> job_service_;
+  std::unique_ptr<InternalKVService> kv_service_;
+  std::unique_ptr<InternalPubSubService> pubsub_service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace comet::gcs

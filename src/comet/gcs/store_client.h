@@ -1,0 +1,57 @@
+// StoreClient: the GCS's storage seam. Every GCS table (nodes, jobs, internal
+// KV namespaces, counters) is a named table of byte-string keys and values
+// behind this interface; the managers never know which backend holds them.
+// InMemoryStoreClient is the default; a Redis client (later) makes the tables
+// survive a GCS restart.
+//
+// Calls are synchronous and return absl::Status so that a networked backend
+// can report failures; the in-memory one never fails.
+// Thread model: implementations are thread-confined to the GCS thread (the
+// io_context every manager is confined to); callers must not share one
+// between threads.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace comet::gcs {
+
+class StoreClient {
+ public:
+  virtual ~StoreClient() = default;
+
+  // Stores `value` under `key`. Returns true if the key was newly added.
+  // An existing key keeps its value when `overwrite` is false and gets the
+  // new one when it is true; both return false.
+  virtual absl::StatusOr<bool> Put(absl::string_view table,
+                                   absl::string_view key,
+                                   absl::string_view value, bool overwrite) = 0;
+
+  // The value under `key`, or nullopt when absent.
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view table, absl::string_view key) = 0;
+
+  // Removes `key`. Returns true if it existed.
+  virtual absl::StatusOr<bool> Delete(absl::string_view table,
+                                      absl::string_view key) = 0;
+
+  // Every (key, value) of `table`, in ascending key order.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  GetAll(absl::string_view table) = 0;
+
+  // Keys of `table` that start with `prefix` (all keys for ""), ascending.
+  virtual absl::StatusOr<std::vector<std::string>> Keys(
+      absl::string_view table, absl::string_view prefix) = 0;
+
+  // Whether `key` is present.
+  virtual absl::StatusOr<bool> Exists(absl::string_view table,
+                                      absl::string_view key) = 0;
+};
+
+}  // namespace comet::gcs

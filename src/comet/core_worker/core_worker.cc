@@ -284,6 +284,30 @@ std::vector<bool> CoreWorker::Wait(const std::vector<ObjectID>& ids, size_t num_
   return ready;
 }
 
+void CoreWorker::NotifyBlocked() {
+  if (options_.is_driver) return;
+  rpc::NotifyWorkerBlockedRequest request;
+  request.set_worker_id(options_.worker_id.Binary());
+  auto stub = raylets_.Get(options_.raylet_address);
+  rpc::CallAsync<rpc::NotifyWorkerBlockedRequest, rpc::NotifyWorkerBlockedReply>(
+      [stub](auto* ctx, auto* req, auto* reply, auto done) {
+        stub->async()->NotifyWorkerBlocked(ctx, req, reply, std::move(done));
+      },
+      std::move(request), [](const grpc::Status&, rpc::NotifyWorkerBlockedReply&&) {});
+}
+
+void CoreWorker::NotifyUnblocked() {
+  if (options_.is_driver) return;
+  rpc::NotifyWorkerUnblockedRequest request;
+  request.set_worker_id(options_.worker_id.Binary());
+  auto stub = raylets_.Get(options_.raylet_address);
+  rpc::CallAsync<rpc::NotifyWorkerUnblockedRequest, rpc::NotifyWorkerUnblockedReply>(
+      [stub](auto* ctx, auto* req, auto* reply, auto done) {
+        stub->async()->NotifyWorkerUnblocked(ctx, req, reply, std::move(done));
+      },
+      std::move(request), [](const grpc::Status&, rpc::NotifyWorkerUnblockedReply&&) {});
+}
+
 std::vector<ObjectID> CoreWorker::SubmitTask(rpc::TaskSpec spec, TaskID* task_id_out) {
   TaskID parent = current_task_id();
   TaskID task_id = TaskID::ForNormalTask(job_id_, parent, task_counter_++);

@@ -96,6 +96,10 @@ class CoreWorker {
   // Which of `ids` are ready once `num_returns` are, or at `deadline`.
   std::vector<bool> Wait(const std::vector<ObjectID>& ids, size_t num_returns,
                          absl::Time deadline);
+  // A worker's task starts / stops waiting for objects: lend its CPUs back
+  // to the raylet meanwhile. No-ops on drivers.
+  void NotifyBlocked();
+  void NotifyUnblocked();
   plasma::PlasmaClient& plasma() { return *plasma_; }
   std::shared_ptr<plasma::PlasmaClient> plasma_ptr() { return plasma_; }
 

@@ -31,7 +31,8 @@ class PollReactor : public grpc::ServerUnaryReactor {
       : io_(io), pubsub_(pubsub), id_(id) {}
 
   void OnCancel() override {
-    boost::asio::post(io_, [pubsub = pubsub_, id = id_] { pubsub->Cancel(id); });
+    boost::asio::post(io_,
+                      [pubsub = pubsub_, id = id_] { pubsub->Cancel(id); });
   }
   void OnDone() override { delete this; }
 
@@ -167,8 +168,8 @@ grpc::ServerUnaryReactor* InternalKVService::InternalKVPut(
     grpc::CallbackServerContext* context, const rpc::KVPutRequest* request,
     rpc::KVPutReply* reply) {
   return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
-    absl::StatusOr<bool> added = kv_->Put(request->ns(), request->key(),
-                                          request->value(), request->overwrite());
+    absl::StatusOr<bool> added = kv_->Put(
+        request->ns(), request->key(), request->value(), request->overwrite());
     if (!added.ok()) return added.status();
     reply->set_added(*added);
     return absl::OkStatus();

@@ -113,9 +113,9 @@ class InternalKVService : public rpc::InternalKVGcsService::CallbackService {
   grpc::ServerUnaryReactor* InternalKVDel(grpc::CallbackServerContext* context,
                                           const rpc::KVDelRequest* request,
                                           rpc::KVDelReply* reply) override;
-  grpc::ServerUnaryReactor* InternalKVKeys(
-      grpc::CallbackServerContext* context, const rpc::KVKeysRequest* request,
-      rpc::KVKeysReply* reply) override;
+  grpc::ServerUnaryReactor* InternalKVKeys(grpc::CallbackServerContext* context,
+                                           const rpc::KVKeysRequest* request,
+                                           rpc::KVKeysReply* reply) override;
   grpc::ServerUnaryReactor* InternalKVExists(
       grpc::CallbackServerContext* context, const rpc::KVExistsRequest* request,
       rpc::KVExistsReply* reply) override;

@@ -85,10 +85,10 @@ void GcsHealthCheckManager::OnProbeResult(const NodeID& node_id,
                      << state.failures << "/" << options_.failure_threshold
                      << "): " << status;
   if (state.failures < options_.failure_threshold) return;
-  std::string reason = absl::StrCat(
-      "node missed ", state.failures, " consecutive health checks (every ",
-      absl::FormatDuration(options_.period), "); last error: ",
-      status.ToString());
+  std::string reason = absl::StrCat("node missed ", state.failures,
+                                    " consecutive health checks (every ",
+                                    absl::FormatDuration(options_.period),
+                                    "); last error: ", status.ToString());
   RemoveNode(node_id);
   on_dead_(node_id, std::move(reason));
 }

@@ -38,9 +38,8 @@ class GcsHealthCheckManager {
   using DeadCallback =
       std::function<void(const NodeID& node_id, std::string death_reason)>;
 
-  GcsHealthCheckManager(boost::asio::io_context& io_context,
-                        NodeProber* prober, HealthCheckOptions options,
-                        DeadCallback on_dead);
+  GcsHealthCheckManager(boost::asio::io_context& io_context, NodeProber* prober,
+                        HealthCheckOptions options, DeadCallback on_dead);
 
   // Starts checking `node`, or updates its address and resets its count if
   // it is already tracked. Ignored after Stop().
@@ -54,7 +53,9 @@ class GcsHealthCheckManager {
   // One round of probes (the timer calls this every period).
   void CheckAllNodes();
 
-  bool IsTracked(const NodeID& node_id) const { return nodes_.contains(node_id); }
+  bool IsTracked(const NodeID& node_id) const {
+    return nodes_.contains(node_id);
+  }
   // Consecutive failures of a tracked node (0 if untracked).
   int64_t failures(const NodeID& node_id) const;
 

@@ -127,7 +127,8 @@ TEST_F(GcsHealthCheckManagerTest, AtMostOneProbePerNodeInFlight) {
   EXPECT_EQ(prober_.pending.size(), 2u);
 }
 
-TEST_F(GcsHealthCheckManagerTest, ResultsForRemovedOrReRegisteredNodesAreIgnored) {
+TEST_F(GcsHealthCheckManagerTest,
+       ResultsForRemovedOrReRegisteredNodesAreIgnored) {
   options_.failure_threshold = 1;
   auto health = Make();
   NodeID removed = NodeID::FromRandom();

@@ -52,8 +52,8 @@ absl::Status GcsJobManager::AddJob(rpc::JobInfo job) {
   if (id.IsNil()) return absl::InvalidArgumentError("job id is nil");
   auto it = jobs_.find(id.ToInt());
   if (it != jobs_.end() && it->second.is_dead()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("job ", id.Hex(), " has finished; job ids are not reused"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", id.Hex(), " has finished; job ids are not reused"));
   }
   job.set_is_dead(false);
   job.set_end_time_ms(0);

@@ -51,8 +51,8 @@ TEST_F(GcsJobManagerTest, AddJobStoresAndPublishes) {
   std::vector<rpc::JobInfo> all = jobs_.GetAllJobs();
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].driver_pid(), 100);
-  EXPECT_TRUE(*store_.Exists(GcsJobManager::kJobTable,
-                             JobID::FromInt(1).Binary()));
+  EXPECT_TRUE(
+      *store_.Exists(GcsJobManager::kJobTable, JobID::FromInt(1).Binary()));
 }
 
 TEST_F(GcsJobManagerTest, AddedJobIdsAreNotHandedOutAgain) {
@@ -82,8 +82,7 @@ TEST_F(GcsJobManagerTest, BadRequestsAreRejected) {
   EXPECT_EQ(jobs_.AddJob(bad).code(), absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(jobs_.AddJob(Job(2)).ok());
   ASSERT_TRUE(jobs_.MarkJobFinished(JobID::FromInt(2)).ok());
-  EXPECT_EQ(jobs_.AddJob(Job(2)).code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(jobs_.AddJob(Job(2)).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(publisher_.messages.size() == 2u);
 }
 

@@ -5,8 +5,7 @@
 namespace comet::gcs {
 
 GcsPubSub::GcsPubSub(size_t max_messages, size_t max_bytes)
-    : max_messages_(std::max<size_t>(max_messages, 1)),
-      max_bytes_(max_bytes) {}
+    : max_messages_(std::max<size_t>(max_messages, 1)), max_bytes_(max_bytes) {}
 
 bool GcsPubSub::Wants(const PollSpec& spec, rpc::ChannelType channel) {
   return spec.channels.empty() ||
@@ -15,7 +14,8 @@ bool GcsPubSub::Wants(const PollSpec& spec, rpc::ChannelType channel) {
 }
 
 int64_t GcsPubSub::oldest_sequence() const {
-  return ring_.empty() ? latest_sequence_ + 1 : ring_.front().message.sequence();
+  return ring_.empty() ? latest_sequence_ + 1
+                       : ring_.front().message.sequence();
 }
 
 PollResult GcsPubSub::Collect(const PollSpec& spec) const {
@@ -26,7 +26,8 @@ PollResult GcsPubSub::Collect(const PollSpec& spec) const {
   }
   // Sequences in the ring are consecutive, so the first newer message is at
   // a computable index.
-  int64_t skip = std::max<int64_t>(spec.after_sequence + 1 - oldest_sequence(), 0);
+  int64_t skip =
+      std::max<int64_t>(spec.after_sequence + 1 - oldest_sequence(), 0);
   size_t bytes = 0;
   for (auto it = ring_.begin() + skip; it != ring_.end(); ++it) {
     if (!Wants(spec, it->message.channel())) continue;

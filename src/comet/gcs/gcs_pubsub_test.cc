@@ -75,7 +75,8 @@ TEST(GcsPubSubTest, PollWaitsUntilAMatchingPublish) {
   GcsPubSub::Published other = pubsub.Publish(Message(rpc::ACTOR_CHANNEL, "x"));
   EXPECT_TRUE(other.completed.empty());
 
-  GcsPubSub::Published job = pubsub.Publish(Message(rpc::JOB_INFO_CHANNEL, "j"));
+  GcsPubSub::Published job =
+      pubsub.Publish(Message(rpc::JOB_INFO_CHANNEL, "j"));
   ASSERT_EQ(job.completed.size(), 1u);
   EXPECT_EQ(job.completed[0].first, 7u);
   EXPECT_EQ(Keys(job.completed[0].second), std::vector<std::string>{"j"});
@@ -113,8 +114,8 @@ TEST(GcsPubSubTest, CancelAnswersOnlyAWaitingPoller) {
   EXPECT_EQ(cancelled->latest_sequence, 1);
   EXPECT_FALSE(pubsub.Cancel(5).has_value());
   EXPECT_FALSE(pubsub.Cancel(99).has_value());
-  EXPECT_TRUE(pubsub.Publish(Message(rpc::NODE_INFO_CHANNEL, "m"))
-                  .completed.empty());
+  EXPECT_TRUE(
+      pubsub.Publish(Message(rpc::NODE_INFO_CHANNEL, "m")).completed.empty());
 }
 
 TEST(GcsPubSubTest, RingDropsOldestBeyondMaxMessages) {

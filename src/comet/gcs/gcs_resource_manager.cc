@@ -36,7 +36,8 @@ absl::Status GcsResourceManager::ReportResourceUsage(
   return absl::OkStatus();
 }
 
-std::vector<rpc::NodeResources> GcsResourceManager::GetAllResourceUsage() const {
+std::vector<rpc::NodeResources> GcsResourceManager::GetAllResourceUsage()
+    const {
   std::vector<rpc::NodeResources> all;
   all.reserve(nodes_.size());
   for (const auto& [id, view] : nodes_) all.push_back(view);

@@ -29,7 +29,8 @@ class GcsResourceManager {
 
   // Replaces the node's available/total (each only if present in the
   // report) and its pending demands. NotFound for a node that is not live.
-  absl::Status ReportResourceUsage(const rpc::ReportResourceUsageRequest& report);
+  absl::Status ReportResourceUsage(
+      const rpc::ReportResourceUsageRequest& report);
 
   // Every live node's latest view, by node id.
   std::vector<rpc::NodeResources> GetAllResourceUsage() const;

@@ -39,10 +39,12 @@ std::string GcsServer::address() const {
 }
 
 absl::Status GcsServer::Start() {
-  if (started_) return absl::FailedPreconditionError("GcsServer already started");
+  if (started_)
+    return absl::FailedPreconditionError("GcsServer already started");
   started_ = true;
   thread_.Start();
-  absl::Status status = thread_.RunSync([this] { return InitializeOnGcsThread(); });
+  absl::Status status =
+      thread_.RunSync([this] { return InitializeOnGcsThread(); });
   if (status.ok()) status = StartGrpcServer();
   if (!status.ok()) {
     Stop();
@@ -118,9 +120,9 @@ absl::Status GcsServer::StartGrpcServer() {
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     port_ = 0;
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", listen,
-        ": the port is in use or the address is not available"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", listen,
+                     ": the port is in use or the address is not available"));
   }
   return absl::OkStatus();
 }
@@ -135,7 +137,8 @@ void GcsServer::Stop() {
     });
   }
   if (prober_) prober_->Shutdown();
-  if (server_) server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  if (server_)
+    server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   thread_.Stop();
   Destroy();
   COMET_LOG(INFO) << "GCS stopped";

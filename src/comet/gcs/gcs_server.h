@@ -16,10 +16,10 @@
 // threads and post too.
 #pragma once
 
+#include <grpcpp/server.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/status.h"
 #include "src/comet/common/io_thread.h"

@@ -28,7 +28,8 @@ constexpr absl::Duration kWait = absl::Seconds(60);
 std::string BinaryPath() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  return absl::StrCat(srcdir ? srcdir : ".", "/", workspace ? workspace : "comet",
+  return absl::StrCat(srcdir ? srcdir : ".", "/",
+                      workspace ? workspace : "comet",
                       "/src/comet/gcs/gcs_server");
 }
 
@@ -120,7 +121,8 @@ struct Child {
 
 int PortOf(const std::string& ready_line) {
   std::smatch match;
-  static const std::regex kReady("^gcs_server ready on 127\\.0\\.0\\.1:(\\d+)\n$");
+  static const std::regex kReady(
+      "^gcs_server ready on 127\\.0\\.0\\.1:(\\d+)\n$");
   if (!std::regex_match(ready_line, match, kReady)) return -1;
   return std::stoi(match[1]);
 }

@@ -5,6 +5,7 @@
 #include "src/comet/gcs/gcs_server.h"
 
 #include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,8 +14,6 @@
 #include <future>
 #include <memory>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
@@ -128,8 +127,8 @@ class GcsServerTest : public ::testing::Test {
     request.set_after_sequence(after);
     request.set_timeout_ms(timeout_ms);
     rpc::PollReply reply;
-    grpc::Status status = Call(pubsub_, &rpc::InternalPubSubGcsService::Stub::Poll,
-                               request, &reply);
+    grpc::Status status = Call(
+        pubsub_, &rpc::InternalPubSubGcsService::Stub::Poll, request, &reply);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return reply;
   }
@@ -232,8 +231,10 @@ TEST_F(GcsServerTest, InternalKv) {
 TEST_F(GcsServerTest, JobsArePublished) {
   using Jobs = rpc::JobInfoGcsService::Stub;
   rpc::GetNextJobIDReply id1, id2;
-  ASSERT_TRUE(Call(jobs_, &Jobs::GetNextJobID, rpc::GetNextJobIDRequest(), &id1).ok());
-  ASSERT_TRUE(Call(jobs_, &Jobs::GetNextJobID, rpc::GetNextJobIDRequest(), &id2).ok());
+  ASSERT_TRUE(
+      Call(jobs_, &Jobs::GetNextJobID, rpc::GetNextJobIDRequest(), &id1).ok());
+  ASSERT_TRUE(
+      Call(jobs_, &Jobs::GetNextJobID, rpc::GetNextJobIDRequest(), &id2).ok());
   EXPECT_EQ(id1.job_id(), JobID::FromInt(1).Binary());
   EXPECT_EQ(id2.job_id(), JobID::FromInt(2).Binary());
 
@@ -247,11 +248,14 @@ TEST_F(GcsServerTest, JobsArePublished) {
   rpc::MarkJobFinishedReply finish_reply;
   ASSERT_TRUE(Call(jobs_, &Jobs::MarkJobFinished, finish, &finish_reply).ok());
   finish.set_job_id(JobID::FromInt(77).Binary());
-  EXPECT_EQ(Call(jobs_, &Jobs::MarkJobFinished, finish, &finish_reply).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      Call(jobs_, &Jobs::MarkJobFinished, finish, &finish_reply).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 
   rpc::GetAllJobInfoReply all;
-  ASSERT_TRUE(Call(jobs_, &Jobs::GetAllJobInfo, rpc::GetAllJobInfoRequest(), &all).ok());
+  ASSERT_TRUE(
+      Call(jobs_, &Jobs::GetAllJobInfo, rpc::GetAllJobInfoRequest(), &all)
+          .ok());
   ASSERT_EQ(all.job_info_list_size(), 1);
   EXPECT_TRUE(all.job_info_list(0).is_dead());
 
@@ -289,7 +293,9 @@ TEST_F(GcsServerTest, NodesResourcesAndHealthChecks) {
   report.set_node_id(healthy.Binary());
   (*report.mutable_available()->mutable_quantities())["CPU"] = 1;
   rpc::ReportResourceUsageReply report_reply;
-  ASSERT_TRUE(Call(resources_, &Resources::ReportResourceUsage, report, &report_reply).ok());
+  ASSERT_TRUE(
+      Call(resources_, &Resources::ReportResourceUsage, report, &report_reply)
+          .ok());
 
   // The unreachable node is declared dead and subscribers hear it.
   ASSERT_TRUE(WaitFor([&] {
@@ -300,7 +306,8 @@ TEST_F(GcsServerTest, NodesResourcesAndHealthChecks) {
   EXPECT_TRUE(absl::StrContains(dead.death_reason(), "health checks"))
       << dead.death_reason();
   EXPECT_GT(dead.end_time_ms(), 0);
-  rpc::PollReply death = Poll({rpc::NODE_INFO_CHANNEL}, events.latest_sequence(), 10000);
+  rpc::PollReply death =
+      Poll({rpc::NODE_INFO_CHANNEL}, events.latest_sequence(), 10000);
   ASSERT_GE(death.messages_size(), 1);
   EXPECT_EQ(death.messages(0).key(), unreachable.Binary());
   EXPECT_EQ(death.messages(0).node_info().state(), rpc::NodeInfo::DEAD);
@@ -311,15 +318,17 @@ TEST_F(GcsServerTest, NodesResourcesAndHealthChecks) {
 
   rpc::GetAllResourceUsageReply usage;
   ASSERT_TRUE(Call(resources_, &Resources::GetAllResourceUsage,
-                   rpc::GetAllResourceUsageRequest(), &usage).ok());
+                   rpc::GetAllResourceUsageRequest(), &usage)
+                  .ok());
   ASSERT_EQ(usage.nodes_size(), 1);
   EXPECT_EQ(usage.nodes(0).node_id(), healthy.Binary());
   EXPECT_EQ(usage.nodes(0).available().quantities().at("CPU"), 1);
   EXPECT_EQ(usage.nodes(0).total().quantities().at("CPU"), 4);
   report.set_node_id(unreachable.Binary());
-  EXPECT_EQ(Call(resources_, &Resources::ReportResourceUsage, report, &report_reply)
-                .error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      Call(resources_, &Resources::ReportResourceUsage, report, &report_reply)
+          .error_code(),
+      grpc::StatusCode::NOT_FOUND);
 
   // A graceful exit.
   rpc::UnregisterNodeRequest unreg;
@@ -330,7 +339,8 @@ TEST_F(GcsServerTest, NodesResourcesAndHealthChecks) {
   EXPECT_EQ(FindNode(healthy)->state(), rpc::NodeInfo::DEAD);
   EXPECT_EQ(FindNode(healthy)->death_reason(), "raylet exiting");
   ASSERT_TRUE(Call(resources_, &Resources::GetAllResourceUsage,
-                   rpc::GetAllResourceUsageRequest(), &usage).ok());
+                   rpc::GetAllResourceUsageRequest(), &usage)
+                  .ok());
   EXPECT_EQ(usage.nodes_size(), 0);
 }
 

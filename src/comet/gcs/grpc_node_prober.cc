@@ -94,9 +94,9 @@ void GrpcNodeProber::Probe(const rpc::NodeInfo& node, absl::Duration timeout,
   stub->async()->HealthCheck(
       &call->context, &call->request, &call->reply,
       [call, in_flight, &io_context](grpc::Status status) {
-        boost::asio::post(io_context,
-                          [callback = std::move(call->callback),
-                           result = ToAbslStatus(status)] { callback(result); });
+        boost::asio::post(
+            io_context, [callback = std::move(call->callback),
+                         result = ToAbslStatus(status)] { callback(result); });
         absl::MutexLock lock(&in_flight->mu);
         in_flight->calls.erase(call);
       });
@@ -117,7 +117,8 @@ void GrpcNodeProber::Shutdown() {
   absl::MutexLock lock(&in_flight_->mu);
   InFlight* state = in_flight_.get();
   in_flight_->mu.Await(absl::Condition(
-      +[](InFlight* s) ABSL_NO_THREAD_SAFETY_ANALYSIS { return s->calls.empty(); },
+      +[](InFlight* s)
+           ABSL_NO_THREAD_SAFETY_ANALYSIS { return s->calls.empty(); },
       state));
 }
 

@@ -43,9 +43,11 @@ TEST(InMemoryStoreClientTest, GetAllAndKeysAreSortedAndFilteredByPrefix) {
   for (const char* key : {"b/2", "a", "b/1", "c", "b"}) {
     ASSERT_TRUE(store.Put("t", key, std::string("v") + key, true).ok());
   }
-  EXPECT_EQ(*store.GetAll("t"),
-            (Rows{{"a", "va"}, {"b", "vb"}, {"b/1", "vb/1"}, {"b/2", "vb/2"},
-                  {"c", "vc"}}));
+  EXPECT_EQ(*store.GetAll("t"), (Rows{{"a", "va"},
+                                      {"b", "vb"},
+                                      {"b/1", "vb/1"},
+                                      {"b/2", "vb/2"},
+                                      {"c", "vc"}}));
   EXPECT_EQ(*store.Keys("t", "b/"), (std::vector<std::string>{"b/1", "b/2"}));
   EXPECT_EQ(*store.Keys("t", "b"),
             (std::vector<std::string>{"b", "b/1", "b/2"}));

@@ -35,7 +35,8 @@ int Fail(int code, const std::string& message) {
 absl::StatusOr<std::map<std::string, std::string>> ParseConfigFlag(
     const std::string& text) {
   std::map<std::string, std::string> values;
-  for (absl::string_view item : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+  for (absl::string_view item :
+       absl::StrSplit(text, ';', absl::SkipWhitespace())) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(item, absl::MaxSplits('=', 1));
     absl::string_view name = absl::StripAsciiWhitespace(kv.first);
@@ -70,16 +71,16 @@ int main(int argc, char** argv) {
   absl::StatusOr<comet::Config> config = comet::Config::FromEnvironment();
   if (!config.ok()) return Fail(2, std::string(config.status().message()));
   auto overrides = ParseConfigFlag(flags["config"]);
-  if (!overrides.ok()) return Fail(2, std::string(overrides.status().message()));
+  if (!overrides.ok())
+    return Fail(2, std::string(overrides.status().message()));
   absl::Status applied = config->ApplyOverrides(*overrides);
   if (!applied.ok()) return Fail(2, std::string(applied.message()));
 
   comet::gcs::GcsServerOptions options;
   if (flags.count("host")) options.host = flags["host"];
   if (options.host.empty()) return Fail(2, "--host must not be empty");
-  if (flags.count("port") &&
-      (!absl::SimpleAtoi(flags["port"], &options.port) || options.port < 0 ||
-       options.port > 65535)) {
+  if (flags.count("port") && (!absl::SimpleAtoi(flags["port"], &options.port) ||
+                              options.port < 0 || options.port > 65535)) {
     return Fail(2, "--port must be a number from 0 to 65535");
   }
   options.session_dir = flags["session-dir"];
@@ -90,8 +91,9 @@ int main(int argc, char** argv) {
       config->health_check_failure_threshold();
   if (config->health_check_period_ms() <= 0 ||
       config->health_check_failure_threshold() <= 0) {
-    return Fail(2, "health_check_period_ms and health_check_failure_threshold "
-                   "must be positive");
+    return Fail(2,
+                "health_check_period_ms and health_check_failure_threshold "
+                "must be positive");
   }
 
   std::string log_dir = flags["log-dir"];

@@ -53,6 +53,24 @@ void WaitInterruptibly(absl::Time deadline, Attempt attempt) {
   }
 }
 
+// While alive, the worker's CPUs are lent back to the raylet (see
+// NotifyWorkerBlocked); only engaged when a wait would really block.
+class BlockedScope {
+ public:
+  explicit BlockedScope(CoreWorker* worker) : worker_(worker) {}
+  ~BlockedScope() {
+    if (engaged_) worker_->NotifyUnblocked();
+  }
+  void Engage() {
+    if (!engaged_) worker_->NotifyBlocked();
+    engaged_ = true;
+  }
+
+ private:
+  CoreWorker* worker_;
+  bool engaged_ = false;
+};
+
 // Read-only view of an inline value; keeps the value alive.
 class InlineBuffer {
  public:
@@ -239,9 +257,19 @@ py::list GetObjects(const WorkerPtr& w, const py::list& refs, double timeout_s) 
   std::vector<ObjectID> ids;
   for (const py::handle& r : refs) ids.push_back(r.cast<PyObjectRef&>().id());
   std::vector<ObjectPtr> found(ids.size());
+  BlockedScope blocked(w.get());
+  bool first = true;
   WaitInterruptibly(DeadlineFor(timeout_s), [&](absl::Time slice) {
-    found = w->Get(ids, slice);
-    return std::all_of(found.begin(), found.end(), [](const ObjectPtr& o) { return o != nullptr; });
+    found = w->Get(ids, first ? absl::Now() : slice);
+    bool done = std::all_of(found.begin(), found.end(),
+                            [](const ObjectPtr& o) { return o != nullptr; });
+    if (!done && first) {
+      blocked.Engage();
+      found = w->Get(ids, slice);
+      done = std::all_of(found.begin(), found.end(), [](const ObjectPtr& o) { return o != nullptr; });
+    }
+    first = false;
+    return done;
   });
   // Objects that live in plasma are read from the local store.
   std::vector<ObjectID> plasma_ids;
@@ -288,9 +316,19 @@ py::list WaitObjects(const WorkerPtr& w, const py::list& refs, size_t num_return
   std::vector<ObjectID> ids;
   for (const py::handle& r : refs) ids.push_back(r.cast<PyObjectRef&>().id());
   std::vector<bool> ready(ids.size(), false);
+  BlockedScope blocked(w.get());
+  bool first = true;
   WaitInterruptibly(DeadlineFor(timeout_s), [&](absl::Time slice) {
-    ready = w->Wait(ids, num_returns, slice);
-    return static_cast<size_t>(std::count(ready.begin(), ready.end(), true)) >= num_returns;
+    auto enough = [&] {
+      return static_cast<size_t>(std::count(ready.begin(), ready.end(), true)) >= num_returns;
+    };
+    ready = w->Wait(ids, num_returns, first ? absl::Now() : slice);
+    if (!enough() && first) {
+      blocked.Engage();
+      ready = w->Wait(ids, num_returns, slice);
+    }
+    first = false;
+    return enough();
   });
   py::list out;
   for (bool r : ready) out.append(r);
@@ -303,8 +341,15 @@ py::object NextGeneratorItem(const WorkerPtr& w, const py::bytes& task_id_bytes,
   ThrowIfError(task_id.status());
   ObjectID id = core::TaskManager::GeneratorItemId(*task_id, index);
   ObjectPtr obj;
+  BlockedScope blocked(w.get());
+  bool first = true;
   WaitInterruptibly(DeadlineFor(timeout_s), [&](absl::Time slice) {
-    obj = w->Get({id}, slice)[0];
+    obj = w->Get({id}, first ? absl::Now() : slice)[0];
+    if (obj == nullptr && first) {
+      blocked.Engage();
+      obj = w->Get({id}, slice)[0];
+    }
+    first = false;
     return obj != nullptr;
   });
   if (!obj) return py::none();

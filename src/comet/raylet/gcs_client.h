@@ -1,0 +1,47 @@
+// GcsClient: the raylet's calls to the GCS — register and unregister the
+// node, report resources. A thin wrapper over the generated stubs.
+//
+// Ownership: owns the stubs and shares the channel. Thread-safe: every
+// method may be called from any thread; async completions run on gRPC's
+// threads.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "proto/gcs_service.grpc.pb.h"
+#include "src/comet/common/id.h"
+
+namespace comet::raylet {
+
+class GcsClient {
+ public:
+  explicit GcsClient(std::shared_ptr<grpc::Channel> channel);
+  // An insecure channel to HOST:PORT.
+  static std::unique_ptr<GcsClient> Connect(const std::string& address);
+
+  // Blocks until the GCS accepts the node, waiting up to `timeout` for the
+  // GCS to come up.
+  absl::Status RegisterNode(const rpc::NodeInfo& info, absl::Duration timeout);
+
+  // Blocks up to `timeout`: the node leaves the cluster on purpose.
+  absl::Status UnregisterNode(const NodeID& node_id, const std::string& reason,
+                              absl::Duration timeout);
+
+  // Sends one report; `done` runs on a gRPC thread with the outcome.
+  void ReportResourceUsage(const rpc::ReportResourceUsageRequest& request,
+                           absl::Duration timeout,
+                           std::function<void(absl::Status)> done);
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<rpc::NodeInfoGcsService::Stub> node_stub_;
+  std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> resource_stub_;
+};
+
+}  // namespace comet::raylet

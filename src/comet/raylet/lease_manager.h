@@ -1,0 +1,169 @@
+// LeaseManager: the node's worker-lease decisions, with no I/O.
+//
+// A lease request waits in one of three places until it is answered:
+//   infeasible            its demand exceeds the node's total resources; it
+//                         waits for good (never rejected), is logged once
+//                         per shape and reported as a pending demand. (The
+//                         multi-node seam: a cluster-aware policy would
+//                         spill it back to another raylet here.)
+//   waiting for resources FIFO per scheduling class; classes take turns,
+//                         one grant each per round, so one busy class does
+//                         not starve another.
+//   waiting for a worker  resources held; takes an idle worker of its job
+//                         (or an unbound one), else a worker is started
+//                         for it (at most `max_starting_workers` at once).
+// Then the callback gets a grant, and the lease lives until ReturnWorker or
+// the worker's death frees its resources. Cancellation and shutdown answer
+// queued requests with a rejection.
+//
+// Ownership: borrows the resource manager and the worker pool, which must
+// outlive it. Thread model: confined to the NodeManager's io thread. Lease
+// callbacks run inside the calls below and must not call back into the
+// LeaseManager.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "src/comet/common/id.h"
+#include "src/comet/raylet/local_resource_manager.h"
+#include "src/comet/raylet/resource_set.h"
+#include "src/comet/raylet/worker_pool_interface.h"
+
+namespace comet::raylet {
+
+struct LeaseRequest {
+  // Requests of one class are interchangeable; empty = derived from demand.
+  std::string scheduling_class;
+  ResourceSet demand;
+  JobID job_id;
+  std::string task_id;  // Raw bytes; for CancelWorkerLease and logs.
+  int64_t backlog_size = 0;
+};
+
+struct LeaseGrant {
+  std::string lease_id;
+  LeasedWorker worker;
+  std::vector<InstanceAssignment> instances;
+};
+
+// Either a grant, or a rejection with a message.
+struct LeaseOutcome {
+  std::optional<LeaseGrant> grant;
+  std::string failure_message;
+};
+
+// Delivers an outcome. For a grant, returning false says the requester is
+// gone; the grant is then undone (worker back to idle, resources freed).
+using LeaseCallback = std::function<bool(const LeaseOutcome&)>;
+
+struct LeaseManagerOptions {
+  size_t max_starting_workers = 1;
+};
+
+class LeaseManager {
+ public:
+  using RequestId = uint64_t;
+
+  LeaseManager(LocalResourceManager* resources, WorkerPoolInterface* pool,
+               LeaseManagerOptions options);
+
+  // Queues a request and schedules. The callback runs exactly once, possibly
+  // before this returns.
+  RequestId RequestLease(LeaseRequest request, LeaseCallback callback,
+                         absl::Time now);
+
+  // Rejects every queued request for `task_id`; false if there was none.
+  bool CancelByTaskId(absl::string_view task_id, absl::Time now);
+
+  // Rejects one queued request (its RPC was cancelled); no-op if answered.
+  void CancelRequest(RequestId id, absl::string_view reason, absl::Time now);
+
+  // Ends the lease held by `worker_id`. A non-empty `lease_id` must match
+  // the lease (else FailedPrecondition: a stale return). The worker becomes
+  // idle, or is stopped when `disconnect`.
+  absl::Status ReturnWorker(const WorkerID& worker_id,
+                            absl::string_view lease_id, bool disconnect,
+                            absl::Time now);
+
+  // A worker process died: its lease, if any, ends.
+  void OnWorkerDied(const WorkerID& worker_id, absl::Time now);
+
+  // Grants whatever fits and starts workers for requests waiting for one.
+  // Call after anything that may free resources or workers.
+  void Schedule(absl::Time now);
+
+  // Rejects every queued request (shutdown).
+  void RejectAll(absl::string_view reason);
+
+  // Requests waiting for resources or a worker (not infeasible ones).
+  size_t NumPendingLeases() const;
+  size_t NumInfeasibleLeases() const { return infeasible_.size(); }
+  size_t NumActiveLeases() const { return leases_.size(); }
+  std::vector<ResourceSet> InfeasibleDemands() const;
+  // Demands not placed yet: infeasible ones, then those waiting for
+  // resources, oldest first, at most `limit`.
+  std::vector<ResourceSet> PendingDemands(size_t limit) const;
+  // Changes whenever the set of pending demands changes.
+  uint64_t demand_version() const { return demand_version_; }
+
+ private:
+  enum class Stage { kInfeasible, kWaitingForResources, kWaitingForWorker };
+
+  struct Queued {
+    RequestId id = 0;
+    LeaseRequest request;
+    LeaseCallback callback;
+    Stage stage = Stage::kWaitingForResources;
+    std::optional<ResourceAllocation> allocation;
+  };
+
+  struct ClassQueue {
+    std::string key;
+    std::deque<RequestId> requests;
+  };
+
+  struct Lease {
+    std::string lease_id;
+    ResourceAllocation allocation;
+  };
+
+  bool PlaceOnResources();
+  void DispatchToWorkers(absl::Time now, bool* undone);
+  void StartWorkers(absl::Time now);
+  bool Grant(Queued queued, const LeasedWorker& worker, absl::Time now);
+  // Takes the request out of whichever queue holds it and frees what it
+  // held; returns it for answering.
+  Queued Remove(RequestId id);
+  void Reject(RequestId id, absl::string_view message);
+  void EndLease(const WorkerID& worker_id);
+  std::string NewLeaseId();
+
+  LocalResourceManager* const resources_;
+  WorkerPoolInterface* const pool_;
+  const LeaseManagerOptions options_;
+
+  RequestId next_request_id_ = 1;
+  std::map<RequestId, Queued> requests_;
+  std::list<ClassQueue> classes_;
+  absl::flat_hash_map<std::string, std::list<ClassQueue>::iterator>
+      class_index_;
+  std::deque<RequestId> waiting_for_worker_;
+  std::deque<RequestId> infeasible_;
+  std::set<ResourceSet> warned_infeasible_;
+  absl::flat_hash_map<WorkerID, Lease> leases_;
+  uint64_t demand_version_ = 0;
+};
+
+}  // namespace comet::raylet

@@ -1,0 +1,55 @@
+#include "src/comet/raylet/local_resource_manager.h"
+
+namespace comet::raylet {
+
+LocalResourceManager::LocalResourceManager(
+    const ResourceSet& total, const std::vector<std::string>& unit_resources)
+    : total_(total), available_(total) {
+  for (const std::string& name : unit_resources) {
+    if (total.Has(name)) {
+      instance_pools_.emplace(name, InstancePool(total.GetFixed(name)));
+    }
+  }
+}
+
+bool LocalResourceManager::IsFeasible(const ResourceSet& demand) const {
+  if (!total_.Contains(demand)) return false;
+  for (const auto& [name, pool] : instance_pools_) {
+    int64_t amount = demand.GetFixed(name);
+    if (amount > 0 && !pool.CanEverFit(amount)) return false;
+  }
+  return true;
+}
+
+std::optional<ResourceAllocation> LocalResourceManager::Allocate(
+    const ResourceSet& demand) {
+  if (!available_.Contains(demand)) return std::nullopt;
+  ResourceAllocation allocation;
+  for (auto& [name, pool] : instance_pools_) {
+    int64_t amount = demand.GetFixed(name);
+    if (amount == 0) continue;
+    auto shares = pool.Allocate(amount);
+    if (!shares) {
+      // Undo the pools already placed; nothing else has changed yet.
+      for (const InstanceAssignment& done : allocation.instances) {
+        instance_pools_.at(done.resource).Free(done.shares);
+      }
+      return std::nullopt;
+    }
+    allocation.instances.push_back({name, std::move(*shares)});
+  }
+  allocation.amounts = demand;
+  available_ -= demand;
+  ++version_;
+  return allocation;
+}
+
+void LocalResourceManager::Free(const ResourceAllocation& allocation) {
+  for (const InstanceAssignment& assignment : allocation.instances) {
+    instance_pools_.at(assignment.resource).Free(assignment.shares);
+  }
+  available_ += allocation.amounts;
+  ++version_;
+}
+
+}  // namespace comet::raylet

@@ -1,0 +1,62 @@
+// LocalResourceManager: what this node has and what is free. Leases take a
+// ResourceAllocation and give it back; unit resources (GPU) are also placed
+// on instance ids by an InstancePool so that the worker learns which GPUs
+// are its own.
+//
+// No I/O; thread-compatible (the NodeManager confines it to its io thread).
+// version() changes whenever availability changes, so the owner can tell
+// when to report to the GCS.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/comet/raylet/instance_pool.h"
+#include "src/comet/raylet/resource_set.h"
+
+namespace comet::raylet {
+
+// The instances of one unit resource that an allocation holds.
+struct InstanceAssignment {
+  std::string resource;
+  std::vector<InstanceShare> shares;
+};
+
+// What one lease holds.
+struct ResourceAllocation {
+  ResourceSet amounts;
+  std::vector<InstanceAssignment> instances;
+};
+
+class LocalResourceManager {
+ public:
+  // `unit_resources` are placed on instances (normally just "GPU").
+  explicit LocalResourceManager(
+      const ResourceSet& total,
+      const std::vector<std::string>& unit_resources = {"GPU"});
+
+  // Whether `demand` could ever be granted here (fits the total, and unit
+  // resources fit the instances when all are free).
+  bool IsFeasible(const ResourceSet& demand) const;
+
+  // Takes `demand` from what is free, or returns nullopt changing nothing.
+  std::optional<ResourceAllocation> Allocate(const ResourceSet& demand);
+
+  // Gives back an allocation made by Allocate.
+  void Free(const ResourceAllocation& allocation);
+
+  const ResourceSet& total() const { return total_; }
+  const ResourceSet& available() const { return available_; }
+  uint64_t version() const { return version_; }
+
+ private:
+  ResourceSet total_;
+  ResourceSet available_;
+  std::map<std::string, InstancePool> instance_pools_;
+  uint64_t version_ = 0;
+};
+
+}  // namespace comet::raylet

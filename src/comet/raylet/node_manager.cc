@@ -1,0 +1,319 @@
+#include "src/comet/raylet/node_manager.h"
+
+#include <sys/wait.h>
+
+#include <boost/asio/post.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "src/comet/common/logging.h"
+#include "src/comet/raylet/grpc_status.h"
+
+namespace comet::raylet {
+namespace {
+
+constexpr size_t kMaxReportedDemands = 1000;
+
+grpc::Status Unavailable(bool started) {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      started ? "raylet is shutting down" : "raylet is starting");
+}
+
+std::string DescribeExit(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exit code ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return absl::StrCat("signal ", WTERMSIG(status));
+  return absl::StrCat("wait status ", status);
+}
+
+absl::StatusOr<WorkerID> ParseWorkerId(const std::string& binary) {
+  return WorkerID::FromBinary(binary);
+}
+
+}  // namespace
+
+NodeManager::NodeManager(boost::asio::io_context& io,
+                         NodeManagerOptions options, GcsClient* gcs,
+                         SpawnerFactory spawner_factory)
+    : io_(io),
+      options_(std::move(options)),
+      gcs_(gcs),
+      spawner_factory_(std::move(spawner_factory)),
+      mailbox_(std::make_shared<Mailbox>()),
+      report_failing_(std::make_shared<std::atomic<bool>>(false)),
+      resources_(options_.total_resources) {
+  absl::MutexLock lock(&mailbox_->mu);
+  mailbox_->io = &io_;
+}
+
+NodeManager::~NodeManager() {
+  {
+    absl::MutexLock lock(&mailbox_->mu);
+    mailbox_->io = nullptr;
+  }
+  tick_.reset();
+  reporter_.reset();
+  leases_.reset();
+  pool_.reset();
+  spawner_.reset();
+}
+
+void NodeManager::Start(const std::string& raylet_address) {
+  COMET_CHECK(!started_) << "NodeManager started twice";
+  spawner_ = spawner_factory_(io_, raylet_address);
+  spawner_->SetExitCallback(
+      [this](int pid, int status) { OnProcessExited(pid, status); });
+  pool_ = std::make_unique<WorkerPool>(spawner_.get(), options_.pool);
+  leases_ = std::make_unique<LeaseManager>(&resources_, pool_.get(),
+                                           options_.lease);
+  reporter_ = std::make_unique<ResourceReporter>(
+      io_, options_.report,
+      [this](std::function<void()> done) { SendReport(std::move(done)); });
+  tick_ = std::make_unique<PeriodicTimer>(io_, options_.tick_period,
+                                          [this] { OnTick(); });
+  started_ = true;
+  absl::Time now = absl::Now();
+  for (size_t i = 0; i < options_.prestart_workers; ++i) {
+    if (!pool_->StartWorker(now).ok()) break;
+  }
+  reporter_->Start();
+  tick_->Start();
+}
+
+void NodeManager::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  if (!started_) return;
+  leases_->RejectAll("raylet is shutting down");
+  reporter_->Stop();
+  tick_->Cancel();
+}
+
+void NodeManager::StopWorkers(absl::Duration grace) {
+  if (spawner_) spawner_->TerminateAll(grace);
+}
+
+void NodeManager::OnTick() {
+  absl::Time now = absl::Now();
+  pool_->Tick(now);
+  leases_->Schedule(now);
+  NoteChanges();
+}
+
+void NodeManager::OnProcessExited(int pid, int status) {
+  absl::Time now = absl::Now();
+  std::optional<WorkerInfo> worker = pool_->OnProcessExited(pid, now);
+  if (!worker) return;
+  COMET_LOG(INFO) << "worker " << worker->worker_id << " pid " << pid
+                  << " exited (" << DescribeExit(status) << ")";
+  if (!shutting_down_) leases_->OnWorkerDied(worker->worker_id, now);
+  NoteChanges();
+}
+
+void NodeManager::RegisterWorker(const rpc::RegisterWorkerRequest& request,
+                                 rpc::RegisterWorkerReply* reply,
+                                 const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  auto worker_id = ParseWorkerId(request.worker_id());
+  if (!worker_id.ok()) {
+    finish(ToGrpcStatus(worker_id.status()));
+    return;
+  }
+  absl::Time now = absl::Now();
+  absl::Status status =
+      pool_->RegisterWorker(*worker_id, request.pid(), request.port(), now);
+  if (status.ok()) {
+    reply->set_node_id(options_.node_id.Binary());
+  } else {
+    COMET_LOG(WARNING) << "RegisterWorker: " << status;
+  }
+  finish(ToGrpcStatus(status));
+  if (status.ok()) {
+    leases_->Schedule(now);
+    NoteChanges();
+  }
+}
+
+std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
+    const rpc::RequestWorkerLeaseRequest& request,
+    rpc::RequestWorkerLeaseReply* reply, FinishFn finish) {
+  if (!Serving()) {
+    if (!started_) {
+      finish(Unavailable(false));
+    } else {
+      reply->set_rejected(true);
+      reply->set_failure_message("raylet is shutting down");
+      finish(grpc::Status::OK);
+    }
+    return std::nullopt;
+  }
+  LeaseRequest lease;
+  auto demand = ResourceSet::FromProtoMap(request.required_resources());
+  if (!demand.ok()) {
+    finish(ToGrpcStatus(demand.status()));
+    return std::nullopt;
+  }
+  lease.demand = *std::move(demand);
+  if (!request.job_id().empty()) {
+    auto job_id = JobID::FromBinary(request.job_id());
+    if (!job_id.ok()) {
+      finish(ToGrpcStatus(job_id.status()));
+      return std::nullopt;
+    }
+    lease.job_id = *job_id;
+  }
+  lease.scheduling_class = request.scheduling_class();
+  lease.task_id = request.task_id();
+  lease.backlog_size = request.backlog_size();
+  // SPREAD and DEFAULT place the same way on a single node.
+  auto id = leases_->RequestLease(
+      std::move(lease),
+      [this, reply, finish = std::move(finish)](const LeaseOutcome& outcome) {
+        FillLeaseReply(outcome, reply);
+        return finish(grpc::Status::OK);
+      },
+      absl::Now());
+  NoteChanges();
+  return id;
+}
+
+void NodeManager::FillLeaseReply(const LeaseOutcome& outcome,
+                                 rpc::RequestWorkerLeaseReply* reply) const {
+  if (!outcome.grant) {
+    reply->set_rejected(true);
+    reply->set_failure_message(outcome.failure_message);
+    return;
+  }
+  const LeaseGrant& grant = *outcome.grant;
+  rpc::Address* address = reply->mutable_worker_address();
+  address->set_node_id(options_.node_id.Binary());
+  address->set_ip_address(options_.host);
+  address->set_port(grant.worker.port);
+  address->set_worker_id(grant.worker.worker_id.Binary());
+  reply->set_lease_id(grant.lease_id);
+  for (const InstanceAssignment& instances : grant.instances) {
+    rpc::ResourceAssignment* assignment = reply->add_resource_assignments();
+    assignment->set_name(instances.resource);
+    for (const InstanceShare& share : instances.shares) {
+      assignment->add_instance_ids(share.instance_id);
+      assignment->add_fractions(FromFixedPoint(share.amount));
+    }
+  }
+}
+
+void NodeManager::CancelLeaseRequest(LeaseManager::RequestId id) {
+  if (!Serving()) return;
+  leases_->CancelRequest(id, "the lease request was cancelled by its client",
+                         absl::Now());
+  NoteChanges();
+}
+
+void NodeManager::ReturnWorker(const rpc::ReturnWorkerRequest& request,
+                               rpc::ReturnWorkerReply* reply,
+                               const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  auto worker_id = ParseWorkerId(request.worker_id());
+  if (!worker_id.ok()) {
+    finish(ToGrpcStatus(worker_id.status()));
+    return;
+  }
+  absl::Status status = leases_->ReturnWorker(
+      *worker_id, request.lease_id(), request.disconnect_worker(), absl::Now());
+  if (!status.ok()) COMET_LOG(WARNING) << "ReturnWorker: " << status;
+  finish(ToGrpcStatus(status));
+  NoteChanges();
+}
+
+void NodeManager::CancelWorkerLease(
+    const rpc::CancelWorkerLeaseRequest& request,
+    rpc::CancelWorkerLeaseReply* reply, const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  reply->set_success(leases_->CancelByTaskId(request.task_id(), absl::Now()));
+  finish(grpc::Status::OK);
+  NoteChanges();
+}
+
+void NodeManager::KillWorker(const rpc::KillWorkerRequest& request,
+                             rpc::KillWorkerReply* reply,
+                             const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  auto worker_id = ParseWorkerId(request.worker_id());
+  if (!worker_id.ok()) {
+    finish(ToGrpcStatus(worker_id.status()));
+    return;
+  }
+  COMET_LOG(INFO) << "killing worker " << *worker_id << ": "
+                  << request.reason();
+  finish(ToGrpcStatus(pool_->KillWorker(*worker_id)));
+}
+
+void NodeManager::GetNodeStats(const rpc::GetNodeStatsRequest& request,
+                               rpc::GetNodeStatsReply* reply,
+                               const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  resources_.total().ToProto(reply->mutable_total());
+  resources_.available().ToProto(reply->mutable_available());
+  for (const WorkerInfo& worker : pool_->Workers()) {
+    rpc::WorkerStats* stats = reply->add_workers();
+    stats->set_worker_id(worker.worker_id.Binary());
+    stats->set_pid(worker.reported_pid != 0 ? worker.reported_pid : worker.pid);
+    stats->set_is_idle(worker.state == WorkerState::kIdle);
+    if (!worker.job_id.IsNil()) stats->set_job_id(worker.job_id.Binary());
+  }
+  reply->set_num_pending_leases(
+      static_cast<int64_t>(leases_->NumPendingLeases()));
+  for (const ResourceSet& demand : leases_->InfeasibleDemands()) {
+    demand.ToProto(reply->add_infeasible_demands());
+  }
+  finish(grpc::Status::OK);
+}
+
+void NodeManager::NoteChanges() {
+  if (!Serving()) return;
+  if (resources_.version() == reported_resource_version_ &&
+      leases_->demand_version() == reported_demand_version_) {
+    return;
+  }
+  reporter_->MarkChanged();
+}
+
+void NodeManager::SendReport(std::function<void()> done) {
+  reported_resource_version_ = resources_.version();
+  reported_demand_version_ = leases_->demand_version();
+  rpc::ReportResourceUsageRequest request;
+  request.set_node_id(options_.node_id.Binary());
+  resources_.available().ToProto(request.mutable_available());
+  resources_.total().ToProto(request.mutable_total());
+  for (const ResourceSet& demand : leases_->PendingDemands(kMaxReportedDemands)) {
+    demand.ToProto(request.add_pending_demands());
+  }
+  gcs_->ReportResourceUsage(
+      request, options_.report_timeout,
+      [mailbox = mailbox_, failing = report_failing_,
+       done = std::move(done)](absl::Status status) {
+        // Log a failure once, and the recovery.
+        if (!status.ok() && !failing->exchange(true)) {
+          COMET_LOG(WARNING) << "ReportResourceUsage to the GCS failed: "
+                             << status;
+        } else if (status.ok() && failing->exchange(false)) {
+          COMET_LOG(INFO) << "ReportResourceUsage to the GCS works again";
+        }
+        absl::MutexLock lock(&mailbox->mu);
+        if (mailbox->io != nullptr) boost::asio::post(*mailbox->io, done);
+      });
+}
+
+}  // namespace comet::raylet

@@ -1,0 +1,131 @@
+// NodeManager: the raylet's state behind its gRPC service — resources,
+// worker pool, lease manager, reports to the GCS — and the translation
+// between protos and those classes. Decisions live in LeaseManager and
+// WorkerPool; this class only wires events to them and I/O around them.
+//
+// Lifecycle: construct, Start() once the raylet's address is known (RPCs
+// before that get UNAVAILABLE), BeginShutdown() (queued leases rejected, no
+// more reports), StopWorkers(), destroy.
+//
+// Ownership: owns the spawner (made by the factory in Start), the pool, the
+// lease manager, the reporter and the tick timer; borrows the GcsClient,
+// which must outlive it. Thread model: confined to the io_context given at
+// construction — every method, including destruction, runs on its thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <grpcpp/support/status.h>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "proto/node_manager.pb.h"
+#include "src/comet/common/id.h"
+#include "src/comet/common/periodic_timer.h"
+#include "src/comet/raylet/gcs_client.h"
+#include "src/comet/raylet/lease_manager.h"
+#include "src/comet/raylet/local_resource_manager.h"
+#include "src/comet/raylet/resource_reporter.h"
+#include "src/comet/raylet/worker_pool.h"
+#include "src/comet/raylet/worker_spawner_interface.h"
+
+namespace comet::raylet {
+
+// Makes the spawner once the raylet's own HOST:PORT is known.
+using SpawnerFactory = std::function<std::unique_ptr<WorkerSpawner>(
+    boost::asio::io_context& io, const std::string& raylet_address)>;
+
+struct NodeManagerOptions {
+  NodeID node_id;
+  std::string host = "127.0.0.1";
+  ResourceSet total_resources;
+  size_t prestart_workers = 0;
+  WorkerPoolOptions pool;
+  LeaseManagerOptions lease;
+  ResourceReporterOptions report;
+  // How often the pool's timeouts are checked and failed starts retried.
+  absl::Duration tick_period = absl::Milliseconds(250);
+  absl::Duration report_timeout = absl::Seconds(5);
+};
+
+class NodeManager {
+ public:
+  // Sends the RPC's reply (already filled) with `status`; returns false when
+  // the client has gone away.
+  using FinishFn = std::function<bool(const grpc::Status& status)>;
+
+  NodeManager(boost::asio::io_context& io, NodeManagerOptions options,
+              GcsClient* gcs, SpawnerFactory spawner_factory);
+  ~NodeManager();
+
+  // Makes the spawner, prestarts workers and starts reporting.
+  void Start(const std::string& raylet_address);
+  // Rejects queued leases and stops reports and timers; later RPCs get
+  // UNAVAILABLE (leases: rejected).
+  void BeginShutdown();
+  // Terminates every worker (SIGTERM, SIGKILL after `grace`); blocks.
+  void StopWorkers(absl::Duration grace);
+
+  // RPC handlers. Each eventually calls `finish` exactly once; a lease may
+  // do so much later. Lease requests return an id for CancelLeaseRequest.
+  void RegisterWorker(const rpc::RegisterWorkerRequest& request,
+                      rpc::RegisterWorkerReply* reply, const FinishFn& finish);
+  std::optional<LeaseManager::RequestId> RequestWorkerLease(
+      const rpc::RequestWorkerLeaseRequest& request,
+      rpc::RequestWorkerLeaseReply* reply, FinishFn finish);
+  void ReturnWorker(const rpc::ReturnWorkerRequest& request,
+                    rpc::ReturnWorkerReply* reply, const FinishFn& finish);
+  void CancelWorkerLease(const rpc::CancelWorkerLeaseRequest& request,
+                         rpc::CancelWorkerLeaseReply* reply,
+                         const FinishFn& finish);
+  void KillWorker(const rpc::KillWorkerRequest& request,
+                  rpc::KillWorkerReply* reply, const FinishFn& finish);
+  void GetNodeStats(const rpc::GetNodeStatsRequest& request,
+                    rpc::GetNodeStatsReply* reply, const FinishFn& finish);
+
+  // The client behind a queued lease request went away.
+  void CancelLeaseRequest(LeaseManager::RequestId id);
+
+  const LocalResourceManager& resources() const { return resources_; }
+
+ private:
+  // Lets gRPC threads post completions here until this object is gone.
+  struct Mailbox {
+    absl::Mutex mu;
+    boost::asio::io_context* io ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
+  bool Serving() const { return started_ && !shutting_down_; }
+  void OnTick();
+  void OnProcessExited(int pid, int status);
+  void FillLeaseReply(const LeaseOutcome& outcome,
+                      rpc::RequestWorkerLeaseReply* reply) const;
+  // Reports to the GCS soon if availability or demand changed.
+  void NoteChanges();
+  void SendReport(std::function<void()> done);
+
+  boost::asio::io_context& io_;
+  const NodeManagerOptions options_;
+  GcsClient* const gcs_;
+  SpawnerFactory spawner_factory_;
+  std::shared_ptr<Mailbox> mailbox_;
+  std::shared_ptr<std::atomic<bool>> report_failing_;
+
+  LocalResourceManager resources_;
+  std::unique_ptr<WorkerSpawner> spawner_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<LeaseManager> leases_;
+  std::unique_ptr<ResourceReporter> reporter_;
+  std::unique_ptr<PeriodicTimer> tick_;
+  bool started_ = false;
+  bool shutting_down_ = false;
+  uint64_t reported_resource_version_ = 0;
+  uint64_t reported_demand_version_ = 0;
+};
+
+}  // namespace comet::raylet

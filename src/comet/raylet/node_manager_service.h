@@ -1,0 +1,62 @@
+// NodeManagerService: the raylet's gRPC service (callback API). Every
+// handler posts its work to the NodeManager's io thread and finishes its
+// reactor from there, so RequestWorkerLease can answer much later. A lease
+// RPC that its client cancels (deadline, disconnect) drops its queued
+// request.
+//
+// Ownership: borrows the NodeManager and the io_context, which must outlive
+// the grpc::Server this service is registered with (shut the server down
+// before destroying them). Thread model: handlers run on gRPC threads and
+// touch nothing but the io_context's queue.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include "proto/node_manager.grpc.pb.h"
+#include "src/comet/raylet/node_manager.h"
+
+namespace comet::raylet {
+
+class NodeManagerService final : public rpc::NodeManagerService::CallbackService {
+ public:
+  NodeManagerService(boost::asio::io_context& io, NodeManager* node_manager);
+
+  grpc::ServerUnaryReactor* RegisterWorker(
+      grpc::CallbackServerContext* context,
+      const rpc::RegisterWorkerRequest* request,
+      rpc::RegisterWorkerReply* reply) override;
+  grpc::ServerUnaryReactor* RequestWorkerLease(
+      grpc::CallbackServerContext* context,
+      const rpc::RequestWorkerLeaseRequest* request,
+      rpc::RequestWorkerLeaseReply* reply) override;
+  grpc::ServerUnaryReactor* ReturnWorker(
+      grpc::CallbackServerContext* context,
+      const rpc::ReturnWorkerRequest* request,
+      rpc::ReturnWorkerReply* reply) override;
+  grpc::ServerUnaryReactor* CancelWorkerLease(
+      grpc::CallbackServerContext* context,
+      const rpc::CancelWorkerLeaseRequest* request,
+      rpc::CancelWorkerLeaseReply* reply) override;
+  grpc::ServerUnaryReactor* KillWorker(grpc::CallbackServerContext* context,
+                                       const rpc::KillWorkerRequest* request,
+                                       rpc::KillWorkerReply* reply) override;
+  grpc::ServerUnaryReactor* GetNodeStats(
+      grpc::CallbackServerContext* context,
+      const rpc::GetNodeStatsRequest* request,
+      rpc::GetNodeStatsReply* reply) override;
+  grpc::ServerUnaryReactor* HealthCheck(grpc::CallbackServerContext* context,
+                                        const rpc::HealthCheckRequest* request,
+                                        rpc::HealthCheckReply* reply) override;
+
+ private:
+  // Runs `handler(request, reply, finish)` on the io thread.
+  template <typename Request, typename Reply, typename Handler>
+  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
+                                     const Request* request, Reply* reply,
+                                     Handler handler);
+
+  boost::asio::io_context& io_;
+  NodeManager* const node_manager_;
+};
+
+}  // namespace comet::raylet

@@ -1,0 +1,152 @@
+#include "src/comet/raylet/raylet.h"
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "src/comet/common/logging.h"
+#include "src/comet/common/status_macros.h"
+#include "src/comet/raylet/child_process_spawner.h"
+
+namespace comet::raylet {
+
+std::vector<std::string> WorkerCommandLine(const RayletOptions& options,
+                                           const std::string& raylet_address,
+                                           const WorkerID& worker_id) {
+  return {
+      options.python,
+      "-m",
+      "comet._private.worker_main",
+      absl::StrCat("--node-id=", options.node_id.Hex()),
+      absl::StrCat("--worker-id=", worker_id.Hex()),
+      absl::StrCat("--raylet-address=", raylet_address),
+      absl::StrCat("--gcs-address=", options.gcs_address),
+      absl::StrCat("--plasma-socket=", options.plasma.socket_path),
+      absl::StrCat("--session-dir=", options.session_dir),
+      absl::StrCat("--log-dir=", options.log_dir),
+  };
+}
+
+Raylet::Raylet(RayletOptions options) : options_(std::move(options)) {}
+
+Raylet::~Raylet() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<Raylet>> Raylet::Start(RayletOptions options) {
+  if (options.gcs_address.empty()) {
+    return absl::InvalidArgumentError("a GCS address is required");
+  }
+  std::unique_ptr<Raylet> raylet(new Raylet(std::move(options)));
+  absl::Status status = raylet->StartServing();
+  if (!status.ok()) {
+    raylet->Stop();
+    return status;
+  }
+  return raylet;
+}
+
+absl::Status Raylet::StartServing() {
+  ASSIGN_OR_RETURN(plasma_, plasma::PlasmaStoreRunner::Start(options_.plasma));
+  total_ = options_.resources;
+  total_.SetFixed("object_store_memory",
+                  static_cast<int64_t>(plasma_->capacity()) * kResourceUnit);
+  total_.SetFixed(absl::StrCat("node:", options_.host), kResourceUnit);
+
+  gcs_ = GcsClient::Connect(options_.gcs_address);
+  NodeManagerOptions manager;
+  manager.node_id = options_.node_id;
+  manager.host = options_.host;
+  manager.total_resources = total_;
+  manager.prestart_workers = options_.prestart_workers;
+  manager.pool = options_.pool;
+  manager.lease = options_.lease;
+  manager.report = options_.report;
+  SpawnerFactory factory = options_.spawner_factory;
+  if (!factory) {
+    factory = [options = options_](boost::asio::io_context& io,
+                                   const std::string& raylet_address) {
+      ChildProcessSpawnerOptions spawner;
+      spawner.log_dir = options.log_dir;
+      spawner.make_argv = [options, raylet_address](const WorkerID& id) {
+        return WorkerCommandLine(options, raylet_address, id);
+      };
+      return std::make_unique<ChildProcessSpawner>(io, std::move(spawner));
+    };
+  }
+  io_.Start();
+  io_.RunSync([&] {
+    node_manager_ = std::make_unique<NodeManager>(
+        io_.io_context(), manager, gcs_.get(), std::move(factory));
+  });
+  service_ = std::make_unique<NodeManagerService>(io_.io_context(),
+                                                  node_manager_.get());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.port),
+                           grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options_.host, ":", options_.port));
+  }
+  address_ = absl::StrCat(options_.host, ":", port_);
+
+  absl::Status registered =
+      gcs_->RegisterNode(MakeNodeInfo(), options_.gcs_register_timeout);
+  if (!registered.ok()) {
+    return absl::Status(registered.code(),
+                        absl::StrCat("RegisterNode with the GCS at ",
+                                     options_.gcs_address, ": ",
+                                     registered.message()));
+  }
+  registered_ = true;
+  io_.RunSync([this] { node_manager_->Start(address_); });
+  COMET_LOG(INFO) << "raylet " << options_.node_id << " serving on "
+                  << address_ << " with " << total_.ToString();
+  return absl::OkStatus();
+}
+
+rpc::NodeInfo Raylet::MakeNodeInfo() const {
+  rpc::NodeInfo info;
+  info.set_node_id(options_.node_id.Binary());
+  info.set_node_manager_address(options_.host);
+  info.set_node_manager_port(port_);
+  info.set_object_store_socket(options_.plasma.socket_path);
+  total_.ToProto(info.mutable_total_resources());
+  info.set_state(rpc::NodeInfo::ALIVE);
+  info.set_node_name(options_.node_name);
+  info.set_start_time_ms(absl::ToUnixMillis(absl::Now()));
+  info.set_session_dir(options_.session_dir);
+  return info;
+}
+
+void Raylet::Stop() {
+  if (node_manager_ && io_.IsRunning()) {
+    io_.RunSync([this] { node_manager_->BeginShutdown(); });
+  }
+  if (server_) {
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    server_->Wait();
+    server_.reset();
+  }
+  if (registered_) {
+    absl::Status status = gcs_->UnregisterNode(
+        options_.node_id, "raylet shut down", absl::Seconds(2));
+    if (!status.ok()) COMET_LOG(WARNING) << "UnregisterNode: " << status;
+    registered_ = false;
+  }
+  if (node_manager_ && io_.IsRunning()) {
+    io_.RunSync([this] {
+      node_manager_->StopWorkers(options_.shutdown_grace);
+      node_manager_.reset();
+    });
+  }
+  io_.Stop();
+  node_manager_.reset();  // Only if the io thread never ran.
+  service_.reset();
+  if (plasma_) {
+    plasma_->Stop();
+    plasma_.reset();
+  }
+}
+
+}  // namespace comet::raylet

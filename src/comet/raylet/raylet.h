@@ -1,0 +1,97 @@
+// Raylet: one node's daemon, put together — the embedded plasma store (its
+// own thread), the NodeManager on one io thread, the gRPC server with the
+// NodeManagerService, and the node's registration with the GCS.
+//
+// Start() brings it up in order (plasma, io thread, server, RegisterNode,
+// workers and reports) and undoes what it did on failure; Stop() takes it
+// down in reverse: queued leases rejected, server shut down, UnregisterNode,
+// workers terminated, plasma stopped (its socket unlinked).
+//
+// Ownership: owns everything above. Thread model: Start/Stop and the
+// accessors are for the owner's thread; the work happens on the io thread,
+// gRPC's threads and the plasma thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "src/comet/common/id.h"
+#include "src/comet/common/io_thread.h"
+#include "src/comet/object_manager/plasma/store_runner.h"
+#include "src/comet/raylet/gcs_client.h"
+#include "src/comet/raylet/node_manager.h"
+#include "src/comet/raylet/node_manager_service.h"
+
+namespace comet::raylet {
+
+struct RayletOptions {
+  NodeID node_id;
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: the OS picks.
+  std::string gcs_address;
+  std::string node_name;
+  std::string session_dir;
+  std::string log_dir;
+  // Plasma: socket_path and capacity at least.
+  plasma::PlasmaStoreOptions plasma;
+  // CPU, GPU, memory and custom resources; the raylet adds
+  // object_store_memory (the plasma capacity) and node:<host> = 1.
+  ResourceSet resources;
+  size_t prestart_workers = 0;
+  WorkerPoolOptions pool;
+  LeaseManagerOptions lease;
+  ResourceReporterOptions report;
+  absl::Duration gcs_register_timeout = absl::Seconds(30);
+  absl::Duration shutdown_grace = absl::Seconds(2);
+  // Interpreter for workers (ChildProcessSpawner).
+  std::string python = "python3";
+  // Empty: a ChildProcessSpawner running WorkerCommandLine(). Tests fake it.
+  SpawnerFactory spawner_factory;
+};
+
+// What a worker is started with:
+//   <python> -m comet._private.worker_main --node-id=HEX --worker-id=HEX
+//     --raylet-address=HOST:PORT --gcs-address=HOST:PORT
+//     --plasma-socket=PATH --session-dir=DIR --log-dir=DIR
+std::vector<std::string> WorkerCommandLine(const RayletOptions& options,
+                                           const std::string& raylet_address,
+                                           const WorkerID& worker_id);
+
+class Raylet {
+ public:
+  static absl::StatusOr<std::unique_ptr<Raylet>> Start(RayletOptions options);
+  ~Raylet();  // Stop()
+
+  // Idempotent.
+  void Stop();
+
+  const std::string& address() const { return address_; }
+  int port() const { return port_; }
+  const NodeID& node_id() const { return options_.node_id; }
+  const ResourceSet& total_resources() const { return total_; }
+
+ private:
+  explicit Raylet(RayletOptions options);
+  absl::Status StartServing();
+  rpc::NodeInfo MakeNodeInfo() const;
+
+  RayletOptions options_;
+  ResourceSet total_;
+  std::string address_;
+  int port_ = 0;
+  bool registered_ = false;
+  std::unique_ptr<plasma::PlasmaStoreRunner> plasma_;
+  std::unique_ptr<GcsClient> gcs_;
+  IoThread io_{"raylet_io"};
+  // Created and destroyed on the io thread.
+  std::unique_ptr<NodeManager> node_manager_;
+  std::unique_ptr<NodeManagerService> service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace comet::raylet

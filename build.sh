@@ -133,11 +133,8 @@ build() {
 }
 
 run_demo() {
-  if [[ -f examples/plasma_demo.py ]]; then
-    "$PYTHON" examples/plasma_demo.py
-  else
-    log "examples/plasma_demo.py does not exist yet: no demo to run"
-  fi
+  # Run from /tmp so that the installed wheel, not the source tree, is imported.
+  (cd /tmp && "$PYTHON" "$OLDPWD/examples/quickstart.py" && "$PYTHON" "$OLDPWD/examples/plasma_demo.py")
 }
 
 test_cpp() {

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "src/comet/gcs/gcs_publisher.h"
+#include "src/comet/gcs/gcs_publisher_interface.h"
 
 namespace comet::gcs {
 

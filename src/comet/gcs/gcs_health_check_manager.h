@@ -22,7 +22,7 @@
 #include "proto/common.pb.h"
 #include "src/comet/common/id.h"
 #include "src/comet/common/periodic_timer.h"
-#include "src/comet/gcs/node_prober.h"
+#include "src/comet/gcs/node_prober_interface.h"
 
 namespace comet::gcs {
 

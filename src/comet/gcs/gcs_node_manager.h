@@ -26,7 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "proto/common.pb.h"
 #include "src/comet/common/id.h"
-#include "src/comet/gcs/gcs_publisher.h"
+#include "src/comet/gcs/gcs_publisher_interface.h"
 #include "src/comet/gcs/store_client.h"
 
 namespace comet::gcs {

@@ -22,7 +22,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "proto/gcs_service.pb.h"
-#include "src/comet/gcs/gcs_publisher.h"
+#include "src/comet/gcs/gcs_publisher_interface.h"
 #include "src/comet/gcs/gcs_pubsub.h"
 
 namespace comet::gcs {

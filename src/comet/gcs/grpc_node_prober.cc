@@ -91,14 +91,22 @@ void GrpcNodeProber::Probe(const rpc::NodeInfo& node, absl::Duration timeout,
                              absl::ToChronoMilliseconds(timeout));
   boost::asio::io_context& io_context = io_context_;
   std::shared_ptr<InFlight> in_flight = in_flight_;
+  // The completion runs on a gRPC thread. It must not release the last
+  // reference to the Call there: the Call's ClientContext holds the channel,
+  // and a channel destroyed on gRPC's callback thread can crash gRPC (it
+  // joins that very thread). So the Call moves into the posted handler and
+  // dies on the GCS thread (or with the io_context, if that never runs it).
   stub->async()->HealthCheck(
       &call->context, &call->request, &call->reply,
-      [call, in_flight, &io_context](grpc::Status status) {
-        boost::asio::post(
-            io_context, [callback = std::move(call->callback),
-                         result = ToAbslStatus(status)] { callback(result); });
+      [call, in_flight, &io_context](grpc::Status status) mutable {
+        std::shared_ptr<Call> mine = std::move(call);
         absl::MutexLock lock(&in_flight->mu);
-        in_flight->calls.erase(call);
+        in_flight->calls.erase(mine);
+        // Posted under the lock, so Shutdown() returns only after it.
+        boost::asio::post(io_context, [mine = std::move(mine),
+                                       result = ToAbslStatus(status)] {
+          mine->callback(result);
+        });
       });
 }
 

@@ -17,7 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "proto/node_manager.grpc.pb.h"
-#include "src/comet/gcs/node_prober.h"
+#include "src/comet/gcs/node_prober_interface.h"
 
 namespace comet::gcs {
 

@@ -118,6 +118,10 @@ int main(int argc, char** argv) {
     COMET_LOG(ERROR) << "gcs_server failed to start: " << started;
     return Fail(1, std::string(started.message()));
   }
+  COMET_LOG(INFO) << "health checks every " << config->health_check_period_ms()
+                  << " ms; a node is dead "
+                  << "after " << config->health_check_failure_threshold()
+                  << " consecutive failures";
   std::printf("gcs_server ready on %s\n", server.address().c_str());
   std::fflush(stdout);
 

@@ -225,9 +225,29 @@ void LeaseManager::OnWorkerDied(const WorkerID& worker_id, absl::Time now) {
   Schedule(now);
 }
 
+void LeaseManager::OnWorkerBlocked(const WorkerID& worker_id,
+                                   absl::Time now) {
+  auto it = leases_.find(worker_id);
+  if (it == leases_.end() || !it->second.lent.IsEmpty()) return;
+  int64_t cpus = it->second.allocation.amounts.GetFixed("CPU");
+  if (cpus == 0) return;
+  it->second.lent.SetFixed("CPU", cpus);
+  resources_->Lend(it->second.lent);
+  Schedule(now);
+}
+
+void LeaseManager::OnWorkerUnblocked(const WorkerID& worker_id,
+                                     absl::Time now) {
+  auto it = leases_.find(worker_id);
+  if (it == leases_.end() || it->second.lent.IsEmpty()) return;
+  resources_->Reclaim(it->second.lent);
+  it->second.lent = ResourceSet();
+}
+
 void LeaseManager::EndLease(const WorkerID& worker_id) {
   auto it = leases_.find(worker_id);
   if (it == leases_.end()) return;
+  if (!it->second.lent.IsEmpty()) resources_->Reclaim(it->second.lent);
   resources_->Free(it->second.allocation);
   leases_.erase(it);
 }

@@ -13,7 +13,8 @@
 //                         (or an unbound one), else a worker is started
 //                         for it (at most `max_starting_workers` at once).
 // Then the callback gets a grant, and the lease lives until ReturnWorker or
-// the worker's death frees its resources. Cancellation and shutdown answer
+// the worker's death frees its resources. While a leased worker is blocked
+// in get()/wait(), its CPUs are lent to others. Cancellation and shutdown answer
 // queued requests with a rejection.
 //
 // Ownership: borrows the resource manager and the worker pool, which must
@@ -100,6 +101,13 @@ class LeaseManager {
   // A worker process died: its lease, if any, ends.
   void OnWorkerDied(const WorkerID& worker_id, absl::Time now);
 
+  // The leased worker waits in get()/wait(): its lease's CPUs are lent to
+  // other requests until OnWorkerUnblocked takes them back (even if that
+  // oversubscribes the node for a while). No-op unless the worker holds a
+  // lease; repeated calls are idempotent.
+  void OnWorkerBlocked(const WorkerID& worker_id, absl::Time now);
+  void OnWorkerUnblocked(const WorkerID& worker_id, absl::Time now);
+
   // Grants whatever fits and starts workers for requests waiting for one.
   // Call after anything that may free resources or workers.
   void Schedule(absl::Time now);
@@ -137,6 +145,8 @@ class LeaseManager {
   struct Lease {
     std::string lease_id;
     ResourceAllocation allocation;
+    // What is lent to others while the worker is blocked (else empty).
+    ResourceSet lent;
   };
 
   bool PlaceOnResources();

@@ -379,6 +379,39 @@ TEST_F(LeaseManagerTest, FractionalGpuLeasesShareOneInstance) {
   EXPECT_EQ(only_share("more").instance_id, 0);
 }
 
+TEST_F(LeaseManagerTest, BlockedWorkersLendTheirCpus) {
+  Init({{"CPU", 1}, {"GPU", 1}});
+  for (int i = 0; i < 2; ++i) pool_.Register();
+  Request("parent", {{"CPU", 1}, {"GPU", 1}});
+  Request("child", {{"CPU", 1}});
+  EXPECT_FALSE(outcomes_.count("child"));
+  WorkerID parent = GrantOf("parent").worker.worker_id;
+  leases_->OnWorkerBlocked(parent, now_);
+  leases_->OnWorkerBlocked(parent, now_);  // Idempotent.
+  GrantOf("child");  // Runs on the lent CPU; the GPU stays with the parent.
+  EXPECT_EQ(resources_->available(), Make({}));
+  leases_->OnWorkerUnblocked(parent, now_);
+  leases_->OnWorkerUnblocked(parent, now_);
+  EXPECT_EQ(resources_->debt(), Make({{"CPU", 1}}));
+  Return("child");
+  EXPECT_EQ(resources_->available(), Make({}));
+  Return("parent");
+  EXPECT_EQ(resources_->available(), resources_->total());
+  EXPECT_TRUE(resources_->debt().IsEmpty());
+}
+
+TEST_F(LeaseManagerTest, LeaseEndingWhileBlockedFreesItsShareOnce) {
+  Init({{"CPU", 2}});
+  pool_.Register();
+  Request("t1", {{"CPU", 1}});
+  leases_->OnWorkerBlocked(GrantOf("t1").worker.worker_id, now_);
+  EXPECT_EQ(resources_->available(), Make({{"CPU", 2}}));
+  Return("t1");
+  EXPECT_EQ(resources_->available(), resources_->total());
+  leases_->OnWorkerBlocked(WorkerID::FromRandom(), now_);  // No lease: no-op.
+  EXPECT_EQ(resources_->available(), resources_->total());
+}
+
 TEST_F(LeaseManagerTest, RejectAllAnswersEveryQueuedRequest) {
   Init({{"CPU", 1}});
   Request("t1", {{"CPU", 1}});

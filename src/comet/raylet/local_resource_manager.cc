@@ -1,5 +1,7 @@
 #include "src/comet/raylet/local_resource_manager.h"
 
+#include <algorithm>
+
 namespace comet::raylet {
 
 LocalResourceManager::LocalResourceManager(
@@ -48,7 +50,26 @@ void LocalResourceManager::Free(const ResourceAllocation& allocation) {
   for (const InstanceAssignment& assignment : allocation.instances) {
     instance_pools_.at(assignment.resource).Free(assignment.shares);
   }
-  available_ += allocation.amounts;
+  Lend(allocation.amounts);
+}
+
+void LocalResourceManager::Lend(const ResourceSet& amounts) {
+  for (const auto& [name, fixed] : amounts.fixed_quantities()) {
+    int64_t owed = debt_.GetFixed(name);
+    int64_t repaid = std::min(owed, fixed);
+    debt_.SetFixed(name, owed - repaid);
+    available_.SetFixed(name, available_.GetFixed(name) + fixed - repaid);
+  }
+  ++version_;
+}
+
+void LocalResourceManager::Reclaim(const ResourceSet& amounts) {
+  for (const auto& [name, fixed] : amounts.fixed_quantities()) {
+    int64_t free = available_.GetFixed(name);
+    int64_t taken = std::min(free, fixed);
+    available_.SetFixed(name, free - taken);
+    debt_.SetFixed(name, debt_.GetFixed(name) + fixed - taken);
+  }
   ++version_;
 }
 

@@ -5,7 +5,9 @@
 //
 // No I/O; thread-compatible (the NodeManager confines it to its io thread).
 // version() changes whenever availability changes, so the owner can tell
-// when to report to the GCS.
+// when to report to the GCS. Blocked workers lend their CPUs back (Lend) and
+// take them back when they resume (Reclaim), which may oversubscribe the
+// node until enough leases end.
 #pragma once
 
 #include <cstdint>
@@ -48,13 +50,24 @@ class LocalResourceManager {
   // Gives back an allocation made by Allocate.
   void Free(const ResourceAllocation& allocation);
 
+  // A lease lends `amounts` (plain resources, no instances) back while its
+  // worker is blocked: they become available to others.
+  void Lend(const ResourceSet& amounts);
+  // Takes lent `amounts` back even if others are using them now: what is
+  // not available becomes a debt (the node is oversubscribed for a while),
+  // paid off first by later Frees and Lends.
+  void Reclaim(const ResourceSet& amounts);
+
   const ResourceSet& total() const { return total_; }
+  // Never negative: while oversubscribed it is zero and debt() is not.
   const ResourceSet& available() const { return available_; }
+  const ResourceSet& debt() const { return debt_; }
   uint64_t version() const { return version_; }
 
  private:
   ResourceSet total_;
   ResourceSet available_;
+  ResourceSet debt_;
   std::map<std::string, InstancePool> instance_pools_;
   uint64_t version_ = 0;
 };

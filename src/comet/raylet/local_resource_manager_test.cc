@@ -71,3 +71,27 @@ TEST(LocalResourceManagerTest, EmptyDemandAlwaysFits) {
 
 }  // namespace
 }  // namespace comet::raylet
+
+namespace comet::raylet {
+namespace {
+
+TEST(LocalResourceManagerTest, LentResourcesComeBackAsDebtWhenInUse) {
+  LocalResourceManager node(Make({{"CPU", 2}}));
+  auto blocked = node.Allocate(Make({{"CPU", 2}}));
+  ASSERT_TRUE(blocked);
+  node.Lend(Make({{"CPU", 2}}));  // Its worker waits in get().
+  auto nested = node.Allocate(Make({{"CPU", 1}}));
+  ASSERT_TRUE(nested);
+  node.Reclaim(Make({{"CPU", 2}}));  // It resumes: 1 CPU oversubscribed.
+  EXPECT_TRUE(node.available().IsEmpty());
+  EXPECT_EQ(node.debt(), Make({{"CPU", 1}}));
+  EXPECT_FALSE(node.Allocate(Make({{"CPU", 1}})));
+  node.Free(*nested);  // Pays the debt off first.
+  EXPECT_TRUE(node.debt().IsEmpty());
+  EXPECT_TRUE(node.available().IsEmpty());
+  node.Free(*blocked);
+  EXPECT_EQ(node.available(), node.total());
+}
+
+}  // namespace
+}  // namespace comet::raylet

@@ -281,6 +281,40 @@ void NodeManager::GetNodeStats(const rpc::GetNodeStatsRequest& request,
   finish(grpc::Status::OK);
 }
 
+void NodeManager::NotifyWorkerBlocked(
+    const rpc::NotifyWorkerBlockedRequest& request,
+    rpc::NotifyWorkerBlockedReply* reply, const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  auto worker_id = ParseWorkerId(request.worker_id());
+  if (!worker_id.ok()) {
+    finish(ToGrpcStatus(worker_id.status()));
+    return;
+  }
+  leases_->OnWorkerBlocked(*worker_id, absl::Now());
+  finish(grpc::Status::OK);
+  NoteChanges();
+}
+
+void NodeManager::NotifyWorkerUnblocked(
+    const rpc::NotifyWorkerUnblockedRequest& request,
+    rpc::NotifyWorkerUnblockedReply* reply, const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  auto worker_id = ParseWorkerId(request.worker_id());
+  if (!worker_id.ok()) {
+    finish(ToGrpcStatus(worker_id.status()));
+    return;
+  }
+  leases_->OnWorkerUnblocked(*worker_id, absl::Now());
+  finish(grpc::Status::OK);
+  NoteChanges();
+}
+
 void NodeManager::NoteChanges() {
   if (!Serving()) return;
   if (resources_.version() == reported_resource_version_ &&

@@ -87,6 +87,12 @@ class NodeManager {
                   rpc::KillWorkerReply* reply, const FinishFn& finish);
   void GetNodeStats(const rpc::GetNodeStatsRequest& request,
                     rpc::GetNodeStatsReply* reply, const FinishFn& finish);
+  void NotifyWorkerBlocked(const rpc::NotifyWorkerBlockedRequest& request,
+                           rpc::NotifyWorkerBlockedReply* reply,
+                           const FinishFn& finish);
+  void NotifyWorkerUnblocked(const rpc::NotifyWorkerUnblockedRequest& request,
+                             rpc::NotifyWorkerUnblockedReply* reply,
+                             const FinishFn& finish);
 
   // The client behind a queued lease request went away.
   void CancelLeaseRequest(LeaseManager::RequestId id);

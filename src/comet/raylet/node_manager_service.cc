@@ -111,6 +111,20 @@ grpc::ServerUnaryReactor* NodeManagerService::GetNodeStats(
   return Dispatch(context, request, reply, &NodeManager::GetNodeStats);
 }
 
+grpc::ServerUnaryReactor* NodeManagerService::NotifyWorkerBlocked(
+    grpc::CallbackServerContext* context,
+    const rpc::NotifyWorkerBlockedRequest* request,
+    rpc::NotifyWorkerBlockedReply* reply) {
+  return Dispatch(context, request, reply, &NodeManager::NotifyWorkerBlocked);
+}
+
+grpc::ServerUnaryReactor* NodeManagerService::NotifyWorkerUnblocked(
+    grpc::CallbackServerContext* context,
+    const rpc::NotifyWorkerUnblockedRequest* request,
+    rpc::NotifyWorkerUnblockedReply* reply) {
+  return Dispatch(context, request, reply, &NodeManager::NotifyWorkerUnblocked);
+}
+
 grpc::ServerUnaryReactor* NodeManagerService::HealthCheck(
     grpc::CallbackServerContext* context, const rpc::HealthCheckRequest*,
     rpc::HealthCheckReply*) {

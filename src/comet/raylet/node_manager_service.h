@@ -44,6 +44,14 @@ class NodeManagerService final : public rpc::NodeManagerService::CallbackService
       grpc::CallbackServerContext* context,
       const rpc::GetNodeStatsRequest* request,
       rpc::GetNodeStatsReply* reply) override;
+  grpc::ServerUnaryReactor* NotifyWorkerBlocked(
+      grpc::CallbackServerContext* context,
+      const rpc::NotifyWorkerBlockedRequest* request,
+      rpc::NotifyWorkerBlockedReply* reply) override;
+  grpc::ServerUnaryReactor* NotifyWorkerUnblocked(
+      grpc::CallbackServerContext* context,
+      const rpc::NotifyWorkerUnblockedRequest* request,
+      rpc::NotifyWorkerUnblockedReply* reply) override;
   grpc::ServerUnaryReactor* HealthCheck(grpc::CallbackServerContext* context,
                                         const rpc::HealthCheckRequest* request,
                                         rpc::HealthCheckReply* reply) override;

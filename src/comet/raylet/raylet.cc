@@ -24,6 +24,7 @@ std::vector<std::string> WorkerCommandLine(const RayletOptions& options,
       absl::StrCat("--plasma-socket=", options.plasma.socket_path),
       absl::StrCat("--session-dir=", options.session_dir),
       absl::StrCat("--log-dir=", options.log_dir),
+      absl::StrCat("--node-ip=", options.host),
   };
 }
 

@@ -57,7 +57,7 @@ struct RayletOptions {
 // What a worker is started with:
 //   <python> -m comet._private.worker_main --node-id=HEX --worker-id=HEX
 //     --raylet-address=HOST:PORT --gcs-address=HOST:PORT
-//     --plasma-socket=PATH --session-dir=DIR --log-dir=DIR
+//     --plasma-socket=PATH --session-dir=DIR --log-dir=DIR --node-ip=HOST
 std::vector<std::string> WorkerCommandLine(const RayletOptions& options,
                                            const std::string& raylet_address,
                                            const WorkerID& worker_id);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "proto/common.pb.h"
 #include "src/comet/common/logging.h"
@@ -12,6 +13,15 @@ namespace comet::raylet {
 namespace {
 
 constexpr double kMaxUnits = 1e14;
+
+// Whole quantities in full ("8388608", not "8.38861e+06"), fractions with
+// up to four decimals.
+std::string FormatFixed(int64_t fixed) {
+  if (fixed % kResourceUnit == 0) return absl::StrCat(fixed / kResourceUnit);
+  std::string text = absl::StrFormat("%.4f", FromFixedPoint(fixed));
+  while (text.back() == '0') text.pop_back();
+  return text;
+}
 
 }  // namespace
 
@@ -103,7 +113,7 @@ std::string ResourceSet::ToString() const {
       absl::StrJoin(quantities_, ", ",
                     [](std::string* out, const auto& entry) {
                       absl::StrAppend(out, entry.first, ": ",
-                                      FromFixedPoint(entry.second));
+                                      FormatFixed(entry.second));
                     }),
       "}");
 }

@@ -104,6 +104,8 @@ TEST(ResourceSetTest, LargeMemoryQuantitiesAreExact) {
 TEST(ResourceSetTest, ToStringIsSortedAndReadable) {
   EXPECT_EQ(Make({{"GPU", 0.5}, {"CPU", 1}}).ToString(), "{CPU: 1, GPU: 0.5}");
   EXPECT_EQ(Make({}).ToString(), "{}");
+  EXPECT_EQ(Make({{"memory", 8388608}, {"GPU", 0.3333}}).ToString(),
+            "{GPU: 0.3333, memory: 8388608}");
 }
 
 }  // namespace

@@ -122,6 +122,8 @@ def execute(cw: Any, task: Any) -> None:
     if local.gpu_ids:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in local.gpu_ids)
     local.task_id = task.task_id
+    ctx = worker_context.get()
+    ctx.running_task_id = task.task_id
     app_error = retryable = False
     streamed = 0
     try:
@@ -152,6 +154,7 @@ def execute(cw: Any, task: Any) -> None:
             streamed = 1
     finally:
         local.task_id = None
+        ctx.running_task_id = None
     cw.finish_task(task, results, app_error, retryable, streamed)
 
 
@@ -159,7 +162,7 @@ def install_interrupt_handler(cw: Any, main_thread: threading.Thread) -> None:
     """Cancellation raises TaskCancelledError inside the running task."""
 
     def interrupt(task_id: bytes) -> None:
-        if getattr(worker_context.get().local, "task_id", None) is None:
+        if worker_context.get().running_task_id != task_id:
             return
         ctypes.pythonapi.PyThreadState_SetAsyncExc(
             ctypes.c_ulong(main_thread.ident), ctypes.py_object(exceptions.TaskCancelledError))

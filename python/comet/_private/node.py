@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -107,7 +108,10 @@ def _new_session_dir(temp_dir: str) -> str:
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
     session = os.path.join(temp_dir, f"session_{stamp}_{os.getpid()}")
     os.makedirs(os.path.join(session, "logs"), exist_ok=True)
-    os.makedirs(os.path.join(session, "sockets"), exist_ok=True)
+    # Unix socket paths are limited to 107 bytes: the sockets live in a short
+    # directory of their own, linked from the session.
+    sockets = tempfile.mkdtemp(prefix="comet-sock-", dir="/tmp")
+    os.symlink(sockets, os.path.join(session, "sockets"))
     os.makedirs(os.path.join(session, "spill"), exist_ok=True)
     os.chmod(session, 0o700)
     latest = os.path.join(temp_dir, "session_latest")
@@ -124,7 +128,8 @@ class LocalNode:
         os.makedirs(options.temp_dir, exist_ok=True)
         self.session_dir = _new_session_dir(options.temp_dir)
         self.log_dir = os.path.join(self.session_dir, "logs")
-        self.plasma_socket = os.path.join(self.session_dir, "sockets", "plasma_store")
+        self.sockets_dir = os.path.realpath(os.path.join(self.session_dir, "sockets"))
+        self.plasma_socket = os.path.join(self.sockets_dir, "plasma_store")
         config = _config_flag(options.system_config)
         self.gcs = DaemonProcess(
             "gcs_server",
@@ -181,5 +186,5 @@ class LocalNode:
         """Stops the raylet (which stops its workers), then the GCS."""
         self.raylet.stop()
         self.gcs.stop()
-        shutil.rmtree(os.path.join(self.session_dir, "sockets"), ignore_errors=True)
+        shutil.rmtree(self.sockets_dir, ignore_errors=True)
         shutil.rmtree(os.path.join(self.session_dir, "spill"), ignore_errors=True)

@@ -29,6 +29,8 @@ class WorkerContext:
     # function id -> callable, on workers; on drivers the ids already exported.
     functions: dict[bytes, Callable[..., Any]] = field(default_factory=dict)
     exported: set[bytes] = field(default_factory=set)
+    # The task this worker's execution thread runs now (read from other threads).
+    running_task_id: bytes | None = None
     # GPU ids and task of the task running on this (worker) thread.
     local: threading.local = field(default_factory=threading.local)
     lock: threading.RLock = field(default_factory=threading.RLock)

@@ -128,7 +128,8 @@ absl::StatusOr<int> ChildProcessSpawner::Spawn(const WorkerID& worker_id) {
   for (std::string& arg : plan.args) plan.argv.push_back(arg.data());
   plan.argv.push_back(nullptr);
   if (!options_.log_dir.empty()) {
-    std::string base = absl::StrCat(options_.log_dir, "/worker-", worker_id.Hex());
+    std::string base =
+        absl::StrCat(options_.log_dir, "/worker-", worker_id.Hex());
     plan.out_path = base + ".out";
     plan.err_path = base + ".err";
   }
@@ -155,8 +156,8 @@ absl::StatusOr<int> ChildProcessSpawner::Spawn(const WorkerID& worker_id) {
   close(report[0]);
   if (n == sizeof(child_errno)) {
     waitpid(pid, nullptr, 0);
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot start ", plan.exe, ": ", std::strerror(child_errno)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot start ", plan.exe, ": ", std::strerror(child_errno)));
   }
   kill_timers_[pid] = std::make_unique<boost::asio::steady_timer>(io_);
   return pid;
@@ -172,8 +173,8 @@ void ChildProcessSpawner::Terminate(int pid) {
   auto it = kill_timers_.find(pid);
   if (it == kill_timers_.end()) return;
   Signal(pid, SIGTERM);
-  it->second->expires_after(
-      std::chrono::microseconds(absl::ToInt64Microseconds(options_.terminate_grace)));
+  it->second->expires_after(std::chrono::microseconds(
+      absl::ToInt64Microseconds(options_.terminate_grace)));
   it->second->async_wait([this, pid](const boost::system::error_code& error) {
     if (error || kill_timers_.count(pid) == 0) return;
     COMET_LOG(WARNING) << "worker pid " << pid

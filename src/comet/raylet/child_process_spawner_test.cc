@@ -75,9 +75,10 @@ class ChildProcessSpawnerTest : public ::testing::Test {
   // A script that ignores SIGTERM and touches <dir>/<worker-id>.ready once
   // it does.
   std::string StubbornScript() {
-    return Script("python",
-                  "trap '' TERM; touch \"$(dirname \"$0\")/${3#--worker-id=}.ready\"; "
-                  "while true; do sleep 0.05; done");
+    return Script(
+        "python",
+        "trap '' TERM; touch \"$(dirname \"$0\")/${3#--worker-id=}.ready\"; "
+        "while true; do sleep 0.05; done");
   }
 
   std::string Read(const std::string& path) {
@@ -122,10 +123,12 @@ TEST_F(ChildProcessSpawnerTest, MissingInterpreterIsAnError) {
   auto pid = spawner_->Spawn(WorkerID::FromRandom());
   EXPECT_FALSE(pid.ok());
   MakeSpawner("no-such-python-on-path-anywhere");
-  EXPECT_TRUE(absl::IsNotFound(spawner_->Spawn(WorkerID::FromRandom()).status()));
+  EXPECT_TRUE(
+      absl::IsNotFound(spawner_->Spawn(WorkerID::FromRandom()).status()));
   // Executable bit set, but exec fails: reported from the child.
   std::string bad = dir_ + "/bad";
-  std::ofstream(bad) << "\x7f" "ELF garbage";
+  std::ofstream(bad) << "\x7f"
+                        "ELF garbage";
   chmod(bad.c_str(), 0755);
   MakeSpawner(bad);
   auto result = spawner_->Spawn(WorkerID::FromRandom());

@@ -1,10 +1,10 @@
 #include "src/comet/raylet/gcs_client.h"
 
-#include <chrono>
-
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+
+#include <chrono>
 
 #include "src/comet/raylet/grpc_status.h"
 

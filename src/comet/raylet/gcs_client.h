@@ -6,11 +6,11 @@
 // threads.
 #pragma once
 
+#include <grpcpp/channel.h>
+
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <grpcpp/channel.h>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"

@@ -201,8 +201,8 @@ absl::Status LeaseManager::ReturnWorker(const WorkerID& worker_id,
   }
   if (!lease_id.empty() && lease_id != it->second.lease_id) {
     return absl::FailedPreconditionError(
-        absl::StrCat("lease ", absl::BytesToHexString(lease_id),
-                     " of worker ", worker_id.Hex(), " already ended"));
+        absl::StrCat("lease ", absl::BytesToHexString(lease_id), " of worker ",
+                     worker_id.Hex(), " already ended"));
   }
   EndLease(worker_id);
   if (disconnect) {
@@ -225,8 +225,7 @@ void LeaseManager::OnWorkerDied(const WorkerID& worker_id, absl::Time now) {
   Schedule(now);
 }
 
-void LeaseManager::OnWorkerBlocked(const WorkerID& worker_id,
-                                   absl::Time now) {
+void LeaseManager::OnWorkerBlocked(const WorkerID& worker_id, absl::Time now) {
   auto it = leases_.find(worker_id);
   if (it == leases_.end() || !it->second.lent.IsEmpty()) return;
   int64_t cpus = it->second.allocation.amounts.GetFixed("CPU");
@@ -262,7 +261,8 @@ size_t LeaseManager::NumPendingLeases() const {
 
 std::vector<ResourceSet> LeaseManager::InfeasibleDemands() const {
   std::vector<ResourceSet> out;
-  for (RequestId id : infeasible_) out.push_back(requests_.at(id).request.demand);
+  for (RequestId id : infeasible_)
+    out.push_back(requests_.at(id).request.demand);
   return out;
 }
 

@@ -14,8 +14,8 @@
 //                         for it (at most `max_starting_workers` at once).
 // Then the callback gets a grant, and the lease lives until ReturnWorker or
 // the worker's death frees its resources. While a leased worker is blocked
-// in get()/wait(), its CPUs are lent to others. Cancellation and shutdown answer
-// queued requests with a rejection.
+// in get()/wait(), its CPUs are lent to others. Cancellation and shutdown
+// answer queued requests with a rejection.
 //
 // Ownership: borrows the resource manager and the worker pool, which must
 // outlive it. Thread model: confined to the NodeManager's io thread. Lease

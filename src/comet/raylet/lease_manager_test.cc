@@ -187,7 +187,8 @@ TEST_F(LeaseManagerTest, SchedulingClassesTakeTurns) {
   Request("a3", {{"CPU", 1}}, kJobA, "a");
   Request("b1", {{"CPU", 1}}, kJobA, "b");
   for (const char* name : {"first", "a1", "b1", "a2"}) Return(name);
-  EXPECT_EQ(order_, (std::vector<std::string>{"first", "a1", "b1", "a2", "a3"}));
+  EXPECT_EQ(order_,
+            (std::vector<std::string>{"first", "a1", "b1", "a2", "a3"}));
 }
 
 TEST_F(LeaseManagerTest, AStuckClassDoesNotBlockOthers) {

@@ -14,8 +14,9 @@ namespace {
 constexpr size_t kMaxReportedDemands = 1000;
 
 grpc::Status Unavailable(bool started) {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                      started ? "raylet is shutting down" : "raylet is starting");
+  return grpc::Status(
+      grpc::StatusCode::UNAVAILABLE,
+      started ? "raylet is shutting down" : "raylet is starting");
 }
 
 std::string DescribeExit(int status) {
@@ -62,8 +63,8 @@ void NodeManager::Start(const std::string& raylet_address) {
   spawner_->SetExitCallback(
       [this](int pid, int status) { OnProcessExited(pid, status); });
   pool_ = std::make_unique<WorkerPool>(spawner_.get(), options_.pool);
-  leases_ = std::make_unique<LeaseManager>(&resources_, pool_.get(),
-                                           options_.lease);
+  leases_ =
+      std::make_unique<LeaseManager>(&resources_, pool_.get(), options_.lease);
   reporter_ = std::make_unique<ResourceReporter>(
       io_, options_.report,
       [this](std::function<void()> done) { SendReport(std::move(done)); });
@@ -223,6 +224,10 @@ void NodeManager::ReturnWorker(const rpc::ReturnWorkerRequest& request,
   }
   absl::Status status = leases_->ReturnWorker(
       *worker_id, request.lease_id(), request.disconnect_worker(), absl::Now());
+  if (absl::IsNotFound(status) && pool_->Find(*worker_id) == nullptr) {
+    // The worker died and its lease ended with it: nothing left to return.
+    status = absl::OkStatus();
+  }
   if (!status.ok()) COMET_LOG(WARNING) << "ReturnWorker: " << status;
   finish(ToGrpcStatus(status));
   NoteChanges();
@@ -331,7 +336,8 @@ void NodeManager::SendReport(std::function<void()> done) {
   request.set_node_id(options_.node_id.Binary());
   resources_.available().ToProto(request.mutable_available());
   resources_.total().ToProto(request.mutable_total());
-  for (const ResourceSet& demand : leases_->PendingDemands(kMaxReportedDemands)) {
+  for (const ResourceSet& demand :
+       leases_->PendingDemands(kMaxReportedDemands)) {
     demand.ToProto(request.add_pending_demands());
   }
   gcs_->ReportResourceUsage(
@@ -340,8 +346,8 @@ void NodeManager::SendReport(std::function<void()> done) {
        done = std::move(done)](absl::Status status) {
         // Log a failure once, and the recovery.
         if (!status.ok() && !failing->exchange(true)) {
-          COMET_LOG(WARNING) << "ReportResourceUsage to the GCS failed: "
-                             << status;
+          COMET_LOG(WARNING)
+              << "ReportResourceUsage to the GCS failed: " << status;
         } else if (status.ok() && failing->exchange(false)) {
           COMET_LOG(INFO) << "ReportResourceUsage to the GCS works again";
         }

@@ -13,14 +13,14 @@
 // construction — every method, including destruction, runs on its thread.
 #pragma once
 
+#include <grpcpp/support/status.h>
+
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
-#include <grpcpp/support/status.h>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"

@@ -1,9 +1,8 @@
 #include "src/comet/raylet/node_manager_service.h"
 
+#include <boost/asio/post.hpp>
 #include <memory>
 #include <optional>
-
-#include <boost/asio/post.hpp>
 
 namespace comet::raylet {
 namespace {
@@ -13,7 +12,9 @@ namespace {
 class LeaseReactor : public grpc::ServerUnaryReactor {
  public:
   LeaseReactor(boost::asio::io_context& io, NodeManager* node_manager)
-      : io_(io), node_manager_(node_manager), request_id_(std::make_shared<Id>()) {}
+      : io_(io),
+        node_manager_(node_manager),
+        request_id_(std::make_shared<Id>()) {}
 
   // Set on the io thread once the request is queued.
   void set_request_id(std::optional<LeaseManager::RequestId> id) {

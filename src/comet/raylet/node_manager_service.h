@@ -17,7 +17,8 @@
 
 namespace comet::raylet {
 
-class NodeManagerService final : public rpc::NodeManagerService::CallbackService {
+class NodeManagerService final
+    : public rpc::NodeManagerService::CallbackService {
  public:
   NodeManagerService(boost::asio::io_context& io, NodeManager* node_manager);
 

@@ -86,23 +86,23 @@ absl::Status Raylet::StartServing() {
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options_.host, ":", options_.port));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.host, ":", options_.port));
   }
   address_ = absl::StrCat(options_.host, ":", port_);
 
   absl::Status registered =
       gcs_->RegisterNode(MakeNodeInfo(), options_.gcs_register_timeout);
   if (!registered.ok()) {
-    return absl::Status(registered.code(),
-                        absl::StrCat("RegisterNode with the GCS at ",
-                                     options_.gcs_address, ": ",
-                                     registered.message()));
+    return absl::Status(
+        registered.code(),
+        absl::StrCat("RegisterNode with the GCS at ", options_.gcs_address,
+                     ": ", registered.message()));
   }
   registered_ = true;
   io_.RunSync([this] { node_manager_->Start(address_); });
-  COMET_LOG(INFO) << "raylet " << options_.node_id << " serving on "
-                  << address_ << " with " << total_.ToString();
+  COMET_LOG(INFO) << "raylet " << options_.node_id << " serving on " << address_
+                  << " with " << total_.ToString();
   return absl::OkStatus();
 }
 

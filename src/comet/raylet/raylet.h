@@ -12,11 +12,11 @@
 // gRPC's threads and the plasma thread.
 #pragma once
 
+#include <grpcpp/server.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

@@ -37,8 +37,8 @@ absl::StatusOr<double> ParseNonNegative(absl::string_view name,
   double parsed;
   if (!absl::SimpleAtod(value, &parsed) || !std::isfinite(parsed) ||
       parsed < 0) {
-    return BadFlag(name, absl::StrCat("expected a number >= 0, got \"", value,
-                                      "\""));
+    return BadFlag(name,
+                   absl::StrCat("expected a number >= 0, got \"", value, "\""));
   }
   return parsed;
 }
@@ -140,8 +140,8 @@ absl::StatusOr<std::map<std::string, double>> ParseCustomResources(
                                                      : "object-store-memory"));
     }
     ASSIGN_OR_RETURN(double quantity,
-                     ParseNonNegative("resources",
-                                      absl::StripAsciiWhitespace(parts.second)));
+                     ParseNonNegative("resources", absl::StripAsciiWhitespace(
+                                                       parts.second)));
     if (!resources.emplace(name, quantity).second) {
       return BadFlag("resources", absl::StrCat("'", name, "' given twice"));
     }
@@ -155,8 +155,8 @@ absl::StatusOr<std::map<std::string, std::string>> ParseConfigOverrides(
   for (absl::string_view item : absl::StrSplit(spec, ';', absl::SkipEmpty())) {
     size_t eq = item.find('=');
     if (eq == absl::string_view::npos || eq == 0) {
-      return BadFlag("config", absl::StrCat("expected name=value, got \"",
-                                            item, "\""));
+      return BadFlag("config",
+                     absl::StrCat("expected name=value, got \"", item, "\""));
     }
     values[std::string(absl::StripAsciiWhitespace(item.substr(0, eq)))] =
         std::string(item.substr(eq + 1));
@@ -248,7 +248,8 @@ absl::StatusOr<RayletOptions> BuildRayletOptions(const RayletFlags& flags,
   options.prestart_workers = static_cast<size_t>(
       flags.prestart_workers.value_or(static_cast<int64_t>(whole_cpus)));
   options.pool.idle_soft_limit = whole_cpus;
-  options.pool.idle_timeout = absl::Milliseconds(config.worker_idle_timeout_ms());
+  options.pool.idle_timeout =
+      absl::Milliseconds(config.worker_idle_timeout_ms());
   options.lease.max_starting_workers = std::max<size_t>(whole_cpus, 1);
   return options;
 }

@@ -41,7 +41,8 @@ struct RayletFlags {
 std::string RayletUsage();
 
 // argv[1..]; InvalidArgument naming the flag on any problem.
-absl::StatusOr<RayletFlags> ParseRayletFlags(const std::vector<std::string>& args);
+absl::StatusOr<RayletFlags> ParseRayletFlags(
+    const std::vector<std::string>& args);
 
 // "name:qty,name:qty". CPU, GPU, memory and object_store_memory have flags
 // of their own and are rejected here.

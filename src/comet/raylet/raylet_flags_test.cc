@@ -17,7 +17,8 @@ TEST(RayletFlagsTest, ParsesEveryFlag) {
   NodeID node_id = NodeID::FromRandom();
   for (const std::string& arg :
        {"--node-id=" + node_id.Hex(), std::string("--host=127.0.0.2"),
-        std::string("--port=1234"), std::string("--object-store-memory=1000000"),
+        std::string("--port=1234"),
+        std::string("--object-store-memory=1000000"),
         std::string("--num-cpus=3"), std::string("--num-gpus=2"),
         std::string("--memory=5000"), std::string("--resources=foo:2,bar:0.5"),
         std::string("--session-dir=/tmp/s"), std::string("--log-dir=/tmp/l"),
@@ -85,7 +86,8 @@ TEST(RayletFlagsTest, DefaultsComeFromTheMachine) {
   auto options = BuildRayletOptions(*flags, Config());
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_GE(options->resources.Get("CPU"), 1);
-  EXPECT_EQ(options->resources.Get("GPU"), static_cast<double>(DetectNumGpus()));
+  EXPECT_EQ(options->resources.Get("GPU"),
+            static_cast<double>(DetectNumGpus()));
   EXPECT_GT(options->resources.Get("memory"), 0);
   EXPECT_GT(options->plasma.capacity, 0u);
   EXPECT_EQ(options->prestart_workers,

@@ -45,9 +45,8 @@ void ResourceReporter::Reschedule() {
   if (!running_ || in_flight_) return;  // Completion reschedules.
   Clock::duration wait =
       ToChrono(dirty_ ? options_.min_interval : options_.max_interval);
-  Clock::time_point due = last_sent_ == Clock::time_point::min()
-                              ? Clock::now()
-                              : last_sent_ + wait;
+  Clock::time_point due =
+      last_sent_ == Clock::time_point::min() ? Clock::now() : last_sent_ + wait;
   if (due <= Clock::now()) {
     Send();
     return;

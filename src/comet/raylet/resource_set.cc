@@ -108,14 +108,14 @@ void ResourceSet::ToProto(rpc::ResourceSet* out) const {
 }
 
 std::string ResourceSet::ToString() const {
-  return absl::StrCat(
-      "{",
-      absl::StrJoin(quantities_, ", ",
-                    [](std::string* out, const auto& entry) {
-                      absl::StrAppend(out, entry.first, ": ",
-                                      FormatFixed(entry.second));
-                    }),
-      "}");
+  return absl::StrCat("{",
+                      absl::StrJoin(quantities_, ", ",
+                                    [](std::string* out, const auto& entry) {
+                                      absl::StrAppend(
+                                          out, entry.first, ": ",
+                                          FormatFixed(entry.second));
+                                    }),
+                      "}");
 }
 
 }  // namespace comet::raylet

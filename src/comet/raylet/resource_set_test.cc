@@ -34,8 +34,7 @@ TEST(ResourceSetTest, RoundsToNearestTenThousandth) {
 
 TEST(ResourceSetTest, RejectsBadQuantities) {
   EXPECT_FALSE(ResourceSet::FromDoubles({{"CPU", -1}}).ok());
-  EXPECT_FALSE(
-      ResourceSet::FromDoubles({{"CPU", std::nan("")}}).ok());
+  EXPECT_FALSE(ResourceSet::FromDoubles({{"CPU", std::nan("")}}).ok());
   EXPECT_FALSE(ResourceSet::FromDoubles(
                    {{"CPU", std::numeric_limits<double>::infinity()}})
                    .ok());

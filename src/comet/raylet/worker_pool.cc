@@ -26,9 +26,9 @@ WorkerPool::WorkerPool(WorkerSpawner* spawner, WorkerPoolOptions options)
 
 absl::Status WorkerPool::StartWorker(absl::Time now) {
   if (now < next_start_allowed_) {
-    return absl::UnavailableError(absl::StrCat(
-        "worker starts back off after ", consecutive_failures_,
-        " failed starts"));
+    return absl::UnavailableError(absl::StrCat("worker starts back off after ",
+                                               consecutive_failures_,
+                                               " failed starts"));
   }
   WorkerID worker_id = WorkerID::FromRandom();
   absl::StatusOr<int> pid = spawner_->Spawn(worker_id);
@@ -53,8 +53,8 @@ absl::Status WorkerPool::RegisterWorker(const WorkerID& worker_id, int pid,
                                         int port, absl::Time now) {
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) {
-    return absl::NotFoundError(absl::StrCat(
-        "worker ", worker_id.Hex(), " was not started by this raylet"));
+    return absl::NotFoundError(absl::StrCat("worker ", worker_id.Hex(),
+                                            " was not started by this raylet"));
   }
   WorkerInfo& worker = it->second;
   if (worker.state != WorkerState::kStarting) {
@@ -82,10 +82,12 @@ std::optional<LeasedWorker> WorkerPool::PopIdleWorker(const JobID& job_id,
                                                       absl::Time now) {
   // Most recently idle first: its caches are warmest.
   for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-    if (workers_.at(*it).job_id == job_id) return Lease(std::prev(it.base()), job_id);
+    if (workers_.at(*it).job_id == job_id)
+      return Lease(std::prev(it.base()), job_id);
   }
   for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-    if (workers_.at(*it).job_id.IsNil()) return Lease(std::prev(it.base()), job_id);
+    if (workers_.at(*it).job_id.IsNil())
+      return Lease(std::prev(it.base()), job_id);
   }
   return std::nullopt;
 }
@@ -135,8 +137,7 @@ void WorkerPool::RemoveFromIdle(const WorkerID& worker_id) {
   idle_.remove(worker_id);
 }
 
-std::optional<WorkerInfo> WorkerPool::OnProcessExited(int pid,
-                                                      absl::Time now) {
+std::optional<WorkerInfo> WorkerPool::OnProcessExited(int pid, absl::Time now) {
   auto pid_it = by_pid_.find(pid);
   if (pid_it == by_pid_.end()) return std::nullopt;
   auto it = workers_.find(pid_it->second);
@@ -184,7 +185,8 @@ void WorkerPool::RecordFailedStart(absl::Time now) {
   ++num_failed_starts_;
   ++consecutive_failures_;
   absl::Duration backoff = options_.initial_start_backoff;
-  for (int i = 1; i < consecutive_failures_ && backoff < options_.max_start_backoff; ++i) {
+  for (int i = 1;
+       i < consecutive_failures_ && backoff < options_.max_start_backoff; ++i) {
     backoff *= 2;
   }
   next_start_allowed_ = now + std::min(backoff, options_.max_start_backoff);

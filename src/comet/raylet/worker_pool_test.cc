@@ -113,8 +113,9 @@ TEST_F(WorkerPoolTest, WorkersThatNeverRegisterAreKilledAndCountedFailed) {
   EXPECT_EQ(pool_->NumStartingWorkers(), 0u);
   EXPECT_EQ(pool_->num_failed_starts(), 1);
   // A late registration is refused; the exit then removes it.
-  EXPECT_FALSE(pool_->RegisterWorker(spawner_->spawned[0].second, pid, 1,
-                                     now_ + absl::Seconds(62))
+  EXPECT_FALSE(pool_
+                   ->RegisterWorker(spawner_->spawned[0].second, pid, 1,
+                                    now_ + absl::Seconds(62))
                    .ok());
   auto info = pool_->OnProcessExited(pid, now_ + absl::Seconds(62));
   ASSERT_TRUE(info);

@@ -46,10 +46,11 @@ def wheel() -> Path:
 
 @pytest.fixture(scope="module")
 def env_dir(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clean virtualenv (no system site-packages) with only the wheel in it."""
+    """A clean virtualenv (no system site-packages): the wheel and its dependencies,
+    installed by pip as a user would (from PyPI or pip's cache)."""
     path = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=True, system_site_packages=False, clear=True).create(path)
-    _run([str(path / "bin" / "python"), "-m", "pip", "install", "--no-deps", str(wheel)])
+    _run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], timeout=600)
     return path
 
 
@@ -127,7 +128,16 @@ def test_binary_path_missing_is_clear(env_dir: Path) -> None:
 
 
 def test_console_script(env_dir: Path) -> None:
-    # The wheel went in with --no-deps; the CLI needs click, from PyPI or pip's cache.
-    _run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "click"], timeout=300)
     out = _run([str(env_dir / "bin" / "comet"), "--version"]).stdout.strip()
     assert out == "comet, version " + _python(env_dir, "import comet; print(comet.__version__)")
+
+
+def test_runs_a_task_in_clean_env(env_dir: Path, tmp_path: Path) -> None:
+    code = (
+        "import comet\n"
+        f"comet.init(num_cpus=1, _temp_dir={str(tmp_path)!r})\n"
+        "f = comet.remote(lambda x: x + 1)\n"
+        "print(comet.get(f.remote(41)))\n"
+        "comet.shutdown()\n"
+    )
+    assert _python(env_dir, code).splitlines()[-1] == "42"

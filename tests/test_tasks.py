@@ -321,3 +321,19 @@ def test_infeasible_task_warns_and_stays_pending(shared):
     ready, _ = comet.wait([ref], timeout=0.5)
     assert ready == []
     comet.cancel(ref)
+
+
+def test_long_tasks_spread_over_workers_short_ones_pipeline(shared):
+    @comet.remote
+    def long_task():
+        time.sleep(0.5)
+        return os.getpid()
+
+    pids = comet.get([long_task.remote() for _ in range(4)], timeout=120)
+    assert len(set(pids)) == 2  # both CPUs' workers took a share, none got all four
+
+    @comet.remote
+    def short_task(i):
+        return i
+
+    assert comet.get([short_task.remote(i) for i in range(2000)], timeout=120) == list(range(2000))

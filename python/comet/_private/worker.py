@@ -178,7 +178,7 @@ def init(
             system_config=system_config))
         try:
             max_inline = int(system_config.get("max_direct_call_object_size", 100 * 1024))
-            in_flight = int(system_config.get("max_tasks_in_flight_per_worker", 1))
+            in_flight = int(system_config.get("max_tasks_in_flight_per_worker", 8))
             cw = _raylet.CoreWorker(
                 is_driver=True, gcs_address=node.gcs_address,
                 raylet_address=node.raylet_address, plasma_socket=node.plasma_socket,

@@ -45,7 +45,7 @@ struct CoreWorkerOptions {
   WorkerID worker_id;
   std::string node_ip = "127.0.0.1";
   int64_t max_direct_call_object_size = 100 * 1024;
-  int max_tasks_in_flight_per_worker = 1;
+  int max_tasks_in_flight_per_worker = 8;
   // Drivers: recorded in the job table.
   std::string entrypoint;
   std::string ray_namespace;

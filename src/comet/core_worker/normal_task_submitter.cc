@@ -92,15 +92,24 @@ void NormalTaskSubmitter::OnDependenciesResolved(rpc::TaskSpec spec) {
   Schedule(key);
 }
 
+int NormalTaskSubmitter::MaxInFlight(const ClassState& state) const {
+  bool short_tasks = state.task_ms >= 0 && state.task_ms < options_.pipeline_threshold_ms;
+  return short_tasks ? std::max(1, options_.max_tasks_in_flight_per_worker) : 1;
+}
+
 void NormalTaskSubmitter::Schedule(const std::string& key) {
   ClassState& state = classes_[key];
-  // Fill leased workers first.
-  for (const auto& lease : state.leases) {
-    while (!lease->dead && !state.queue.empty() &&
-           lease->in_flight < options_.max_tasks_in_flight_per_worker) {
+  // Fill leased workers first, one slot per worker per pass.
+  int limit = MaxInFlight(state);
+  bool pushed = true;
+  while (pushed && !state.queue.empty()) {
+    pushed = false;
+    for (const auto& lease : state.leases) {
+      if (lease->dead || state.queue.empty() || lease->in_flight >= limit) continue;
       rpc::TaskSpec spec = std::move(state.queue.front());
       state.queue.pop_front();
       PushTask(key, lease, std::move(spec));
+      pushed = true;
     }
   }
   // Ask for more workers while work waits.
@@ -167,9 +176,10 @@ void NormalTaskSubmitter::OnLeaseGranted(const std::string& key, const grpc::Sta
 
 void NormalTaskSubmitter::PushTask(const std::string& key, const std::shared_ptr<Lease>& lease,
                                    rpc::TaskSpec spec) {
+  bool clean_sample = lease->in_flight == 0;
   lease->in_flight++;
   auto task_id = TaskID::FromBinary(spec.task_id());
-  if (task_id.ok()) running_[*task_id] = Running{key, lease};
+  if (task_id.ok()) running_[*task_id] = Running{key, lease, absl::Now(), clean_sample};
   rpc::PushTaskRequest request;
   *request.mutable_task_spec() = std::move(spec);
   request.set_intended_worker_id(lease->worker_id.Binary());
@@ -193,6 +203,7 @@ void NormalTaskSubmitter::OnPushReply(const std::string& key, const std::shared_
   bool disconnect = false;
   {
     absl::MutexLock lock(&mu_);
+    RecordTaskTime(task_id);
     running_.erase(task_id);
     lease->in_flight--;
     if (!status.ok() || reply.worker_exiting()) lease->dead = true;
@@ -216,6 +227,14 @@ void NormalTaskSubmitter::OnPushReply(const std::string& key, const std::shared_
                                          " died (", status.error_message(), ")"),
                             /*retryable=*/true);
   }
+}
+
+void NormalTaskSubmitter::RecordTaskTime(const TaskID& task_id) {
+  auto it = running_.find(task_id);
+  if (it == running_.end() || !it->second.clean_sample) return;
+  double ms = absl::ToDoubleMilliseconds(absl::Now() - it->second.pushed);
+  ClassState& state = classes_[it->second.key];
+  state.task_ms = state.task_ms < 0 ? ms : 0.8 * state.task_ms + 0.2 * ms;
 }
 
 void NormalTaskSubmitter::ReturnLease(const std::shared_ptr<Lease>& lease, bool disconnect) {

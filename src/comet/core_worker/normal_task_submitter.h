@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "proto/core_worker.grpc.pb.h"
 #include "proto/node_manager.grpc.pb.h"
 #include "src/comet/common/id.h"
@@ -30,7 +31,11 @@ namespace comet::core {
 struct SubmitterOptions {
   std::string raylet_address;
   int64_t max_direct_call_object_size = 100 * 1024;
-  int max_tasks_in_flight_per_worker = 1;
+  // Tasks pushed ahead to one leased worker, for classes whose tasks are
+  // short (below pipeline_threshold_ms): it hides the round trip. Long tasks
+  // go one at a time so that they spread over all leased workers.
+  int max_tasks_in_flight_per_worker = 8;
+  double pipeline_threshold_ms = 5.0;
   int max_pending_lease_requests_per_class = 10;
 };
 
@@ -64,11 +69,18 @@ class NormalTaskSubmitter {
     int pending_lease_requests = 0;
     std::vector<std::shared_ptr<Lease>> leases;
     rpc::RequestWorkerLeaseRequest lease_request;
+    // Moving average of the push-to-reply time of tasks that did not queue
+    // behind others at the worker; negative until the first sample.
+    double task_ms = -1;
   };
   struct Running {
     std::string key;
     std::shared_ptr<Lease> lease;
+    absl::Time pushed;
+    bool clean_sample = false;
   };
+
+  int MaxInFlight(const ClassState& state) const;
 
   void OnDependenciesResolved(rpc::TaskSpec spec);
   void Schedule(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -79,6 +91,7 @@ class NormalTaskSubmitter {
                 rpc::TaskSpec spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPushReply(const std::string& key, const std::shared_ptr<Lease>& lease,
                    const TaskID& task_id, const grpc::Status& status, rpc::PushTaskReply reply);
+  void RecordTaskTime(const TaskID& task_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReturnLease(const std::shared_ptr<Lease>& lease, bool disconnect);
 
   SubmitterOptions options_;

@@ -424,7 +424,7 @@ void BindCoreWorker(py::module_& m) {
            py::arg("raylet_address"), py::arg("plasma_socket"), py::arg("node_id"),
            py::arg("worker_id"), py::arg("node_ip") = "127.0.0.1",
            py::arg("max_direct_call_object_size") = 100 * 1024,
-           py::arg("max_tasks_in_flight_per_worker") = 1, py::arg("entrypoint") = "",
+           py::arg("max_tasks_in_flight_per_worker") = 8, py::arg("entrypoint") = "",
            py::arg("namespace") = "")
       .def("shutdown", [](CoreWorker& w) {
         py::gil_scoped_release release;

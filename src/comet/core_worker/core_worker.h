@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -26,6 +27,7 @@
 #include "proto/gcs_service.grpc.pb.h"
 #include "proto/node_manager.grpc.pb.h"
 #include "src/comet/common/id.h"
+#include "src/comet/core_worker/actor_task_submitter.h"
 #include "src/comet/core_worker/memory_store.h"
 #include "src/comet/core_worker/normal_task_submitter.h"
 #include "src/comet/core_worker/reference_counter.h"
@@ -109,6 +111,21 @@ class CoreWorker {
   // Cancels the task that produces `id`; false if it is not ours or done.
   bool Cancel(const ObjectID& id, bool force);
 
+  // Actors. CreateActor registers the actor with the GCS (which creates it)
+  // and returns its id; fails with AlreadyExists for a taken name.
+  absl::StatusOr<ActorID> CreateActor(rpc::TaskSpec spec);
+  // Submits a method call; returns its return ids.
+  std::vector<ObjectID> SubmitActorTask(const ActorID& actor_id, rpc::TaskSpec spec);
+  // Starts following an actor known from a handle made elsewhere.
+  void TrackActor(const ActorID& actor_id);
+  absl::Status KillActor(const ActorID& actor_id, bool force, bool no_restart);
+  absl::StatusOr<std::optional<rpc::ActorTableData>> GetActorInfo(const ActorID& actor_id);
+  absl::StatusOr<std::optional<rpc::ActorTableData>> GetNamedActor(const std::string& name,
+                                                                    const std::string& ns);
+  absl::StatusOr<std::vector<rpc::ActorTableData>> ListNamedActors(const std::string& ns,
+                                                                   bool all_namespaces);
+  ActorTaskSubmitter& actor_submitter() { return actor_submitter_; }
+
   // Streaming generators (owner side).
   TaskManager& task_manager() { return task_manager_; }
   // Executor side: reports one yielded item to the generator's owner.
@@ -136,6 +153,11 @@ class CoreWorker {
   void OnObjectFreed(const ObjectID& id, bool owned);
   void StoreReturn(const ObjectID& id, ObjectPtr object);
   void RequestFromOwner(const ObjectID& id);
+  void Resubmit(const rpc::TaskSpec& spec);
+  // Follows ACTOR_CHANNEL on a thread of its own once the first actor shows up.
+  void EnsureActorSubscription();
+  void PollActorUpdates();
+  void SyncActor(const ActorID& actor_id);
 
   CoreWorkerOptions options_;
   JobID job_id_;
@@ -152,6 +174,13 @@ class CoreWorker {
   std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> gcs_resources_;
   std::unique_ptr<rpc::JobInfoGcsService::Stub> gcs_jobs_;
   std::unique_ptr<rpc::InternalKVGcsService::Stub> gcs_kv_;
+  std::unique_ptr<rpc::ActorInfoGcsService::Stub> gcs_actors_;
+  std::unique_ptr<rpc::InternalPubSubGcsService::Stub> gcs_pubsub_;
+  ActorTaskSubmitter actor_submitter_;
+  std::thread actor_poller_;
+  std::atomic<bool> actor_poller_started_{false};
+  // The poll in progress, so that Shutdown can cancel it.
+  grpc::ClientContext* poll_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::unique_ptr<CoreWorkerServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::atomic<uint64_t> task_counter_{0};

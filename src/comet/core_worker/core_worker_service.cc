@@ -1,6 +1,11 @@
 #include "src/comet/core_worker/core_worker_service.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <memory>
+#include <thread>
+
+#include "src/comet/common/logging.h"
 
 #include "src/comet/core_worker/core_worker.h"
 
@@ -54,6 +59,26 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::ReportGeneratorItem(
   if (task_id.ok()) {
     worker_->task_manager().AddGeneratorItem(*task_id, request->item_index(), request->item());
   }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::KillActor(grpc::CallbackServerContext* context,
+                                                           const rpc::KillActorRequest* request,
+                                                           rpc::KillActorReply*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  COMET_LOG(INFO) << "actor kill requested (force=" << request->force_kill()
+                  << "): " << request->reason();
+  if (request->force_kill()) {
+    reactor->Finish(grpc::Status::OK);
+    // Leave at once, after the reply had a moment to go out.
+    std::thread([] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::_Exit(0);
+    }).detach();
+    return reactor;
+  }
+  worker_->receiver().Drain();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

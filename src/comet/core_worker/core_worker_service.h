@@ -31,6 +31,9 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
   grpc::ServerUnaryReactor* ReportGeneratorItem(grpc::CallbackServerContext* context,
                                                 const rpc::ReportGeneratorItemRequest* request,
                                                 rpc::ReportGeneratorItemReply* reply) override;
+  grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext* context,
+                                      const rpc::KillActorRequest* request,
+                                      rpc::KillActorReply* reply) override;
   grpc::ServerUnaryReactor* Exit(grpc::CallbackServerContext* context,
                                  const rpc::ExitRequest* request, rpc::ExitReply* reply) override;
 

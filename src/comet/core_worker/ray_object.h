@@ -55,5 +55,6 @@ inline constexpr const char* kObjectLost = "OBJECT_LOST";
 inline constexpr const char* kOwnerDied = "OWNER_DIED";
 inline constexpr const char* kObjectFreed = "OBJECT_FREED";
 inline constexpr const char* kTaskUnschedulable = "TASK_UNSCHEDULABLE";
+inline constexpr const char* kActorDied = "ACTOR_DIED";
 
 }  // namespace comet::core

@@ -1,5 +1,6 @@
 #include "src/comet/core_worker/task_receiver.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "src/comet/core_worker/ray_object.h"
@@ -22,18 +23,42 @@ void FillErrorReply(const rpc::TaskSpec& spec, const std::string& kind,
 
 void TaskReceiver::Enqueue(std::unique_ptr<ReceivedTask> task) {
   absl::MutexLock lock(&mu_);
-  if (stopped_) {
+  if (stopped_ || draining_) {
     task->reply->set_worker_exiting(true);
     task->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
     return;
   }
-  queue_.push_back(std::move(task));
+  const rpc::TaskSpec& spec = task->request->task_spec();
+  if (spec.type() != rpc::ACTOR_TASK) {
+    queue_.push_back(std::move(task));
+    return;
+  }
+  CallerOrder& order = callers_[spec.actor_task().caller_id()];
+  order.expected = std::max(order.expected, task->request->client_processed_up_to() + 1);
+  int64_t seq = spec.actor_task().sequence_number();
+  if (seq < order.expected) {
+    queue_.push_back(std::move(task));  // A retry of an answered number: run it.
+  } else {
+    order.early[seq] = std::move(task);
+  }
+  ReleaseInOrder(order);
+}
+
+void TaskReceiver::ReleaseInOrder(CallerOrder& order) {
+  while (!order.early.empty()) {
+    auto first = order.early.begin();
+    if (first->first > order.expected) return;
+    if (first->first == order.expected) order.expected++;
+    queue_.push_back(std::move(first->second));
+    order.early.erase(first);
+  }
 }
 
 std::unique_ptr<ReceivedTask> TaskReceiver::Next(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopped_ || !queue_.empty(); };
   mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  if (draining_ && queue_.empty()) stopped_ = true;
   if (stopped_ || queue_.empty()) return nullptr;
   std::unique_ptr<ReceivedTask> task = std::move(queue_.front());
   queue_.pop_front();
@@ -88,11 +113,26 @@ void TaskReceiver::Stop() {
     absl::MutexLock lock(&mu_);
     stopped_ = true;
     queued.swap(queue_);
+    for (auto& [caller, order] : callers_) {
+      for (auto& [seq, task] : order.early) queued.push_back(std::move(task));
+    }
+    callers_.clear();
   }
   for (auto& task : queued) {
     task->reply->set_worker_exiting(true);
     task->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
   }
+}
+
+void TaskReceiver::Drain() {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+  if (queue_.empty()) stopped_ = true;
+}
+
+bool TaskReceiver::stopped() const {
+  absl::MutexLock lock(&mu_);
+  return stopped_;
 }
 
 TaskID TaskReceiver::running_task() const {

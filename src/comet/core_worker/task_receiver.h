@@ -9,10 +9,13 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/core_worker.pb.h"
@@ -30,7 +33,8 @@ struct ReceivedTask {
 
 class TaskReceiver {
  public:
-  // Queues a pushed task.
+  // Queues a pushed task. Actor calls are released to the queue in each
+  // caller's sequence order (later ones wait for the earlier ones).
   void Enqueue(std::unique_ptr<ReceivedTask> task);
 
   // The next task, waiting until `deadline`; nullptr on timeout or after Stop.
@@ -47,14 +51,25 @@ class TaskReceiver {
 
   // Replies to queued tasks as "worker exiting" and wakes Next.
   void Stop();
+  // Refuses new tasks but lets Next hand out the queued ones; then stops.
+  void Drain();
+  bool stopped() const;
 
   TaskID running_task() const;
 
  private:
+  struct CallerOrder {
+    int64_t expected = 1;
+    std::map<int64_t, std::unique_ptr<ReceivedTask>> early;
+  };
+  void ReleaseInOrder(CallerOrder& order) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   std::deque<std::unique_ptr<ReceivedTask>> queue_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, CallerOrder> callers_ ABSL_GUARDED_BY(mu_);
   TaskID running_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void(const TaskID&)> interrupt_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -1,0 +1,210 @@
+#include "src/comet/core_worker/actor_task_submitter.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "src/comet/core_worker/ray_object.h"
+#include "src/comet/rpc/async_call.h"
+
+namespace comet::core {
+namespace {
+
+ActorID ActorOf(const rpc::TaskSpec& spec) {
+  auto id = ActorID::FromBinary(spec.actor_task().actor_id());
+  return id.ok() ? *id : ActorID::Nil();
+}
+
+TaskID TaskOf(const rpc::TaskSpec& spec) {
+  auto id = TaskID::FromBinary(spec.task_id());
+  return id.ok() ? *id : TaskID::Nil();
+}
+
+}  // namespace
+
+void ActorTaskSubmitter::AddActor(const ActorID& actor_id) {
+  absl::MutexLock lock(&mu_);
+  actors_.try_emplace(actor_id);
+}
+
+bool ActorTaskSubmitter::Tracks(const ActorID& actor_id) const {
+  absl::MutexLock lock(&mu_);
+  return actors_.contains(actor_id);
+}
+
+void ActorTaskSubmitter::Submit(rpc::TaskSpec spec) {
+  ActorID actor_id = ActorOf(spec);
+  std::string dead_cause;
+  {
+    absl::MutexLock lock(&mu_);
+    Actor& actor = actors_[actor_id];
+    // A resubmission (retry of an exception) is a new call: a new number.
+    spec.mutable_actor_task()->set_sequence_number(++actor.next_sequence);
+    spec.mutable_actor_task()->set_caller_id(caller_id_.Binary());
+    if (actor.state == rpc::ActorTableData::DEAD) {
+      dead_cause = actor.death_cause;
+    } else {
+      int64_t seq = spec.actor_task().sequence_number();
+      actor.waiting[seq] = std::move(spec);
+      if (actor.state == rpc::ActorTableData::ALIVE) SendWaiting(actor_id, actor);
+      return;
+    }
+  }
+  FailDead({spec}, dead_cause);
+}
+
+void ActorTaskSubmitter::SendWaiting(const ActorID& actor_id, Actor& actor) {
+  while (!actor.waiting.empty()) {
+    auto node = actor.waiting.extract(actor.waiting.begin());
+    Push(actor_id, actor, node.mapped());
+    actor.in_flight.insert(std::move(node));
+  }
+}
+
+void ActorTaskSubmitter::Push(const ActorID& actor_id, Actor& actor, const rpc::TaskSpec& spec) {
+  rpc::PushTaskRequest request;
+  *request.mutable_task_spec() = spec;
+  request.set_intended_worker_id(actor.address.worker_id());
+  // Everything below the smallest outstanding call has been answered.
+  int64_t lowest = spec.actor_task().sequence_number();
+  if (!actor.in_flight.empty()) lowest = std::min(lowest, actor.in_flight.begin()->first);
+  if (!actor.waiting.empty()) lowest = std::min(lowest, actor.waiting.begin()->first);
+  request.set_client_processed_up_to(lowest - 1);
+  std::string address = absl::StrCat(actor.address.ip_address(), ":", actor.address.port());
+  auto stub = workers_->Get(address);
+  int64_t seq = spec.actor_task().sequence_number();
+  int64_t incarnation = actor.incarnation;
+  rpc::CallAsync<rpc::PushTaskRequest, rpc::PushTaskReply>(
+      [stub](auto* ctx, auto* req, auto* reply, auto done) {
+        stub->async()->PushTask(ctx, req, reply, std::move(done));
+      },
+      std::move(request),
+      [this, actor_id, seq, incarnation](const grpc::Status& status, rpc::PushTaskReply&& reply) {
+        OnReply(actor_id, seq, incarnation, status, std::move(reply));
+      });
+}
+
+void ActorTaskSubmitter::RequeueInFlight(Actor& actor, std::vector<rpc::TaskSpec>* failed) {
+  // Calls that were sent used an attempt: they go back to wait for the next
+  // incarnation if their budget allows, in sequence order.
+  for (auto& [seq, spec] : actor.in_flight) {
+    if (spec.max_retries() == 0) {
+      failed->push_back(std::move(spec));
+      continue;
+    }
+    if (spec.max_retries() > 0) spec.set_max_retries(spec.max_retries() - 1);
+    spec.set_attempt_number(spec.attempt_number() + 1);
+    actor.waiting[seq] = std::move(spec);
+  }
+  actor.in_flight.clear();
+}
+
+void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int64_t incarnation,
+                                 const grpc::Status& status, rpc::PushTaskReply reply) {
+  rpc::TaskSpec spec;
+  std::vector<rpc::TaskSpec> failed;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(actor_id);
+    if (it == actors_.end()) return;
+    Actor& actor = it->second;
+    auto call = actor.in_flight.find(sequence);
+    if (call == actor.in_flight.end() || incarnation != actor.incarnation) return;
+    if (status.ok()) {
+      spec = std::move(call->second);
+      actor.in_flight.erase(call);
+    } else {
+      // The actor's worker is gone; the GCS will say whether it restarts.
+      actor.state = rpc::ActorTableData::RESTARTING;
+      actor.incarnation++;
+      RequeueInFlight(actor, &failed);
+    }
+  }
+  if (!status.ok()) {
+    FailDead(failed, "the actor died while running this call (max_task_retries exhausted)");
+    return;
+  }
+  task_manager_->CompleteTask(TaskOf(spec), reply);
+}
+
+void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
+  auto actor_id = ActorID::FromBinary(data.actor_id());
+  if (!actor_id.ok()) return;
+  std::vector<rpc::TaskSpec> failed;
+  std::vector<rpc::TaskSpec> interrupted;
+  std::string cause = data.death_cause();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(*actor_id);
+    if (it == actors_.end()) return;
+    Actor& actor = it->second;
+    if (actor.state == rpc::ActorTableData::DEAD) return;
+    actor.death_cause = data.death_cause();
+    switch (data.state()) {
+      case rpc::ActorTableData::ALIVE:
+        if (actor.address.worker_id() != data.address().worker_id()) {
+          if (!actor.in_flight.empty()) {
+            actor.incarnation++;
+            RequeueInFlight(actor, &interrupted);
+          }
+          actor.address = data.address();
+        }
+        actor.state = rpc::ActorTableData::ALIVE;
+        SendWaiting(*actor_id, actor);
+        break;
+      case rpc::ActorTableData::RESTARTING:
+        if (!actor.in_flight.empty()) {
+          actor.incarnation++;
+          RequeueInFlight(actor, &interrupted);
+        }
+        actor.state = rpc::ActorTableData::RESTARTING;
+        break;
+      case rpc::ActorTableData::DEAD:
+        actor.state = rpc::ActorTableData::DEAD;
+        failed = TakeAll(actor);
+        break;
+      default:
+        if (actor.state == rpc::ActorTableData::DEPENDENCIES_UNREADY) actor.state = data.state();
+        break;
+    }
+  }
+  FailDead(interrupted, "the actor died while running this call (max_task_retries exhausted)");
+  FailDead(failed, cause);
+}
+
+std::vector<rpc::TaskSpec> ActorTaskSubmitter::TakeAll(Actor& actor) {
+  std::vector<rpc::TaskSpec> out;
+  for (auto& [seq, spec] : actor.in_flight) out.push_back(std::move(spec));
+  for (auto& [seq, spec] : actor.waiting) out.push_back(std::move(spec));
+  actor.in_flight.clear();
+  actor.waiting.clear();
+  return out;
+}
+
+void ActorTaskSubmitter::FailDead(const std::vector<rpc::TaskSpec>& specs,
+                                  const std::string& cause) {
+  for (const rpc::TaskSpec& spec : specs) {
+    task_manager_->FailTask(TaskOf(spec), kActorDied,
+                            cause.empty() ? "the actor died" : cause, /*retryable=*/false);
+  }
+}
+
+rpc::ActorTableData::ActorState ActorTaskSubmitter::State(const ActorID& actor_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(actor_id);
+  return it == actors_.end() ? rpc::ActorTableData::DEPENDENCIES_UNREADY : it->second.state;
+}
+
+std::string ActorTaskSubmitter::DeathCause(const ActorID& actor_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(actor_id);
+  return it == actors_.end() ? "" : it->second.death_cause;
+}
+
+std::vector<ActorID> ActorTaskSubmitter::Actors() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<ActorID> out;
+  for (const auto& [id, actor] : actors_) out.push_back(id);
+  return out;
+}
+
+}  // namespace comet::core

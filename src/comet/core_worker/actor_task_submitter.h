@@ -1,0 +1,80 @@
+// ActorTaskSubmitter: this process's calls to actors.
+//
+// Per actor it keeps the actor's state as the GCS reports it, the calls not
+// yet sent (waiting for the actor to be ALIVE) and the calls in flight, and
+// numbers this caller's calls so the actor runs them in submission order.
+// When the actor dies, calls in flight are retried after its restart if their
+// retry budget allows, else failed with ACTOR_DIED; when it is DEAD for good
+// every waiting call fails. Thread-safe: guarded by mu_; RPC replies arrive on
+// gRPC threads and no callback into other components runs under the lock.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/core_worker.grpc.pb.h"
+#include "proto/gcs_service.pb.h"
+#include "src/comet/common/id.h"
+#include "src/comet/core_worker/task_manager.h"
+#include "src/comet/rpc/client_pool.h"
+
+namespace comet::core {
+
+class ActorTaskSubmitter {
+ public:
+  ActorTaskSubmitter(WorkerID caller_id, TaskManager* task_manager,
+                     rpc::ClientPool<rpc::CoreWorkerService>* workers)
+      : caller_id_(caller_id), task_manager_(task_manager), workers_(workers) {}
+
+  // Starts tracking an actor (idempotent).
+  void AddActor(const ActorID& actor_id);
+  bool Tracks(const ActorID& actor_id) const;
+
+  // Queues or sends a call; fills its sequence number.
+  void Submit(rpc::TaskSpec spec);
+
+  // The GCS says the actor changed state.
+  void OnActorUpdate(const rpc::ActorTableData& data);
+
+  // State of the actor as last reported (DEPENDENCIES_UNREADY if unknown).
+  rpc::ActorTableData::ActorState State(const ActorID& actor_id) const;
+  std::string DeathCause(const ActorID& actor_id) const;
+  std::vector<ActorID> Actors() const;
+
+ private:
+  struct Actor {
+    rpc::ActorTableData::ActorState state = rpc::ActorTableData::DEPENDENCIES_UNREADY;
+    rpc::Address address;
+    std::string death_cause;
+    int64_t next_sequence = 0;
+    // Calls waiting to be sent and calls in flight, by sequence number.
+    std::map<int64_t, rpc::TaskSpec> waiting;
+    std::map<int64_t, rpc::TaskSpec> in_flight;
+    // Bumped when the actor restarts, so replies of a dead incarnation are
+    // told apart.
+    int64_t incarnation = 0;
+  };
+
+  void SendWaiting(const ActorID& actor_id, Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Push(const ActorID& actor_id, Actor& actor, const rpc::TaskSpec& spec)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnReply(const ActorID& actor_id, int64_t sequence, int64_t incarnation,
+               const grpc::Status& status, rpc::PushTaskReply reply);
+  void RequeueInFlight(Actor& actor, std::vector<rpc::TaskSpec>* failed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls that can never run: failed outside the lock by the caller.
+  std::vector<rpc::TaskSpec> TakeAll(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailDead(const std::vector<rpc::TaskSpec>& specs, const std::string& cause);
+
+  const WorkerID caller_id_;
+  TaskManager* task_manager_;
+  rpc::ClientPool<rpc::CoreWorkerService>* workers_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<ActorID, Actor> actors_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace comet::core

@@ -16,6 +16,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from comet import exceptions
+from comet.actor import ActorClass, ActorHandle, exit_actor, get_actor, kill, method
 from comet._raylet import ObjectRef
 from comet._private.generator import ObjectRefGenerator
 from comet._private.worker import (
@@ -35,6 +36,8 @@ from comet.remote_function import remote
 from comet.runtime_context import get_runtime_context
 
 __all__ = [
+    "ActorClass",
+    "ActorHandle",
     "ObjectRef",
     "ObjectRefGenerator",
     "__version__",
@@ -42,6 +45,10 @@ __all__ = [
     "cancel",
     "cluster_resources",
     "exceptions",
+    "exit_actor",
+    "get_actor",
+    "kill",
+    "method",
     "get",
     "get_gpu_ids",
     "get_runtime_context",

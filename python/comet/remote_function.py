@@ -136,5 +136,7 @@ def remote(*args: Any, **options: Any) -> Any:
 
 def _make_remote(target: Any, options: dict[str, Any]) -> Any:
     if inspect.isclass(target):
-        raise NotImplementedError("actors (@remote on a class) are not supported yet")
+        from comet.actor import ActorClass
+
+        return ActorClass(target, options)
     return RemoteFunction(target, options)

@@ -3,7 +3,9 @@ arguments, call it, store the returns, report the result."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import inspect
 import os
 import pickle
 import threading
@@ -115,47 +117,128 @@ def _run_generator(cw: Any, task: Any, gen: Any) -> int:
     return index
 
 
-def execute(cw: Any, task: Any) -> None:
-    """Runs one task and reports its result to the core worker."""
+NORMAL_TASK, ACTOR_CREATION_TASK, ACTOR_TASK = 0, 1, 2
+
+
+def _callable_for(cw: Any, task: Any) -> tuple[Any, str]:
+    """The function to run for a task, and its name for error messages."""
+    ctx = worker_context.get()
+    if task.task_type == ACTOR_TASK:
+        instance = ctx.actor_instance
+        if instance is None:
+            raise exceptions.RaySystemError("actor task sent to a worker that holds no actor")
+        if task.method_name == "__comet_terminate__":
+            return _terminate, "__comet_terminate__"
+        return getattr(instance, task.method_name), f"{type(instance).__name__}.{task.method_name}"
+    return _load_function(cw, task.function_id), task.function_name
+
+
+def _terminate() -> None:
+    """Graceful exit: the calls queued before this one still run."""
+    ctx = worker_context.get()
+    worker_context.core_worker().kill_actor(ctx.actor_id, False, True)
+
+
+def _begin(task: Any) -> None:
     local = worker_context.get().local
     local.gpu_ids = task.resource_ids().get("GPU", [])
     if local.gpu_ids:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in local.gpu_ids)
     local.task_id = task.task_id
-    ctx = worker_context.get()
-    ctx.running_task_id = task.task_id
-    app_error = retryable = False
-    streamed = 0
+    worker_context.get().running_task_id = task.task_id
+
+
+def _end() -> None:
+    worker_context.get().local.task_id = None
+    worker_context.get().running_task_id = None
+
+
+def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int]:
+    """Calls `run()` (which returns the task's result) and turns what happens
+    into (results, application error?, retryable?, items streamed)."""
     try:
-        fn = _load_function(cw, task.function_id)
-        args, kwargs = _resolve_args(cw, task.args())
-        result = fn(*args, **kwargs)
+        result = run()
+        if task.task_type == ACTOR_CREATION_TASK:
+            return [store_value(None, object_id=task.return_ids()[0])], False, False, 0
         if task.is_generator:
-            streamed = _run_generator(cw, task, result)
-            results: list[tuple] = []
-        else:
-            results = _store_returns(task, result)
+            return [], False, False, _run_generator(cw, task, result)
+        return _store_returns(task, result), False, False, 0
     except _ArgumentError as e:
-        app_error = True
-        results = [_error_result(task, e.error)] * max(task.num_returns, 0)
-        if task.is_generator:
-            oid = cw.generator_item_id(task.task_id, 0)
-            cw.report_generator_item(task, 0, oid, _error_result(task, e.error))
-            streamed = 1
+        return _failure(cw, task, e.error), True, False, int(task.is_generator)
     except BaseException as error:  # noqa: BLE001 - reported to the owner
-        if isinstance(error, (SystemExit,)) and not isinstance(error, exceptions.RayError):
+        if isinstance(error, SystemExit) and task.task_type == ACTOR_TASK:
+            return [store_value(None, object_id=oid) for oid in task.return_ids()], False, False, 0
+        if isinstance(error, KeyboardInterrupt) and not isinstance(error, exceptions.RayError):
             raise
-        app_error = True
-        retryable = _should_retry(task, error)
-        results = [_error_result(task, error)] * max(task.num_returns, 0)
-        if task.is_generator:
-            oid = cw.generator_item_id(task.task_id, 0)
-            cw.report_generator_item(task, 0, oid, _error_result(task, error))
-            streamed = 1
+        return _failure(cw, task, error), True, _should_retry(task, error), int(task.is_generator)
+
+
+def _failure(cw: Any, task: Any, error: BaseException) -> list[tuple]:
+    result = _error_result(task, error)
+    if task.is_generator:
+        oid = cw.generator_item_id(task.task_id, 0)
+        cw.report_generator_item(task, 0, oid, result)
+        return []
+    return [result] * max(task.num_returns, 0)
+
+
+def _prepare(cw: Any, task: Any) -> tuple[Any, list[Any], dict[str, Any]]:
+    fn, _ = _callable_for(cw, task)
+    args, kwargs = _resolve_args(cw, task.args())
+    return fn, args, kwargs
+
+
+def execute(cw: Any, task: Any) -> None:
+    """Runs one task (a function, an actor's constructor or one of its
+    methods) and reports its result to the core worker."""
+    _begin(task)
+    try:
+        def run() -> Any:
+            fn, args, kwargs = _prepare(cw, task)
+            if task.task_type == ACTOR_CREATION_TASK:
+                _create_actor(task, fn, args, kwargs)
+                return None
+            result = fn(*args, **kwargs)
+            if inspect.iscoroutine(result):
+                result = _run_coroutine(result)
+            return result
+
+        results, app_error, retryable, streamed = _outcome(cw, task, run)
     finally:
-        local.task_id = None
-        ctx.running_task_id = None
+        _end()
     cw.finish_task(task, results, app_error, retryable, streamed)
+
+
+async def execute_async(cw: Any, task: Any, semaphore: asyncio.Semaphore) -> None:
+    """Runs an async actor's method call on the actor's event loop."""
+    async with semaphore:
+        try:
+            fn, args, kwargs = _prepare(cw, task)
+            value: Any = fn(*args, **kwargs)
+            if inspect.isawaitable(value):
+                value = await value
+            outcome = _outcome(cw, task, lambda: value)
+        except BaseException as error:  # noqa: BLE001 - reported to the owner
+            outcome = _outcome(cw, task, lambda: _raise(error))
+        cw.finish_task(task, *outcome)
+
+
+def _raise(error: BaseException) -> Any:
+    raise error
+
+
+def _run_coroutine(coro: Any) -> Any:
+    loop = worker_context.get().actor_loop
+    if loop is not None:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+    return asyncio.run(coro)
+
+
+def _create_actor(task: Any, cls: Any, args: list[Any], kwargs: dict[str, Any]) -> None:
+    ctx = worker_context.get()
+    ctx.actor_instance = cls(*args, **kwargs)
+    ctx.actor_id = task.actor_id
+    ctx.actor_options = task.actor_creation
 
 
 def install_interrupt_handler(cw: Any, main_thread: threading.Thread) -> None:

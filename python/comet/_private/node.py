@@ -151,6 +151,8 @@ class LocalNode:
         except BaseException:
             self.gcs.stop()
             raise
+        with open(os.path.join(self.session_dir, "gcs_address"), "w") as f:
+            f.write(self.gcs_address)
         fields = self.raylet.ready_line.split()
         self.raylet_address = fields[3]
         self.node_id = bytes.fromhex(fields[4].split("=", 1)[1])
@@ -188,3 +190,21 @@ class LocalNode:
         self.gcs.stop()
         shutil.rmtree(self.sockets_dir, ignore_errors=True)
         shutil.rmtree(os.path.join(self.session_dir, "spill"), ignore_errors=True)
+
+
+def find_gcs_address(address: str, temp_dir: str) -> str:
+    """Resolves init(address=...): "auto" means the newest session under temp_dir
+    (or the COMET_ADDRESS environment variable)."""
+    if address != "auto":
+        return address.removeprefix("comet://").removeprefix("ray://")
+    env = os.environ.get("COMET_ADDRESS") or os.environ.get("RAY_ADDRESS")
+    if env:
+        return env
+    path = os.path.join(temp_dir, "session_latest", "gcs_address")
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        raise ConnectionError(
+            f"Could not find a running Comet cluster (no {path}); start one with "
+            "comet.init() in another process or `comet start --head`.") from None

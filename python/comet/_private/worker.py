@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from comet import _raylet, exceptions
 from comet._private import serialization, worker_context
-from comet._private.node import DEFAULT_TEMP_DIR, LocalNode, NodeOptions
+from comet._private.node import DEFAULT_TEMP_DIR, LocalNode, NodeOptions, find_gcs_address
 
 ObjectRef = _raylet.ObjectRef
 
@@ -27,6 +27,7 @@ _SYSTEM_ERRORS: dict[bytes, type[exceptions.RayError]] = {
     b"OWNER_DIED": exceptions.OwnerDiedError,
     b"OBJECT_FREED": exceptions.ReferenceCountingAssertionError,
     b"TASK_UNSCHEDULABLE": exceptions.TaskUnschedulableError,
+    b"ACTOR_DIED": exceptions.ActorDiedError,
 }
 KWARGS_METADATA = b"COMET_KWARGS"
 
@@ -150,10 +151,6 @@ def init(
                              "dashboard_port", "local_mode", "_node_ip_address"}
     if unknown:
         raise TypeError(f"init() got unexpected keyword arguments: {sorted(unknown)}")
-    if address is not None:
-        raise NotImplementedError(
-            "connecting to a running cluster (init(address=...)) is not supported yet; "
-            "call comet.init() to start a local one")
     for name, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -171,11 +168,16 @@ def init(
             raise RuntimeError("Maybe you called comet.init twice by accident? "
                                "Call comet.shutdown() first, or pass ignore_reinit_error=True.")
         system_config = dict(_system_config or {})
+        temp_dir = _temp_dir or os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR)
+        if address is not None:
+            if num_cpus is not None or num_gpus is not None or resources:
+                raise ValueError("num_cpus, num_gpus and resources describe a new cluster; "
+                                 "they cannot be given when connecting to one (address=...)")
+            return _connect(ctx, address, temp_dir, namespace, system_config)
         node = LocalNode(NodeOptions(
             num_cpus=num_cpus, num_gpus=num_gpus, resources=resources, memory=memory,
             object_store_memory=object_store_memory,
-            temp_dir=_temp_dir or os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR),
-            system_config=system_config))
+            temp_dir=temp_dir, system_config=system_config))
         try:
             max_inline = int(system_config.get("max_direct_call_object_size", 100 * 1024))
             in_flight = int(system_config.get("max_tasks_in_flight_per_worker", 8))
@@ -200,6 +202,36 @@ def init(
         ctx.namespace = namespace or ""
         ctx.max_direct_call_object_size = max_inline
         return _node_info(ctx)
+
+
+def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
+             namespace: str | None, system_config: dict[str, Any]) -> dict[str, Any]:
+    """Joins a running cluster as a driver, through its local node."""
+    gcs_address = find_gcs_address(address, temp_dir)
+    nodes = [n for n in _raylet.gcs_nodes(gcs_address) if n["Alive"]]
+    if not nodes:
+        raise ConnectionError(f"the cluster at {gcs_address} has no alive node")
+    local_ips = {"127.0.0.1", "localhost"}
+    node = next((n for n in nodes if n["NodeManagerAddress"] in local_ips), nodes[0])
+    max_inline = int(system_config.get("max_direct_call_object_size", 100 * 1024))
+    cw = _raylet.CoreWorker(
+        is_driver=True, gcs_address=gcs_address,
+        raylet_address=f"{node['NodeManagerAddress']}:{node['NodeManagerPort']}",
+        plasma_socket=node["ObjectStoreSocketName"], node_id=node["NodeIDBinary"],
+        worker_id=os.urandom(28), node_ip=node["NodeManagerAddress"],
+        max_direct_call_object_size=max_inline,
+        max_tasks_in_flight_per_worker=int(system_config.get("max_tasks_in_flight_per_worker", 8)),
+        entrypoint=" ".join(_argv()), namespace=namespace or "")
+    ctx.core_worker = cw
+    ctx.mode = "driver"
+    ctx.gcs_address = gcs_address
+    ctx.raylet_address = f"{node['NodeManagerAddress']}:{node['NodeManagerPort']}"
+    ctx.node_id = node["NodeIDBinary"]
+    ctx.node_ip = node["NodeManagerAddress"]
+    ctx.session_dir = node.get("SessionDir", "")
+    ctx.namespace = namespace or ""
+    ctx.max_direct_call_object_size = max_inline
+    return _node_info(ctx)
 
 
 def _argv() -> list[str]:

@@ -29,6 +29,12 @@ class WorkerContext:
     # function id -> callable, on workers; on drivers the ids already exported.
     functions: dict[bytes, Callable[..., Any]] = field(default_factory=dict)
     exported: set[bytes] = field(default_factory=set)
+    # On an actor's worker: the actor's id and instance.
+    actor_id: bytes | None = None
+    actor_instance: Any = None
+    actor_options: dict[str, Any] | None = None
+    actor_loop: Any = None  # asyncio loop of an async actor
+    actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)
     # The task this worker's execution thread runs now (read from other threads).
     running_task_id: bytes | None = None
     # GPU ids and task of the task running on this (worker) thread.

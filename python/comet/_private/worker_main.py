@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import inspect
 import os
 import signal
 import sys
@@ -56,16 +58,57 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     executor.install_interrupt_handler(cw, threading.main_thread())
-    while not stopping.is_set():
-        task = cw.next_task(1.0)
-        if task is not None:
-            executor.execute(cw, task)
-            del task
-        elif os.getppid() != parent:  # The raylet is gone.
-            break
+    _serve(cw, stopping, parent)
     cw.shutdown()
-    # Daemon threads of gRPC may still hold the GIL's attention; leave at once.
+    # gRPC's threads may still be busy; leave at once.
     os._exit(0)
+
+
+def _serve(cw: _raylet.CoreWorker, stopping: threading.Event, parent: int) -> None:
+    """Takes tasks from the core worker and runs them until told to stop."""
+    ctx = worker_context.get()
+    while not stopping.is_set() and not cw.receiving_stopped():
+        task = cw.next_task(1.0)
+        if task is None:
+            if os.getppid() != parent:  # The raylet is gone.
+                stopping.set()
+            continue
+        if ctx.actor_loop is not None and task.task_type == executor.ACTOR_TASK:
+            method = getattr(ctx.actor_instance, task.method_name, None)
+            if inspect.iscoroutinefunction(method):
+                asyncio.run_coroutine_threadsafe(
+                    executor.execute_async(cw, task, ctx.actor_semaphore), ctx.actor_loop)
+                continue
+        is_creation = task.task_type == executor.ACTOR_CREATION_TASK
+        executor.execute(cw, task)
+        del task
+        if is_creation and ctx.actor_instance is not None:
+            _start_actor_concurrency(cw, stopping, parent)
+
+
+def _start_actor_concurrency(cw: _raylet.CoreWorker, stopping: threading.Event,
+                             parent: int) -> None:
+    """An async actor gets an event loop; a threaded one more executor threads."""
+    ctx = worker_context.get()
+    options = ctx.actor_options or {}
+    limit = max(1, int(options.get("max_concurrency", 1)))
+    if options.get("is_asyncio"):
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run_loop() -> None:
+            asyncio.set_event_loop(loop)
+            ctx.actor_semaphore = asyncio.Semaphore(limit)
+            ready.set()
+            loop.run_forever()
+
+        threading.Thread(target=run_loop, name="comet-actor-loop", daemon=True).start()
+        ready.wait()
+        ctx.actor_loop = loop
+        return
+    for i in range(limit - 1):
+        threading.Thread(target=_serve, args=(cw, stopping, parent),
+                         name=f"comet-actor-{i}", daemon=True).start()
 
 
 if __name__ == "__main__":

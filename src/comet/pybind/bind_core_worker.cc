@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -788,6 +789,39 @@ void BindCoreWorker(py::module_& m) {
            })
       .def_property_readonly("num_pending_tasks",
                              [](CoreWorker& w) { return w.task_manager().NumPending(); });
+
+  m.def(
+      "gcs_nodes",
+      [](const std::string& gcs_address, double timeout_s) {
+        rpc::GetAllNodeInfoReply reply;
+        grpc::Status status;
+        {
+          py::gil_scoped_release release;
+          auto stub = rpc::NodeInfoGcsService::NewStub(rpc::MakeChannel(gcs_address));
+          grpc::ClientContext ctx;
+          ctx.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
+          ctx.set_wait_for_ready(true);
+          status = stub->GetAllNodeInfo(&ctx, {}, &reply);
+        }
+        if (!status.ok()) {
+          PyErr_SetString(PyExc_ConnectionError,
+                          ("cannot reach a Comet GCS at " + gcs_address + ": " +
+                           status.error_message())
+                              .c_str());
+          throw py::error_already_set();
+        }
+        py::list out;
+        for (const auto& n : reply.node_info_list()) {
+          py::dict d = NodeDict(n);
+          d["NodeIDBinary"] = py::bytes(n.node_id());
+          d["SessionDir"] = n.session_dir();
+          out.append(d);
+        }
+        return out;
+      },
+      py::arg("gcs_address"), py::arg("timeout_s") = 10.0,
+      "Nodes registered with the GCS at gcs_address (raises ConnectionError).");
 
   m.def(
       "init_logging",

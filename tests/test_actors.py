@@ -1,0 +1,254 @@
+"""Actors end to end against a real local cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import comet
+from comet import exceptions
+from conftest import wait_for_condition
+
+
+@comet.remote
+class Counter:
+    def __init__(self, start=0):
+        self.value = start
+        self.pid = os.getpid()
+
+    def incr(self, by=1):
+        self.value += by
+        return self.value
+
+    def get(self):
+        return self.value
+
+    def getpid(self):
+        return os.getpid()
+
+    @comet.method(num_returns=2)
+    def pair(self):
+        return self.value, -self.value
+
+    def crash(self):
+        os._exit(1)
+
+    def fail(self):
+        raise KeyError("no such thing")
+
+
+def test_calls_from_one_caller_run_in_order(shared):
+    c = Counter.remote()
+    refs = [c.incr.remote() for _ in range(1000)]
+    assert comet.get(refs, timeout=120) == list(range(1, 1001))
+    assert comet.get(c.get.remote()) == 1000
+    a, b = c.pair.remote()
+    assert comet.get([a, b]) == [1000, -1000]
+
+
+def test_method_errors_keep_their_type(shared):
+    c = Counter.remote(5)
+    with pytest.raises(KeyError):
+        comet.get(c.fail.remote())
+    assert comet.get(c.incr.remote()) == 6  # the actor survives its methods' errors
+
+
+def test_handles_passed_to_tasks_and_actors(shared):
+    c = Counter.remote()
+
+    @comet.remote
+    def bump(handle, n):
+        return comet.get([handle.incr.remote() for _ in range(n)])[-1]
+
+    comet.get([bump.remote(c, 10) for _ in range(3)], timeout=120)
+    assert comet.get(c.get.remote()) == 30
+
+
+def test_threaded_actor_calls_overlap(shared):
+    @comet.remote(max_concurrency=2)
+    class Rendezvous:
+        def __init__(self):
+            self.barrier = threading.Barrier(2, timeout=60)
+
+        def meet(self):
+            self.barrier.wait()  # returns only if both calls run at once
+            return threading.get_ident()
+
+    r = Rendezvous.remote()
+    idents = comet.get([r.meet.remote(), r.meet.remote()], timeout=120)
+    assert len(set(idents)) == 2
+
+
+def test_async_actor_calls_overlap(shared):
+    @comet.remote
+    class AsyncRendezvous:
+        def __init__(self):
+            self.event = None
+
+        async def wait_for_signal(self):
+            self.event = self.event or asyncio.Event()
+            await asyncio.wait_for(self.event.wait(), 60)
+            return "woken"
+
+        async def signal(self):
+            while self.event is None:
+                await asyncio.sleep(0.01)
+            self.event.set()
+            return "sent"
+
+    a = AsyncRendezvous.remote()
+    waiter = a.wait_for_signal.remote()
+    assert comet.get([a.signal.remote(), waiter], timeout=120) == ["sent", "woken"]
+
+
+def test_named_actor_lookup_and_name_clash(shared):
+    c = Counter.options(name="the-counter", namespace="tests").remote(7)
+    assert comet.get(c.get.remote()) == 7
+    same = comet.get_actor("the-counter", namespace="tests")
+    assert comet.get(same.incr.remote()) == 8
+    with pytest.raises(ValueError, match="already taken"):
+        Counter.options(name="the-counter", namespace="tests").remote()
+    again = Counter.options(name="the-counter", namespace="tests", get_if_exists=True).remote()
+    assert comet.get(again.get.remote()) == 8
+    with pytest.raises(ValueError, match="Failed to look up"):
+        comet.get_actor("nobody-has-this-name")
+
+
+def test_kill_fails_pending_calls_with_actor_died(shared):
+    c = Counter.remote()
+    assert comet.get(c.incr.remote()) == 1
+    comet.kill(c)
+    with pytest.raises(exceptions.ActorDiedError):
+        comet.get(c.incr.remote(), timeout=60)
+
+
+def test_restart_after_crash_rebuilds_state(shared):
+    c = Counter.options(max_restarts=1).remote(100)
+    first_pid = comet.get(c.getpid.remote())
+    assert comet.get(c.incr.remote()) == 101
+    with pytest.raises(exceptions.ActorDiedError):
+        comet.get(c.crash.remote(), timeout=60)
+    # The constructor ran again in a new process: state is rebuilt.
+    assert wait_for_condition(lambda: _try(lambda: comet.get(c.get.remote(), timeout=30)) == 100,
+                              timeout=60)
+    assert comet.get(c.getpid.remote()) != first_pid
+    with pytest.raises(exceptions.ActorDiedError):
+        comet.get(c.crash.remote(), timeout=60)
+    with pytest.raises(exceptions.ActorDiedError):
+        comet.get(c.get.remote(), timeout=60)  # no restarts left
+
+
+def _try(fn):
+    try:
+        return fn()
+    except exceptions.RayError:
+        return None
+
+
+def test_max_task_retries_reruns_calls_in_flight(shared, tmp_path):
+    marker = tmp_path / "crashed"
+
+    @comet.remote(max_restarts=1, max_task_retries=1)
+    class Flaky:
+        def work(self, path):
+            if not os.path.exists(path):
+                open(path, "w").close()
+                os._exit(1)
+            return "done on retry"
+
+    f = Flaky.remote()
+    assert comet.get(f.work.remote(str(marker)), timeout=120) == "done on retry"
+
+
+def test_constructor_error_kills_the_actor(shared):
+    @comet.remote
+    class Broken:
+        def __init__(self):
+            raise ValueError("cannot build")
+
+        def ping(self):
+            return "pong"
+
+    b = Broken.remote()
+    with pytest.raises(exceptions.ActorDiedError, match="cannot build"):
+        comet.get(b.ping.remote(), timeout=60)
+
+
+def test_graceful_terminate(shared):
+    c = Counter.remote()
+    refs = [c.incr.remote() for _ in range(5)]
+    c.__ray_terminate__.remote()
+    assert comet.get(refs, timeout=60) == [1, 2, 3, 4, 5]
+    with pytest.raises(exceptions.ActorDiedError):
+        comet.get(c.incr.remote(), timeout=60)
+
+
+def test_actor_resources_held_for_life(comet_start):
+    comet_start(num_cpus=2)
+
+    @comet.remote(num_cpus=1)
+    class Holder:
+        def ping(self):
+            return "ok"
+
+    h = Holder.remote()
+    assert comet.get(h.ping.remote()) == "ok"
+    assert wait_for_condition(lambda: comet.available_resources().get("CPU", 0) == 1)
+    comet.kill(h)
+    assert wait_for_condition(lambda: comet.available_resources().get("CPU", 0) == 2)
+
+
+def test_detached_actor_outlives_its_driver(comet_start):
+    info = comet_start(num_cpus=2)
+    script = textwrap.dedent(
+        f"""
+        import comet
+        comet.init(address={info['gcs_address']!r})
+
+        @comet.remote
+        class Keeper:
+            def __init__(self):
+                self.items = []
+            def add(self, x):
+                self.items.append(x)
+                return len(self.items)
+
+        k = Keeper.options(name="keeper", namespace="jobs", lifetime="detached").remote()
+        assert comet.get(k.add.remote("from job 1")) == 1
+        t = Keeper.options(name="temporary", namespace="jobs").remote()
+        comet.get(t.add.remote(1))
+        comet.shutdown()
+        """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120, cwd="/tmp")
+    keeper = comet.get_actor("keeper", namespace="jobs")
+    assert comet.get(keeper.add.remote("from job 2")) == 2
+    # The non-detached one died with its job.
+    assert wait_for_condition(lambda: _lookup("temporary") is None, timeout=60)
+
+
+def _lookup(name):
+    try:
+        return comet.get_actor(name, namespace="jobs")
+    except ValueError:
+        return None
+
+
+def test_bad_actor_usage_errors(shared):
+    with pytest.raises(TypeError, match="remote"):
+        Counter()
+    c = Counter.remote()
+    with pytest.raises(AttributeError, match="no method"):
+        c.nonexistent.remote()
+    with pytest.raises(TypeError):
+        c.incr(1)
+    with pytest.raises(ValueError):
+        Counter.options(max_concurrency=0)
+    with pytest.raises(ValueError):
+        comet.kill("not a handle")

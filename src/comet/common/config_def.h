@@ -29,6 +29,9 @@ COMET_CONFIG(int64_t, max_direct_call_object_size, 100 * 1024,
              "Objects up to this many bytes are returned inline in task "
              "replies and kept in the in-process memory store; larger ones go "
              "to plasma.")
+COMET_CONFIG(int64_t, max_tasks_in_flight_per_worker, 8,
+             "Tasks pushed ahead to one leased worker for scheduling classes "
+             "whose tasks are short (under 5 ms); long tasks go one at a time.")
 
 // --- Logging ---
 COMET_CONFIG(std::string, log_level, "info",

@@ -65,14 +65,20 @@ def main() -> None:
             for system in order:
                 samples[system].append(run_one(system, name, args.scale))
         med = {s: statistics.median(v) for s, v in samples.items()}
-        rows.append((name, WORKLOADS[name][1], samples, med, med["comet"] / med["ray"]))
+        unit = WORKLOADS[name][1]
+        # Ratios read "how many times better Comet is" for every metric.
+        lower_is_better = "lower is better" in unit
+        ratio = med["ray"] / med["comet"] if lower_is_better else med["comet"] / med["ray"]
+        rows.append((name, unit, samples, med, ratio))
         print(f"{name:32s} comet {med['comet']:12.1f}  ray {med['ray']:12.1f}  "
-              f"ratio {med['comet'] / med['ray']:.2f}", flush=True)
+              f"ratio {ratio:.2f}", flush=True)
     write_results(args, rows)
 
 
 def fmt(values: list[float]) -> str:
-    return f"{statistics.median(values):,.1f} [{min(values):,.1f}–{max(values):,.1f}]"
+    med = statistics.median(values)
+    digits = 3 if med < 10 else 1
+    return f"{med:,.{digits}f} [{min(values):,.{digits}f}–{max(values):,.{digits}f}]"
 
 
 def write_results(args: argparse.Namespace, rows: list) -> None:
@@ -87,7 +93,7 @@ def write_results(args: argparse.Namespace, rows: list) -> None:
         f"ray {version_of(str(RAY_PYTHON), 'ray')}, python {platform.python_version()}",
         f"- command: `python bench/run_bench.py --rounds {args.rounds} --scale {args.scale}`",
         f"- each figure: median [min–max] of {args.rounds} runs, each in a fresh process with "
-        "`init(num_cpus=2)`; systems interleaved; ratio = Comet / Ray (higher is better)",
+        "`init(num_cpus=2)`; systems interleaved; ratio = how many times better Comet is (Comet/Ray for rates, Ray/Comet for times and memory)",
         "",
         "| workload | unit | Comet | Ray | ratio |",
         "| --- | --- | --- | --- | --- |",

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "src/comet/common/logging.h"
 
@@ -11,6 +12,12 @@ namespace comet::raylet {
 namespace {
 
 constexpr size_t kLeaseIdSize = 16;
+
+// CPUs, including a placement-group bundle's ("CPU_group_..."): what a
+// blocked worker lends.
+bool IsCpu(absl::string_view name) {
+  return name == "CPU" || absl::StartsWith(name, "CPU_group_");
+}
 
 }  // namespace
 
@@ -28,17 +35,23 @@ LeaseManager::RequestId LeaseManager::RequestLease(LeaseRequest request,
   queued.callback = std::move(callback);
   queued.request = std::move(request);
   ++demand_version_;
+  Enqueue(queued);
+  if (queued.stage != Stage::kInfeasible) Schedule(now);
+  return id;
+}
+
+void LeaseManager::Enqueue(Queued& queued) {
   const ResourceSet& demand = queued.request.demand;
   if (!resources_->IsFeasible(demand)) {
     queued.stage = Stage::kInfeasible;
-    infeasible_.push_back(id);
+    infeasible_.push_back(queued.id);
     if (warned_infeasible_.insert(demand).second) {
       COMET_LOG(WARNING) << "lease demand " << demand.ToString()
                          << " can never fit this node (total "
                          << resources_->total().ToString()
                          << "); such requests wait until the cluster grows";
     }
-    return id;
+    return;
   }
   std::string key = queued.request.scheduling_class.empty()
                         ? absl::StrCat("demand:", demand.ToString())
@@ -48,10 +61,33 @@ LeaseManager::RequestId LeaseManager::RequestLease(LeaseRequest request,
     classes_.push_back(ClassQueue{key, {}});
     it = class_index_.emplace(key, std::prev(classes_.end())).first;
   }
-  it->second->requests.push_back(id);
+  it->second->requests.push_back(queued.id);
   queued.stage = Stage::kWaitingForResources;
+}
+
+void LeaseManager::OnTotalResourcesChanged(absl::Time now) {
+  // Infeasible requests that fit the node now, and waiting ones that no
+  // longer can, change places.
+  std::vector<RequestId> moved;
+  for (RequestId id : infeasible_) {
+    if (resources_->IsFeasible(requests_.at(id).request.demand)) {
+      moved.push_back(id);
+    }
+  }
+  for (const ClassQueue& queue : classes_) {
+    for (RequestId id : queue.requests) {
+      if (!resources_->IsFeasible(requests_.at(id).request.demand)) {
+        moved.push_back(id);
+      }
+    }
+  }
+  for (RequestId id : moved) {
+    Queued& queued = requests_.at(id);
+    Detach(queued);
+    Enqueue(queued);
+  }
+  if (!moved.empty()) ++demand_version_;
   Schedule(now);
-  return id;
 }
 
 void LeaseManager::Schedule(absl::Time now) {
@@ -145,7 +181,12 @@ LeaseManager::Queued LeaseManager::Remove(RequestId id) {
   COMET_CHECK(it != requests_.end());
   Queued queued = std::move(it->second);
   requests_.erase(it);
-  auto erase_from = [id](std::deque<RequestId>& queue) {
+  Detach(queued);
+  return queued;
+}
+
+void LeaseManager::Detach(const Queued& queued) {
+  auto erase_from = [id = queued.id](std::deque<RequestId>& queue) {
     queue.erase(std::remove(queue.begin(), queue.end(), id), queue.end());
   };
   switch (queued.stage) {
@@ -161,7 +202,6 @@ LeaseManager::Queued LeaseManager::Remove(RequestId id) {
       erase_from(waiting_for_worker_);
       break;
   }
-  return queued;
 }
 
 void LeaseManager::Reject(RequestId id, absl::string_view message) {
@@ -228,9 +268,13 @@ void LeaseManager::OnWorkerDied(const WorkerID& worker_id, absl::Time now) {
 void LeaseManager::OnWorkerBlocked(const WorkerID& worker_id, absl::Time now) {
   auto it = leases_.find(worker_id);
   if (it == leases_.end() || !it->second.lent.IsEmpty()) return;
-  int64_t cpus = it->second.allocation.amounts.GetFixed("CPU");
-  if (cpus == 0) return;
-  it->second.lent.SetFixed("CPU", cpus);
+  ResourceSet cpus;
+  for (const auto& [name, fixed] :
+       it->second.allocation.amounts.fixed_quantities()) {
+    if (IsCpu(name)) cpus.SetFixed(name, fixed);
+  }
+  if (cpus.IsEmpty()) return;
+  it->second.lent = std::move(cpus);
   resources_->Lend(it->second.lent);
   Schedule(now);
 }

@@ -14,8 +14,10 @@
 //                         for it (at most `max_starting_workers` at once).
 // Then the callback gets a grant, and the lease lives until ReturnWorker or
 // the worker's death frees its resources. While a leased worker is blocked
-// in get()/wait(), its CPUs are lent to others. Cancellation and shutdown
-// answer queued requests with a rejection.
+// in get()/wait(), its CPUs (a bundle's "CPU_group_..." too) are lent to
+// others. Cancellation and shutdown answer queued requests with a rejection.
+// Placement-group bundles change the node's total: OnTotalResourcesChanged
+// moves requests in and out of the infeasible queue.
 //
 // Ownership: borrows the resource manager and the worker pool, which must
 // outlive it. Thread model: confined to the NodeManager's io thread. Lease
@@ -112,6 +114,11 @@ class LeaseManager {
   // Call after anything that may free resources or workers.
   void Schedule(absl::Time now);
 
+  // The node's total changed (placement-group bundles came or went):
+  // infeasible requests that fit now start waiting for resources, waiting
+  // ones that can no longer fit become infeasible; then schedules.
+  void OnTotalResourcesChanged(absl::Time now);
+
   // Rejects every queued request (shutdown).
   void RejectAll(absl::string_view reason);
 
@@ -153,9 +160,13 @@ class LeaseManager {
   void DispatchToWorkers(absl::Time now, bool* undone);
   void StartWorkers(absl::Time now);
   bool Grant(Queued queued, const LeasedWorker& worker, absl::Time now);
+  // Puts a request in the infeasible queue or its class's queue.
+  void Enqueue(Queued& queued);
   // Takes the request out of whichever queue holds it and frees what it
   // held; returns it for answering.
   Queued Remove(RequestId id);
+  // Takes the request out of its stage's queue (it stays in requests_).
+  void Detach(const Queued& queued);
   void Reject(RequestId id, absl::string_view message);
   void EndLease(const WorkerID& worker_id);
   std::string NewLeaseId();

@@ -413,6 +413,41 @@ TEST_F(LeaseManagerTest, LeaseEndingWhileBlockedFreesItsShareOnce) {
   EXPECT_EQ(resources_->available(), resources_->total());
 }
 
+TEST_F(LeaseManagerTest, RequestsFollowTheTotalAsBundlesComeAndGo) {
+  Init({{"CPU", 2}});
+  pool_.Register();
+  pool_.Register();
+  Request("in_bundle", {{"CPU_group_0_g", 1}});
+  Request("also", {{"CPU_group_0_g", 1}});
+  EXPECT_EQ(leases_->NumInfeasibleLeases(), 2u);
+  uint64_t version = leases_->demand_version();
+
+  resources_->AddResources(Make({{"CPU_group_0_g", 1}}));
+  leases_->OnTotalResourcesChanged(now_);
+  GrantOf("in_bundle");
+  EXPECT_FALSE(outcomes_.count("also"));  // Waits for the bundle's CPU.
+  EXPECT_EQ(leases_->NumInfeasibleLeases(), 0u);
+  EXPECT_EQ(leases_->NumPendingLeases(), 1u);
+  EXPECT_NE(leases_->demand_version(), version);
+
+  resources_->RemoveResources(Make({{"CPU_group_0_g", 1}}));
+  leases_->OnTotalResourcesChanged(now_);
+  EXPECT_EQ(leases_->NumInfeasibleLeases(), 1u);  // "also" can never fit now.
+  EXPECT_EQ(leases_->NumPendingLeases(), 0u);
+  Return("in_bundle");  // Its bundle is gone: releasing it is harmless.
+  EXPECT_EQ(resources_->available(), resources_->total());
+  EXPECT_FALSE(outcomes_.count("also"));
+}
+
+TEST_F(LeaseManagerTest, BlockedWorkersLendTheirBundleCpus) {
+  Init({{"CPU_group_0_g", 1}});
+  for (int i = 0; i < 2; ++i) pool_.Register();
+  Request("parent", {{"CPU_group_0_g", 1}});
+  Request("child", {{"CPU_group_0_g", 1}});
+  leases_->OnWorkerBlocked(GrantOf("parent").worker.worker_id, now_);
+  GrantOf("child");
+}
+
 TEST_F(LeaseManagerTest, RejectAllAnswersEveryQueuedRequest) {
   Init({{"CPU", 1}});
   Request("t1", {{"CPU", 1}});

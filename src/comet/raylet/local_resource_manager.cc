@@ -58,7 +58,9 @@ void LocalResourceManager::Lend(const ResourceSet& amounts) {
     int64_t owed = debt_.GetFixed(name);
     int64_t repaid = std::min(owed, fixed);
     debt_.SetFixed(name, owed - repaid);
-    available_.SetFixed(name, available_.GetFixed(name) + fixed - repaid);
+    available_.SetFixed(name,
+                        std::min(total_.GetFixed(name),
+                                 available_.GetFixed(name) + fixed - repaid));
   }
   ++version_;
 }
@@ -69,6 +71,23 @@ void LocalResourceManager::Reclaim(const ResourceSet& amounts) {
     int64_t taken = std::min(free, fixed);
     available_.SetFixed(name, free - taken);
     debt_.SetFixed(name, debt_.GetFixed(name) + fixed - taken);
+  }
+  ++version_;
+}
+
+void LocalResourceManager::AddResources(const ResourceSet& amounts) {
+  total_ += amounts;
+  available_ += amounts;
+  ++version_;
+}
+
+void LocalResourceManager::RemoveResources(const ResourceSet& amounts) {
+  for (const auto& [name, fixed] : amounts.fixed_quantities()) {
+    int64_t total = std::max<int64_t>(0, total_.GetFixed(name) - fixed);
+    total_.SetFixed(name, total);
+    available_.SetFixed(
+        name, std::clamp<int64_t>(available_.GetFixed(name) - fixed, 0, total));
+    debt_.SetFixed(name, std::min(debt_.GetFixed(name), total));
   }
   ++version_;
 }

@@ -7,7 +7,8 @@
 // version() changes whenever availability changes, so the owner can tell
 // when to report to the GCS. Blocked workers lend their CPUs back (Lend) and
 // take them back when they resume (Reclaim), which may oversubscribe the
-// node until enough leases end.
+// node until enough leases end. Availability never exceeds the total, which
+// placement-group bundles grow and shrink (AddResources, RemoveResources).
 #pragma once
 
 #include <cstdint>
@@ -57,6 +58,14 @@ class LocalResourceManager {
   // not available becomes a debt (the node is oversubscribed for a while),
   // paid off first by later Frees and Lends.
   void Reclaim(const ResourceSet& amounts);
+
+  // Adds `amounts` to the total and to what is free: placement-group bundle
+  // resources come and go this way.
+  void AddResources(const ResourceSet& amounts);
+  // Takes `amounts` out of the total and out of what is free, as far as
+  // they are there. Leases may still hold some: what they give back later
+  // never raises availability above the total.
+  void RemoveResources(const ResourceSet& amounts);
 
   const ResourceSet& total() const { return total_; }
   // Never negative: while oversubscribed it is zero and debt() is not.

@@ -95,3 +95,38 @@ TEST(LocalResourceManagerTest, LentResourcesComeBackAsDebtWhenInUse) {
 
 }  // namespace
 }  // namespace comet::raylet
+
+namespace comet::raylet {
+namespace {
+
+TEST(LocalResourceManagerTest, AddedResourcesCanBeLeasedAndRemovedWhileHeld) {
+  LocalResourceManager node(Make({{"CPU", 2}}));
+  node.AddResources(Make({{"CPU_group_abc", 2}}));
+  EXPECT_EQ(node.total(), Make({{"CPU", 2}, {"CPU_group_abc", 2}}));
+  EXPECT_TRUE(node.IsFeasible(Make({{"CPU_group_abc", 1}})));
+  auto held = node.Allocate(Make({{"CPU_group_abc", 1.5}}));
+  ASSERT_TRUE(held);
+  uint64_t version = node.version();
+  node.RemoveResources(Make({{"CPU_group_abc", 2}}));
+  EXPECT_NE(node.version(), version);
+  EXPECT_EQ(node.total(), Make({{"CPU", 2}}));
+  EXPECT_FALSE(node.IsFeasible(Make({{"CPU_group_abc", 1}})));
+  // The lease still running on the removed resource gives it back: dropped.
+  node.Free(*held);
+  EXPECT_EQ(node.available(), node.total());
+}
+
+TEST(LocalResourceManagerTest, RemovingPartOfAResourceClampsWhatIsFree) {
+  LocalResourceManager node(Make({}));
+  node.AddResources(Make({{"bundle", 2}}));
+  auto held = node.Allocate(Make({{"bundle", 1.5}}));
+  ASSERT_TRUE(held);
+  node.RemoveResources(Make({{"bundle", 1}}));
+  EXPECT_DOUBLE_EQ(node.total().Get("bundle"), 1);
+  EXPECT_DOUBLE_EQ(node.available().Get("bundle"), 0);
+  node.Free(*held);
+  EXPECT_DOUBLE_EQ(node.available().Get("bundle"), 1);
+}
+
+}  // namespace
+}  // namespace comet::raylet

@@ -320,6 +320,62 @@ void NodeManager::NotifyWorkerUnblocked(
   NoteChanges();
 }
 
+void NodeManager::PrepareBundleResources(
+    const rpc::PrepareBundleResourcesRequest& request,
+    rpc::PrepareBundleResourcesReply* reply, const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  auto bundles = PlacementGroupResourceManager::FromProto(request.bundles());
+  if (!bundles.ok()) {
+    finish(ToGrpcStatus(bundles.status()));
+    return;
+  }
+  reply->set_success(bundles_.Prepare(*bundles));
+  finish(grpc::Status::OK);
+  NoteChanges();
+}
+
+void NodeManager::CommitBundleResources(
+    const rpc::CommitBundleResourcesRequest& request,
+    rpc::CommitBundleResourcesReply* reply, const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  auto bundles = PlacementGroupResourceManager::FromProto(request.bundles());
+  if (!bundles.ok()) {
+    finish(ToGrpcStatus(bundles.status()));
+    return;
+  }
+  absl::Status status = bundles_.Commit(*bundles);
+  if (!status.ok()) COMET_LOG(WARNING) << "CommitBundleResources: " << status;
+  finish(ToGrpcStatus(status));
+  leases_->OnTotalResourcesChanged(absl::Now());
+  NoteChanges();
+}
+
+void NodeManager::CancelResourceReserve(
+    const rpc::CancelResourceReserveRequest& request,
+    rpc::CancelResourceReserveReply* reply, const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  auto bundles = PlacementGroupResourceManager::FromProto(request.bundles());
+  if (!bundles.ok()) {
+    finish(ToGrpcStatus(bundles.status()));
+    return;
+  }
+  bool released = bundles_.Cancel(*bundles);
+  finish(grpc::Status::OK);
+  if (released) {
+    leases_->OnTotalResourcesChanged(absl::Now());
+    NoteChanges();
+  }
+}
+
 void NodeManager::NoteChanges() {
   if (!Serving()) return;
   if (resources_.version() == reported_resource_version_ &&

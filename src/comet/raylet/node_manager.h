@@ -1,5 +1,6 @@
 // NodeManager: the raylet's state behind its gRPC service — resources,
-// worker pool, lease manager, reports to the GCS — and the translation
+// placement-group bundles, worker pool, lease manager, reports to the GCS —
+// and the translation
 // between protos and those classes. Decisions live in LeaseManager and
 // WorkerPool; this class only wires events to them and I/O around them.
 //
@@ -30,6 +31,7 @@
 #include "src/comet/raylet/gcs_client.h"
 #include "src/comet/raylet/lease_manager.h"
 #include "src/comet/raylet/local_resource_manager.h"
+#include "src/comet/raylet/placement_group_resource_manager.h"
 #include "src/comet/raylet/resource_reporter.h"
 #include "src/comet/raylet/worker_pool.h"
 #include "src/comet/raylet/worker_spawner_interface.h"
@@ -93,6 +95,16 @@ class NodeManager {
   void NotifyWorkerUnblocked(const rpc::NotifyWorkerUnblockedRequest& request,
                              rpc::NotifyWorkerUnblockedReply* reply,
                              const FinishFn& finish);
+  // Placement-group bundles (see PlacementGroupResourceManager).
+  void PrepareBundleResources(const rpc::PrepareBundleResourcesRequest& request,
+                              rpc::PrepareBundleResourcesReply* reply,
+                              const FinishFn& finish);
+  void CommitBundleResources(const rpc::CommitBundleResourcesRequest& request,
+                             rpc::CommitBundleResourcesReply* reply,
+                             const FinishFn& finish);
+  void CancelResourceReserve(const rpc::CancelResourceReserveRequest& request,
+                             rpc::CancelResourceReserveReply* reply,
+                             const FinishFn& finish);
 
   // The client behind a queued lease request went away.
   void CancelLeaseRequest(LeaseManager::RequestId id);
@@ -123,6 +135,7 @@ class NodeManager {
   std::shared_ptr<std::atomic<bool>> report_failing_;
 
   LocalResourceManager resources_;
+  PlacementGroupResourceManager bundles_{&resources_};
   std::unique_ptr<WorkerSpawner> spawner_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<LeaseManager> leases_;

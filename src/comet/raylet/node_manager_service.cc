@@ -126,6 +126,28 @@ grpc::ServerUnaryReactor* NodeManagerService::NotifyWorkerUnblocked(
   return Dispatch(context, request, reply, &NodeManager::NotifyWorkerUnblocked);
 }
 
+grpc::ServerUnaryReactor* NodeManagerService::PrepareBundleResources(
+    grpc::CallbackServerContext* context,
+    const rpc::PrepareBundleResourcesRequest* request,
+    rpc::PrepareBundleResourcesReply* reply) {
+  return Dispatch(context, request, reply,
+                  &NodeManager::PrepareBundleResources);
+}
+
+grpc::ServerUnaryReactor* NodeManagerService::CommitBundleResources(
+    grpc::CallbackServerContext* context,
+    const rpc::CommitBundleResourcesRequest* request,
+    rpc::CommitBundleResourcesReply* reply) {
+  return Dispatch(context, request, reply, &NodeManager::CommitBundleResources);
+}
+
+grpc::ServerUnaryReactor* NodeManagerService::CancelResourceReserve(
+    grpc::CallbackServerContext* context,
+    const rpc::CancelResourceReserveRequest* request,
+    rpc::CancelResourceReserveReply* reply) {
+  return Dispatch(context, request, reply, &NodeManager::CancelResourceReserve);
+}
+
 grpc::ServerUnaryReactor* NodeManagerService::HealthCheck(
     grpc::CallbackServerContext* context, const rpc::HealthCheckRequest*,
     rpc::HealthCheckReply*) {

@@ -53,6 +53,18 @@ class NodeManagerService final
       grpc::CallbackServerContext* context,
       const rpc::NotifyWorkerUnblockedRequest* request,
       rpc::NotifyWorkerUnblockedReply* reply) override;
+  grpc::ServerUnaryReactor* PrepareBundleResources(
+      grpc::CallbackServerContext* context,
+      const rpc::PrepareBundleResourcesRequest* request,
+      rpc::PrepareBundleResourcesReply* reply) override;
+  grpc::ServerUnaryReactor* CommitBundleResources(
+      grpc::CallbackServerContext* context,
+      const rpc::CommitBundleResourcesRequest* request,
+      rpc::CommitBundleResourcesReply* reply) override;
+  grpc::ServerUnaryReactor* CancelResourceReserve(
+      grpc::CallbackServerContext* context,
+      const rpc::CancelResourceReserveRequest* request,
+      rpc::CancelResourceReserveReply* reply) override;
   grpc::ServerUnaryReactor* HealthCheck(grpc::CallbackServerContext* context,
                                         const rpc::HealthCheckRequest* request,
                                         rpc::HealthCheckReply* reply) override;

@@ -51,6 +51,8 @@ absl::Status Raylet::StartServing() {
   total_.SetFixed("object_store_memory",
                   static_cast<int64_t>(plasma_->capacity()) * kResourceUnit);
   total_.SetFixed(absl::StrCat("node:", options_.host), kResourceUnit);
+  total_.SetFixed(absl::StrCat(kNodeIdResourcePrefix, options_.node_id.Hex()),
+                  kResourceUnit);
 
   gcs_ = GcsClient::Connect(options_.gcs_address);
   NodeManagerOptions manager;

@@ -29,6 +29,9 @@
 
 namespace comet::raylet {
 
+// Prefix of the resource that names this node by id ("node_id:<hex>").
+inline constexpr const char* kNodeIdResourcePrefix = "node_id:";
+
 struct RayletOptions {
   NodeID node_id;
   std::string host = "127.0.0.1";
@@ -40,7 +43,9 @@ struct RayletOptions {
   // Plasma: socket_path and capacity at least.
   plasma::PlasmaStoreOptions plasma;
   // CPU, GPU, memory and custom resources; the raylet adds
-  // object_store_memory (the plasma capacity) and node:<host> = 1.
+  // object_store_memory (the plasma capacity), node:<host> = 1 and
+  // node_id:<node id hex> = 1 (what NodeAffinitySchedulingStrategy asks
+  // for: 0.001 of it pins a task to this node).
   ResourceSet resources;
   size_t prestart_workers = 0;
   WorkerPoolOptions pool;

@@ -308,6 +308,7 @@ TEST_F(RayletTest, RegistersWithTheGcsAndReports) {
   EXPECT_EQ(total.at("GPU"), 1);
   EXPECT_EQ(total.at("object_store_memory"), 8 << 20);
   EXPECT_EQ(total.at("node:127.0.0.1"), 1);
+  EXPECT_EQ(total.at("node_id:" + raylet_->node_id().Hex()), 1);
   ASSERT_TRUE(WaitFor([&] { return gcs_.last_report().has_value(); }));
   EXPECT_EQ(gcs_.last_report()->node_id(), raylet_->node_id().Binary());
 
@@ -514,6 +515,80 @@ TEST_F(RayletTest, RejectsBadRequests) {
   bad_job.set_job_id("x");
   EXPECT_EQ(Lease(bad_job, &lease).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RayletTest, BundlesArePreparedCommittedLeasedAndCancelled) {
+  PlacementGroupID group = PlacementGroupID::FromRandom(JobID::FromInt(1));
+  std::string bundle_cpu = "CPU_group_0_" + group.Hex();
+  std::string group_cpu = "CPU_group_" + group.Hex();
+  // A task of the group asks (for bundle 0 and, as submitters do, for the
+  // group's wildcard) before the bundle exists: it waits.
+  auto early =
+      LeaseAsync(LeaseRequest({{bundle_cpu, 1}, {group_cpu, 1}}, 1, "early"));
+  ASSERT_TRUE(WaitFor([&] { return Stats().infeasible_demands_size() == 1; }));
+
+  rpc::Bundle bundle;
+  bundle.set_placement_group_id(group.Binary());
+  bundle.set_index(0);
+  (*bundle.mutable_resources())["CPU"] = 2;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline(absl::Seconds(30)));
+    rpc::PrepareBundleResourcesRequest request;
+    *request.add_bundles() = bundle;
+    (*request.add_bundles()->mutable_resources())["CPU"] = 1;  // Too much.
+    request.mutable_bundles(1)->set_placement_group_id(group.Binary());
+    request.mutable_bundles(1)->set_index(1);
+    rpc::PrepareBundleResourcesReply reply;
+    ASSERT_TRUE(stub_->PrepareBundleResources(&context, request, &reply).ok());
+    EXPECT_FALSE(reply.success());
+    EXPECT_EQ(Available("CPU"), 2);  // All or nothing.
+  }
+  {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline(absl::Seconds(30)));
+    rpc::PrepareBundleResourcesRequest request;
+    *request.add_bundles() = bundle;
+    rpc::PrepareBundleResourcesReply reply;
+    ASSERT_TRUE(stub_->PrepareBundleResources(&context, request, &reply).ok());
+    EXPECT_TRUE(reply.success());
+    EXPECT_EQ(Available("CPU"), 0);
+  }
+  {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline(absl::Seconds(30)));
+    rpc::CommitBundleResourcesRequest request;
+    *request.add_bundles() = bundle;
+    rpc::CommitBundleResourcesReply reply;
+    ASSERT_TRUE(stub_->CommitBundleResources(&context, request, &reply).ok());
+  }
+  auto future = early->done.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)),
+            std::future_status::ready);
+  ASSERT_TRUE(future.get().ok());
+  ASSERT_FALSE(early->reply.rejected());
+  EXPECT_EQ(Available(bundle_cpu), 1);
+  EXPECT_EQ(Available(group_cpu), 1);
+  ASSERT_TRUE(WaitFor([&] {
+    auto report = gcs_.last_report();
+    return report && report->total().quantities().count("bundle_group_0_" +
+                                                        group.Hex()) == 1;
+  }));
+
+  {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline(absl::Seconds(30)));
+    rpc::CancelResourceReserveRequest request;
+    *request.add_bundles() = bundle;
+    rpc::CancelResourceReserveReply reply;
+    ASSERT_TRUE(stub_->CancelResourceReserve(&context, request, &reply).ok());
+  }
+  EXPECT_EQ(Available("CPU"), 2);
+  EXPECT_EQ(Stats().total().quantities().count(bundle_cpu), 0u);
+  ASSERT_TRUE(Return(early->reply).ok());  // Into a removed bundle: fine.
+  EXPECT_EQ(Available("CPU"), 2);
+  EXPECT_EQ(Available(bundle_cpu), 0);
+  EXPECT_EQ(Available(group_cpu), 0);
 }
 
 TEST_F(RayletTest, ShutdownRejectsQueuedLeases) {

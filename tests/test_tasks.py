@@ -337,3 +337,22 @@ def test_long_tasks_spread_over_workers_short_ones_pipeline(shared):
         return i
 
     assert comet.get([short_task.remote(i) for i in range(2000)], timeout=120) == list(range(2000))
+
+
+def test_recursive_cancel_stops_child_tasks(shared):
+    @comet.remote
+    def child():
+        while True:
+            time.sleep(0.01)
+
+    @comet.remote
+    def parent():
+        return comet.get(child.remote())
+
+    ref = parent.remote()
+    assert wait_for_condition(lambda: comet.available_resources().get("CPU", 0) <= 1)
+    comet.cancel(ref, recursive=True)
+    with pytest.raises(exceptions.TaskCancelledError):
+        comet.get(ref, timeout=60)
+    # The child was cancelled too: every CPU comes back.
+    assert wait_for_condition(lambda: comet.available_resources().get("CPU", 0) == 2, timeout=60)

@@ -349,12 +349,13 @@ def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True
     """Cancels the task that produces ``object_ref``.
 
     A queued task never runs; a running one gets :class:`TaskCancelledError`
-    raised inside it (or, with ``force=True``, its worker is killed). ``get``
-    of the ref then raises :class:`TaskCancelledError`.
+    raised inside it (or, with ``force=True``, its worker is killed). With
+    ``recursive`` (the default) the tasks it submitted are cancelled too.
+    ``get`` of the ref then raises :class:`TaskCancelledError`.
     """
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(f"cancel() expects an ObjectRef, got {type(object_ref).__name__}")
-    worker_context.core_worker().cancel(object_ref, bool(force))
+    worker_context.core_worker().cancel(object_ref, bool(force), bool(recursive))
 
 
 def _resource_views() -> list[tuple[dict[str, float], dict[str, float]]]:

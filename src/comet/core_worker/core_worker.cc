@@ -536,10 +536,19 @@ std::vector<ObjectID> CoreWorker::SubmitTask(rpc::TaskSpec spec, TaskID* task_id
   return returns;
 }
 
-bool CoreWorker::Cancel(const ObjectID& id, bool force) {
+bool CoreWorker::Cancel(const ObjectID& id, bool force, bool recursive) {
   TaskID task_id = id.TaskId();
   if (!task_manager_.IsPending(task_id)) return false;
-  return submitter_->Cancel(task_id, force);
+  return submitter_->Cancel(task_id, force, recursive);
+}
+
+void CoreWorker::CancelChildren(const TaskID& parent, bool force) {
+  for (const TaskID& child : task_manager_.ChildrenOf(parent)) {
+    auto spec = task_manager_.GetSpec(child);
+    if (spec.has_value() && spec->type() == rpc::NORMAL_TASK) {
+      submitter_->Cancel(child, force, /*recursive=*/true);
+    }
+  }
 }
 
 absl::Status CoreWorker::ReportGeneratorItem(const rpc::Address& owner, const TaskID& task_id,

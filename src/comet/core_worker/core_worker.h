@@ -109,7 +109,9 @@ class CoreWorker {
   // (and its id in `task_id` when given).
   std::vector<ObjectID> SubmitTask(rpc::TaskSpec spec, TaskID* task_id = nullptr);
   // Cancels the task that produces `id`; false if it is not ours or done.
-  bool Cancel(const ObjectID& id, bool force);
+  bool Cancel(const ObjectID& id, bool force, bool recursive = true);
+  // Cancels the normal tasks this process submitted from inside `parent`.
+  void CancelChildren(const TaskID& parent, bool force);
 
   // Actors. CreateActor registers the actor with the GCS (which creates it)
   // and returns its id; fails with AlreadyExists for a taken name.

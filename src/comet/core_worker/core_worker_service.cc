@@ -46,6 +46,8 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CancelTask(grpc::CallbackServer
                                                             rpc::CancelTaskReply* reply) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto task_id = TaskID::FromBinary(request->task_id());
+  // Children first, so that the interrupted task does not spawn more.
+  if (task_id.ok() && request->recursive()) worker_->CancelChildren(*task_id, request->force_kill());
   reply->set_attempt_succeeded(task_id.ok() && worker_->receiver().Cancel(*task_id));
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -252,7 +252,7 @@ void NormalTaskSubmitter::ReturnLease(const std::shared_ptr<Lease>& lease, bool 
       });
 }
 
-bool NormalTaskSubmitter::Cancel(const TaskID& task_id, bool force) {
+bool NormalTaskSubmitter::Cancel(const TaskID& task_id, bool force, bool recursive) {
   std::shared_ptr<Lease> lease;
   bool was_queued = false;
   {
@@ -290,6 +290,7 @@ bool NormalTaskSubmitter::Cancel(const TaskID& task_id, bool force) {
   } else {
     rpc::CancelTaskRequest request;
     request.set_task_id(task_id.Binary());
+    request.set_recursive(recursive);
     auto stub = workers_->Get(lease->worker_address);
     rpc::CallAsync<rpc::CancelTaskRequest, rpc::CancelTaskReply>(
         [stub](auto* ctx, auto* req, auto* reply, auto done) {

@@ -52,7 +52,7 @@ class NormalTaskSubmitter {
 
   // Cancels a queued task, or asks its worker to interrupt (or, with
   // `force`, the raylet to kill) it. Returns false if the task is unknown here.
-  bool Cancel(const TaskID& task_id, bool force);
+  bool Cancel(const TaskID& task_id, bool force, bool recursive = true);
 
   size_t NumQueued() const;
 

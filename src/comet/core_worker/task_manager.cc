@@ -160,6 +160,15 @@ std::optional<rpc::TaskSpec> TaskManager::GetSpec(const TaskID& task_id) const {
   return it->second.spec;
 }
 
+std::vector<TaskID> TaskManager::ChildrenOf(const TaskID& parent) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<TaskID> out;
+  for (const auto& [id, pending] : pending_) {
+    if (pending.spec.parent_task_id() == parent.Binary()) out.push_back(id);
+  }
+  return out;
+}
+
 size_t TaskManager::NumPending() const {
   absl::MutexLock lock(&mu_);
   return pending_.size();

@@ -52,6 +52,8 @@ class TaskManager {
   bool IsCancelled(const TaskID& task_id) const;
   bool IsPending(const TaskID& task_id) const;
   std::optional<rpc::TaskSpec> GetSpec(const TaskID& task_id) const;
+  // Pending tasks submitted from inside `parent` (for recursive cancel).
+  std::vector<TaskID> ChildrenOf(const TaskID& parent) const;
   size_t NumPending() const;
 
   // Streaming generators: item `index` (0-based) of the task's stream.

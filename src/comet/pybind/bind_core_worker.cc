@@ -609,10 +609,11 @@ void BindCoreWorker(py::module_& m) {
       .def("get_objects", &GetObjects)
       .def("wait", &WaitObjects)
       .def("cancel",
-           [](CoreWorker& w, const PyObjectRef& r, bool force) {
+           [](CoreWorker& w, const PyObjectRef& r, bool force, bool recursive) {
              py::gil_scoped_release release;
-             return w.Cancel(r.id(), force);
-           })
+             return w.Cancel(r.id(), force, recursive);
+           },
+           py::arg("ref"), py::arg("force") = false, py::arg("recursive") = true)
       .def("next_generator_item", &NextGeneratorItem)
       .def("kv_get",
            [](CoreWorker& w, const std::string& ns, const py::bytes& key) -> py::object {

@@ -1,6 +1,7 @@
 // Python binding of the core worker: comet._raylet.CoreWorker, ObjectRef and
 // the executor-side TaskView. Every call that can block releases the GIL, and
 // long waits wake every 100 ms to let Ctrl-C through.
+#include <pybind11/eval.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -51,6 +52,9 @@ void WaitInterruptibly(absl::Time deadline, Attempt attempt) {
     }
     if (done || absl::Now() >= deadline) return;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    // Running a little bytecode delivers exceptions set asynchronously on
+    // this thread (task cancellation uses PyThreadState_SetAsyncExc).
+    py::eval("None");
   }
 }
 

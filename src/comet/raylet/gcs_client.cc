@@ -20,7 +20,8 @@ void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
 GcsClient::GcsClient(std::shared_ptr<grpc::Channel> channel)
     : channel_(std::move(channel)),
       node_stub_(rpc::NodeInfoGcsService::NewStub(channel_)),
-      resource_stub_(rpc::NodeResourceInfoGcsService::NewStub(channel_)) {}
+      resource_stub_(rpc::NodeResourceInfoGcsService::NewStub(channel_)),
+      worker_stub_(rpc::WorkerInfoGcsService::NewStub(channel_)) {}
 
 std::unique_ptr<GcsClient> GcsClient::Connect(const std::string& address) {
   return std::make_unique<GcsClient>(
@@ -62,6 +63,24 @@ void GcsClient::ReportResourceUsage(
   call->request = request;
   SetDeadline(&call->context, timeout);
   resource_stub_->async()->ReportResourceUsage(
+      &call->context, &call->request, &call->reply,
+      [call, done = std::move(done)](grpc::Status status) {
+        done(ToAbslStatus(status));
+      });
+}
+
+void GcsClient::ReportWorkerFailure(
+    const rpc::ReportWorkerFailureRequest& request, absl::Duration timeout,
+    std::function<void(absl::Status)> done) {
+  struct Call {
+    grpc::ClientContext context;
+    rpc::ReportWorkerFailureRequest request;
+    rpc::ReportWorkerFailureReply reply;
+  };
+  auto call = std::make_shared<Call>();
+  call->request = request;
+  SetDeadline(&call->context, timeout);
+  worker_stub_->async()->ReportWorkerFailure(
       &call->context, &call->request, &call->reply,
       [call, done = std::move(done)](grpc::Status status) {
         done(ToAbslStatus(status));

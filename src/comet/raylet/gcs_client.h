@@ -1,5 +1,6 @@
 // GcsClient: the raylet's calls to the GCS — register and unregister the
-// node, report resources. A thin wrapper over the generated stubs.
+// node, report resources and worker exits. A thin wrapper over the
+// generated stubs.
 //
 // Ownership: owns the stubs and shares the channel. Thread-safe: every
 // method may be called from any thread; async completions run on gRPC's
@@ -38,10 +39,16 @@ class GcsClient {
                            absl::Duration timeout,
                            std::function<void(absl::Status)> done);
 
+  // Reports a worker process that exited; `done` runs on a gRPC thread.
+  void ReportWorkerFailure(const rpc::ReportWorkerFailureRequest& request,
+                           absl::Duration timeout,
+                           std::function<void(absl::Status)> done);
+
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<rpc::NodeInfoGcsService::Stub> node_stub_;
   std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> resource_stub_;
+  std::unique_ptr<rpc::WorkerInfoGcsService::Stub> worker_stub_;
 };
 
 }  // namespace comet::raylet

@@ -167,6 +167,7 @@ bool LeaseManager::Grant(Queued queued, const LeasedWorker& worker,
   Lease& lease = leases_[worker.worker_id];
   lease.lease_id = outcome.grant->lease_id;
   lease.allocation = std::move(*queued.allocation);
+  lease.dedicated = queued.request.dedicated;
   if (queued.callback(outcome)) return true;
   COMET_LOG(INFO) << "lease requester for task "
                   << absl::BytesToHexString(queued.request.task_id)
@@ -244,6 +245,7 @@ absl::Status LeaseManager::ReturnWorker(const WorkerID& worker_id,
         absl::StrCat("lease ", absl::BytesToHexString(lease_id), " of worker ",
                      worker_id.Hex(), " already ended"));
   }
+  disconnect = disconnect || it->second.dedicated;
   EndLease(worker_id);
   if (disconnect) {
     pool_->DisconnectWorker(worker_id);

@@ -53,6 +53,8 @@ struct LeaseRequest {
   JobID job_id;
   std::string task_id;  // Raw bytes; for CancelWorkerLease and logs.
   int64_t backlog_size = 0;
+  // An actor's worker: never reused, so its return always stops it.
+  bool dedicated = false;
 };
 
 struct LeaseGrant {
@@ -95,7 +97,8 @@ class LeaseManager {
 
   // Ends the lease held by `worker_id`. A non-empty `lease_id` must match
   // the lease (else FailedPrecondition: a stale return). The worker becomes
-  // idle, or is stopped when `disconnect`.
+  // idle, or is stopped when `disconnect` or when the lease was dedicated
+  // (an actor's).
   absl::Status ReturnWorker(const WorkerID& worker_id,
                             absl::string_view lease_id, bool disconnect,
                             absl::Time now);
@@ -154,6 +157,7 @@ class LeaseManager {
     ResourceAllocation allocation;
     // What is lent to others while the worker is blocked (else empty).
     ResourceSet lent;
+    bool dedicated = false;
   };
 
   bool PlaceOnResources();

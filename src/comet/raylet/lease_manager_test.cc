@@ -464,3 +464,45 @@ TEST_F(LeaseManagerTest, RejectAllAnswersEveryQueuedRequest) {
 
 }  // namespace
 }  // namespace comet::raylet
+
+namespace comet::raylet {
+namespace {
+
+// An actor's lease: zero resources fit a full node, and its worker never
+// serves another lease, even when returned without disconnect.
+TEST_F(LeaseManagerTest, DedicatedLeaseIsNeverReused) {
+  Init({{"CPU", 1}});
+  WorkerID first = pool_.Register();
+  WorkerID second = pool_.Register();
+  Request("busy", {{"CPU", 1}});
+  LeaseRequest actor;
+  actor.job_id = kJobA;
+  actor.task_id = "actor";
+  actor.dedicated = true;  // demand {}: num_cpus=0.
+  std::optional<LeaseOutcome> granted;
+  leases_->RequestLease(
+      actor,
+      [&](const LeaseOutcome& outcome) {
+        granted = outcome;
+        return true;
+      },
+      now_);
+  ASSERT_TRUE(granted && granted->grant);
+  WorkerID actor_worker = granted->grant->worker.worker_id;
+  EXPECT_NE(actor_worker, GrantOf("busy").worker.worker_id);
+  EXPECT_TRUE(actor_worker == first || actor_worker == second);
+  EXPECT_EQ(resources_->available(), Make({}));
+
+  ASSERT_TRUE(leases_
+                  ->ReturnWorker(actor_worker, granted->grant->lease_id,
+                                 /*disconnect=*/false, now_)
+                  .ok());
+  EXPECT_TRUE(pool_.disconnected.count(actor_worker));
+  // The next lease starts a new worker rather than reuse it.
+  Return("busy");
+  Request("next", {{"CPU", 1}});
+  EXPECT_NE(GrantOf("next").worker.worker_id, actor_worker);
+}
+
+}  // namespace
+}  // namespace comet::raylet

@@ -105,8 +105,29 @@ void NodeManager::OnProcessExited(int pid, int status) {
   if (!worker) return;
   COMET_LOG(INFO) << "worker " << worker->worker_id << " pid " << pid
                   << " exited (" << DescribeExit(status) << ")";
-  if (!shutting_down_) leases_->OnWorkerDied(worker->worker_id, now);
+  if (!shutting_down_) {
+    leases_->OnWorkerDied(worker->worker_id, now);
+    ReportWorkerExit(*worker, status);
+  }
   NoteChanges();
+}
+
+void NodeManager::ReportWorkerExit(const WorkerInfo& worker, int status) {
+  rpc::ReportWorkerFailureRequest request;
+  request.set_worker_id(worker.worker_id.Binary());
+  request.set_node_id(options_.node_id.Binary());
+  request.set_pid(worker.reported_pid != 0 ? worker.reported_pid : worker.pid);
+  request.set_exit_detail(DescribeExit(status));
+  // The raylet stopped it (lease returned with disconnect, killed, idle).
+  request.set_intentional(worker.state == WorkerState::kDying);
+  gcs_->ReportWorkerFailure(
+      request, options_.report_timeout,
+      [worker_id = worker.worker_id](absl::Status status) {
+        if (!status.ok()) {
+          COMET_LOG(WARNING) << "cannot report the exit of worker " << worker_id
+                             << " to the GCS: " << status;
+        }
+      });
 }
 
 void NodeManager::RegisterWorker(const rpc::RegisterWorkerRequest& request,
@@ -167,6 +188,7 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
   lease.scheduling_class = request.scheduling_class();
   lease.task_id = request.task_id();
   lease.backlog_size = request.backlog_size();
+  lease.dedicated = request.is_actor_creation();
   // SPREAD and DEFAULT place the same way on a single node.
   auto id = leases_->RequestLease(
       std::move(lease),
@@ -193,6 +215,7 @@ void NodeManager::FillLeaseReply(const LeaseOutcome& outcome,
   address->set_port(grant.worker.port);
   address->set_worker_id(grant.worker.worker_id.Binary());
   reply->set_lease_id(grant.lease_id);
+  reply->set_worker_pid(grant.worker.pid);
   for (const InstanceAssignment& instances : grant.instances) {
     rpc::ResourceAssignment* assignment = reply->add_resource_assignments();
     assignment->set_name(instances.resource);

@@ -121,6 +121,8 @@ class NodeManager {
   bool Serving() const { return started_ && !shutting_down_; }
   void OnTick();
   void OnProcessExited(int pid, int status);
+  // Tells the GCS (which fails the worker's actor, if any).
+  void ReportWorkerExit(const WorkerInfo& worker, int status);
   void FillLeaseReply(const LeaseOutcome& outcome,
                       rpc::RequestWorkerLeaseReply* reply) const;
   // Reports to the GCS soon if availability or demand changed.

@@ -35,10 +35,24 @@ std::chrono::system_clock::time_point Deadline(absl::Duration timeout) {
   return absl::ToChronoTime(absl::Now() + timeout);
 }
 
-// Just enough GCS: node registration and resource reports, recorded.
+// Just enough GCS: node registration, resource reports and worker exits,
+// recorded.
 class StubGcs final : public rpc::NodeInfoGcsService::Service,
-                      public rpc::NodeResourceInfoGcsService::Service {
+                      public rpc::NodeResourceInfoGcsService::Service,
+                      public rpc::WorkerInfoGcsService::Service {
  public:
+  grpc::Status ReportWorkerFailure(
+      grpc::ServerContext*, const rpc::ReportWorkerFailureRequest* request,
+      rpc::ReportWorkerFailureReply*) override {
+    absl::MutexLock lock(&mu_);
+    failures_.push_back(*request);
+    return grpc::Status::OK;
+  }
+  std::vector<rpc::ReportWorkerFailureRequest> failures() {
+    absl::MutexLock lock(&mu_);
+    return failures_;
+  }
+
   grpc::Status RegisterNode(grpc::ServerContext*,
                             const rpc::RegisterNodeRequest* request,
                             rpc::RegisterNodeReply*) override {
@@ -80,6 +94,7 @@ class StubGcs final : public rpc::NodeInfoGcsService::Service,
   std::vector<rpc::NodeInfo> registered_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> unregistered_ ABSL_GUARDED_BY(mu_);
   std::vector<rpc::ReportResourceUsageRequest> reports_ ABSL_GUARDED_BY(mu_);
+  std::vector<rpc::ReportWorkerFailureRequest> failures_ ABSL_GUARDED_BY(mu_);
 };
 
 // Worker "processes" as threads: each registers with the raylet through a
@@ -153,6 +168,9 @@ class FakeSpawner : public WorkerSpawner {
   }
   void TerminateAll(absl::Duration) override {}
 
+  // The process crashes on its own (from any thread).
+  void Crash(int pid) { Exit(pid, SIGSEGV); }
+
  private:
   void Exit(int pid, int signal) {
     boost::asio::post(
@@ -178,6 +196,8 @@ class RayletTest : public ::testing::Test {
         static_cast<rpc::NodeInfoGcsService::Service*>(&gcs_));
     builder.RegisterService(
         static_cast<rpc::NodeResourceInfoGcsService::Service*>(&gcs_));
+    builder.RegisterService(
+        static_cast<rpc::WorkerInfoGcsService::Service*>(&gcs_));
     gcs_server_ = builder.BuildAndStart();
     ASSERT_NE(gcs_port, 0);
 
@@ -199,7 +219,10 @@ class RayletTest : public ::testing::Test {
     options.report.min_interval = absl::Milliseconds(20);
     options.spawner_factory = [this](boost::asio::io_context& io,
                                      const std::string& address) {
-      return std::make_unique<FakeSpawner>(io, address, &workers_, &kills_);
+      auto spawner =
+          std::make_unique<FakeSpawner>(io, address, &workers_, &kills_);
+      spawner_ = spawner.get();
+      return spawner;
     };
     auto raylet = Raylet::Start(options);
     ASSERT_TRUE(raylet.ok()) << raylet.status();
@@ -288,6 +311,7 @@ class RayletTest : public ::testing::Test {
   std::string dir_;
   FakeWorkers workers_;
   std::atomic<int> kills_{0};
+  FakeSpawner* spawner_ = nullptr;  // Owned by the raylet.
   std::unique_ptr<Raylet> raylet_;
   std::unique_ptr<rpc::NodeManagerService::Stub> stub_;
 };
@@ -601,6 +625,58 @@ TEST_F(RayletTest, ShutdownRejectsQueuedLeases) {
   grpc::Status status = future.get();
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(infeasible->reply.rejected());
+}
+
+// A failure report for `worker_id`, once the GCS has it.
+std::optional<rpc::ReportWorkerFailureRequest> FailureOf(
+    StubGcs& gcs, const std::string& worker_id) {
+  std::optional<rpc::ReportWorkerFailureRequest> found;
+  WaitFor([&] {
+    for (const auto& failure : gcs.failures()) {
+      if (failure.worker_id() == worker_id) found = failure;
+    }
+    return found.has_value();
+  });
+  return found;
+}
+
+TEST_F(RayletTest, ActorLeaseNeedsNoCpuAndItsWorkerIsNeverReused) {
+  rpc::RequestWorkerLeaseReply busy;
+  ASSERT_TRUE(Lease(LeaseRequest({{"CPU", 2}}), &busy).ok());
+  rpc::RequestWorkerLeaseRequest request = LeaseRequest({});
+  request.set_is_actor_creation(true);
+  request.set_actor_id(std::string(16, 'a'));
+  rpc::RequestWorkerLeaseReply actor;
+  ASSERT_TRUE(Lease(request, &actor).ok());
+  ASSERT_FALSE(actor.rejected()) << actor.failure_message();
+  EXPECT_NE(actor.worker_address().worker_id(),
+            busy.worker_address().worker_id());
+  EXPECT_GT(actor.worker_pid(), 0);
+  EXPECT_EQ(Available("CPU"), 0);
+
+  // Returned without disconnect, the actor's worker still stops, and the
+  // GCS hears about it as an intended exit.
+  ASSERT_TRUE(Return(actor, /*disconnect=*/false).ok());
+  auto failure = FailureOf(gcs_, actor.worker_address().worker_id());
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_TRUE(failure->intentional());
+  EXPECT_EQ(failure->node_id(), raylet_->node_id().Binary());
+  EXPECT_EQ(failure->pid(), actor.worker_pid());
+  ASSERT_TRUE(WaitFor([&] { return Stats().workers_size() == 1; }));
+  ASSERT_TRUE(Return(busy).ok());
+  EXPECT_EQ(Available("CPU"), 2);
+}
+
+TEST_F(RayletTest, ReportsWorkerCrashesToTheGcs) {
+  rpc::RequestWorkerLeaseReply lease;
+  ASSERT_TRUE(Lease(LeaseRequest({{"CPU", 1}}), &lease).ok());
+  ASSERT_NE(spawner_, nullptr);
+  spawner_->Crash(lease.worker_pid());
+  auto failure = FailureOf(gcs_, lease.worker_address().worker_id());
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_FALSE(failure->intentional());
+  EXPECT_EQ(failure->exit_detail(), "signal 11");
+  ASSERT_TRUE(WaitFor([&] { return Available("CPU") == 2; }));
 }
 
 }  // namespace

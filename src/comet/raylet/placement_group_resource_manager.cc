@@ -4,12 +4,6 @@
 #include "absl/strings/str_join.h"
 
 namespace comet::raylet {
-namespace {
-
-constexpr absl::string_view kBundleMarker = "bundle";
-
-}  // namespace
-
 absl::StatusOr<std::vector<BundleSpec>>
 PlacementGroupResourceManager::FromProto(
     const google::protobuf::RepeatedPtrField<rpc::Bundle>& bundles) {
@@ -31,13 +25,6 @@ PlacementGroupResourceManager::FromProto(
   return out;
 }
 
-std::string PlacementGroupResourceManager::BundleResourceName(
-    absl::string_view resource, const PlacementGroupID& group_id,
-    int32_t index) {
-  if (index < 0) return absl::StrCat(resource, "_group_", group_id.Hex());
-  return absl::StrCat(resource, "_group_", index, "_", group_id.Hex());
-}
-
 ResourceSet PlacementGroupResourceManager::CommittedResources(
     const BundleSpec& bundle) {
   ResourceSet out;
@@ -50,7 +37,7 @@ ResourceSet PlacementGroupResourceManager::CommittedResources(
   for (const auto& [name, fixed] : bundle.resources.fixed_quantities()) {
     add(name, fixed);
   }
-  add(kBundleMarker, kBundleMarkerUnits * kResourceUnit);
+  add(kBundleResource, kBundleResourceUnits * kResourceUnit);
   return out;
 }
 

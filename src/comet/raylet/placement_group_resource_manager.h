@@ -10,7 +10,8 @@
 //              CPU_group_G   = 2      any bundle of G here (summed over them)
 //              bundle_group_i_G = 1000, bundle_group_G = 1000 (summed too)
 //            The "bundle" entries let a task with no resources of its own
-//            still target a bundle (it asks for 0.001 of one).
+//            still target a bundle (it asks for 0.001 of one). Names come
+//            from src/comet/common/bundle_resource_name.h.
 //   Cancel   removes a bundle's resources (committed or not) and gives its
 //            reservation back. Leases still running on them release later
 //            into nothing (LocalResourceManager clamps at the total).
@@ -28,9 +29,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "google/protobuf/repeated_field.h"
 #include "proto/common.pb.h"
+#include "src/comet/common/bundle_resource_name.h"
 #include "src/comet/common/id.h"
 #include "src/comet/raylet/local_resource_manager.h"
 #include "src/comet/raylet/resource_set.h"
@@ -46,9 +47,6 @@ struct BundleSpec {
 
 class PlacementGroupResourceManager {
  public:
-  // What a committed bundle adds per bundle to the "bundle_group_*" entries.
-  static constexpr int64_t kBundleMarkerUnits = 1000;
-
   explicit PlacementGroupResourceManager(LocalResourceManager* resources)
       : resources_(resources) {}
 
@@ -57,10 +55,6 @@ class PlacementGroupResourceManager {
   static absl::StatusOr<std::vector<BundleSpec>> FromProto(
       const google::protobuf::RepeatedPtrField<rpc::Bundle>& bundles);
 
-  // "CPU_group_2_<hex>" for index 2, "CPU_group_<hex>" for index -1.
-  static std::string BundleResourceName(absl::string_view resource,
-                                        const PlacementGroupID& group_id,
-                                        int32_t index);
   // Everything Commit adds for `bundle` (see the top of this file).
   static ResourceSet CommittedResources(const BundleSpec& bundle);
 

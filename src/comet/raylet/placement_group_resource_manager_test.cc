@@ -15,8 +15,7 @@ class PlacementGroupResourceManagerTest : public ::testing::Test {
     return BundleSpec{group_, index, Make(r)};
   }
   std::string Name(absl::string_view resource, int32_t index) const {
-    return PlacementGroupResourceManager::BundleResourceName(resource, group_,
-                                                             index);
+    return BundleResourceName(resource, group_, index);
   }
 
   PlacementGroupID group_ = PlacementGroupID::FromRandom(JobID::FromInt(1));

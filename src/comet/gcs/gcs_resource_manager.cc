@@ -33,6 +33,7 @@ absl::Status GcsResourceManager::ReportResourceUsage(
   if (report.has_available()) *view.mutable_available() = report.available();
   if (report.has_total()) *view.mutable_total() = report.total();
   *view.mutable_pending_demands() = report.pending_demands();
+  for (const auto& listener : report_listeners_) listener(*id);
   return absl::OkStatus();
 }
 

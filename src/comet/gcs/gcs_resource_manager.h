@@ -8,6 +8,8 @@
 // Thread model: thread-confined to the GCS thread.
 #pragma once
 
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -28,9 +30,15 @@ class GcsResourceManager {
   void OnNodeRemoved(const NodeID& node_id);
 
   // Replaces the node's available/total (each only if present in the
-  // report) and its pending demands. NotFound for a node that is not live.
+  // report) and its pending demands, then tells the report listeners.
+  // NotFound for a node that is not live.
   absl::Status ReportResourceUsage(
       const rpc::ReportResourceUsageRequest& report);
+
+  // Called after every accepted report, with the reporting node.
+  void AddReportListener(std::function<void(const NodeID&)> listener) {
+    report_listeners_.push_back(std::move(listener));
+  }
 
   // Every live node's latest view, by node id.
   std::vector<rpc::NodeResources> GetAllResourceUsage() const;
@@ -39,6 +47,7 @@ class GcsResourceManager {
 
  private:
   absl::flat_hash_map<NodeID, rpc::NodeResources> nodes_;
+  std::vector<std::function<void(const NodeID&)>> report_listeners_;
 };
 
 }  // namespace comet::gcs

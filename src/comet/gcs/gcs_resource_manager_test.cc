@@ -86,5 +86,19 @@ TEST(GcsResourceManagerTest, ReRegistrationUpdatesTotalKeepsAvailability) {
   EXPECT_EQ(resources.num_nodes(), 1u);
 }
 
+TEST(GcsResourceManagerTest, ListenersHearAcceptedReports) {
+  GcsResourceManager resources;
+  std::vector<NodeID> heard;
+  resources.AddReportListener([&](const NodeID& id) { heard.push_back(id); });
+  NodeID id = NodeID::FromRandom();
+  rpc::ReportResourceUsageRequest report;
+  report.set_node_id(id.Binary());
+  EXPECT_FALSE(resources.ReportResourceUsage(report).ok());
+  EXPECT_TRUE(heard.empty());
+  resources.OnNodeAdded(Node(id, 4));
+  ASSERT_TRUE(resources.ReportResourceUsage(report).ok());
+  EXPECT_EQ(heard, std::vector<NodeID>{id});
+}
+
 }  // namespace
 }  // namespace comet::gcs

@@ -236,4 +236,97 @@ grpc::ServerUnaryReactor* InternalPubSubService::Publish(
   });
 }
 
+// --- PlacementGroupInfoGcsService ---
+
+grpc::ServerUnaryReactor* PlacementGroupInfoService::CreatePlacementGroup(
+    grpc::CallbackServerContext* context,
+    const rpc::CreatePlacementGroupRequest* request,
+    rpc::CreatePlacementGroupReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::Status status =
+        groups_->CreatePlacementGroup(request->placement_group());
+    if (absl::IsInvalidArgument(status) || absl::IsAlreadyExists(status)) {
+      reply->set_error(std::string(status.message()));
+      return absl::OkStatus();
+    }
+    return status;
+  });
+}
+
+grpc::ServerUnaryReactor* PlacementGroupInfoService::RemovePlacementGroup(
+    grpc::CallbackServerContext* context,
+    const rpc::RemovePlacementGroupRequest* request,
+    rpc::RemovePlacementGroupReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::StatusOr<PlacementGroupID> id =
+        PlacementGroupID::FromBinary(request->placement_group_id());
+    if (!id.ok()) return id.status();
+    reply->set_found(groups_->RemovePlacementGroup(*id));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PlacementGroupInfoService::GetPlacementGroup(
+    grpc::CallbackServerContext* context,
+    const rpc::GetPlacementGroupRequest* request,
+    rpc::GetPlacementGroupReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::StatusOr<PlacementGroupID> id =
+        PlacementGroupID::FromBinary(request->placement_group_id());
+    if (!id.ok()) return id.status();
+    const rpc::PlacementGroupTableData* group = groups_->Get(*id);
+    reply->set_found(group != nullptr);
+    if (group != nullptr) *reply->mutable_placement_group() = *group;
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PlacementGroupInfoService::GetNamedPlacementGroup(
+    grpc::CallbackServerContext* context,
+    const rpc::GetNamedPlacementGroupRequest* request,
+    rpc::GetNamedPlacementGroupReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply] {
+    const rpc::PlacementGroupTableData* group =
+        groups_->GetNamed(request->name(), request->ray_namespace());
+    reply->set_found(group != nullptr);
+    if (group != nullptr) *reply->mutable_placement_group() = *group;
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PlacementGroupInfoService::GetAllPlacementGroup(
+    grpc::CallbackServerContext* context,
+    const rpc::GetAllPlacementGroupRequest* request,
+    rpc::GetAllPlacementGroupReply* reply) {
+  return OnGcsThread(io_, context, [this, reply] {
+    for (rpc::PlacementGroupTableData& group : groups_->GetAll()) {
+      *reply->add_placement_groups() = std::move(group);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor*
+PlacementGroupInfoService::WaitPlacementGroupUntilReady(
+    grpc::CallbackServerContext* context,
+    const rpc::WaitPlacementGroupUntilReadyRequest* request,
+    rpc::WaitPlacementGroupUntilReadyReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  boost::asio::post(io_, [this, request, reply, reactor] {
+    absl::StatusOr<PlacementGroupID> id =
+        PlacementGroupID::FromBinary(request->placement_group_id());
+    absl::Status status = id.status();
+    if (status.ok()) {
+      status = groups_->WaitUntilReady(
+          *id, request->timeout_ms(),
+          [reply, reactor](rpc::WaitPlacementGroupUntilReadyReply answer) {
+            *reply = std::move(answer);
+            reactor->Finish(grpc::Status::OK);
+          });
+    }
+    if (!status.ok()) reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
+}
+
 }  // namespace comet::gcs

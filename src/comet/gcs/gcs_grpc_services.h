@@ -21,6 +21,7 @@
 #include "src/comet/gcs/gcs_job_manager.h"
 #include "src/comet/gcs/gcs_kv_manager.h"
 #include "src/comet/gcs/gcs_node_manager.h"
+#include "src/comet/gcs/gcs_placement_group_manager.h"
 #include "src/comet/gcs/gcs_pubsub_manager.h"
 #include "src/comet/gcs/gcs_resource_manager.h"
 
@@ -142,6 +143,47 @@ class InternalPubSubService
   boost::asio::io_context& io_;
   GcsPubSubManager* pubsub_;
   std::atomic<PollerId> next_poller_id_{1};
+};
+
+// Placement groups. A WaitPlacementGroupUntilReady holds its reactor (no
+// thread) until the manager answers: the group is CREATED or REMOVED, or
+// the timeout passed. CreatePlacementGroup reports bad input and taken
+// names in the reply's `error`, not as an RPC failure.
+class PlacementGroupInfoService
+    : public rpc::PlacementGroupInfoGcsService::CallbackService {
+ public:
+  PlacementGroupInfoService(boost::asio::io_context& io,
+                            GcsPlacementGroupManager* groups)
+      : io_(io), groups_(groups) {}
+
+  grpc::ServerUnaryReactor* CreatePlacementGroup(
+      grpc::CallbackServerContext* context,
+      const rpc::CreatePlacementGroupRequest* request,
+      rpc::CreatePlacementGroupReply* reply) override;
+  grpc::ServerUnaryReactor* RemovePlacementGroup(
+      grpc::CallbackServerContext* context,
+      const rpc::RemovePlacementGroupRequest* request,
+      rpc::RemovePlacementGroupReply* reply) override;
+  grpc::ServerUnaryReactor* GetPlacementGroup(
+      grpc::CallbackServerContext* context,
+      const rpc::GetPlacementGroupRequest* request,
+      rpc::GetPlacementGroupReply* reply) override;
+  grpc::ServerUnaryReactor* GetNamedPlacementGroup(
+      grpc::CallbackServerContext* context,
+      const rpc::GetNamedPlacementGroupRequest* request,
+      rpc::GetNamedPlacementGroupReply* reply) override;
+  grpc::ServerUnaryReactor* GetAllPlacementGroup(
+      grpc::CallbackServerContext* context,
+      const rpc::GetAllPlacementGroupRequest* request,
+      rpc::GetAllPlacementGroupReply* reply) override;
+  grpc::ServerUnaryReactor* WaitPlacementGroupUntilReady(
+      grpc::CallbackServerContext* context,
+      const rpc::WaitPlacementGroupUntilReadyRequest* request,
+      rpc::WaitPlacementGroupUntilReadyReply* reply) override;
+
+ private:
+  boost::asio::io_context& io_;
+  GcsPlacementGroupManager* groups_;
 };
 
 }  // namespace comet::gcs

@@ -75,9 +75,10 @@ class ChunkDispatcher:
             self._start_collector()
         _run(deferred)
 
-    def stop(self, error: BaseException) -> None:
-        """Drops queued chunks, cancels running ones and fails their jobs with
-        ``error``. Further :meth:`add` calls raise ValueError."""
+    def stop(self, error: BaseException, force: bool = False) -> None:
+        """Drops queued chunks, cancels running ones (``force``: by killing
+        their worker processes) and fails their jobs with ``error``. Further
+        :meth:`add` calls raise ValueError."""
         with self._cond:
             self._stopped = True
             sources = list(self._sources)
@@ -87,7 +88,7 @@ class ChunkDispatcher:
             self._cond.notify_all()
         for ref in in_flight:
             try:
-                comet.cancel(ref)
+                comet.cancel(ref, force=force)
             except Exception as e:  # noqa: BLE001 - the task may be gone already
                 logger.debug("could not cancel %r: %s", ref, e)
         jobs = {id(job): job for job, _ in in_flight.values()}

@@ -144,11 +144,13 @@ class Pool:
             self._state = _CLOSE
 
     def terminate(self) -> None:
-        """Stops now: queued chunks never run, running ones are cancelled, and
-        their results raise :class:`comet.exceptions.TaskCancelledError`."""
+        """Stops now: queued chunks never run, running ones are stopped by
+        killing their worker processes (as the standard library does), and
+        pending results raise :class:`comet.exceptions.TaskCancelledError`."""
         self._state = _TERMINATE
         self._dispatcher.stop(exceptions.TaskCancelledError(
-            error_message="The pool was terminated before this result was computed."))
+            error_message="The pool was terminated before this result was computed."),
+            force=True)
 
     def join(self, timeout: float | None = None) -> None:
         """Waits for the submitted work to finish; call :meth:`close` or

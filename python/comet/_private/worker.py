@@ -94,6 +94,13 @@ def value_of(data: Any, metadata: bytes) -> Any:
     metadata = bytes(metadata)
     if metadata.startswith(_SYSTEM_ERROR_PREFIX):
         kind = metadata[len(_SYSTEM_ERROR_PREFIX):]
+        if kind == b"ACTOR_CREATION_FAILED":
+            cause = serialization.deserialize(data, serialization.METADATA_ERROR)
+            err = _system_error(exceptions.ActorDiedError,
+                                f"The actor died because its constructor raised an "
+                                f"exception:\n{cause}")
+            err.__cause__ = cause
+            return err
         cls = _SYSTEM_ERRORS.get(kind, exceptions.RaySystemError)
         return _system_error(cls, bytes(data).decode(errors="replace"))
     return serialization.deserialize(data, metadata)

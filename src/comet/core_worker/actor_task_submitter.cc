@@ -34,9 +34,11 @@ bool ActorTaskSubmitter::Tracks(const ActorID& actor_id) const {
 void ActorTaskSubmitter::Submit(rpc::TaskSpec spec) {
   ActorID actor_id = ActorOf(spec);
   std::string dead_cause;
+  bool creation_failed = false;
   {
     absl::MutexLock lock(&mu_);
     Actor& actor = actors_[actor_id];
+    creation_failed = actor.creation_failed;
     // A resubmission (retry of an exception) is a new call: a new number.
     spec.mutable_actor_task()->set_sequence_number(++actor.next_sequence);
     spec.mutable_actor_task()->set_caller_id(caller_id_.Binary());
@@ -49,7 +51,11 @@ void ActorTaskSubmitter::Submit(rpc::TaskSpec spec) {
       return;
     }
   }
-  FailDead({spec}, dead_cause);
+  if (creation_failed) {
+    FailCreation({spec}, dead_cause);
+  } else {
+    FailDead({spec}, dead_cause);
+  }
 }
 
 void ActorTaskSubmitter::SendWaiting(const ActorID& actor_id, Actor& actor) {
@@ -161,6 +167,12 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
       case rpc::ActorTableData::DEAD:
         actor.state = rpc::ActorTableData::DEAD;
         failed = TakeAll(actor);
+        if (data.has_creation_error()) {
+          // The constructor raised: calls fail with its (serialized) error.
+          actor.death_cause = data.creation_error().data();
+          actor.creation_failed = true;
+          cause = actor.death_cause;
+        }
         break;
       default:
         if (actor.state == rpc::ActorTableData::DEPENDENCIES_UNREADY) actor.state = data.state();
@@ -168,7 +180,18 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
     }
   }
   FailDead(interrupted, "the actor died while running this call (max_task_retries exhausted)");
-  FailDead(failed, cause);
+  if (data.state() == rpc::ActorTableData::DEAD && data.has_creation_error()) {
+    FailCreation(failed, cause);
+  } else {
+    FailDead(failed, cause);
+  }
+}
+
+void ActorTaskSubmitter::FailCreation(const std::vector<rpc::TaskSpec>& specs,
+                                      const std::string& error) {
+  for (const rpc::TaskSpec& spec : specs) {
+    task_manager_->FailTask(TaskOf(spec), kActorCreationFailed, error, /*retryable=*/false);
+  }
 }
 
 std::vector<rpc::TaskSpec> ActorTaskSubmitter::TakeAll(Actor& actor) {

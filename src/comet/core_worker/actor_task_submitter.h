@@ -57,6 +57,8 @@ class ActorTaskSubmitter {
     // Bumped when the actor restarts, so replies of a dead incarnation are
     // told apart.
     int64_t incarnation = 0;
+    // DEAD because the constructor raised; death_cause holds its error.
+    bool creation_failed = false;
   };
 
   void SendWaiting(const ActorID& actor_id, Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -69,6 +71,7 @@ class ActorTaskSubmitter {
   // Calls that can never run: failed outside the lock by the caller.
   std::vector<rpc::TaskSpec> TakeAll(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailDead(const std::vector<rpc::TaskSpec>& specs, const std::string& cause);
+  void FailCreation(const std::vector<rpc::TaskSpec>& specs, const std::string& error);
 
   const WorkerID caller_id_;
   TaskManager* task_manager_;

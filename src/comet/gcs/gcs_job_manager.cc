@@ -84,6 +84,9 @@ absl::Status GcsJobManager::Finish(const JobID& job_id, rpc::JobInfo& job) {
   RETURN_IF_ERROR(SaveAndPublish(finished));
   job = std::move(finished);
   COMET_LOG(INFO) << "job " << job_id << " finished";
+  for (const FinishedListener& listener : finished_listeners_) {
+    listener(job_id);
+  }
   return absl::OkStatus();
 }
 

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -28,8 +30,15 @@ class GcsJobManager {
   static constexpr absl::string_view kCounterTable = "JOB_COUNTER";
   static constexpr absl::string_view kCounterKey = "last_job_id";
 
+  // Called (on the GCS thread) after a job is marked finished.
+  using FinishedListener = std::function<void(const JobID& job_id)>;
+
   GcsJobManager(StoreClient* store, GcsPublisher* publisher)
       : store_(store), publisher_(publisher) {}
+
+  void AddJobFinishedListener(FinishedListener listener) {
+    finished_listeners_.push_back(std::move(listener));
+  }
 
   // Loads the job table and the id counter from the store. Call once, first.
   absl::Status Initialize();
@@ -61,6 +70,7 @@ class GcsJobManager {
   GcsPublisher* publisher_;
   uint32_t last_job_id_ = 0;
   std::map<uint32_t, rpc::JobInfo> jobs_;
+  std::vector<FinishedListener> finished_listeners_;
 };
 
 }  // namespace comet::gcs

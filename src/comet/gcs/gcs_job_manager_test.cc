@@ -122,5 +122,21 @@ TEST_F(GcsJobManagerTest, InitializeRestoresJobs) {
   EXPECT_EQ(*restarted.NextJobId(), JobID::FromInt(5));
 }
 
+TEST_F(GcsJobManagerTest, FinishedListenersHearEachJobOnce) {
+  std::vector<JobID> finished;
+  jobs_.AddJobFinishedListener(
+      [&](const JobID& job_id) { finished.push_back(job_id); });
+  rpc::JobInfo job = Job(1);
+  NodeID node = NodeID::FromRandom();
+  job.mutable_driver_address()->set_node_id(node.Binary());
+  ASSERT_TRUE(jobs_.AddJob(job).ok());
+  ASSERT_TRUE(jobs_.AddJob(Job(2)).ok());
+  ASSERT_TRUE(jobs_.MarkJobFinished(JobID::FromInt(2)).ok());
+  ASSERT_TRUE(jobs_.MarkJobFinished(JobID::FromInt(2)).ok());  // No-op.
+  jobs_.OnNodeDead(node);
+  EXPECT_EQ(finished,
+            (std::vector<JobID>{JobID::FromInt(2), JobID::FromInt(1)}));
+}
+
 }  // namespace
 }  // namespace comet::gcs

@@ -2,7 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -22,6 +24,19 @@ std::string JoinHostPort(const std::string& host, int port) {
     return absl::StrCat("[", host, "]:", port);
   }
   return absl::StrCat(host, ":", port);
+}
+
+// A RunAfterFn on `io`: each call arms a timer that owns itself until it
+// fires (or until the io_context, stopped, is destroyed with it pending).
+RunAfterFn RunAfterOn(boost::asio::io_context& io) {
+  return [&io](absl::Duration delay, std::function<void()> callback) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(
+        io, absl::ToChronoNanoseconds(delay));
+    timer->async_wait([timer, callback = std::move(callback)](
+                          const boost::system::error_code& error) {
+      if (!error) callback();
+    });
+  };
 }
 
 }  // namespace
@@ -71,9 +86,17 @@ absl::Status GcsServer::InitializeOnGcsThread() {
                            << " dead: " << status;
         }
       });
+  raylet_clients_ = std::make_unique<GrpcRayletClientPool>(io);
+  worker_clients_ = std::make_unique<GrpcCoreWorkerClientPool>(io);
+  actor_scheduler_ = std::make_unique<GcsActorScheduler>(
+      nodes_.get(), resources_.get(), raylet_clients_.get(),
+      worker_clients_.get(), RunAfterOn(io), GcsActorSchedulerOptions());
+  actors_ = std::make_unique<GcsActorManager>(
+      store_.get(), pubsub_.get(), actor_scheduler_.get(), RunAfterOn(io));
   WireListeners();
   RETURN_IF_ERROR(jobs_->Initialize());
   RETURN_IF_ERROR(nodes_->Initialize());
+  RETURN_IF_ERROR(actors_->Initialize());
   if (!options_.session_dir.empty()) {
     RETURN_IF_ERROR(kv_->Put(kSessionNamespace, kSessionDirKey,
                              options_.session_dir, /*overwrite=*/true)
@@ -86,13 +109,17 @@ void GcsServer::WireListeners() {
   nodes_->AddNodeAddedListener([this](const rpc::NodeInfo& node) {
     health_->AddNode(node);
     resources_->OnNodeAdded(node);
+    actor_scheduler_->OnNodeAdded();
   });
   nodes_->AddNodeRemovedListener([this](const rpc::NodeInfo& node) {
     NodeID id = *NodeID::FromBinary(node.node_id());
     health_->RemoveNode(id);
     resources_->OnNodeRemoved(id);
     jobs_->OnNodeDead(id);
+    actors_->OnNodeDead(id, node.death_reason());
   });
+  jobs_->AddJobFinishedListener(
+      [this](const JobID& job_id) { actors_->OnJobFinished(job_id); });
 }
 
 absl::Status GcsServer::StartGrpcServer() {
@@ -103,6 +130,8 @@ absl::Status GcsServer::StartGrpcServer() {
   job_service_ = std::make_unique<JobInfoService>(io, jobs_.get());
   kv_service_ = std::make_unique<InternalKVService>(io, kv_.get());
   pubsub_service_ = std::make_unique<InternalPubSubService>(io, pubsub_.get());
+  actor_service_ = std::make_unique<ActorInfoService>(io, actors_.get());
+  worker_service_ = std::make_unique<WorkerInfoService>(io, actors_.get());
 
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which would let a second GCS share a
@@ -117,6 +146,8 @@ absl::Status GcsServer::StartGrpcServer() {
   builder.RegisterService(job_service_.get());
   builder.RegisterService(kv_service_.get());
   builder.RegisterService(pubsub_service_.get());
+  builder.RegisterService(actor_service_.get());
+  builder.RegisterService(worker_service_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     port_ = 0;
@@ -134,9 +165,12 @@ void GcsServer::Stop() {
     thread_.RunSync([this] {
       if (pubsub_) pubsub_->Shutdown();
       if (health_) health_->Stop();
+      if (actors_) actors_->Shutdown();
     });
   }
   if (prober_) prober_->Shutdown();
+  if (raylet_clients_) raylet_clients_->Shutdown();
+  if (worker_clients_) worker_clients_->Shutdown();
   if (server_)
     server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   thread_.Stop();
@@ -146,11 +180,17 @@ void GcsServer::Stop() {
 
 void GcsServer::Destroy() {
   server_.reset();
+  worker_service_.reset();
+  actor_service_.reset();
   pubsub_service_.reset();
   kv_service_.reset();
   job_service_.reset();
   resource_service_.reset();
   node_service_.reset();
+  actors_.reset();
+  actor_scheduler_.reset();
+  worker_clients_.reset();
+  raylet_clients_.reset();
   health_.reset();
   prober_.reset();
   resources_.reset();

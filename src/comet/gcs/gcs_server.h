@@ -6,7 +6,9 @@
 // Wiring: the node table's listeners feed the health checker (start/stop
 // checking), the resource view (add/drop the node) and the job table
 // (finish jobs whose driver ran on a dead node); the health checker reports
-// dead nodes back to the node table, which publishes them.
+// dead nodes back to the node table, which publishes them. Actors: dead
+// nodes fail the actors on them, finished jobs end theirs (GcsActorManager);
+// raylets report worker exits through WorkerInfoGcsService.
 //
 // Ownership: owns everything above, including the StoreClient.
 // Thread model: Start(), Stop() and the destructor are called from one
@@ -23,6 +25,9 @@
 
 #include "absl/status/status.h"
 #include "src/comet/common/io_thread.h"
+#include "src/comet/gcs/gcs_actor_grpc_services.h"
+#include "src/comet/gcs/gcs_actor_manager.h"
+#include "src/comet/gcs/gcs_actor_scheduler.h"
 #include "src/comet/gcs/gcs_grpc_services.h"
 #include "src/comet/gcs/gcs_health_check_manager.h"
 #include "src/comet/gcs/gcs_job_manager.h"
@@ -30,7 +35,9 @@
 #include "src/comet/gcs/gcs_node_manager.h"
 #include "src/comet/gcs/gcs_pubsub_manager.h"
 #include "src/comet/gcs/gcs_resource_manager.h"
+#include "src/comet/gcs/grpc_core_worker_client_pool.h"
 #include "src/comet/gcs/grpc_node_prober.h"
+#include "src/comet/gcs/grpc_raylet_client_pool.h"
 #include "src/comet/gcs/store_client.h"
 
 namespace comet::gcs {
@@ -97,12 +104,18 @@ class GcsServer {
   std::unique_ptr<GcsResourceManager> resources_;
   std::unique_ptr<GrpcNodeProber> prober_;
   std::unique_ptr<GcsHealthCheckManager> health_;
+  std::unique_ptr<GrpcRayletClientPool> raylet_clients_;
+  std::unique_ptr<GrpcCoreWorkerClientPool> worker_clients_;
+  std::unique_ptr<GcsActorScheduler> actor_scheduler_;
+  std::unique_ptr<GcsActorManager> actors_;
 
   std::unique_ptr<NodeInfoService> node_service_;
   std::unique_ptr<NodeResourceInfoService> resource_service_;
   std::unique_ptr<JobInfoService> job_service_;
   std::unique_ptr<InternalKVService> kv_service_;
   std::unique_ptr<InternalPubSubService> pubsub_service_;
+  std::unique_ptr<ActorInfoService> actor_service_;
+  std::unique_ptr<WorkerInfoService> worker_service_;
   std::unique_ptr<grpc::Server> server_;
 };
 

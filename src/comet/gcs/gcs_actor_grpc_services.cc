@@ -1,0 +1,135 @@
+#include "src/comet/gcs/gcs_actor_grpc_services.h"
+
+#include <boost/asio/post.hpp>
+#include <optional>
+#include <utility>
+
+#include "src/comet/gcs/gcs_grpc_services.h"
+
+namespace comet::gcs {
+namespace {
+
+// Runs `fn` (returning absl::Status) on the GCS thread, then finishes the
+// call with its status. Request and reply stay valid until Finish.
+template <typename Fn>
+grpc::ServerUnaryReactor* OnGcsThread(boost::asio::io_context& io,
+                                      grpc::CallbackServerContext* context,
+                                      Fn fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  boost::asio::post(io, [reactor, fn = std::move(fn)]() mutable {
+    reactor->Finish(ToGrpcStatus(fn()));
+  });
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ActorInfoService::RegisterActor(
+    grpc::CallbackServerContext* context,
+    const rpc::RegisterActorRequest* request, rpc::RegisterActorReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply] {
+    return actors_->RegisterActor(request->task_spec(), reply);
+  });
+}
+
+grpc::ServerUnaryReactor* ActorInfoService::CreateActor(
+    grpc::CallbackServerContext* context,
+    const rpc::CreateActorRequest* request, rpc::CreateActorReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  boost::asio::post(io_, [this, request, reply, reactor] {
+    absl::StatusOr<ActorID> id = ActorID::FromBinary(request->actor_id());
+    absl::Status status = id.status();
+    if (status.ok()) {
+      status = actors_->CreateActor(
+          *id, [reply, reactor](const absl::Status& result,
+                                const rpc::ActorTableData& actor) {
+            if (result.ok()) *reply->mutable_actor() = actor;
+            reactor->Finish(ToGrpcStatus(result));
+          });
+    }
+    if (!status.ok()) reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ActorInfoService::GetActorInfo(
+    grpc::CallbackServerContext* context,
+    const rpc::GetActorInfoRequest* request, rpc::GetActorInfoReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::StatusOr<ActorID> id = ActorID::FromBinary(request->actor_id());
+    if (!id.ok()) return id.status();
+    std::optional<rpc::ActorTableData> actor = actors_->GetActor(*id);
+    reply->set_found(actor.has_value());
+    if (actor) *reply->mutable_actor() = *std::move(actor);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ActorInfoService::GetNamedActorInfo(
+    grpc::CallbackServerContext* context,
+    const rpc::GetNamedActorInfoRequest* request,
+    rpc::GetNamedActorInfoReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply] {
+    std::optional<rpc::ActorTableData> actor =
+        actors_->GetNamedActor(request->name(), request->ray_namespace());
+    reply->set_found(actor.has_value());
+    if (actor) *reply->mutable_actor() = *std::move(actor);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ActorInfoService::GetAllActorInfo(
+    grpc::CallbackServerContext* context,
+    const rpc::GetAllActorInfoRequest* request,
+    rpc::GetAllActorInfoReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply] {
+    for (rpc::ActorTableData& actor :
+         actors_->GetAllActors(request->job_id(), request->alive_only())) {
+      *reply->add_actors() = std::move(actor);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ActorInfoService::ListNamedActors(
+    grpc::CallbackServerContext* context,
+    const rpc::ListNamedActorsRequest* request,
+    rpc::ListNamedActorsReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply] {
+    for (rpc::ActorTableData& actor : actors_->ListNamedActors(
+             request->ray_namespace(), request->all_namespaces())) {
+      *reply->add_actors() = std::move(actor);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ActorInfoService::KillActorViaGcs(
+    grpc::CallbackServerContext* context,
+    const rpc::KillActorViaGcsRequest* request,
+    rpc::KillActorViaGcsReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply]() -> absl::Status {
+    absl::StatusOr<ActorID> id = ActorID::FromBinary(request->actor_id());
+    if (!id.ok()) return id.status();
+    reply->set_found(
+        actors_->KillActor(*id, request->force_kill(), request->no_restart()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WorkerInfoService::ReportWorkerFailure(
+    grpc::CallbackServerContext* context,
+    const rpc::ReportWorkerFailureRequest* request,
+    rpc::ReportWorkerFailureReply* reply) {
+  return OnGcsThread(io_, context, [this, request]() -> absl::Status {
+    absl::StatusOr<WorkerID> worker =
+        WorkerID::FromBinary(request->worker_id());
+    if (!worker.ok()) return worker.status();
+    NodeID node = NodeID::FromBinary(request->node_id()).value_or(NodeID());
+    actors_->OnWorkerDead(*worker, node, request->exit_detail(),
+                          request->intentional());
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace comet::gcs

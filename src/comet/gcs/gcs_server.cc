@@ -93,9 +93,19 @@ absl::Status GcsServer::InitializeOnGcsThread() {
       worker_clients_.get(), RunAfterOn(io), GcsActorSchedulerOptions());
   actors_ = std::make_unique<GcsActorManager>(
       store_.get(), pubsub_.get(), actor_scheduler_.get(), RunAfterOn(io));
+  bundle_reserver_ = std::make_unique<GrpcBundleReserver>(
+      io, [this](const NodeID& id) { return nodes_->GetAliveNode(id); });
+  placement_groups_ = std::make_unique<GcsPlacementGroupManager>(
+      io, store_.get(), pubsub_.get(), resources_.get(),
+      bundle_reserver_.get());
+  placement_group_retry_ = std::make_unique<PeriodicTimer>(
+      io, options_.placement_group_retry,
+      [this] { placement_groups_->OnResourcesChanged(); });
   WireListeners();
   RETURN_IF_ERROR(jobs_->Initialize());
   RETURN_IF_ERROR(nodes_->Initialize());
+  RETURN_IF_ERROR(placement_groups_->Initialize());
+  placement_group_retry_->Start();
   RETURN_IF_ERROR(actors_->Initialize());
   if (!options_.session_dir.empty()) {
     RETURN_IF_ERROR(kv_->Put(kSessionNamespace, kSessionDirKey,
@@ -106,15 +116,22 @@ absl::Status GcsServer::InitializeOnGcsThread() {
 }
 
 void GcsServer::WireListeners() {
+  resources_->AddReportListener(
+      [this](const NodeID&) { placement_groups_->OnResourcesChanged(); });
+  jobs_->AddJobFinishedListener(
+      [this](const JobID& id) { placement_groups_->OnJobFinished(id); });
   nodes_->AddNodeAddedListener([this](const rpc::NodeInfo& node) {
     health_->AddNode(node);
     resources_->OnNodeAdded(node);
+    placement_groups_->OnResourcesChanged();
     actor_scheduler_->OnNodeAdded();
   });
   nodes_->AddNodeRemovedListener([this](const rpc::NodeInfo& node) {
     NodeID id = *NodeID::FromBinary(node.node_id());
     health_->RemoveNode(id);
     resources_->OnNodeRemoved(id);
+    bundle_reserver_->Forget(id);
+    placement_groups_->OnNodeRemoved(id);
     jobs_->OnNodeDead(id);
     actors_->OnNodeDead(id, node.death_reason());
   });
@@ -130,6 +147,8 @@ absl::Status GcsServer::StartGrpcServer() {
   job_service_ = std::make_unique<JobInfoService>(io, jobs_.get());
   kv_service_ = std::make_unique<InternalKVService>(io, kv_.get());
   pubsub_service_ = std::make_unique<InternalPubSubService>(io, pubsub_.get());
+  placement_group_service_ =
+      std::make_unique<PlacementGroupInfoService>(io, placement_groups_.get());
   actor_service_ = std::make_unique<ActorInfoService>(io, actors_.get());
   worker_service_ = std::make_unique<WorkerInfoService>(io, actors_.get());
 
@@ -146,6 +165,7 @@ absl::Status GcsServer::StartGrpcServer() {
   builder.RegisterService(job_service_.get());
   builder.RegisterService(kv_service_.get());
   builder.RegisterService(pubsub_service_.get());
+  builder.RegisterService(placement_group_service_.get());
   builder.RegisterService(actor_service_.get());
   builder.RegisterService(worker_service_.get());
   server_ = builder.BuildAndStart();
@@ -165,10 +185,13 @@ void GcsServer::Stop() {
     thread_.RunSync([this] {
       if (pubsub_) pubsub_->Shutdown();
       if (health_) health_->Stop();
+      if (placement_group_retry_) placement_group_retry_->Cancel();
+      if (placement_groups_) placement_groups_->Shutdown();
       if (actors_) actors_->Shutdown();
     });
   }
   if (prober_) prober_->Shutdown();
+  if (bundle_reserver_) bundle_reserver_->Shutdown();
   if (raylet_clients_) raylet_clients_->Shutdown();
   if (worker_clients_) worker_clients_->Shutdown();
   if (server_)
@@ -182,6 +205,7 @@ void GcsServer::Destroy() {
   server_.reset();
   worker_service_.reset();
   actor_service_.reset();
+  placement_group_service_.reset();
   pubsub_service_.reset();
   kv_service_.reset();
   job_service_.reset();
@@ -191,6 +215,9 @@ void GcsServer::Destroy() {
   actor_scheduler_.reset();
   worker_clients_.reset();
   raylet_clients_.reset();
+  placement_group_retry_.reset();
+  placement_groups_.reset();
+  bundle_reserver_.reset();
   health_.reset();
   prober_.reset();
   resources_.reset();

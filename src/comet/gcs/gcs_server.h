@@ -6,9 +6,12 @@
 // Wiring: the node table's listeners feed the health checker (start/stop
 // checking), the resource view (add/drop the node) and the job table
 // (finish jobs whose driver ran on a dead node); the health checker reports
-// dead nodes back to the node table, which publishes them. Actors: dead
-// nodes fail the actors on them, finished jobs end theirs (GcsActorManager);
-// raylets report worker exits through WorkerInfoGcsService.
+// dead nodes back to the node table, which publishes them. Placement groups
+// are retried on resource reports, new nodes and a periodic tick, placed
+// again when their node dies, and removed when their job finishes. Actors:
+// dead nodes fail the actors on them, finished jobs end theirs
+// (GcsActorManager); raylets report worker exits through
+// WorkerInfoGcsService.
 //
 // Ownership: owns everything above, including the StoreClient.
 // Thread model: Start(), Stop() and the destructor are called from one
@@ -25,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "src/comet/common/io_thread.h"
+#include "src/comet/common/periodic_timer.h"
 #include "src/comet/gcs/gcs_actor_grpc_services.h"
 #include "src/comet/gcs/gcs_actor_manager.h"
 #include "src/comet/gcs/gcs_actor_scheduler.h"
@@ -33,8 +37,10 @@
 #include "src/comet/gcs/gcs_job_manager.h"
 #include "src/comet/gcs/gcs_kv_manager.h"
 #include "src/comet/gcs/gcs_node_manager.h"
+#include "src/comet/gcs/gcs_placement_group_manager.h"
 #include "src/comet/gcs/gcs_pubsub_manager.h"
 #include "src/comet/gcs/gcs_resource_manager.h"
+#include "src/comet/gcs/grpc_bundle_reserver.h"
 #include "src/comet/gcs/grpc_core_worker_client_pool.h"
 #include "src/comet/gcs/grpc_node_prober.h"
 #include "src/comet/gcs/grpc_raylet_client_pool.h"
@@ -51,6 +57,9 @@ struct GcsServerOptions {
   // when set, so that processes that only know the GCS address find it.
   std::string session_dir;
   HealthCheckOptions health_check;
+  // Pending placement groups are retried this often, besides on every
+  // resource change.
+  absl::Duration placement_group_retry = absl::Seconds(1);
   // Largest request accepted (KV values carry pickled functions).
   int max_message_bytes = 512 << 20;
 };
@@ -104,6 +113,9 @@ class GcsServer {
   std::unique_ptr<GcsResourceManager> resources_;
   std::unique_ptr<GrpcNodeProber> prober_;
   std::unique_ptr<GcsHealthCheckManager> health_;
+  std::unique_ptr<GrpcBundleReserver> bundle_reserver_;
+  std::unique_ptr<GcsPlacementGroupManager> placement_groups_;
+  std::unique_ptr<PeriodicTimer> placement_group_retry_;
   std::unique_ptr<GrpcRayletClientPool> raylet_clients_;
   std::unique_ptr<GrpcCoreWorkerClientPool> worker_clients_;
   std::unique_ptr<GcsActorScheduler> actor_scheduler_;
@@ -114,6 +126,7 @@ class GcsServer {
   std::unique_ptr<JobInfoService> job_service_;
   std::unique_ptr<InternalKVService> kv_service_;
   std::unique_ptr<InternalPubSubService> pubsub_service_;
+  std::unique_ptr<PlacementGroupInfoService> placement_group_service_;
   std::unique_ptr<ActorInfoService> actor_service_;
   std::unique_ptr<WorkerInfoService> worker_service_;
   std::unique_ptr<grpc::Server> server_;

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from comet import _raylet
 from comet._private import options as opts
 from comet._private import serialization, worker_context
-from comet.remote_function import build_args
+from comet.remote_function import build_args, placement_resources
 
 # ActorTableData.ActorState numbers (proto/common.proto).
 _DEAD = 4
@@ -105,9 +105,10 @@ class ActorClass:
             "max_pending_calls": int(merged.get("max_pending_calls") or -1),
             "concurrency_groups": dict(merged.get("concurrency_groups") or {}),
         }
-        resources = opts.resources_from_options(merged, actor=True)
+        resources, placement = placement_resources(
+            opts.resources_from_options(merged, actor=True), merged)
         actor_id = cw.create_actor(class_id, self._name, build_args(args, kwargs), resources,
-                                   creation)
+                                   creation, placement or None)
         return ActorHandle(actor_id, self._methods, self._name, max_task_retries)
 
 

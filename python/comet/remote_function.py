@@ -50,6 +50,13 @@ class RemoteFunction:
         strategy = merged.get("scheduling_strategy")
         self._spread = strategy == "SPREAD"
         self._task_name = merged.get("name") or ""
+        self._merged = merged
+        # Placement groups and node affinity rename the demand (checked now,
+        # so a bad bundle index fails here).
+        self._plain_strategy = (strategy in (None, "DEFAULT", "SPREAD")
+                                and "placement_group" not in merged)
+        if not self._plain_strategy:
+            placement_resources(self._resources, merged)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"Remote functions cannot be called directly. Instead of running "
@@ -80,12 +87,15 @@ class RemoteFunction:
         cw = worker_context.core_worker()
         function_id = self._export(cw)
         task_args = build_args(args, kwargs)
-        if self._resources:
-            warn_if_infeasible(self._resources)
+        resources, placement = self._resources, None
+        if not self._plain_strategy or worker_context.get().capturing_placement_group:
+            resources, placement = placement_resources(self._resources, self._merged)
+        elif resources:
+            warn_if_infeasible(resources)
         task_id, refs = cw.submit_task(
-            function_id, self._name, task_args, self._num_returns, self._resources,
+            function_id, self._name, task_args, self._num_returns, resources,
             self._max_retries, self._retry_exceptions, self._spread, self._task_name,
-            self._streaming, self._retry_allowlist)
+            self._streaming, self._retry_allowlist, placement or None)
         if self._streaming:
             return ObjectRefGenerator(task_id)
         if self._num_returns == 1:
@@ -96,6 +106,15 @@ class RemoteFunction:
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("Comet has no DAG API yet; use .remote()")
+
+
+def placement_resources(resources: dict[str, float], merged: dict[str, Any]
+                        ) -> tuple[dict[str, float], dict[str, Any]]:
+    """The demand renamed for the options' scheduling strategy (placement group
+    bundles, node affinity), and the placement fields of the task spec."""
+    from comet.util.scheduling_strategies import apply_scheduling_strategy, strategy_from_options
+
+    return apply_scheduling_strategy(resources, strategy_from_options(merged))
 
 
 def _arg(value: Any, max_inline: int) -> Any:

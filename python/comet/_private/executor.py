@@ -145,6 +145,10 @@ def _begin(task: Any) -> None:
     if local.gpu_ids:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in local.gpu_ids)
     local.task_id = task.task_id
+    local.placement_group_id = task.placement_group_id or None
+    local.placement_group_capture_child_tasks = task.placement_group_capture_child_tasks
+    if local.placement_group_capture_child_tasks:
+        worker_context.get().capturing_placement_group = True
     worker_context.get().running_task_id = task.task_id
 
 

@@ -35,6 +35,8 @@ class WorkerContext:
     actor_options: dict[str, Any] | None = None
     actor_loop: Any = None  # asyncio loop of an async actor
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)
+    # A task running here asked its placement group to capture child tasks.
+    capturing_placement_group: bool = False
     # The task this worker's execution thread runs now (read from other threads).
     running_task_id: bytes | None = None
     # GPU ids and task of the task running on this (worker) thread.

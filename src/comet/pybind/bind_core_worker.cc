@@ -233,6 +233,23 @@ void AddArgs(const WorkerPtr& w, const py::list& args, rpc::TaskSpec* spec) {
   }
 }
 
+// Placement-group fields of a task spec, from {"placement_group_id": bytes,
+// "placement_group_bundle_index": int, "placement_group_capture_child_tasks": bool}.
+void SetPlacement(const py::object& placement, rpc::TaskSpec* spec) {
+  if (placement.is_none()) return;
+  py::dict d = placement.cast<py::dict>();
+  if (d.contains("placement_group_id")) {
+    spec->set_placement_group_id(std::string(d["placement_group_id"].cast<py::bytes>()));
+  }
+  if (d.contains("placement_group_bundle_index")) {
+    spec->set_placement_group_bundle_index(d["placement_group_bundle_index"].cast<int32_t>());
+  }
+  if (d.contains("placement_group_capture_child_tasks")) {
+    spec->set_placement_group_capture_child_tasks(
+        d["placement_group_capture_child_tasks"].cast<bool>());
+  }
+}
+
 ActorID ToActorId(const py::bytes& b) {
   auto id = ActorID::FromBinary(std::string(b));
   ThrowIfError(id.status());
@@ -263,8 +280,9 @@ py::dict ActorDict(const rpc::ActorTableData& a) {
 
 py::bytes CreateActor(const WorkerPtr& w, const py::bytes& class_id, const std::string& class_name,
                       const py::list& args, const std::map<std::string, double>& resources,
-                      const py::dict& creation) {
+                      const py::dict& creation, const py::object& placement) {
   rpc::TaskSpec spec;
+  SetPlacement(placement, &spec);
   spec.set_function_id(class_id);
   spec.set_function_name(class_name);
   spec.mutable_required_resources()->insert(resources.begin(), resources.end());
@@ -322,8 +340,10 @@ py::tuple SubmitTask(const WorkerPtr& w, const py::bytes& function_id,
                     const std::string& function_name, const py::list& args, int num_returns,
                     const std::map<std::string, double>& resources, int max_retries,
                     bool retry_exceptions, bool spread, const std::string& name,
-                    bool is_generator, const py::bytes& retry_allowlist) {
+                    bool is_generator, const py::bytes& retry_allowlist,
+                    const py::object& placement) {
   rpc::TaskSpec spec;
+  SetPlacement(placement, &spec);
   spec.set_function_id(function_id);
   spec.set_function_name(function_name);
   spec.set_num_returns(is_generator ? 0 : num_returns);
@@ -533,6 +553,12 @@ void BindCoreWorker(py::module_& m) {
         d["concurrency_groups"] = groups;
         return d;
       })
+      .def_property_readonly("placement_group_id", [](const TaskView& t) {
+        return py::bytes(t.spec().placement_group_id());
+      })
+      .def_property_readonly("placement_group_capture_child_tasks", [](const TaskView& t) {
+        return t.spec().placement_group_capture_child_tasks();
+      })
       .def("args", &TaskView::Args)
       .def("return_ids", &TaskView::ReturnIds)
       .def("resource_ids", &TaskView::ResourceIds);
@@ -569,7 +595,11 @@ void BindCoreWorker(py::module_& m) {
            },
            py::arg("object_id"), py::arg("owner_address") = py::none())
       .def("mark_escaped", [](CoreWorker& w, const PyObjectRef& r) { w.MarkEscaped(r.id()); })
-      .def("submit_task", &SubmitTask)
+      .def("submit_task", &SubmitTask, py::arg("function_id"), py::arg("function_name"),
+           py::arg("args"), py::arg("num_returns"), py::arg("resources"), py::arg("max_retries"),
+           py::arg("retry_exceptions"), py::arg("spread"), py::arg("name"),
+           py::arg("is_generator"), py::arg("retry_allowlist"),
+           py::arg("placement") = py::none())
       .def("put_inline",
            [](const WorkerPtr& w, const py::bytes& data, const py::bytes& metadata,
               const py::list& nested) {
@@ -734,7 +764,9 @@ void BindCoreWorker(py::module_& m) {
            })
       .def("stop_receiving", [](CoreWorker& w) { w.receiver().Stop(); })
       .def("receiving_stopped", [](CoreWorker& w) { return w.receiver().stopped(); })
-      .def("create_actor", &CreateActor)
+      .def("create_actor", &CreateActor, py::arg("class_id"), py::arg("class_name"),
+           py::arg("args"), py::arg("resources"), py::arg("creation"),
+           py::arg("placement") = py::none())
       .def("submit_actor_task", &SubmitActorTask)
       .def("track_actor",
            [](CoreWorker& w, const py::bytes& actor_id) {

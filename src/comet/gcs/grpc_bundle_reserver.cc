@@ -8,6 +8,18 @@
 #include "src/comet/rpc/client_pool.h"
 
 namespace comet::gcs {
+namespace {
+
+// A reply callback that passes on the call's status only.
+template <typename Reply>
+std::function<void(const absl::Status&, Reply)> StatusOnly(
+    BundleReserver::Callback callback) {
+  return [callback = std::move(callback)](const absl::Status& status, Reply) {
+    callback(status);
+  };
+}
+
+}  // namespace
 
 template <typename Request, typename Reply, typename Start>
 void GrpcBundleReserver::Send(
@@ -68,10 +80,7 @@ void GrpcBundleReserver::Commit(const NodeID& node_id,
         stub->async()->CommitBundleResources(context, request, reply,
                                              std::move(done));
       },
-      [callback = std::move(callback)](const absl::Status& status,
-                                       rpc::CommitBundleResourcesReply) {
-        callback(status);
-      });
+      StatusOnly<rpc::CommitBundleResourcesReply>(std::move(callback)));
 }
 
 void GrpcBundleReserver::Cancel(const NodeID& node_id,
@@ -83,10 +92,7 @@ void GrpcBundleReserver::Cancel(const NodeID& node_id,
         stub->async()->CancelResourceReserve(context, request, reply,
                                              std::move(done));
       },
-      [callback = std::move(callback)](const absl::Status& status,
-                                       rpc::CancelResourceReserveReply) {
-        callback(status);
-      });
+      StatusOnly<rpc::CancelResourceReserveReply>(std::move(callback)));
 }
 
 }  // namespace comet::gcs

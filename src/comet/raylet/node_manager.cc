@@ -343,18 +343,26 @@ void NodeManager::NotifyWorkerUnblocked(
   NoteChanges();
 }
 
+std::optional<std::vector<BundleSpec>> NodeManager::BundlesOf(
+    const google::protobuf::RepeatedPtrField<rpc::Bundle>& bundles,
+    const FinishFn& finish) const {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return std::nullopt;
+  }
+  auto parsed = PlacementGroupResourceManager::FromProto(bundles);
+  if (!parsed.ok()) {
+    finish(ToGrpcStatus(parsed.status()));
+    return std::nullopt;
+  }
+  return *std::move(parsed);
+}
+
 void NodeManager::PrepareBundleResources(
     const rpc::PrepareBundleResourcesRequest& request,
     rpc::PrepareBundleResourcesReply* reply, const FinishFn& finish) {
-  if (!Serving()) {
-    finish(Unavailable(started_));
-    return;
-  }
-  auto bundles = PlacementGroupResourceManager::FromProto(request.bundles());
-  if (!bundles.ok()) {
-    finish(ToGrpcStatus(bundles.status()));
-    return;
-  }
+  auto bundles = BundlesOf(request.bundles(), finish);
+  if (!bundles) return;
   reply->set_success(bundles_.Prepare(*bundles));
   finish(grpc::Status::OK);
   NoteChanges();
@@ -363,15 +371,8 @@ void NodeManager::PrepareBundleResources(
 void NodeManager::CommitBundleResources(
     const rpc::CommitBundleResourcesRequest& request,
     rpc::CommitBundleResourcesReply* reply, const FinishFn& finish) {
-  if (!Serving()) {
-    finish(Unavailable(started_));
-    return;
-  }
-  auto bundles = PlacementGroupResourceManager::FromProto(request.bundles());
-  if (!bundles.ok()) {
-    finish(ToGrpcStatus(bundles.status()));
-    return;
-  }
+  auto bundles = BundlesOf(request.bundles(), finish);
+  if (!bundles) return;
   absl::Status status = bundles_.Commit(*bundles);
   if (!status.ok()) COMET_LOG(WARNING) << "CommitBundleResources: " << status;
   finish(ToGrpcStatus(status));
@@ -382,15 +383,8 @@ void NodeManager::CommitBundleResources(
 void NodeManager::CancelResourceReserve(
     const rpc::CancelResourceReserveRequest& request,
     rpc::CancelResourceReserveReply* reply, const FinishFn& finish) {
-  if (!Serving()) {
-    finish(Unavailable(started_));
-    return;
-  }
-  auto bundles = PlacementGroupResourceManager::FromProto(request.bundles());
-  if (!bundles.ok()) {
-    finish(ToGrpcStatus(bundles.status()));
-    return;
-  }
+  auto bundles = BundlesOf(request.bundles(), finish);
+  if (!bundles) return;
   bool released = bundles_.Cancel(*bundles);
   finish(grpc::Status::OK);
   if (released) {

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -125,6 +126,11 @@ class NodeManager {
   void ReportWorkerExit(const WorkerInfo& worker, int status);
   void FillLeaseReply(const LeaseOutcome& outcome,
                       rpc::RequestWorkerLeaseReply* reply) const;
+  // A bundle request's bundles, or nullopt after finishing the call
+  // (UNAVAILABLE when not serving, INVALID_ARGUMENT for bad bundles).
+  std::optional<std::vector<BundleSpec>> BundlesOf(
+      const google::protobuf::RepeatedPtrField<rpc::Bundle>& bundles,
+      const FinishFn& finish) const;
   // Reports to the GCS soon if availability or demand changed.
   void NoteChanges();
   void SendReport(std::function<void()> done);

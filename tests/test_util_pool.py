@@ -84,7 +84,8 @@ def test_map_async_and_starmap(pool):
 
     pairs = [(b, e) for b in range(5) for e in range(4)]
     assert pool.starmap(power, pairs) == [b ** e for b, e in pairs]
-    assert pool.starmap_async(power, pairs, chunksize=3).get(DEADLINE_S) == [b ** e for b, e in pairs]
+    expected = [b ** e for b, e in pairs]
+    assert pool.starmap_async(power, pairs, chunksize=3).get(DEADLINE_S) == expected
     assert pool.starmap(power, iter(pairs)) == [b ** e for b, e in pairs]
 
 

@@ -20,19 +20,21 @@ import sys
 import types
 from typing import Any
 
-# Attribute name -> (submodule, name in it, or None for the submodule itself).
+# Attribute name -> (module, name in it, or None for the module itself).
 _LAZY: dict[str, tuple[str, str | None]] = {
-    "ActorPool": ("actor_pool", "ActorPool"),
-    "actor_pool": ("actor_pool", None),
-    "multiprocessing": ("multiprocessing", None),
-    "queue": ("queue", None),
-    "scheduling_strategies": ("scheduling_strategies", None),
-    "placement_group": ("placement_group", "placement_group"),
-    "placement_group_table": ("placement_group", "placement_group_table"),
-    "remove_placement_group": ("placement_group", "remove_placement_group"),
-    "get_placement_group": ("placement_group", "get_placement_group"),
-    "get_current_placement_group": ("placement_group", "get_current_placement_group"),
-    "PlacementGroup": ("placement_group", "PlacementGroup"),
+    "ActorPool": ("comet.util.actor_pool", "ActorPool"),
+    "actor_pool": ("comet.util.actor_pool", None),
+    "multiprocessing": ("comet.util.multiprocessing", None),
+    "queue": ("comet.util.queue", None),
+    "scheduling_strategies": ("comet.util.scheduling_strategies", None),
+    "placement_group": ("comet.util.placement_group", "placement_group"),
+    "placement_group_table": ("comet.util.placement_group", "placement_group_table"),
+    "remove_placement_group": ("comet.util.placement_group", "remove_placement_group"),
+    "get_placement_group": ("comet.util.placement_group", "get_placement_group"),
+    "get_current_placement_group": ("comet.util.placement_group",
+                                    "get_current_placement_group"),
+    "PlacementGroup": ("comet.util.placement_group", "PlacementGroup"),
+    "list_named_actors": ("comet.actor", "list_named_actors"),
 }
 
 # Names that are both a submodule and a function of it: the function wins.
@@ -45,8 +47,8 @@ def __getattr__(name: str) -> Any:
     entry = _LAZY.get(name)
     if entry is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    submodule, attribute = entry
-    module = importlib.import_module(f"{__name__}.{submodule}")
+    module_name, attribute = entry
+    module = importlib.import_module(module_name)
     if attribute is None:
         return module
     value = getattr(module, attribute, None)
@@ -61,7 +63,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(_LAZY) | {name for name in globals() if name.startswith("__")})
 
 
 class _UtilModule(types.ModuleType):

@@ -339,18 +339,21 @@ def test_long_tasks_spread_over_workers_short_ones_pipeline(shared):
     assert comet.get([short_task.remote(i) for i in range(2000)], timeout=120) == list(range(2000))
 
 
-def test_recursive_cancel_stops_child_tasks(shared):
+def test_recursive_cancel_stops_child_tasks(shared, tmp_path):
+    started = tmp_path / "child-started"
+
     @comet.remote
-    def child():
+    def child(path):
+        open(path, "w").close()
         while True:
             time.sleep(0.01)
 
     @comet.remote
-    def parent():
-        return comet.get(child.remote())
+    def parent(path):
+        return comet.get(child.remote(path))
 
-    ref = parent.remote()
-    assert wait_for_condition(lambda: comet.available_resources().get("CPU", 0) <= 1)
+    ref = parent.remote(str(started))
+    assert wait_for_condition(started.exists, timeout=60)  # the child runs
     comet.cancel(ref, recursive=True)
     with pytest.raises(exceptions.TaskCancelledError):
         comet.get(ref, timeout=60)

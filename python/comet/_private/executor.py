@@ -134,9 +134,12 @@ def _callable_for(cw: Any, task: Any) -> tuple[Any, str]:
 
 
 def _terminate() -> None:
-    """Graceful exit: the calls queued before this one still run."""
+    """Graceful exit: the calls made before this one have run (calls run in
+    order); later ones are refused and fail with ActorDiedError."""
     ctx = worker_context.get()
-    worker_context.core_worker().kill_actor(ctx.actor_id, False, True)
+    cw = worker_context.core_worker()
+    cw.kill_actor(ctx.actor_id, False, True)
+    cw.stop_receiving()
 
 
 def _begin(task: Any) -> None:

@@ -108,6 +108,8 @@ void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int6
                                  const grpc::Status& status, rpc::PushTaskReply reply) {
   rpc::TaskSpec spec;
   std::vector<rpc::TaskSpec> failed;
+  std::string dead_cause;
+  bool creation_failed = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(actor_id);
@@ -118,15 +120,26 @@ void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int6
     if (status.ok()) {
       spec = std::move(call->second);
       actor.in_flight.erase(call);
+    } else if (actor.state == rpc::ActorTableData::DEAD) {
+      // Dead for good: this call's worker went away with it.
+      failed.push_back(std::move(call->second));
+      actor.in_flight.erase(call);
+      dead_cause = actor.death_cause;
+      creation_failed = actor.creation_failed;
     } else {
       // The actor's worker is gone; the GCS will say whether it restarts.
       actor.state = rpc::ActorTableData::RESTARTING;
       actor.incarnation++;
       RequeueInFlight(actor, &failed);
+      dead_cause = "the actor died while running this call (max_task_retries exhausted)";
     }
   }
   if (!status.ok()) {
-    FailDead(failed, "the actor died while running this call (max_task_retries exhausted)");
+    if (creation_failed) {
+      FailCreation(failed, dead_cause);
+    } else {
+      FailDead(failed, dead_cause);
+    }
     return;
   }
   task_manager_->CompleteTask(TaskOf(spec), reply);
@@ -166,7 +179,9 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
         break;
       case rpc::ActorTableData::DEAD:
         actor.state = rpc::ActorTableData::DEAD;
-        failed = TakeAll(actor);
+        // Calls in flight may still be answered (a graceful exit runs the
+        // calls queued before it); they fail when their RPC does.
+        failed = TakeWaiting(actor);
         if (data.has_creation_error()) {
           // The constructor raised: calls fail with its (serialized) error.
           actor.death_cause = data.creation_error().data();
@@ -194,11 +209,9 @@ void ActorTaskSubmitter::FailCreation(const std::vector<rpc::TaskSpec>& specs,
   }
 }
 
-std::vector<rpc::TaskSpec> ActorTaskSubmitter::TakeAll(Actor& actor) {
+std::vector<rpc::TaskSpec> ActorTaskSubmitter::TakeWaiting(Actor& actor) {
   std::vector<rpc::TaskSpec> out;
-  for (auto& [seq, spec] : actor.in_flight) out.push_back(std::move(spec));
   for (auto& [seq, spec] : actor.waiting) out.push_back(std::move(spec));
-  actor.in_flight.clear();
   actor.waiting.clear();
   return out;
 }

@@ -69,7 +69,7 @@ class ActorTaskSubmitter {
   void RequeueInFlight(Actor& actor, std::vector<rpc::TaskSpec>* failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls that can never run: failed outside the lock by the caller.
-  std::vector<rpc::TaskSpec> TakeAll(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<rpc::TaskSpec> TakeWaiting(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailDead(const std::vector<rpc::TaskSpec>& specs, const std::string& cause);
   void FailCreation(const std::vector<rpc::TaskSpec>& specs, const std::string& error);
 

@@ -133,7 +133,6 @@ def multi_client_tasks_async(ray, scale: float) -> float:
 
 
 def _actor(ray, **options):
-    @ray.remote(**options)
     class Actor:
         def small_value(self):
             return b"ok"
@@ -141,7 +140,7 @@ def _actor(ray, **options):
         def small_value_batch(self, n):
             return n
 
-    return Actor
+    return ray.remote(**options)(Actor) if options else ray.remote(Actor)
 
 
 @workload("calls/s")

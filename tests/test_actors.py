@@ -202,3 +202,30 @@ def test_bad_actor_usage_errors(shared):
         Counter.options(max_concurrency=0)
     with pytest.raises(ValueError):
         comet.kill("not a handle")
+
+
+def test_concurrency_groups_run_side_by_side(shared):
+    @comet.remote(concurrency_groups={"io": 1, "compute": 1})
+    class Grouped:
+        def __init__(self):
+            self.barrier = threading.Barrier(2, timeout=60)
+
+        @comet.method(concurrency_group="io")
+        def read(self):
+            self.barrier.wait()  # returns only if "compute" runs at the same time
+            return "io"
+
+        @comet.method(concurrency_group="compute")
+        def crunch(self):
+            self.barrier.wait()
+            return "compute"
+
+        def plain(self):
+            return "default"
+
+    g = Grouped.remote()
+    assert comet.get([g.read.remote(), g.crunch.remote()], timeout=120) == ["io", "compute"]
+    assert comet.get(g.plain.remote()) == "default"
+    # A call can pick its group at the call site too.
+    assert comet.get([g.plain.options(concurrency_group="io").remote(),
+                      g.plain.options(concurrency_group="compute").remote()]) == ["default"] * 2

@@ -35,6 +35,8 @@ class WorkerContext:
     actor_options: dict[str, Any] | None = None
     actor_loop: Any = None  # asyncio loop of an async actor
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)
+    actor_semaphores: dict[str, Any] = field(default_factory=dict)  # per concurrency group
+    actor_pools: dict[str, Any] = field(default_factory=dict)  # threaded actors with groups
     # A task running here asked its placement group to capture child tasks.
     capturing_placement_group: bool = False
     # The task this worker's execution thread runs now (read from other threads).

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from comet import _raylet
 from comet._private import executor, worker_context
@@ -76,9 +77,14 @@ def _serve(cw: _raylet.CoreWorker, stopping: threading.Event, parent: int) -> No
         if ctx.actor_loop is not None and task.task_type == executor.ACTOR_TASK:
             method = getattr(ctx.actor_instance, task.method_name, None)
             if inspect.iscoroutinefunction(method):
+                semaphore = ctx.actor_semaphores.get(task.concurrency_group, ctx.actor_semaphore)
                 asyncio.run_coroutine_threadsafe(
-                    executor.execute_async(cw, task, ctx.actor_semaphore), ctx.actor_loop)
+                    executor.execute_async(cw, task, semaphore), ctx.actor_loop)
                 continue
+        if ctx.actor_pools and task.task_type == executor.ACTOR_TASK:
+            pool = ctx.actor_pools.get(task.concurrency_group, ctx.actor_pools[""])
+            pool.submit(executor.execute, cw, task)
+            continue
         is_creation = task.task_type == executor.ACTOR_CREATION_TASK
         executor.execute(cw, task)
         del task
@@ -92,6 +98,7 @@ def _start_actor_concurrency(cw: _raylet.CoreWorker, stopping: threading.Event,
     ctx = worker_context.get()
     options = ctx.actor_options or {}
     limit = max(1, int(options.get("max_concurrency", 1)))
+    groups = dict(options.get("concurrency_groups") or {})
     if options.get("is_asyncio"):
         loop = asyncio.new_event_loop()
         ready = threading.Event()
@@ -99,12 +106,22 @@ def _start_actor_concurrency(cw: _raylet.CoreWorker, stopping: threading.Event,
         def run_loop() -> None:
             asyncio.set_event_loop(loop)
             ctx.actor_semaphore = asyncio.Semaphore(limit)
+            ctx.actor_semaphores = {name: asyncio.Semaphore(max(1, int(n)))
+                                    for name, n in groups.items()}
             ready.set()
             loop.run_forever()
 
         threading.Thread(target=run_loop, name="comet-actor-loop", daemon=True).start()
         ready.wait()
         ctx.actor_loop = loop
+        return
+    if groups:
+        # Each concurrency group has threads of its own; other methods share
+        # the default group of max_concurrency threads.
+        pools = {name: ThreadPoolExecutor(max(1, int(n)), thread_name_prefix=f"comet-{name}")
+                 for name, n in groups.items()}
+        pools[""] = ThreadPoolExecutor(limit, thread_name_prefix="comet-actor")
+        ctx.actor_pools = pools
         return
     for i in range(limit - 1):
         threading.Thread(target=_serve, args=(cw, stopping, parent),

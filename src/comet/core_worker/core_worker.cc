@@ -266,26 +266,7 @@ std::vector<ObjectID> CoreWorker::SubmitActorTask(const ActorID& actor_id, rpc::
   spec.set_parent_task_id(parent.Binary());
   *spec.mutable_caller_address() = address_;
   spec.mutable_actor_task()->set_actor_id(actor_id.Binary());
-  std::vector<ObjectID> returns;
-  for (int i = 1; i <= spec.num_returns(); ++i) {
-    ObjectID id = ObjectID::FromIndex(task_id, i);
-    references_.AddOwnedObject(id);
-    returns.push_back(id);
-  }
-  std::vector<ObjectID> arg_refs;
-  for (const rpc::TaskArg& arg : spec.args()) {
-    if (arg.has_ref()) {
-      auto id = ObjectID::FromBinary(arg.ref().object_id());
-      if (id.ok()) arg_refs.push_back(*id);
-    } else {
-      for (const auto& ref : arg.value().nested_refs()) {
-        auto id = ObjectID::FromBinary(ref.object_id());
-        if (id.ok()) references_.MarkEscaped(*id);
-      }
-    }
-  }
-  references_.AddSubmittedTaskReferences(arg_refs);
-  task_manager_.AddPendingTask(spec, std::move(arg_refs));
+  std::vector<ObjectID> returns = TrackNewTask(spec, task_id);
   actor_submitter_.Submit(std::move(spec));
   return returns;
 }
@@ -480,6 +461,32 @@ std::vector<bool> CoreWorker::Wait(const std::vector<ObjectID>& ids, size_t num_
   return ready;
 }
 
+std::vector<ObjectID> CoreWorker::TrackNewTask(const rpc::TaskSpec& spec, const TaskID& task_id) {
+  std::vector<ObjectID> returns;
+  for (int i = 1; i <= spec.num_returns(); ++i) {
+    ObjectID id = ObjectID::FromIndex(task_id, i);
+    references_.AddOwnedObject(id);
+    returns.push_back(id);
+  }
+  // Top-level reference arguments stay alive while the task is pending;
+  // references nested in inline values escape (no borrower tracking yet).
+  std::vector<ObjectID> arg_refs;
+  for (const rpc::TaskArg& arg : spec.args()) {
+    if (arg.has_ref()) {
+      auto id = ObjectID::FromBinary(arg.ref().object_id());
+      if (id.ok()) arg_refs.push_back(*id);
+    } else {
+      for (const auto& ref : arg.value().nested_refs()) {
+        auto id = ObjectID::FromBinary(ref.object_id());
+        if (id.ok()) references_.MarkEscaped(*id);
+      }
+    }
+  }
+  references_.AddSubmittedTaskReferences(arg_refs);
+  task_manager_.AddPendingTask(spec, std::move(arg_refs));
+  return returns;
+}
+
 void CoreWorker::NotifyBlocked() {
   if (options_.is_driver) return;
   rpc::NotifyWorkerBlockedRequest request;
@@ -512,26 +519,7 @@ std::vector<ObjectID> CoreWorker::SubmitTask(rpc::TaskSpec spec, TaskID* task_id
   spec.set_job_id(job_id_.Binary());
   spec.set_parent_task_id(parent.Binary());
   *spec.mutable_caller_address() = address_;
-  std::vector<ObjectID> returns;
-  for (int i = 1; i <= spec.num_returns(); ++i) {
-    ObjectID id = ObjectID::FromIndex(task_id, i);
-    references_.AddOwnedObject(id);
-    returns.push_back(id);
-  }
-  std::vector<ObjectID> arg_refs;
-  for (const rpc::TaskArg& arg : spec.args()) {
-    if (arg.has_ref()) {
-      auto id = ObjectID::FromBinary(arg.ref().object_id());
-      if (id.ok()) arg_refs.push_back(*id);
-    } else {
-      for (const auto& ref : arg.value().nested_refs()) {
-        auto id = ObjectID::FromBinary(ref.object_id());
-        if (id.ok()) references_.MarkEscaped(*id);
-      }
-    }
-  }
-  references_.AddSubmittedTaskReferences(arg_refs);
-  task_manager_.AddPendingTask(spec, std::move(arg_refs));
+  std::vector<ObjectID> returns = TrackNewTask(spec, task_id);
   submitter_->Submit(std::move(spec));
   return returns;
 }

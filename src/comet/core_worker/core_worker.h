@@ -156,6 +156,8 @@ class CoreWorker {
   void StoreReturn(const ObjectID& id, ObjectPtr object);
   void RequestFromOwner(const ObjectID& id);
   void Resubmit(const rpc::TaskSpec& spec);
+  // Registers a new task's returns and argument references; returns its returns.
+  std::vector<ObjectID> TrackNewTask(const rpc::TaskSpec& spec, const TaskID& task_id);
   // Follows ACTOR_CHANNEL on a thread of its own once the first actor shows up.
   void EnsureActorSubscription();
   void PollActorUpdates();

@@ -5,14 +5,9 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
-from comet import _raylet
 from comet._private import options as opts
 from comet._private import serialization, worker_context
 from comet.remote_function import build_args, placement_resources
-
-# ActorTableData.ActorState numbers (proto/common.proto).
-_DEAD = 4
-
 
 def method(*, num_returns: int | str = 1, concurrency_group: str | None = None,
            max_task_retries: int | None = None, retry_exceptions: Any = None) -> Callable:
@@ -241,5 +236,3 @@ def exit_actor() -> None:
     worker_context.core_worker().kill_actor(actor_id, False, True)
     raise SystemExit(0)
 
-
-ObjectRef = _raylet.ObjectRef

@@ -7,7 +7,6 @@ import asyncio
 import ctypes
 import inspect
 import os
-import pickle
 import threading
 from typing import Any
 
@@ -226,7 +225,7 @@ async def execute_async(cw: Any, task: Any, semaphore: asyncio.Semaphore) -> Non
                 value = await value
             outcome = _outcome(cw, task, lambda: value)
         except BaseException as error:  # noqa: BLE001 - reported to the owner
-            outcome = _outcome(cw, task, lambda: _raise(error))
+            outcome = _outcome(cw, task, lambda e=error: _raise(e))
         cw.finish_task(task, *outcome)
 
 
@@ -259,5 +258,3 @@ def install_interrupt_handler(cw: Any, main_thread: threading.Thread) -> None:
 
     cw.set_interrupt_handler(interrupt)
 
-
-__all__ = ["execute", "install_interrupt_handler", "pickle"]

@@ -181,6 +181,37 @@ def actor_calls_async_1_n(ray, scale: float) -> float:
 
 
 @workload("calls/s")
+def actor_calls_async_n_n(ray, scale: float) -> float:
+    """n callers (tasks) each calling their own share of n actors."""
+    actors = [_actor(ray).remote() for _ in range(2)]
+    ray.get([a.small_value.remote() for a in actors])
+
+    @ray.remote(num_cpus=0)
+    def caller(handles, n):
+        ray.get([handles[i % len(handles)].small_value.remote() for i in range(n)])
+        return n
+
+    n = int(2000 * scale)
+    return timed(lambda: ray.get([caller.remote(actors, n) for _ in range(2)]), 2 * n)
+
+
+@workload("groups/s")
+def placement_group_create_removal(ray, scale: float) -> float:
+    from importlib import import_module
+
+    util = import_module(ray.__name__ + ".util.placement_group")
+    n = max(2, int(20 * scale))
+
+    def run():
+        for _ in range(n):
+            pg = util.placement_group([{"CPU": 0.01}])
+            ray.get(pg.ready())
+            util.remove_placement_group(pg)
+
+    return timed(run, n)
+
+
+@workload("calls/s")
 def async_actor_calls_async(ray, scale: float) -> float:
     @ray.remote
     class AsyncActor:

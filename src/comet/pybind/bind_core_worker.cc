@@ -703,11 +703,13 @@ void BindCoreWorker(py::module_& m) {
            })
       .def("next_task",
            [](const WorkerPtr& w, double timeout_s) -> py::object {
+             // Waits in slices so that signal handlers (SIGTERM at shutdown)
+             // run promptly on this, the main, thread.
              std::unique_ptr<core::ReceivedTask> task;
-             {
-               py::gil_scoped_release release;
-               task = w->receiver().Next(DeadlineFor(timeout_s));
-             }
+             WaitInterruptibly(DeadlineFor(timeout_s), [&](absl::Time slice) {
+               task = w->receiver().Next(slice);
+               return task != nullptr || w->receiver().stopped();
+             });
              if (!task) return py::none();
              const rpc::TaskSpec& spec = task->request->task_spec();
              auto job = JobID::FromBinary(spec.job_id());

@@ -7,22 +7,6 @@
 #include "src/comet/gcs/gcs_grpc_services.h"
 
 namespace comet::gcs {
-namespace {
-
-// Runs `fn` (returning absl::Status) on the GCS thread, then finishes the
-// call with its status. Request and reply stay valid until Finish.
-template <typename Fn>
-grpc::ServerUnaryReactor* OnGcsThread(boost::asio::io_context& io,
-                                      grpc::CallbackServerContext* context,
-                                      Fn fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  boost::asio::post(io, [reactor, fn = std::move(fn)]() mutable {
-    reactor->Finish(ToGrpcStatus(fn()));
-  });
-  return reactor;
-}
-
-}  // namespace
 
 grpc::ServerUnaryReactor* ActorInfoService::RegisterActor(
     grpc::CallbackServerContext* context,

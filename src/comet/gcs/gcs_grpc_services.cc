@@ -9,19 +9,6 @@
 namespace comet::gcs {
 namespace {
 
-// Runs `fn` (returning absl::Status) on the GCS thread, then finishes the
-// call with its status. Request and reply stay valid until Finish.
-template <typename Fn>
-grpc::ServerUnaryReactor* OnGcsThread(boost::asio::io_context& io,
-                                      grpc::CallbackServerContext* context,
-                                      Fn fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  boost::asio::post(io, [reactor, fn = std::move(fn)]() mutable {
-    reactor->Finish(ToGrpcStatus(fn()));
-  });
-  return reactor;
-}
-
 // A Poll's reactor: a client that cancels a waiting poll has it answered
 // (empty) at once instead of at its timeout. Deletes itself when done.
 class PollReactor : public grpc::ServerUnaryReactor {

@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "proto/gcs_service.grpc.pb.h"
@@ -29,6 +31,19 @@ namespace comet::gcs {
 
 // absl and gRPC share status code numbers.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Runs `fn` (returning absl::Status) on the GCS thread, then finishes the
+// call with its status. Request and reply stay valid until Finish.
+template <typename Fn>
+grpc::ServerUnaryReactor* OnGcsThread(boost::asio::io_context& io,
+                                      grpc::CallbackServerContext* context,
+                                      Fn fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  boost::asio::post(io, [reactor, fn = std::move(fn)]() mutable {
+    reactor->Finish(ToGrpcStatus(fn()));
+  });
+  return reactor;
+}
 
 class NodeInfoService : public rpc::NodeInfoGcsService::CallbackService {
  public:

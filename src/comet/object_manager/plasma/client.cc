@@ -129,24 +129,27 @@ absl::StatusOr<MutableObjectBuffer> PlasmaClient::Create(const ObjectID& id, uin
                              spec->fallback()};
 }
 
+template <typename Reply, typename Build>
+absl::Status PlasmaClient::IdRequest(fb::MessageType type, fb::MessageType reply_type,
+                                     const ObjectID& id, Build build) {
+  Fbb fbb;
+  fbb.Finish(build(fbb, IdVector(fbb, id)));
+  ASSIGN_OR_RETURN(ReceivedMessage reply, Request(type, fbb, reply_type));
+  const auto* root = Root<Reply>(reply);
+  return StatusFromError(root->error(), Str(root->message()));
+}
+
 absl::Status PlasmaClient::Seal(const ObjectID& id) {
   absl::MutexLock lock(&mu_);
-  Fbb fbb;
-  fbb.Finish(fb::CreateSealRequest(fbb, IdVector(fbb, id)));
-  ASSIGN_OR_RETURN(ReceivedMessage reply,
-                   Request(fb::MessageType::SealRequest, fbb, fb::MessageType::SealReply));
-  const auto* root = Root<fb::SealReply>(reply);
-  return StatusFromError(root->error(), Str(root->message()));
+  return IdRequest<fb::SealReply>(fb::MessageType::SealRequest, fb::MessageType::SealReply, id,
+                                  [](Fbb& fbb, auto oid) { return fb::CreateSealRequest(fbb, oid); });
 }
 
 absl::Status PlasmaClient::Abort(const ObjectID& id) {
   absl::MutexLock lock(&mu_);
-  Fbb fbb;
-  fbb.Finish(fb::CreateAbortRequest(fbb, IdVector(fbb, id)));
-  ASSIGN_OR_RETURN(ReceivedMessage reply,
-                   Request(fb::MessageType::AbortRequest, fbb, fb::MessageType::AbortReply));
-  const auto* root = Root<fb::AbortReply>(reply);
-  absl::Status status = StatusFromError(root->error(), Str(root->message()));
+  absl::Status status = IdRequest<fb::AbortReply>(
+      fb::MessageType::AbortRequest, fb::MessageType::AbortReply, id,
+      [](Fbb& fbb, auto oid) { return fb::CreateAbortRequest(fbb, oid); });
   if (status.ok()) Forget(id, /*all=*/true);
   return status;
 }
@@ -193,12 +196,9 @@ void PlasmaClient::Forget(const ObjectID& id, bool all) {
 
 absl::Status PlasmaClient::Release(const ObjectID& id) {
   absl::MutexLock lock(&mu_);
-  Fbb fbb;
-  fbb.Finish(fb::CreateReleaseRequest(fbb, IdVector(fbb, id)));
-  ASSIGN_OR_RETURN(ReceivedMessage reply,
-                   Request(fb::MessageType::ReleaseRequest, fbb, fb::MessageType::ReleaseReply));
-  const auto* root = Root<fb::ReleaseReply>(reply);
-  absl::Status status = StatusFromError(root->error(), Str(root->message()));
+  absl::Status status = IdRequest<fb::ReleaseReply>(
+      fb::MessageType::ReleaseRequest, fb::MessageType::ReleaseReply, id,
+      [](Fbb& fbb, auto oid) { return fb::CreateReleaseRequest(fbb, oid); });
   if (status.ok()) Forget(id, /*all=*/false);
   return status;
 }

@@ -97,6 +97,10 @@ class PlasmaClient {
   absl::Status MapNewFds(const flatbuffers::Vector<flatbuffers::Offset<fb::MmapFd>>* new_fds,
                          std::vector<int>& fds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint8_t* Base(int64_t fd_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A request that names one object and is answered with {error, message}.
+  template <typename Reply, typename Build>
+  absl::Status IdRequest(fb::MessageType type, fb::MessageType reply_type, const ObjectID& id,
+                         Build build) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Forget(const ObjectID& id, bool all) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/comet/common/logging.h"
 #include "src/comet/core_worker/core_worker.h"
+#include "src/comet/pybind/core_worker_args.h"
 #include "src/comet/pybind/object_ref.h"
 #include "src/comet/pybind/plasma_buffer.h"
 #include "src/comet/pybind/status_to_python.h"
@@ -27,13 +28,6 @@ namespace {
 
 using core::CoreWorker;
 using core::ObjectPtr;
-using WorkerPtr = std::shared_ptr<CoreWorker>;
-
-ObjectID ToId(const py::bytes& b) {
-  auto id = ObjectID::FromBinary(std::string(b));
-  ThrowIfError(id.status());
-  return *id;
-}
 
 absl::Time DeadlineFor(double timeout_s) {
   return timeout_s < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Seconds(timeout_s);
@@ -93,10 +87,6 @@ class InlineBuffer {
 py::memoryview InlineView(ObjectPtr obj) {
   py::object owner = py::cast(std::make_unique<InlineBuffer>(std::move(obj)));
   return py::memoryview(py::reinterpret_steal<py::object>(PyMemoryView_FromObject(owner.ptr())));
-}
-
-py::object MakeRef(const WorkerPtr& worker, const ObjectID& id) {
-  return py::cast(std::make_unique<PyObjectRef>(worker, id));
 }
 
 rpc::Address ParseAddress(const py::object& owner) {
@@ -209,131 +199,6 @@ WorkerPtr CreateWorker(bool is_driver, const std::string& gcs_address,
   }
   ThrowIfError(created.status());
   return *created;
-}
-
-void AddArgs(const WorkerPtr& w, const py::list& args, rpc::TaskSpec* spec) {
-  for (const py::handle& arg : args) {
-    rpc::TaskArg* out = spec->add_args();
-    if (py::isinstance<PyObjectRef>(arg)) {
-      const ObjectID& id = arg.cast<PyObjectRef&>().id();
-      out->mutable_ref()->set_object_id(id.Binary());
-      *out->mutable_ref()->mutable_owner_address() = w->OwnerOf(id);
-      continue;
-    }
-    py::tuple t = arg.cast<py::tuple>();  // (data, metadata, nested refs)
-    rpc::SerializedObject* value = out->mutable_value();
-    value->set_data(std::string(t[0].cast<py::bytes>()));
-    value->set_metadata(std::string(t[1].cast<py::bytes>()));
-    for (const py::handle& ref : t[2].cast<py::list>()) {
-      const ObjectID& id = ref.cast<PyObjectRef&>().id();
-      rpc::ObjectReference* nested = value->add_nested_refs();
-      nested->set_object_id(id.Binary());
-      *nested->mutable_owner_address() = w->OwnerOf(id);
-    }
-  }
-}
-
-// Placement-group fields of a task spec, from {"placement_group_id": bytes,
-// "placement_group_bundle_index": int, "placement_group_capture_child_tasks": bool}.
-void SetPlacement(const py::object& placement, rpc::TaskSpec* spec) {
-  if (placement.is_none()) return;
-  py::dict d = placement.cast<py::dict>();
-  if (d.contains("placement_group_id")) {
-    spec->set_placement_group_id(std::string(d["placement_group_id"].cast<py::bytes>()));
-  }
-  if (d.contains("placement_group_bundle_index")) {
-    spec->set_placement_group_bundle_index(d["placement_group_bundle_index"].cast<int32_t>());
-  }
-  if (d.contains("placement_group_capture_child_tasks")) {
-    spec->set_placement_group_capture_child_tasks(
-        d["placement_group_capture_child_tasks"].cast<bool>());
-  }
-}
-
-ActorID ToActorId(const py::bytes& b) {
-  auto id = ActorID::FromBinary(std::string(b));
-  ThrowIfError(id.status());
-  return *id;
-}
-
-py::dict ActorDict(const rpc::ActorTableData& a) {
-  static const char* kStates[] = {"DEPENDENCIES_UNREADY", "PENDING_CREATION", "ALIVE",
-                                  "RESTARTING", "DEAD"};
-  py::dict d;
-  d["actor_id"] = py::bytes(a.actor_id());
-  d["job_id"] = py::bytes(a.job_id());
-  d["state"] = kStates[std::clamp(static_cast<int>(a.state()), 0, 4)];
-  d["name"] = a.name();
-  d["namespace"] = a.ray_namespace();
-  d["class_name"] = a.class_name();
-  d["num_restarts"] = a.num_restarts();
-  d["max_restarts"] = a.max_restarts();
-  d["is_detached"] = a.is_detached();
-  d["death_cause"] = a.death_cause();
-  d["pid"] = a.pid();
-  d["node_id"] = py::bytes(a.node_id());
-  d["function_id"] = py::bytes(a.creation_task_spec().function_id());
-  d["max_task_retries"] = a.creation_task_spec().actor_creation().max_task_retries();
-  d["is_asyncio"] = a.creation_task_spec().actor_creation().is_asyncio();
-  return d;
-}
-
-py::bytes CreateActor(const WorkerPtr& w, const py::bytes& class_id, const std::string& class_name,
-                      const py::list& args, const std::map<std::string, double>& resources,
-                      const py::dict& creation, const py::object& placement) {
-  rpc::TaskSpec spec;
-  SetPlacement(placement, &spec);
-  spec.set_function_id(class_id);
-  spec.set_function_name(class_name);
-  spec.mutable_required_resources()->insert(resources.begin(), resources.end());
-  AddArgs(w, args, &spec);
-  rpc::ActorCreationSpec* c = spec.mutable_actor_creation();
-  c->set_max_restarts(creation["max_restarts"].cast<int64_t>());
-  c->set_max_task_retries(creation["max_task_retries"].cast<int64_t>());
-  c->set_max_concurrency(creation["max_concurrency"].cast<int32_t>());
-  c->set_is_asyncio(creation["is_asyncio"].cast<bool>());
-  c->set_name(creation["name"].cast<std::string>());
-  c->set_ray_namespace(creation["namespace"].cast<std::string>());
-  c->set_is_detached(creation["is_detached"].cast<bool>());
-  c->set_class_name(class_name);
-  c->set_max_pending_calls(creation["max_pending_calls"].cast<int64_t>());
-  for (const auto& [group, limit] : creation["concurrency_groups"].cast<py::dict>()) {
-    (*c->mutable_concurrency_groups())[group.cast<std::string>()] = limit.cast<int32_t>();
-  }
-  absl::StatusOr<ActorID> actor_id;
-  {
-    py::gil_scoped_release release;
-    actor_id = w->CreateActor(std::move(spec));
-  }
-  if (absl::IsAlreadyExists(actor_id.status())) {
-    throw py::value_error(std::string(actor_id.status().message()));
-  }
-  ThrowIfError(actor_id.status());
-  return py::bytes(actor_id->Binary());
-}
-
-py::list SubmitActorTask(const WorkerPtr& w, const py::bytes& actor_id,
-                         const std::string& method_name, const py::list& args, int num_returns,
-                         int max_retries, bool retry_exceptions, const py::bytes& retry_allowlist,
-                         const std::string& concurrency_group) {
-  rpc::TaskSpec spec;
-  spec.set_function_name(method_name);
-  spec.set_num_returns(num_returns);
-  spec.set_max_retries(max_retries);
-  spec.set_retry_exceptions(retry_exceptions);
-  spec.set_retry_exception_allowlist(retry_allowlist);
-  spec.mutable_actor_task()->set_method_name(method_name);
-  spec.mutable_actor_task()->set_concurrency_group(concurrency_group);
-  AddArgs(w, args, &spec);
-  ActorID id = ToActorId(actor_id);
-  std::vector<ObjectID> returns;
-  {
-    py::gil_scoped_release release;
-    returns = w->SubmitActorTask(id, std::move(spec));
-  }
-  py::list refs;
-  for (const ObjectID& oid : returns) refs.append(MakeRef(w, oid));
-  return refs;
 }
 
 py::tuple SubmitTask(const WorkerPtr& w, const py::bytes& function_id,
@@ -766,66 +631,6 @@ void BindCoreWorker(py::module_& m) {
            })
       .def("stop_receiving", [](CoreWorker& w) { w.receiver().Stop(); })
       .def("receiving_stopped", [](CoreWorker& w) { return w.receiver().stopped(); })
-      .def("create_actor", &CreateActor, py::arg("class_id"), py::arg("class_name"),
-           py::arg("args"), py::arg("resources"), py::arg("creation"),
-           py::arg("placement") = py::none())
-      .def("submit_actor_task", &SubmitActorTask)
-      .def("track_actor",
-           [](CoreWorker& w, const py::bytes& actor_id) {
-             ActorID id = ToActorId(actor_id);
-             py::gil_scoped_release release;
-             w.TrackActor(id);
-           })
-      .def("actor_state",
-           [](CoreWorker& w, const py::bytes& actor_id) {
-             return static_cast<int>(w.actor_submitter().State(ToActorId(actor_id)));
-           })
-      .def("kill_actor",
-           [](CoreWorker& w, const py::bytes& actor_id, bool force, bool no_restart) {
-             ActorID id = ToActorId(actor_id);
-             absl::Status status;
-             {
-               py::gil_scoped_release release;
-               status = w.KillActor(id, force, no_restart);
-             }
-             if (absl::IsNotFound(status)) throw py::value_error(std::string(status.message()));
-             ThrowIfError(status);
-           })
-      .def("get_actor_info",
-           [](CoreWorker& w, const py::bytes& actor_id) -> py::object {
-             ActorID id = ToActorId(actor_id);
-             absl::StatusOr<std::optional<rpc::ActorTableData>> info;
-             {
-               py::gil_scoped_release release;
-               info = w.GetActorInfo(id);
-             }
-             ThrowIfError(info.status());
-             if (!info->has_value()) return py::none();
-             return ActorDict(**info);
-           })
-      .def("get_named_actor",
-           [](CoreWorker& w, const std::string& name, const std::string& ns) -> py::object {
-             absl::StatusOr<std::optional<rpc::ActorTableData>> info;
-             {
-               py::gil_scoped_release release;
-               info = w.GetNamedActor(name, ns);
-             }
-             ThrowIfError(info.status());
-             if (!info->has_value()) return py::none();
-             return ActorDict(**info);
-           })
-      .def("list_named_actors",
-           [](CoreWorker& w, const std::string& ns, bool all) {
-             absl::StatusOr<std::vector<rpc::ActorTableData>> actors;
-             {
-               py::gil_scoped_release release;
-               actors = w.ListNamedActors(ns, all);
-             }
-             ThrowIfError(actors.status());
-             py::list out;
-             for (const auto& a : *actors) out.append(ActorDict(a));
-             return out;
-           })
       .def_property_readonly("num_pending_tasks",
                              [](CoreWorker& w) { return w.task_manager().NumPending(); });
 

@@ -8,6 +8,7 @@ namespace py = pybind11;
 namespace comet::pybind {
 void BindPlasma(py::module_& m);
 void BindCoreWorker(py::module_& m);
+void BindActors(py::module_& m);
 void BindGcsClient(py::module_& m);
 }  // namespace comet::pybind
 
@@ -17,5 +18,6 @@ PYBIND11_MODULE(_raylet, m) {
   comet::pybind::RegisterExceptions(m);
   comet::pybind::BindPlasma(m);
   comet::pybind::BindCoreWorker(m);
+  comet::pybind::BindActors(m);
   comet::pybind::BindGcsClient(m);
 }

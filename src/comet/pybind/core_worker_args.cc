@@ -1,0 +1,59 @@
+#include "src/comet/pybind/core_worker_args.h"
+
+#include <string>
+
+#include "src/comet/pybind/object_ref.h"
+#include "src/comet/pybind/status_to_python.h"
+
+namespace py = pybind11;
+
+namespace comet::pybind {
+
+ObjectID ToId(const py::bytes& b) {
+  auto id = ObjectID::FromBinary(std::string(b));
+  ThrowIfError(id.status());
+  return *id;
+}
+
+py::object MakeRef(const WorkerPtr& worker, const ObjectID& id) {
+  return py::cast(std::make_unique<PyObjectRef>(worker, id));
+}
+
+void AddArgs(const WorkerPtr& w, const py::list& args, rpc::TaskSpec* spec) {
+  for (const py::handle& arg : args) {
+    rpc::TaskArg* out = spec->add_args();
+    if (py::isinstance<PyObjectRef>(arg)) {
+      const ObjectID& id = arg.cast<PyObjectRef&>().id();
+      out->mutable_ref()->set_object_id(id.Binary());
+      *out->mutable_ref()->mutable_owner_address() = w->OwnerOf(id);
+      continue;
+    }
+    py::tuple t = arg.cast<py::tuple>();  // (data, metadata, nested refs)
+    rpc::SerializedObject* value = out->mutable_value();
+    value->set_data(std::string(t[0].cast<py::bytes>()));
+    value->set_metadata(std::string(t[1].cast<py::bytes>()));
+    for (const py::handle& ref : t[2].cast<py::list>()) {
+      const ObjectID& id = ref.cast<PyObjectRef&>().id();
+      rpc::ObjectReference* nested = value->add_nested_refs();
+      nested->set_object_id(id.Binary());
+      *nested->mutable_owner_address() = w->OwnerOf(id);
+    }
+  }
+}
+
+void SetPlacement(const py::object& placement, rpc::TaskSpec* spec) {
+  if (placement.is_none()) return;
+  py::dict d = placement.cast<py::dict>();
+  if (d.contains("placement_group_id")) {
+    spec->set_placement_group_id(std::string(d["placement_group_id"].cast<py::bytes>()));
+  }
+  if (d.contains("placement_group_bundle_index")) {
+    spec->set_placement_group_bundle_index(d["placement_group_bundle_index"].cast<int32_t>());
+  }
+  if (d.contains("placement_group_capture_child_tasks")) {
+    spec->set_placement_group_capture_child_tasks(
+        d["placement_group_capture_child_tasks"].cast<bool>());
+  }
+}
+
+}  // namespace comet::pybind

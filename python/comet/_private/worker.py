@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 from comet import _raylet, exceptions
 from comet._private import serialization, worker_context
-from comet._private.node import DEFAULT_TEMP_DIR, LocalNode, NodeOptions, find_gcs_address
+from comet._private.node import LocalNode, NodeOptions
+from comet._private.session import DEFAULT_TEMP_DIR, find_gcs_address
 
 ObjectRef = _raylet.ObjectRef
 

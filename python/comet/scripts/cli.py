@@ -1,16 +1,24 @@
-"""The `comet` command line."""
+"""The `comet` command line: start, stop and inspect a cluster."""
 
 from __future__ import annotations
 
 import click
 
 from comet import __version__
+from comet.scripts.start import start
+from comet.scripts.status import status
+from comet.scripts.stop import stop
 
 
 @click.group()
 @click.version_option(version=__version__, prog_name="comet")
 def main() -> None:
     """Comet: a distributed runtime for Python tasks and actors."""
+
+
+main.add_command(start)
+main.add_command(stop)
+main.add_command(status)
 
 
 if __name__ == "__main__":

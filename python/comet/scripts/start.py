@@ -1,0 +1,229 @@
+"""`comet start`: a head node (gcs_server + raylet [+ dashboard]) or one more
+node joining a cluster, as daemons that outlive the command."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+import click
+
+from comet._private import session
+from comet._private.daemon import DaemonProcess, DaemonStartError
+from comet._private.node import NodeOptions, start_gcs, start_raylet
+from comet._private.session import DEFAULT_TEMP_DIR
+from comet.scripts.netcheck import is_listening, port_in_use, split_address
+
+DEFAULT_PORT = 6379
+DASHBOARD_START_TIMEOUT_S = 20.0
+
+
+def _fail(message: str) -> click.ClickException:
+    return click.ClickException(message.replace("\n", " "))
+
+
+def parse_resources(text: str | None) -> dict[str, float]:
+    """--resources '{"name": qty}' -> dict; a one-line click error when it is not one."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        raise _fail(f"--resources: not valid JSON ({e}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise _fail(f"--resources: expected a JSON object like '{{\"name\": 1}}', got {text!r}")
+    for name, qty in value.items():
+        if name in ("CPU", "GPU", "memory"):
+            raise _fail(f"--resources: use --num-cpus/--num-gpus/--memory instead of {name!r}")
+        if not name or any(c in name for c in ",:;= "):
+            raise _fail(f"--resources: bad resource name {name!r}")
+        if (isinstance(qty, bool) or not isinstance(qty, (int, float)) or qty < 0
+                or not math.isfinite(qty)):
+            raise _fail(f"--resources: {name!r} must be a number >= 0, got {qty!r}")
+    return {name: float(qty) for name, qty in value.items()}
+
+
+def _dashboard_wanted(include: bool | None) -> bool:
+    found = importlib.util.find_spec("comet.dashboard") is not None
+    if include and not found:
+        raise _fail("--include-dashboard: the comet.dashboard module is not installed")
+    return found if include is None else include
+
+
+def _start_dashboard(session_dir: str, gcs_address: str, host: str,
+                     port: int) -> tuple[DaemonProcess | None, str]:
+    """Starts `python -m comet.dashboard`; returns it and its URL (None and an
+    explanation when it did not come up: the cluster works without it)."""
+    log_dir = os.path.join(session_dir, "logs")
+    dash = DaemonProcess(
+        "dashboard",
+        [sys.executable, "-m", "comet.dashboard", "--gcs-address", gcs_address,
+         "--host", host, "--port", str(port), "--session-dir", session_dir],
+        log_dir, ready_prefix=None)
+    deadline = time.monotonic() + DASHBOARD_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not dash.alive():
+            return None, f"the dashboard exited: {dash.last_error()}"
+        if is_listening(host, port, timeout_s=0.5):
+            return dash, f"http://{host}:{port}"
+        time.sleep(0.1)
+    dash.stop()
+    return None, f"the dashboard did not listen on {host}:{port} within " \
+                 f"{DASHBOARD_START_TIMEOUT_S:.0f}s (see {dash.stderr_path})"
+
+
+def _wait_blocking(daemons: list[DaemonProcess]) -> None:
+    """Returns once a daemon exits or SIGINT/SIGTERM arrives; then stops them all."""
+    stopping: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping.append(signum)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stopping and all(d.alive() for d in daemons):
+            time.sleep(0.2)
+        dead = [d.name for d in daemons if not d.alive()]
+        click.echo(f"{', '.join(dead)} exited; stopping the node." if dead and not stopping
+                   else "Stopping the node.")
+    finally:
+        for d in daemons:  # the raylet (and dashboard) first, the GCS last
+            d.stop()
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+@click.command()
+@click.option("--head", is_flag=True, help="Start the head node (GCS and a raylet).")
+@click.option("--address", help="HOST:PORT of a running cluster's GCS to join as a new node.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help=f"The GCS port of a head node [default: {DEFAULT_PORT}].")
+@click.option("--num-cpus", type=click.IntRange(min=0), help="CPUs of this node.")
+@click.option("--num-gpus", type=click.IntRange(min=0), help="GPUs of this node.")
+@click.option("--resources", help='Custom resources as JSON, e.g. \'{"special": 1}\'.')
+@click.option("--object-store-memory", type=click.IntRange(min=1),
+              help="Bytes of the node's object store.")
+@click.option("--memory", type=click.IntRange(min=0), help="Bytes of memory for tasks.")
+@click.option("--node-ip-address", default="127.0.0.1", show_default=True,
+              help="The address this node's daemons listen on.")
+@click.option("--temp-dir", default=None,
+              help=f"Root of the session directories [default: $COMET_TEMP_DIR or "
+                   f"{DEFAULT_TEMP_DIR}].")
+@click.option("--dashboard-host", default="127.0.0.1", show_default=True)
+@click.option("--dashboard-port", type=click.IntRange(1, 65535), default=8265,
+              show_default=True)
+@click.option("--include-dashboard/--no-include-dashboard", default=None,
+              help="Start the dashboard with the head [default: when installed].")
+@click.option("--block", is_flag=True,
+              help="Stay in the foreground; stop the node on Ctrl-C or when a daemon dies.")
+def start(head: bool, address: str | None, port: int | None, num_cpus: int | None,
+          num_gpus: int | None, resources: str | None, object_store_memory: int | None,
+          memory: int | None, node_ip_address: str, temp_dir: str | None,
+          dashboard_host: str, dashboard_port: int, include_dashboard: bool | None,
+          block: bool) -> None:
+    """Start Comet's daemons on this machine: a head node, or a node joining --address."""
+    if head == bool(address):
+        raise _fail("give exactly one of --head and --address=HOST:PORT")
+    options = NodeOptions(num_cpus=num_cpus, num_gpus=num_gpus,
+                          resources=parse_resources(resources) or None, memory=memory,
+                          object_store_memory=object_store_memory, node_ip=node_ip_address)
+    temp_dir = temp_dir or os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR)
+    if head:
+        daemons = _start_head(options, port if port is not None else DEFAULT_PORT, temp_dir,
+                              include_dashboard, dashboard_host, dashboard_port)
+    else:
+        if port is not None:
+            raise _fail("--port is for --head; a joining node picks free ports")
+        daemons = _start_worker(options, address or "", temp_dir)
+    if block:
+        _wait_blocking(daemons)
+
+
+def _start_node_daemons(options: NodeOptions, temp_dir: str, gcs_port: int | None,
+                        gcs_address: str | None) -> tuple[str, list[DaemonProcess], str, str]:
+    """A new session with a raylet (and, for a head, a GCS first). Returns
+    (session dir, daemons raylet first, GCS address, node id hex)."""
+    session_dir = session.new_session_dir(temp_dir)
+    started: list[DaemonProcess] = []
+    head = gcs_address is None
+    try:
+        if head:
+            gcs, gcs_address = start_gcs(session_dir, options.node_ip, gcs_port or 0)
+            started.append(gcs)
+        raylet = start_raylet(session_dir, gcs_address, options)
+        started.insert(0, raylet.process)
+    except (DaemonStartError, OSError) as e:
+        for d in started:
+            d.stop()
+        session.remove_runtime_files(session_dir)
+        raise _fail(f"{e} (logs: {os.path.join(session_dir, 'logs')})") from None
+    session.set_latest(session_dir, gcs_address)
+    session.write_info(session_dir, gcs_address=gcs_address, node_id=raylet.node_id.hex(),
+                       raylet_address=raylet.address, node_ip=options.node_ip,
+                       head=head, pids={d.name: d.pid for d in started})
+    return session_dir, started, gcs_address, raylet.node_id.hex()
+
+
+def _start_head(options: NodeOptions, port: int, temp_dir: str, include_dashboard: bool | None,
+                dashboard_host: str, dashboard_port: int) -> list[DaemonProcess]:
+    host = options.node_ip
+    if port and port_in_use(host, port):
+        raise _fail(f"port {port} on {host} is already in use (another Comet head? "
+                    "`comet stop` stops it; --port picks another)")
+    dashboard = _dashboard_wanted(include_dashboard)
+    if dashboard and port_in_use(dashboard_host, dashboard_port):
+        raise _fail(f"dashboard port {dashboard_port} on {dashboard_host} is already in use "
+                    "(--dashboard-port picks another, --no-include-dashboard skips it)")
+    session_dir, daemons, gcs_address, node_id = _start_node_daemons(
+        options, temp_dir, port, None)
+    url = None
+    if dashboard:
+        dash, url_or_why = _start_dashboard(session_dir, gcs_address, dashboard_host,
+                                            dashboard_port)
+        if dash is None:
+            click.echo(f"Warning: {url_or_why}; the cluster runs without it.", err=True)
+        else:
+            url = url_or_why
+            daemons.insert(0, dash)
+            session.write_info(session_dir, dashboard_url=url, pids={
+                d.name: d.pid for d in daemons})
+    click.echo(f"Comet head node started (node {node_id}).\n"
+               f"  GCS address:  {gcs_address}\n"
+               f"  Session dir:  {session_dir}\n"
+               + (f"  Dashboard:    {url}\n" if url else "")
+               + "\nTo add another node to this cluster, run\n"
+               f"    comet start --address='{gcs_address}'\n"
+               "To connect to it from Python on this machine:\n"
+               "    import comet\n"
+               f"    comet.init(address=\"auto\")  # or address=\"{gcs_address}\"\n"
+               "To stop it: comet stop"
+               + ("" if temp_dir == DEFAULT_TEMP_DIR else f" --temp-dir='{temp_dir}'"))
+    return daemons
+
+
+def _start_worker(options: NodeOptions, address: str, temp_dir: str) -> list[DaemonProcess]:
+    from comet import _raylet
+
+    try:
+        address = session.find_gcs_address(address, temp_dir)
+        host, port = split_address(address)
+    except (ConnectionError, ValueError) as e:
+        raise _fail(f"--address: {e}") from None
+    if not is_listening(host, port):
+        raise _fail(f"nothing listens at {address}: is a head node running there "
+                    "(`comet start --head`)?")
+    try:
+        _raylet.gcs_nodes(address, timeout_s=5.0)
+    except ConnectionError as e:
+        raise _fail(f"{address} does not answer as a Comet GCS: {e}") from None
+    session_dir, daemons, _, node_id = _start_node_daemons(options, temp_dir, None, address)
+    click.echo(f"Comet node {node_id} joined the cluster at {address}.\n"
+               f"  Session dir:  {session_dir}\n"
+               "To stop it: comet stop"
+               + ("" if temp_dir == DEFAULT_TEMP_DIR else f" --temp-dir='{temp_dir}'"))
+    return daemons

@@ -36,27 +36,46 @@ def _fmt_usage(total: dict[str, float], avail: dict[str, float] | None) -> str:
     return ", ".join(parts) or "-"
 
 
-def _usage_by_node() -> dict[str, tuple[dict[str, float], dict[str, float]]]:
-    """{node id hex: (total, available)} from the GCS's resource view, through a
-    driver connection (each node's totals carry its "node_id:HEX" resource)."""
-    from comet._private import worker
-
-    out = {}
-    for total, avail in worker._resource_views():
-        ids = [n[len("node_id:"):] for n in total if n.startswith("node_id:")]
-        if len(ids) == 1:
-            out[ids[0]] = (total, avail)
-    return out
+Usage = dict[str, tuple[dict[str, float], dict[str, float]]]
 
 
-def _connect_for_usage(gcs_address: str) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+def _usage_from_state_client(state_client: Any) -> tuple[Usage, list[dict[str, float]]]:
+    """({node id hex: (total, available)}, pending demand shapes) in one GCS call."""
+    usage, pending = {}, []
+    for row in state_client.resource_usage():
+        usage[row["node_id"].lower()] = (row["total"].get("quantities", {}),
+                                         row["available"].get("quantities", {}))
+        pending += [d.get("quantities", {}) for d in row.get("pending_demands", [])]
+    return usage, pending
+
+
+def _usage_from_driver(gcs_address: str) -> Usage:
+    """{node id hex: (total, available)} through a driver connection (each node's
+    totals carry its "node_id:HEX" resource)."""
     import comet
+    from comet._private import worker
 
     comet.init(address=gcs_address, log_to_driver=False)
     try:
-        return _usage_by_node()
+        views = worker._resource_views()
     finally:
         comet.shutdown()
+    usage = {}
+    for total, avail in views:
+        ids = [n[len("node_id:"):] for n in total if n.startswith("node_id:")]
+        if len(ids) == 1:
+            usage[ids[0].lower()] = (total, avail)
+    return usage
+
+
+def _usage(gcs_address: str) -> tuple[Usage, list[dict[str, float]] | None]:
+    """Per-node usage and pending demands (None: this build cannot report them)."""
+    from comet import _raylet
+
+    state_client = getattr(_raylet, "StateClient", None)
+    if state_client is not None:
+        return _usage_from_state_client(state_client(gcs_address))
+    return _usage_from_driver(gcs_address), None
 
 
 @click.command()
@@ -76,10 +95,11 @@ def status(address: str, temp_dir: str | None) -> None:
     except ConnectionError as e:
         raise click.ClickException(str(e).replace("\n", " ")) from None
     alive = [n for n in nodes if n["Alive"]]
-    usage: dict[str, Any] = {}
+    usage: Usage = {}
+    pending: list[dict[str, float]] | None = None
     if alive:
         try:
-            usage = _connect_for_usage(gcs_address)
+            usage, pending = _usage(gcs_address)
         except Exception as e:  # noqa: BLE001 - status still shows the node table
             click.echo(f"Warning: no resource usage ({e})", err=True)
     click.echo(f"Comet cluster at {gcs_address}: {len(alive)} node(s) alive, "
@@ -87,22 +107,50 @@ def status(address: str, temp_dir: str | None) -> None:
     info = session.read_info(os.path.join(temp_dir, session.LATEST))
     if info.get("dashboard_url") and info.get("gcs_address") == gcs_address:
         click.echo(f"Dashboard: {info['dashboard_url']}")
+    _print_nodes(nodes, usage)
+    _print_totals(alive, usage)
+    _print_pending(pending)
+
+
+def _node_usage(node: dict[str, Any], usage: Usage) -> tuple[dict[str, float],
+                                                             dict[str, float] | None]:
+    return usage.get(node["NodeID"].lower(), (node["Resources"], None))
+
+
+def _print_nodes(nodes: list[dict[str, Any]], usage: Usage) -> None:
     click.echo("\nNodes (resources used/total):")
     for n in sorted(nodes, key=lambda n: (not n["Alive"], n["StartTimeMs"])):
         where = f"{n['NodeManagerAddress']}:{n['NodeManagerPort']}"
         if n["Alive"]:
-            total, avail = usage.get(n["NodeID"], (n["Resources"], None))
-            click.echo(f"  {n['NodeID']}  {where}  ALIVE  {_fmt_usage(total, avail)}")
+            click.echo(f"  {n['NodeID']}  {where}  ALIVE  {_fmt_usage(*_node_usage(n, usage))}")
         else:
             reason = f" ({n['DeathReason']})" if n.get("DeathReason") else ""
             click.echo(f"  {n['NodeID']}  {where}  DEAD{reason}")
+
+
+def _print_totals(alive: list[dict[str, Any]], usage: Usage) -> None:
     totals: dict[str, float] = {}
     avails: dict[str, float] = {}
     for n in alive:
-        total, avail = usage.get(n["NodeID"], (n["Resources"], None))
+        total, avail = _node_usage(n, usage)
         for name, qty in total.items():
             totals[name] = totals.get(name, 0.0) + qty
             avails[name] = avails.get(name, 0.0) + (qty if avail is None else avail.get(name, 0.0))
     click.echo("\nCluster (used/total):")
     click.echo(f"  {_fmt_usage(totals, avails if usage else None)}")
-    click.echo("\nPending demands: (not reported by the GCS client yet)")
+
+
+def _print_pending(pending: list[dict[str, float]] | None) -> None:
+    """Each demand shape nobody could place yet, with how many wait."""
+    click.echo("\nPending demands:")
+    if pending is None:
+        click.echo("  (not reported by this build)")
+        return
+    counts: dict[str, int] = {}
+    for demand in pending:
+        shape = _fmt_usage(demand, None)
+        counts[shape] = counts.get(shape, 0) + 1
+    for shape, n in sorted(counts.items()):
+        click.echo(f"  {shape}: {n}")
+    if not counts:
+        click.echo("  (none)")

@@ -134,7 +134,7 @@ def test_custom_resource_task_runs_on_the_node_that_has_it(cluster):
     def where():
         return comet.get_runtime_context().get_node_id()
 
-    assert comet.get(where.remote(), timeout=20) == special_id
+    assert comet.get(where.remote(), timeout=15) == special_id
 
 
 def test_bad_resources_json(tmp_path):

@@ -25,7 +25,6 @@ class DaemonProcess:
     """A daemon started by this process, ready once it printed its ready line."""
 
     def __init__(self, name: str, args: list[str], log_dir: str, ready_prefix: str | None,
-                 env: dict[str, str] | None = None,
                  timeout_s: float = START_TIMEOUT_S) -> None:
         self.name = name
         self.stdout_path = os.path.join(log_dir, f"{name}.out")
@@ -34,7 +33,7 @@ class DaemonProcess:
             self._out_start = out.tell()
             self.proc = subprocess.Popen(
                 args, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                start_new_session=True, env=env)
+                start_new_session=True)
         self.pid = self.proc.pid
         self.ready_line = self._wait_ready(ready_prefix, timeout_s) if ready_prefix else ""
 

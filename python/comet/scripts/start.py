@@ -77,25 +77,32 @@ def _start_dashboard(session_dir: str, gcs_address: str, host: str,
                  f"{DASHBOARD_START_TIMEOUT_S:.0f}s (see {dash.stderr_path})"
 
 
-def _wait_blocking(daemons: list[DaemonProcess]) -> None:
-    """Returns once a daemon exits or SIGINT/SIGTERM arrives; then stops them all."""
-    stopping: list[int] = []
+class _StopSignals:
+    """Catches SIGINT/SIGTERM from the start on, for --block: a signal during the
+    start stops the node as soon as it runs."""
 
-    def on_signal(signum: int, frame: object) -> None:
-        stopping.append(signum)
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._old = {s: signal.signal(s, self._on_signal)
+                     for s in (signal.SIGINT, signal.SIGTERM)}
 
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not stopping and all(d.alive() for d in daemons):
-            time.sleep(0.2)
-        dead = [d.name for d in daemons if not d.alive()]
-        click.echo(f"{', '.join(dead)} exited; stopping the node." if dead and not stopping
-                   else "Stopping the node.")
-    finally:
-        for d in daemons:  # the raylet (and dashboard) first, the GCS last
-            d.stop()
-        for s, handler in old.items():
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+
+    def restore(self) -> None:
+        for s, handler in self._old.items():
             signal.signal(s, handler)
+
+
+def _wait_blocking(daemons: list[DaemonProcess], signals: _StopSignals) -> None:
+    """Returns once a daemon exits or SIGINT/SIGTERM arrives; then stops them all."""
+    while not signals.received and all(d.alive() for d in daemons):
+        time.sleep(0.2)
+    dead = [d.name for d in daemons if not d.alive()]
+    click.echo(f"{', '.join(dead)} exited; stopping the node." if dead and not signals.received
+               else "Stopping the node.")
+    for d in daemons:  # the dashboard and raylet first, the GCS last
+        d.stop()
 
 
 @click.command()
@@ -132,7 +139,8 @@ def start(head: bool, address: str | None, port: int | None, num_cpus: int | Non
     options = NodeOptions(num_cpus=num_cpus, num_gpus=num_gpus,
                           resources=parse_resources(resources) or None, memory=memory,
                           object_store_memory=object_store_memory, node_ip=node_ip_address)
-    temp_dir = temp_dir or os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR)
+    temp_dir = os.path.abspath(temp_dir or os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR))
+    signals = _StopSignals() if block else None
     if head:
         daemons = _start_head(options, port if port is not None else DEFAULT_PORT, temp_dir,
                               include_dashboard, dashboard_host, dashboard_port)
@@ -140,8 +148,9 @@ def start(head: bool, address: str | None, port: int | None, num_cpus: int | Non
         if port is not None:
             raise _fail("--port is for --head; a joining node picks free ports")
         daemons = _start_worker(options, address or "", temp_dir)
-    if block:
-        _wait_blocking(daemons)
+    if signals is not None:
+        _wait_blocking(daemons, signals)
+        signals.restore()
 
 
 def _start_node_daemons(options: NodeOptions, temp_dir: str, gcs_port: int | None,

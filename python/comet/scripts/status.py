@@ -9,6 +9,7 @@ import click
 
 from comet._private import session
 from comet._private.session import DEFAULT_TEMP_DIR
+from comet.scripts.netcheck import is_listening, split_address
 
 _HIDDEN_PREFIXES = ("node:", "node_id:")
 _BYTE_RESOURCES = ("memory", "object_store_memory")
@@ -91,8 +92,10 @@ def status(address: str, temp_dir: str | None) -> None:
     temp_dir = temp_dir or os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR)
     try:
         gcs_address = session.find_gcs_address(address, temp_dir)
+        if not is_listening(*split_address(gcs_address)):
+            raise ConnectionError(f"nothing listens at {gcs_address}: is the cluster running?")
         nodes = _raylet.gcs_nodes(gcs_address, timeout_s=5.0)
-    except ConnectionError as e:
+    except (ConnectionError, ValueError) as e:
         raise click.ClickException(str(e).replace("\n", " ")) from None
     alive = [n for n in nodes if n["Alive"]]
     usage: Usage = {}

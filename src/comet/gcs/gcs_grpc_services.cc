@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "src/comet/common/status_macros.h"
+
 namespace comet::gcs {
 namespace {
 
@@ -76,8 +78,12 @@ grpc::ServerUnaryReactor* NodeResourceInfoService::ReportResourceUsage(
     grpc::CallbackServerContext* context,
     const rpc::ReportResourceUsageRequest* request,
     rpc::ReportResourceUsageReply* reply) {
-  return OnGcsThread(io_, context, [this, request] {
-    return resources_->ReportResourceUsage(*request);
+  return OnGcsThread(io_, context, [this, request, reply] {
+    RETURN_IF_ERROR(resources_->ReportResourceUsage(*request));
+    for (rpc::NodeResources& node : resources_->GetAllResourceUsage()) {
+      *reply->add_cluster() = std::move(node);
+    }
+    return absl::OkStatus();
   });
 }
 

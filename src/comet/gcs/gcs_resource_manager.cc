@@ -12,6 +12,8 @@ void GcsResourceManager::OnNodeAdded(const rpc::NodeInfo& node) {
   auto [it, inserted] = nodes_.try_emplace(*id);
   rpc::NodeResources& view = it->second;
   view.set_node_id(node.node_id());
+  view.set_raylet_address(
+      absl::StrCat(node.node_manager_address(), ":", node.node_manager_port()));
   *view.mutable_total() = node.total_resources();
   if (inserted) *view.mutable_available() = node.total_resources();
 }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "proto/gcs_service.grpc.pb.h"
+#include "src/comet/pybind/blocking_call.h"
 #include "src/comet/rpc/client_pool.h"
 
 namespace py = pybind11;
@@ -24,28 +25,8 @@ namespace py = pybind11;
 namespace comet::pybind {
 namespace {
 
-constexpr absl::Duration kCallTimeout = absl::Seconds(30);
+constexpr absl::Duration kCallTimeout = kBlockingCallTimeout;
 constexpr absl::string_view kStrategyPrefix = "PLACEMENT_";
-
-// Raises the Python exception for a failed call.
-[[noreturn]] void ThrowRpcError(const grpc::Status& status,
-                                absl::string_view what) {
-  std::string message =
-      absl::StrCat(what, " to the GCS failed: ", status.error_message());
-  switch (status.error_code()) {
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::NOT_FOUND:
-      throw py::value_error(message);
-    case grpc::StatusCode::UNAVAILABLE:
-      PyErr_SetString(PyExc_ConnectionError, message.c_str());
-      throw py::error_already_set();
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      PyErr_SetString(PyExc_TimeoutError, message.c_str());
-      throw py::error_already_set();
-    default:
-      throw std::runtime_error(message);
-  }
-}
 
 // "PACK" for PLACEMENT_PACK.
 std::string StrategyName(rpc::PlacementStrategy strategy) {
@@ -100,20 +81,10 @@ class GcsClient {
     nodes_ = rpc::NodeInfoGcsService::NewStub(channel);
   }
 
-  // Runs `call(context, reply)` without the GIL, with `timeout`.
   template <typename Reply, typename Call>
   Reply Invoke(absl::string_view what, Call call,
                absl::Duration timeout = kCallTimeout) {
-    Reply reply;
-    grpc::Status status;
-    {
-      py::gil_scoped_release release;
-      grpc::ClientContext context;
-      context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-      status = call(&context, &reply);
-    }
-    if (!status.ok()) ThrowRpcError(status, what);
-    return reply;
+    return InvokeBlocking<Reply>(what, std::move(call), timeout);
   }
 
   void Create(const py::bytes& id,

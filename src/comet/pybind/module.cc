@@ -10,6 +10,7 @@ void BindPlasma(py::module_& m);
 void BindCoreWorker(py::module_& m);
 void BindActors(py::module_& m);
 void BindGcsClient(py::module_& m);
+void BindStateClient(py::module_& m);
 }  // namespace comet::pybind
 
 PYBIND11_MODULE(_raylet, m) {
@@ -20,4 +21,5 @@ PYBIND11_MODULE(_raylet, m) {
   comet::pybind::BindCoreWorker(m);
   comet::pybind::BindActors(m);
   comet::pybind::BindGcsClient(m);
+  comet::pybind::BindStateClient(m);
 }

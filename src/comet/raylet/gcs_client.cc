@@ -53,7 +53,7 @@ absl::Status GcsClient::UnregisterNode(const NodeID& node_id,
 
 void GcsClient::ReportResourceUsage(
     const rpc::ReportResourceUsageRequest& request, absl::Duration timeout,
-    std::function<void(absl::Status)> done) {
+    std::function<void(absl::Status, rpc::ReportResourceUsageReply)> done) {
   struct Call {
     grpc::ClientContext context;
     rpc::ReportResourceUsageRequest request;
@@ -65,7 +65,7 @@ void GcsClient::ReportResourceUsage(
   resource_stub_->async()->ReportResourceUsage(
       &call->context, &call->request, &call->reply,
       [call, done = std::move(done)](grpc::Status status) {
-        done(ToAbslStatus(status));
+        done(ToAbslStatus(status), std::move(call->reply));
       });
 }
 

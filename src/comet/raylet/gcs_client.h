@@ -34,10 +34,11 @@ class GcsClient {
   absl::Status UnregisterNode(const NodeID& node_id, const std::string& reason,
                               absl::Duration timeout);
 
-  // Sends one report; `done` runs on a gRPC thread with the outcome.
-  void ReportResourceUsage(const rpc::ReportResourceUsageRequest& request,
-                           absl::Duration timeout,
-                           std::function<void(absl::Status)> done);
+  // Sends one report; `done` runs on a gRPC thread with the outcome and the
+  // cluster view the GCS replied with.
+  void ReportResourceUsage(
+      const rpc::ReportResourceUsageRequest& request, absl::Duration timeout,
+      std::function<void(absl::Status, rpc::ReportResourceUsageReply)> done);
 
   // Reports a worker process that exited; `done` runs on a gRPC thread.
   void ReportWorkerFailure(const rpc::ReportWorkerFailureRequest& request,

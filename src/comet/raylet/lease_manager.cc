@@ -213,6 +213,23 @@ void LeaseManager::Reject(RequestId id, absl::string_view message) {
   queued.callback(outcome);
 }
 
+void LeaseManager::SpillQueued(
+    const std::function<std::optional<SpillbackTarget>(const LeaseRequest&)>& choose,
+    absl::Time now) {
+  std::vector<std::pair<RequestId, SpillbackTarget>> spilled;
+  for (const auto& [id, queued] : requests_) {
+    if (queued.stage == Stage::kWaitingForWorker) continue;
+    if (auto target = choose(queued.request)) spilled.emplace_back(id, *std::move(target));
+  }
+  for (auto& [id, target] : spilled) {
+    Queued queued = Remove(id);
+    LeaseOutcome outcome;
+    outcome.spillback = std::move(target);
+    queued.callback(outcome);
+  }
+  if (!spilled.empty()) Schedule(now);
+}
+
 bool LeaseManager::CancelByTaskId(absl::string_view task_id, absl::Time now) {
   std::vector<RequestId> matches;
   for (const auto& [id, queued] : requests_) {

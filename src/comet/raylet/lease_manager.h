@@ -55,6 +55,15 @@ struct LeaseRequest {
   int64_t backlog_size = 0;
   // An actor's worker: never reused, so its return always stops it.
   bool dedicated = false;
+  // Placement hints for the cluster policy (ClusterView::Choose).
+  bool spread = false;
+  bool grant_or_reject = false;
+};
+
+// Another node should serve the request.
+struct SpillbackTarget {
+  NodeID node_id;
+  std::string address;
 };
 
 struct LeaseGrant {
@@ -63,9 +72,10 @@ struct LeaseGrant {
   std::vector<InstanceAssignment> instances;
 };
 
-// Either a grant, or a rejection with a message.
+// A grant, a spillback to another node, or a rejection with a message.
 struct LeaseOutcome {
   std::optional<LeaseGrant> grant;
+  std::optional<SpillbackTarget> spillback;
   std::string failure_message;
 };
 
@@ -121,6 +131,13 @@ class LeaseManager {
   // infeasible requests that fit now start waiting for resources, waiting
   // ones that can no longer fit become infeasible; then schedules.
   void OnTotalResourcesChanged(absl::Time now);
+
+  // Offers each request that holds nothing yet (infeasible, or waiting for
+  // resources) to `choose`; those it gives a target for leave the queue and
+  // are answered with a spillback to it.
+  void SpillQueued(
+      const std::function<std::optional<SpillbackTarget>(const LeaseRequest&)>& choose,
+      absl::Time now);
 
   // Rejects every queued request (shutdown).
   void RejectAll(absl::string_view reason);

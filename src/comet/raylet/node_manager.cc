@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "src/comet/common/logging.h"
 #include "src/comet/raylet/grpc_status.h"
@@ -40,7 +41,8 @@ NodeManager::NodeManager(boost::asio::io_context& io,
       spawner_factory_(std::move(spawner_factory)),
       mailbox_(std::make_shared<Mailbox>()),
       report_failing_(std::make_shared<std::atomic<bool>>(false)),
-      resources_(options_.total_resources) {
+      resources_(options_.total_resources),
+      cluster_(options_.node_id, options_.cluster) {
   absl::MutexLock lock(&mailbox_->mu);
   mailbox_->io = &io_;
 }
@@ -189,7 +191,13 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
   lease.task_id = request.task_id();
   lease.backlog_size = request.backlog_size();
   lease.dedicated = request.is_actor_creation();
-  // SPREAD and DEFAULT place the same way on a single node.
+  lease.spread = request.scheduling_strategy() == rpc::SPREAD;
+  lease.grant_or_reject = request.grant_or_reject();
+  if (std::optional<SpillbackTarget> target = ChooseNode(lease)) {
+    FillLeaseReply(LeaseOutcome{std::nullopt, std::move(target), ""}, reply);
+    finish(grpc::Status::OK);
+    return std::nullopt;
+  }
   auto id = leases_->RequestLease(
       std::move(lease),
       [this, reply, finish = std::move(finish)](const LeaseOutcome& outcome) {
@@ -203,6 +211,19 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
 
 void NodeManager::FillLeaseReply(const LeaseOutcome& outcome,
                                  rpc::RequestWorkerLeaseReply* reply) const {
+  if (outcome.spillback) {
+    rpc::Address* retry = reply->mutable_retry_at_raylet_address();
+    retry->set_node_id(outcome.spillback->node_id.Binary());
+    const std::string& address = outcome.spillback->address;
+    size_t colon = address.rfind(':');
+    retry->set_ip_address(address.substr(0, colon));
+    int port = 0;
+    if (colon != std::string::npos &&
+        absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+      retry->set_port(port);
+    }
+    return;
+  }
   if (!outcome.grant) {
     reply->set_rejected(true);
     reply->set_failure_message(outcome.failure_message);
@@ -415,8 +436,9 @@ void NodeManager::SendReport(std::function<void()> done) {
   }
   gcs_->ReportResourceUsage(
       request, options_.report_timeout,
-      [mailbox = mailbox_, failing = report_failing_,
-       done = std::move(done)](absl::Status status) {
+      [this, mailbox = mailbox_, failing = report_failing_,
+       done = std::move(done)](absl::Status status,
+                               rpc::ReportResourceUsageReply reply) {
         // Log a failure once, and the recovery.
         if (!status.ok() && !failing->exchange(true)) {
           COMET_LOG(WARNING)
@@ -425,8 +447,53 @@ void NodeManager::SendReport(std::function<void()> done) {
           COMET_LOG(INFO) << "ReportResourceUsage to the GCS works again";
         }
         absl::MutexLock lock(&mailbox->mu);
-        if (mailbox->io != nullptr) boost::asio::post(*mailbox->io, done);
+        if (mailbox->io == nullptr) return;
+        // `this` is alive while the mailbox is open (closed on destruction
+        // on the io thread, where the posted work runs).
+        boost::asio::post(*mailbox->io,
+                          [this, mailbox, ok = status.ok(),
+                           reply = std::move(reply), done] {
+                            bool alive;
+                            {
+                              absl::MutexLock lock(&mailbox->mu);
+                              alive = mailbox->io != nullptr;
+                            }
+                            if (alive && ok) OnClusterView(reply);
+                            done();
+                          });
       });
+}
+
+void NodeManager::OnClusterView(const rpc::ReportResourceUsageReply& reply) {
+  if (!Serving()) return;
+  cluster_.Update(reply.cluster());
+  if (options_.on_node_addresses) {
+    absl::flat_hash_map<NodeID, std::string> addresses;
+    for (const rpc::NodeResources& node : reply.cluster()) {
+      auto id = NodeID::FromBinary(node.node_id());
+      if (id.ok() && *id != options_.node_id) addresses[*id] = node.raylet_address();
+    }
+    options_.on_node_addresses(std::move(addresses));
+  }
+  if (cluster_.num_remote_nodes() == 0) return;
+  leases_->SpillQueued(
+      [this](const LeaseRequest& request) -> std::optional<SpillbackTarget> {
+        // Queued here: it does not fit now (or was spilled here already).
+        return ChooseNode(request);
+      },
+      absl::Now());
+  NoteChanges();
+}
+
+std::optional<SpillbackTarget> NodeManager::ChooseNode(
+    const LeaseRequest& request) {
+  // An actor's lease goes where the GCS placed it.
+  if (request.dedicated) return std::nullopt;
+  std::optional<RemoteNode> node = cluster_.Choose(
+      request.demand, LocalNodeState{resources_.total(), resources_.available()},
+      request.spread, request.grant_or_reject);
+  if (!node) return std::nullopt;
+  return SpillbackTarget{node->node_id, node->address};
 }
 
 }  // namespace comet::raylet

@@ -29,6 +29,7 @@
 #include "proto/node_manager.pb.h"
 #include "src/comet/common/id.h"
 #include "src/comet/common/periodic_timer.h"
+#include "src/comet/raylet/cluster_view.h"
 #include "src/comet/raylet/gcs_client.h"
 #include "src/comet/raylet/lease_manager.h"
 #include "src/comet/raylet/local_resource_manager.h"
@@ -51,6 +52,10 @@ struct NodeManagerOptions {
   WorkerPoolOptions pool;
   LeaseManagerOptions lease;
   ResourceReporterOptions report;
+  ClusterViewOptions cluster;
+  // Told the other live nodes' raylet addresses after each cluster view
+  // update (the object manager's peers); may be empty.
+  std::function<void(absl::flat_hash_map<NodeID, std::string>)> on_node_addresses;
   // How often the pool's timeouts are checked and failed starts retried.
   absl::Duration tick_period = absl::Milliseconds(250);
   absl::Duration report_timeout = absl::Seconds(5);
@@ -134,6 +139,10 @@ class NodeManager {
   // Reports to the GCS soon if availability or demand changed.
   void NoteChanges();
   void SendReport(std::function<void()> done);
+  // A fresh cluster view from the GCS: re-place queued requests.
+  void OnClusterView(const rpc::ReportResourceUsageReply& reply);
+  // Where a request should go (nullopt: here); see ClusterView::Choose.
+  std::optional<SpillbackTarget> ChooseNode(const LeaseRequest& request);
 
   boost::asio::io_context& io_;
   const NodeManagerOptions options_;
@@ -144,6 +153,7 @@ class NodeManager {
 
   LocalResourceManager resources_;
   PlacementGroupResourceManager bundles_{&resources_};
+  ClusterView cluster_;
   std::unique_ptr<WorkerSpawner> spawner_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<LeaseManager> leases_;

@@ -1,5 +1,6 @@
 #include "src/comet/raylet/node_manager_service.h"
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <memory>
 #include <optional>
@@ -44,8 +45,47 @@ class LeaseReactor : public grpc::ServerUnaryReactor {
 }  // namespace
 
 NodeManagerService::NodeManagerService(boost::asio::io_context& io,
-                                       NodeManager* node_manager)
-    : io_(io), node_manager_(node_manager) {}
+                                       NodeManager* node_manager,
+                                       ObjectManager* objects)
+    : io_(io), node_manager_(node_manager), objects_(objects) {}
+
+grpc::ServerUnaryReactor* NodeManagerService::PullObjects(
+    grpc::CallbackServerContext* context,
+    const rpc::PullObjectsRequest* request, rpc::PullObjectsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (objects_ == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "this raylet has no object manager"));
+    return reactor;
+  }
+  int n = request->objects_size();
+  for (int i = 0; i < n; ++i) reply->add_errors();
+  if (n == 0) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  // The last pull to finish answers; the reply outlives them all.
+  auto remaining = std::make_shared<std::atomic<int>>(n);
+  for (int i = 0; i < n; ++i) {
+    objects_->Pull(request->objects(i),
+                   [reactor, reply, remaining, i](const std::string& error) {
+                     *reply->mutable_errors(i) = error;
+                     if (remaining->fetch_sub(1) == 1) {
+                       reactor->Finish(grpc::Status::OK);
+                     }
+                   });
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeManagerService::FreeObjects(
+    grpc::CallbackServerContext* context,
+    const rpc::FreeObjectsRequest* request, rpc::FreeObjectsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (objects_ != nullptr) objects_->FreeEverywhere(*request);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
 
 template <typename Request, typename Reply, typename Handler>
 grpc::ServerUnaryReactor* NodeManagerService::Dispatch(

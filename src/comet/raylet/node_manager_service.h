@@ -7,12 +7,14 @@
 // Ownership: borrows the NodeManager and the io_context, which must outlive
 // the grpc::Server this service is registered with (shut the server down
 // before destroying them). Thread model: handlers run on gRPC threads and
-// touch nothing but the io_context's queue.
+// touch nothing but the io_context's queue — except the object handlers,
+// which call the (thread-safe) ObjectManager directly.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 
 #include "proto/node_manager.grpc.pb.h"
+#include "src/comet/object_manager/object_manager.h"
 #include "src/comet/raylet/node_manager.h"
 
 namespace comet::raylet {
@@ -20,7 +22,16 @@ namespace comet::raylet {
 class NodeManagerService final
     : public rpc::NodeManagerService::CallbackService {
  public:
-  NodeManagerService(boost::asio::io_context& io, NodeManager* node_manager);
+  // `objects` serves PullObjects/FreeObjects (UNAVAILABLE when null).
+  NodeManagerService(boost::asio::io_context& io, NodeManager* node_manager,
+                     ObjectManager* objects = nullptr);
+
+  grpc::ServerUnaryReactor* PullObjects(grpc::CallbackServerContext* context,
+                                        const rpc::PullObjectsRequest* request,
+                                        rpc::PullObjectsReply* reply) override;
+  grpc::ServerUnaryReactor* FreeObjects(grpc::CallbackServerContext* context,
+                                        const rpc::FreeObjectsRequest* request,
+                                        rpc::FreeObjectsReply* reply) override;
 
   grpc::ServerUnaryReactor* RegisterWorker(
       grpc::CallbackServerContext* context,
@@ -78,6 +89,7 @@ class NodeManagerService final
 
   boost::asio::io_context& io_;
   NodeManager* const node_manager_;
+  ObjectManager* const objects_;
 };
 
 }  // namespace comet::raylet

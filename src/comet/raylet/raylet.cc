@@ -54,6 +54,13 @@ absl::Status Raylet::StartServing() {
   total_.SetFixed(absl::StrCat(kNodeIdResourcePrefix, options_.node_id.Hex()),
                   kResourceUnit);
 
+  ObjectManagerOptions objects = options_.objects;
+  objects.node_id = options_.node_id;
+  objects.plasma_socket = options_.plasma.socket_path;
+  objects.store_capacity = plasma_->capacity();
+  ASSIGN_OR_RETURN(objects_, ObjectManager::Create(std::move(objects)));
+  object_service_ = std::make_unique<ObjectManagerGrpcService>(objects_.get());
+
   gcs_ = GcsClient::Connect(options_.gcs_address);
   NodeManagerOptions manager;
   manager.node_id = options_.node_id;
@@ -63,6 +70,11 @@ absl::Status Raylet::StartServing() {
   manager.pool = options_.pool;
   manager.lease = options_.lease;
   manager.report = options_.report;
+  manager.cluster = options_.cluster;
+  manager.on_node_addresses =
+      [objects = objects_.get()](absl::flat_hash_map<NodeID, std::string> addresses) {
+        objects->SetNodeAddresses(std::move(addresses));
+      };
   SpawnerFactory factory = options_.spawner_factory;
   if (!factory) {
     factory = [options = options_](boost::asio::io_context& io,
@@ -80,12 +92,15 @@ absl::Status Raylet::StartServing() {
     node_manager_ = std::make_unique<NodeManager>(
         io_.io_context(), manager, gcs_.get(), std::move(factory));
   });
-  service_ = std::make_unique<NodeManagerService>(io_.io_context(),
-                                                  node_manager_.get());
+  service_ = std::make_unique<NodeManagerService>(
+      io_.io_context(), node_manager_.get(), objects_.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.port),
                            grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(service_.get());
+  builder.RegisterService(object_service_.get());
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(
@@ -126,6 +141,7 @@ void Raylet::Stop() {
   if (node_manager_ && io_.IsRunning()) {
     io_.RunSync([this] { node_manager_->BeginShutdown(); });
   }
+  if (objects_) objects_->Stop();
   if (server_) {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
     server_->Wait();
@@ -146,6 +162,8 @@ void Raylet::Stop() {
   io_.Stop();
   node_manager_.reset();  // Only if the io thread never ran.
   service_.reset();
+  object_service_.reset();
+  objects_.reset();
   if (plasma_) {
     plasma_->Stop();
     plasma_.reset();

@@ -2,10 +2,11 @@
 // own thread), the NodeManager on one io thread, the gRPC server with the
 // NodeManagerService, and the node's registration with the GCS.
 //
-// Start() brings it up in order (plasma, io thread, server, RegisterNode,
-// workers and reports) and undoes what it did on failure; Stop() takes it
-// down in reverse: queued leases rejected, server shut down, UnregisterNode,
-// workers terminated, plasma stopped (its socket unlinked).
+// Start() brings it up in order (plasma, object manager, io thread, server,
+// RegisterNode, workers and reports) and undoes what it did on failure;
+// Stop() takes it down in reverse: queued leases rejected, pulls failed,
+// server shut down, UnregisterNode, workers terminated, plasma stopped (its
+// socket unlinked).
 //
 // Ownership: owns everything above. Thread model: Start/Stop and the
 // accessors are for the owner's thread; the work happens on the io thread,
@@ -22,6 +23,8 @@
 #include "absl/time/time.h"
 #include "src/comet/common/id.h"
 #include "src/comet/common/io_thread.h"
+#include "src/comet/object_manager/object_manager.h"
+#include "src/comet/object_manager/object_manager_service.h"
 #include "src/comet/object_manager/plasma/store_runner.h"
 #include "src/comet/raylet/gcs_client.h"
 #include "src/comet/raylet/node_manager.h"
@@ -51,6 +54,8 @@ struct RayletOptions {
   WorkerPoolOptions pool;
   LeaseManagerOptions lease;
   ResourceReporterOptions report;
+  ClusterViewOptions cluster;
+  ObjectManagerOptions objects;  // node_id, socket and capacity are filled in.
   absl::Duration gcs_register_timeout = absl::Seconds(30);
   absl::Duration shutdown_grace = absl::Seconds(2);
   // Interpreter for workers (ChildProcessSpawner).
@@ -91,6 +96,8 @@ class Raylet {
   int port_ = 0;
   bool registered_ = false;
   std::unique_ptr<plasma::PlasmaStoreRunner> plasma_;
+  std::unique_ptr<ObjectManager> objects_;
+  std::unique_ptr<ObjectManagerGrpcService> object_service_;
   std::unique_ptr<GcsClient> gcs_;
   IoThread io_{"raylet_io"};
   // Created and destroyed on the io thread.

@@ -2,7 +2,10 @@
 // (the raylet embeds the same store on a thread). Parses flags, wires objects,
 // and serves until SIGINT/SIGTERM.
 //
-//   plasma_store --socket=PATH [--memory=BYTES] [--fallback-dir=DIR] [--log-dir=DIR]
+//   plasma_store --socket=PATH [--memory=BYTES] [--fallback-dir=DIR]
+//                [--spill-dir=DIR] [--spill-threshold=FRACTION] [--log-dir=DIR]
+//
+// Spilling of primary copies is off unless --spill-dir is given.
 //
 // Unset flags come from the config table (COMET_object_store_memory,
 // COMET_plasma_spill_dir, COMET_plasma_create_fallback_timeout_ms, ...).
@@ -12,6 +15,7 @@
 #include <map>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "src/comet/common/config.h"
 #include "src/comet/common/logging.h"
@@ -36,10 +40,10 @@ int main(int argc, char** argv) {
     }
     flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
   }
+  const absl::flat_hash_set<std::string> known = {
+      "socket", "memory", "fallback-dir", "spill-dir", "spill-threshold", "log-dir"};
   for (const auto& [name, value] : flags) {
-    if (name != "socket" && name != "memory" && name != "fallback-dir" && name != "log-dir") {
-      return Fail("unknown flag --" + name);
-    }
+    if (!known.contains(name)) return Fail("unknown flag --" + name);
   }
   if (flags["socket"].empty()) return Fail("--socket=PATH is required");
 
@@ -63,6 +67,12 @@ int main(int argc, char** argv) {
   if (!config->plasma_fallback_allocation()) options.fallback_dir.clear();
   options.fallback_timeout_ms = config->plasma_create_fallback_timeout_ms();
   options.max_message_bytes = static_cast<uint64_t>(config->plasma_max_message_bytes());
+  options.spill_dir = flags["spill-dir"];
+  if (!flags["spill-threshold"].empty() &&
+      (!absl::SimpleAtod(flags["spill-threshold"], &options.spill_threshold) ||
+       !(options.spill_threshold >= 0 && options.spill_threshold <= 1))) {
+    return Fail("--spill-threshold must be a fraction of capacity in [0, 1]");
+  }
 
   sigset_t signals;
   sigemptyset(&signals);

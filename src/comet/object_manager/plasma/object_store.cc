@@ -1,5 +1,6 @@
 #include "src/comet/object_manager/plasma/object_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,13 +29,26 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("object store capacity must be at least ", Allocator::kAlignment, " bytes"));
   }
+  if (!(options.spill_threshold >= 0 && options.spill_threshold <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spill threshold must be a fraction of capacity in [0, 1], got ", options.spill_threshold));
+  }
+  std::unique_ptr<SpillStorage> spill;
+  if (!options.spill_dir.empty()) {
+    ASSIGN_OR_RETURN(spill, SpillStorage::Create(options.spill_dir));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<MemoryMapping> arena,
                    MemoryMapping::CreateArena("comet-plasma", capacity));
-  return std::unique_ptr<ObjectStore>(new ObjectStore(options, std::move(arena)));
+  return std::unique_ptr<ObjectStore>(
+      new ObjectStore(options, std::move(arena), std::move(spill)));
 }
 
-ObjectStore::ObjectStore(const ObjectStoreOptions& options, std::unique_ptr<MemoryMapping> arena)
-    : options_(options), arena_(std::move(arena)), allocator_(arena_->size()) {
+ObjectStore::ObjectStore(const ObjectStoreOptions& options, std::unique_ptr<MemoryMapping> arena,
+                         std::unique_ptr<SpillStorage> spill)
+    : options_(options),
+      arena_(std::move(arena)),
+      allocator_(arena_->size()),
+      spill_(std::move(spill)) {
   stats_.capacity = static_cast<int64_t>(allocator_.capacity());
 }
 
@@ -57,12 +71,15 @@ absl::Status ObjectStore::CheckCreate(const ObjectID& id, uint64_t data_size,
 absl::StatusOr<uint64_t> ObjectStore::AllocateWithEviction(uint64_t size) {
   absl::StatusOr<uint64_t> offset = allocator_.Allocate(size);
   if (offset.ok()) return offset;
-  // Evicting cannot help when even every evictable byte would not be enough.
-  if (allocator_.free_bytes() + evictable_bytes_ < RoundUp(size)) {
+  // Evicting and spilling cannot help when even every byte they could free
+  // would not be enough.
+  uint64_t spillable = spill_ != nullptr ? spillable_bytes_ : 0;
+  if (allocator_.free_bytes() + evictable_bytes_ + spillable < RoundUp(size)) {
     return PlasmaError(fb::ErrorCode::OutOfMemory,
                        absl::StrCat("object store full: need ", size, " bytes, ",
-                                    allocator_.free_bytes(), " free and ", evictable_bytes_,
-                                    " evictable of ", allocator_.capacity()));
+                                    allocator_.free_bytes(), " free, ", evictable_bytes_,
+                                    " evictable and ", spillable, " spillable of ",
+                                    allocator_.capacity()));
   }
   while (!lru_.empty()) {
     ObjectID victim = lru_.front();
@@ -72,9 +89,21 @@ absl::StatusOr<uint64_t> ObjectStore::AllocateWithEviction(uint64_t size) {
     offset = allocator_.Allocate(size);
     if (offset.ok()) return offset;
   }
+  while (spill_ != nullptr && !spill_queue_.empty()) {
+    uint64_t missing = RoundUp(size) - std::min(RoundUp(size), allocator_.free_bytes());
+    absl::Status spilled = SpillBatch(std::max({missing, options_.min_spill_bytes, uint64_t{1}}));
+    if (!spilled.ok()) {
+      return PlasmaError(fb::ErrorCode::OutOfMemory,
+                         absl::StrCat("object store full and spilling failed: ",
+                                      spilled.message()));
+    }
+    offset = allocator_.Allocate(size);
+    if (offset.ok()) return offset;
+  }
   return PlasmaError(fb::ErrorCode::OutOfMemory,
                      absl::StrCat("object store full: no free block of ", size,
-                                  " bytes after evicting every unreferenced object"));
+                                  " bytes after evicting every unreferenced object",
+                                  spill_ != nullptr ? " and spilling every spillable one" : ""));
 }
 
 absl::StatusOr<ObjectLocation> ObjectStore::CreateObject(ClientId client, const ObjectID& id,
@@ -87,7 +116,9 @@ absl::StatusOr<ObjectLocation> ObjectStore::CreateObject(ClientId client, const 
   entry.data_size = data_size;
   entry.metadata_size = metadata_size;
   entry.offset = offset;
-  return Insert(client, id, std::move(entry));
+  ObjectLocation location = Insert(client, id, std::move(entry));
+  SpillAboveThreshold();  // Cannot move the new object: its creator holds it.
+  return location;
 }
 
 absl::StatusOr<ObjectLocation> ObjectStore::CreateFallbackObject(ClientId client,
@@ -144,7 +175,10 @@ absl::Status ObjectStore::Seal(ClientId client, const ObjectID& id) {
   }
   entry.sealed = true;
   unsealed_by_client_[client].erase(id);
-  if (entry.ref_count == 0) OnUnreferenced(id, entry);
+  if (entry.ref_count == 0) {
+    OnUnreferenced(id, entry);
+    SpillAboveThreshold();
+  }
   return absl::OkStatus();
 }
 
@@ -155,8 +189,12 @@ absl::StatusOr<ObjectLocation> ObjectStore::Acquire(ClientId client, const Objec
     return PlasmaError(fb::ErrorCode::ObjectNotSealed,
                        absl::StrCat("object ", id.Hex(), " is not sealed yet"));
   }
-  AddReference(client, id, it->second);
-  return LocationOf(it->second);
+  bool restore = it->second.spilled;
+  if (restore) RETURN_IF_ERROR(Restore(id));
+  Entry& entry = objects_.at(id);  // Restoring may have freed other entries.
+  AddReference(client, id, entry);
+  if (restore) SpillAboveThreshold();  // Cannot move `id`: `client` holds it.
+  return LocationOf(entry);
 }
 
 absl::StatusOr<ReleaseResult> ObjectStore::Release(ClientId client, const ObjectID& id) {
@@ -173,7 +211,10 @@ absl::StatusOr<ReleaseResult> ObjectStore::Release(ClientId client, const Object
     entry.holders.erase(holder);
     held_by_client_[client].erase(id);
   }
-  if (--entry.ref_count == 0) OnUnreferenced(id, entry);
+  if (--entry.ref_count == 0) {
+    OnUnreferenced(id, entry);
+    SpillAboveThreshold();
+  }
   return result;
 }
 
@@ -230,11 +271,15 @@ void ObjectStore::DisconnectClient(ClientId client) {
     if (entry.ref_count == 0) OnUnreferenced(id, entry);
   }
   held_by_client_.erase(client);
+  SpillAboveThreshold();
 }
 
 void ObjectStore::AddReference(ClientId client, const ObjectID& id, Entry& entry) {
   if (entry.holders[client]++ == 0) held_by_client_[client].insert(id);
-  if (entry.ref_count++ == 0) RemoveFromLru(entry);
+  if (entry.ref_count++ == 0) {
+    RemoveFromLru(entry);
+    RemoveFromSpillQueue(entry);
+  }
 }
 
 void ObjectStore::OnUnreferenced(const ObjectID& id, Entry& entry) {
@@ -243,8 +288,14 @@ void ObjectStore::OnUnreferenced(const ObjectID& id, Entry& entry) {
     Free(id);
     return;
   }
-  if (entry.primary) return;               // Kept until its owner deletes it.
-  if (entry.fd_id != kArenaFdId) return;  // Evicting a file frees no arena space.
+  // Evicting or spilling a file (or a spilled object) frees no arena space.
+  if (entry.spilled || entry.fd_id != kArenaFdId) return;
+  if (entry.primary) {  // Kept until its owner deletes it, maybe on disk.
+    entry.spill_pos = spill_queue_.insert(spill_queue_.end(), id);
+    entry.in_spill_queue = true;
+    spillable_bytes_ += AllocatedSize(entry);
+    return;
+  }
   entry.lru_pos = lru_.insert(lru_.end(), id);
   entry.in_lru = true;
   evictable_bytes_ += AllocatedSize(entry);
@@ -257,13 +308,103 @@ void ObjectStore::RemoveFromLru(Entry& entry) {
   evictable_bytes_ -= AllocatedSize(entry);
 }
 
-void ObjectStore::Free(const ObjectID& id) {
-  auto it = objects_.find(id);
-  if (it == objects_.end()) return;
-  Entry& entry = it->second;
-  RemoveFromLru(entry);
-  for (const auto& [client, count] : entry.holders) held_by_client_[client].erase(id);
-  if (!entry.sealed) unsealed_by_client_[entry.creator].erase(id);
+void ObjectStore::RemoveFromSpillQueue(Entry& entry) {
+  if (!entry.in_spill_queue) return;
+  spill_queue_.erase(entry.spill_pos);
+  entry.in_spill_queue = false;
+  spillable_bytes_ -= AllocatedSize(entry);
+}
+
+absl::Status ObjectStore::SpillBatch(uint64_t min_bytes) {
+  std::vector<ObjectID> victims;
+  std::vector<absl::Span<const uint8_t>> chunks;
+  uint64_t bytes = 0;
+  for (auto it = spill_queue_.begin(); it != spill_queue_.end() && bytes < min_bytes; ++it) {
+    const Entry& entry = objects_.at(*it);
+    victims.push_back(*it);
+    bytes += AllocatedSize(entry);
+    // A restored object's copy is still on disk: nothing to write.
+    if (!entry.spill.has_value()) {
+      chunks.emplace_back(arena_->data() + entry.offset, entry.data_size + entry.metadata_size);
+    }
+  }
+  absl::StatusOr<std::vector<SpillLocation>> written = spill_->WriteBatch(chunks);
+  if (!written.ok()) {
+    stats_.num_spill_failures++;
+    return written.status();
+  }
+  size_t next = 0;
+  for (const ObjectID& id : victims) {
+    Entry& entry = objects_.at(id);
+    if (!entry.spill.has_value()) entry.spill = (*written)[next++];
+    RemoveFromSpillQueue(entry);
+    FreeMemory(entry);
+    entry.spilled = true;
+    stats_.num_objects_spilled++;
+    stats_.bytes_spilled += static_cast<int64_t>(entry.data_size + entry.metadata_size);
+  }
+  return absl::OkStatus();
+}
+
+void ObjectStore::SpillAboveThreshold() {
+  if (spill_ == nullptr || spill_queue_.empty()) return;
+  auto limit = static_cast<uint64_t>(options_.spill_threshold *
+                                     static_cast<double>(allocator_.capacity()));
+  uint64_t pinned = static_cast<uint64_t>(stats_.used_bytes) - evictable_bytes_;
+  if (pinned <= limit) return;
+  // A failure is counted in the stats; the objects stay in memory, and a
+  // create that then cannot fit reports the error.
+  SpillBatch(std::max(pinned - limit, options_.min_spill_bytes)).IgnoreError();
+}
+
+absl::Status ObjectStore::Restore(const ObjectID& id) {
+  ASSIGN_OR_RETURN(uint8_t* dest, AllocateForRestore(id));
+  Entry& entry = objects_.at(id);
+  absl::Status read = spill_->Read(*entry.spill, dest);
+  if (!read.ok()) {
+    FreeMemory(entry);
+    return absl::Status(read.code(), absl::StrCat("cannot restore spilled object ", id.Hex(),
+                                                  ": ", read.message()));
+  }
+  entry.spilled = false;
+  stats_.num_objects_restored++;
+  stats_.bytes_restored += static_cast<int64_t>(entry.data_size + entry.metadata_size);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint8_t*> ObjectStore::AllocateForRestore(const ObjectID& id) {
+  uint64_t size = objects_.at(id).data_size + objects_.at(id).metadata_size;
+  absl::StatusOr<uint64_t> offset = AllocateWithEviction(size);
+  Entry& entry = objects_.at(id);  // Looked up again: allocating may free others.
+  if (offset.ok()) {
+    entry.fd_id = kArenaFdId;
+    entry.offset = *offset;
+    stats_.used_bytes += static_cast<int64_t>(AllocatedSize(entry));
+    return arena_->data() + *offset;
+  }
+  if (options_.fallback_dir.empty()) {
+    return PlasmaError(fb::ErrorCode::OutOfMemory,
+                       absl::StrCat("cannot restore spilled object ", id.Hex(), ": ",
+                                    offset.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<MemoryMapping>> mapping =
+      MemoryMapping::CreateFileBacked(options_.fallback_dir, RoundUp(size));
+  if (!mapping.ok()) {
+    return PlasmaError(fb::ErrorCode::OutOfMemory,
+                       absl::StrCat("cannot restore spilled object ", id.Hex(),
+                                    ": store full and fallback allocation failed: ",
+                                    mapping.status().message()));
+  }
+  entry.fd_id = next_fd_id_++;
+  entry.offset = 0;
+  uint8_t* dest = (*mapping)->data();
+  fallback_mappings_[entry.fd_id] = *std::move(mapping);
+  stats_.fallback_bytes += static_cast<int64_t>(AllocatedSize(entry));
+  stats_.num_fallback_allocations++;
+  return dest;
+}
+
+void ObjectStore::FreeMemory(Entry& entry) {
   if (entry.fd_id == kArenaFdId) {
     stats_.used_bytes -= static_cast<int64_t>(AllocatedSize(entry));
     allocator_.Free(entry.offset).IgnoreError();
@@ -271,6 +412,18 @@ void ObjectStore::Free(const ObjectID& id) {
     stats_.fallback_bytes -= static_cast<int64_t>(AllocatedSize(entry));
     fallback_mappings_.erase(entry.fd_id);
   }
+}
+
+void ObjectStore::Free(const ObjectID& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  Entry& entry = it->second;
+  RemoveFromLru(entry);
+  RemoveFromSpillQueue(entry);
+  for (const auto& [client, count] : entry.holders) held_by_client_[client].erase(id);
+  if (!entry.sealed) unsealed_by_client_[entry.creator].erase(id);
+  if (entry.spill.has_value()) spill_->Drop(*entry.spill);
+  if (!entry.spilled) FreeMemory(entry);
   objects_.erase(it);
 }
 
@@ -289,6 +442,11 @@ ObjectLocation ObjectStore::LocationOf(const Entry& entry) const {
   return loc;
 }
 
+bool ObjectStore::IsSpilled(const ObjectID& id) const {
+  auto it = objects_.find(id);
+  return it != objects_.end() && it->second.spilled;
+}
+
 bool ObjectStore::IsSealed(const ObjectID& id) const {
   auto it = objects_.find(id);
   return it != objects_.end() && it->second.sealed;
@@ -305,7 +463,7 @@ std::vector<ObjectSummary> ObjectStore::List() const {
   out.reserve(objects_.size());
   for (const auto& [id, entry] : objects_) {
     out.push_back({id, entry.data_size, entry.metadata_size, entry.sealed, entry.ref_count,
-                   entry.fd_id != kArenaFdId, entry.primary});
+                   !entry.spilled && entry.fd_id != kArenaFdId, entry.primary, entry.spilled});
   }
   return out;
 }
@@ -314,7 +472,14 @@ StoreStats ObjectStore::stats() const {
   StoreStats s = stats_;
   s.num_objects = static_cast<int64_t>(objects_.size());
   s.num_sealed = 0;
-  for (const auto& [id, entry] : objects_) s.num_sealed += entry.sealed ? 1 : 0;
+  for (const auto& [id, entry] : objects_) {
+    s.num_sealed += entry.sealed ? 1 : 0;
+    s.num_spilled_objects += entry.spilled ? 1 : 0;
+  }
+  if (spill_ != nullptr) {
+    s.spill_bytes_on_disk = static_cast<int64_t>(spill_->bytes_on_disk());
+    s.num_spill_files = static_cast<int64_t>(spill_->num_files());
+  }
   return s;
 }
 

@@ -10,6 +10,9 @@ absl::StatusOr<std::unique_ptr<PlasmaStoreRunner>> PlasmaStoreRunner::Start(
   ObjectStoreOptions store_options;
   store_options.capacity = options.capacity;
   store_options.fallback_dir = options.fallback_dir;
+  store_options.spill_dir = options.spill_dir;
+  store_options.spill_threshold = options.spill_threshold;
+  store_options.min_spill_bytes = options.min_spill_bytes;
   ASSIGN_OR_RETURN(runner->store_, ObjectStore::Create(store_options));
   StoreServerOptions server_options;
   server_options.socket_path = options.socket_path;
@@ -23,6 +26,15 @@ absl::StatusOr<std::unique_ptr<PlasmaStoreRunner>> PlasmaStoreRunner::Start(
 }
 
 PlasmaStoreRunner::~PlasmaStoreRunner() { Stop(); }
+
+StoreStats PlasmaStoreRunner::stats() {
+  return thread_.RunSync([this] {
+    StoreStats s = store_->stats();
+    s.num_pending_creates = static_cast<int64_t>(server_->num_pending_creates());
+    s.num_clients = static_cast<int64_t>(server_->num_clients());
+    return s;
+  });
+}
 
 void PlasmaStoreRunner::Stop() {
   if (server_ != nullptr && thread_.IsRunning()) {

@@ -22,6 +22,12 @@ struct PlasmaStoreOptions {
   std::string fallback_dir;
   int64_t fallback_timeout_ms = 2000;
   uint64_t max_message_bytes = 64ull << 20;
+  // Spilling of primary copies (see object_store.h): the directory for spill
+  // files, empty = off; the fraction of capacity above which unreferenced
+  // primaries are spilled; the bytes per spill batch (one file).
+  std::string spill_dir;
+  double spill_threshold = 0.8;
+  uint64_t min_spill_bytes = 100ull << 20;
 };
 
 class PlasmaStoreRunner {
@@ -31,8 +37,13 @@ class PlasmaStoreRunner {
       const PlasmaStoreOptions& options);
   ~PlasmaStoreRunner();
 
-  // Closes every connection, stops the thread and frees the arena.
+  // Closes every connection, stops the thread, frees the arena and deletes
+  // the spill files.
   void Stop();
+
+  // The store's counters, read on the store thread (including the spill
+  // counters that the wire StatsReply does not carry). Only while running.
+  StoreStats stats();
 
   const std::string& socket_path() const { return options_.socket_path; }
   uint64_t capacity() const { return store_->capacity(); }

@@ -350,6 +350,9 @@ void StoreServer::FinishGet(const std::shared_ptr<PendingGet>& get) {
   std::vector<flatbuffers::Offset<fb::ObjectSpec>> specs;
   for (const ObjectID& id : get->ids) {
     absl::StatusOr<ObjectLocation> loc = store_->Acquire(get->conn->id(), id);
+    if (!loc.ok() && store_->IsSealed(id)) {  // A spilled object found no room.
+      COMET_LOG(WARNING) << "plasma get of " << id.Hex() << ": " << loc.status().message();
+    }
     found.push_back(loc.ok() ? 1 : 0);
     ObjectLocation spec = loc.ok() ? *loc : ObjectLocation{};
     if (loc.ok()) AttachFd(*get->conn, loc->fd_id, fbb, &new_fds, &fds);

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <atomic>
 #include <cstring>
 #include <string>
@@ -30,6 +32,8 @@ class StoreTest : public ::testing::Test {
     options.capacity = capacity;
     options.fallback_dir = ::testing::TempDir();
     options.fallback_timeout_ms = fallback_timeout_ms;
+    options.spill_dir = spill_dir_;
+    options.min_spill_bytes = 256 << 10;
     auto runner = PlasmaStoreRunner::Start(options);
     ASSERT_TRUE(runner.ok()) << runner.status();
     runner_ = *std::move(runner);
@@ -44,8 +48,11 @@ class StoreTest : public ::testing::Test {
   void TearDown() override {
     if (runner_) runner_->Stop();
     if (!socket_dir_.empty()) rmdir(socket_dir_.c_str());
+    if (!spill_dir_.empty()) rmdir(spill_dir_.c_str());
   }
 
+  // Set before StartStore to turn spilling on.
+  std::string spill_dir_;
   std::string socket_dir_;
   std::unique_ptr<PlasmaStoreRunner> runner_;
 };
@@ -256,6 +263,64 @@ TEST_F(StoreTest, SecondStoreOnTheSameSocketIsRefused) {
   options.socket_path = "/tmp/" + std::string(200, 'x');
   auto too_long = PlasmaStoreRunner::Start(options);
   EXPECT_EQ(too_long.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+int CountFiles(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d)) n += e->d_name[0] == '.' ? 0 : 1;
+  closedir(d);
+  return n;
+}
+
+std::string Pattern(int n, size_t size) {
+  std::string out(size, '\0');
+  for (size_t i = 0; i < size; ++i) out[i] = static_cast<char>((n * 131 + i * 7) & 0xff);
+  return out;
+}
+
+TEST_F(StoreTest, SpillsPrimariesAndRestoresThemOnGet) {
+  char dir[] = "/tmp/plasma-spill-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  spill_dir_ = dir;
+  constexpr uint64_t kCapacity = 1 << 20;
+  constexpr size_t kSize = 64 << 10;
+  StartStore(kCapacity);
+  auto writer = Connect("writer");
+  auto reader = Connect("reader");
+  std::vector<ObjectID> ids;
+  for (int i = 0; i < static_cast<int>(3 * kCapacity / kSize); ++i) {
+    ids.push_back(ObjectID::FromRandom());
+    ASSERT_TRUE(writer->Put(ids.back(), Pattern(i, kSize), "", /*primary=*/true).ok()) << i;
+  }
+  StoreStats stats = runner_->stats();
+  EXPECT_GT(stats.num_spilled_objects, 0);
+  EXPECT_EQ(stats.num_objects, static_cast<int64_t>(ids.size()));
+  EXPECT_LE(stats.num_spill_files * 4, stats.num_objects_spilled);  // Batched.
+  EXPECT_EQ(stats.num_fallback_allocations, 0);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(*reader->Contains(ids[i]));
+    auto got = reader->Get({ids[i]}, 0);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE((*got)[0].has_value()) << i;
+    const ObjectBuffer& buf = *(*got)[0];
+    EXPECT_FALSE(buf.fallback);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf.data), buf.data_size),
+              Pattern(static_cast<int>(i), kSize))
+        << i;
+    ASSERT_TRUE(reader->Release(ids[i]).ok());
+  }
+  stats = runner_->stats();
+  EXPECT_GT(stats.num_objects_restored, 0);
+  EXPECT_GT(CountFiles(spill_dir_), 0);
+  // Deleting half keeps the files that still hold the other half; stopping
+  // the store removes the rest.
+  std::vector<ObjectID> half(ids.begin(), ids.begin() + ids.size() / 2);
+  ASSERT_TRUE(writer->Delete(half).ok());
+  EXPECT_EQ(runner_->stats().num_objects, static_cast<int64_t>(ids.size() - half.size()));
+  runner_->Stop();
+  EXPECT_EQ(CountFiles(spill_dir_), 0);
 }
 
 }  // namespace

@@ -23,6 +23,30 @@ COMET_CONFIG(int64_t, plasma_max_message_bytes, 64LL * 1024 * 1024,
 COMET_CONFIG(std::string, plasma_spill_dir, "",
              "Where fallback mappings and spilled objects go; empty = "
              "<session_dir>/spill, or /tmp.")
+COMET_CONFIG(bool, object_spilling_enabled, true,
+             "Whether primary copies are spilled to files under the spill "
+             "directory when the store fills up (restored on get).")
+COMET_CONFIG(double, object_spilling_threshold, 0.8,
+             "Fraction of the store's capacity above which primary copies "
+             "are spilled.")
+COMET_CONFIG(int64_t, min_spill_bytes, 100LL * 1024 * 1024,
+             "Objects are spilled in batches of at least this many bytes "
+             "(when that many are spillable), one file per batch.")
+
+// --- Object manager (transfers between nodes) ---
+COMET_CONFIG(int64_t, object_manager_chunk_size, 5LL * 1024 * 1024,
+             "Bytes per chunk when an object is streamed to another node.")
+COMET_CONFIG(int64_t, object_manager_pull_threads, 4,
+             "Objects pulled from other nodes at once (one thread each).")
+COMET_CONFIG(double, object_manager_max_pull_fraction, 0.7,
+             "Bytes being pulled at once stay under this fraction of the "
+             "store (one pull is always admitted).")
+
+// --- Scheduling across nodes ---
+COMET_CONFIG(double, scheduler_spread_threshold, 0.5,
+             "A node keeps lease requests while the demanded resources are "
+             "less used than this; above it the least loaded node that fits "
+             "them gets them (spillback).")
 
 // --- Core worker ---
 COMET_CONFIG(int64_t, max_direct_call_object_size, 100 * 1024,

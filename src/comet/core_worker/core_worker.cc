@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -376,7 +377,7 @@ absl::Status CoreWorker::SealPlasma(const ObjectID& id, bool owned, int64_t size
   RETURN_IF_ERROR(plasma_->Seal(id));
   if (owned) {
     references_.AddOwnedObject(id);
-    memory_store_.Put(id, RayObject::InPlasma(size));
+    memory_store_.Put(id, RayObject::InPlasma(size, options_.node_id.Binary()));
   }
   return absl::OkStatus();
 }
@@ -384,15 +385,84 @@ absl::Status CoreWorker::SealPlasma(const ObjectID& id, bool owned, int64_t size
 void CoreWorker::OnObjectFreed(const ObjectID& id, bool owned) {
   ObjectPtr obj = memory_store_.Get(id);
   memory_store_.Delete(id);
+  bool remote_copies = false;
   {
     absl::MutexLock lock(&mu_);
     owners_.erase(id);
     requested_.erase(id);
+    auto it = copies_.find(id);
+    if (it != copies_.end()) {
+      remote_copies = true;
+      copies_.erase(it);
+    }
   }
-  if (owned && obj != nullptr && obj->in_plasma && !shut_down_) {
-    auto deleted = plasma_->Delete({id});
-    if (!deleted.ok()) COMET_LOG(WARNING) << "plasma delete failed: " << deleted.status();
+  if (!owned || obj == nullptr || !obj->in_plasma || shut_down_) return;
+  auto deleted = plasma_->Delete({id});
+  if (!deleted.ok()) COMET_LOG(WARNING) << "plasma delete failed: " << deleted.status();
+  if (remote_copies || (!obj->node_id.empty() && obj->node_id != options_.node_id.Binary())) {
+    // Copies on other nodes: the local raylet forwards the free to them.
+    rpc::FreeObjectsRequest request;
+    request.add_object_ids(id.Binary());
+    request.set_forward(true);
+    auto stub = raylets_.Get(options_.raylet_address);
+    rpc::CallAsync<rpc::FreeObjectsRequest, rpc::FreeObjectsReply>(
+        [stub](auto* ctx, auto* req, auto* reply, auto done) {
+          stub->async()->FreeObjects(ctx, req, reply, std::move(done));
+        },
+        std::move(request), [](const grpc::Status&, rpc::FreeObjectsReply&&) {}, 10000);
   }
+}
+
+void CoreWorker::AddObjectLocation(const ObjectID& id, const std::string& node_id) {
+  if (node_id.empty()) return;
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string>& copies = copies_[id];
+  if (std::find(copies.begin(), copies.end(), node_id) == copies.end()) copies.push_back(node_id);
+}
+
+std::vector<std::string> CoreWorker::LocationsOf(const ObjectID& id,
+                                                 const RayObject& object) const {
+  std::vector<std::string> out;
+  if (!object.node_id.empty()) out.push_back(object.node_id);
+  absl::MutexLock lock(&mu_);
+  auto it = copies_.find(id);
+  if (it != copies_.end()) {
+    for (const std::string& node : it->second) {
+      if (std::find(out.begin(), out.end(), node) == out.end()) out.push_back(node);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> CoreWorker::PullObjects(const std::vector<ObjectID>& ids,
+                                                 const std::vector<ObjectPtr>& objects,
+                                                 absl::Duration timeout) {
+  rpc::PullObjectsRequest request;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    rpc::ObjectToPull* pull = request.add_objects();
+    pull->set_object_id(ids[i].Binary());
+    if (objects[i] != nullptr) {
+      pull->set_size(objects[i]->size);
+      for (std::string& node : LocationsOf(ids[i], *objects[i])) pull->add_node_ids(std::move(node));
+    }
+    *pull->mutable_owner_address() = OwnerOf(ids[i]);
+  }
+  request.set_timeout_ms(absl::ToInt64Milliseconds(timeout));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  rpc::PullObjectsReply reply;
+  grpc::Status status = raylets_.Get(options_.raylet_address)->PullObjects(&ctx, request, &reply);
+  std::vector<std::string> errors(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!status.ok()) {
+      errors[i] = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+                      ? "timeout"
+                      : absl::StrCat("the local raylet failed the pull: ", status.error_message());
+    } else if (static_cast<int>(i) < reply.errors_size()) {
+      errors[i] = reply.errors(static_cast<int>(i));
+    }
+  }
+  return errors;
 }
 
 void CoreWorker::StoreReturn(const ObjectID& id, ObjectPtr object) {
@@ -436,7 +506,9 @@ void CoreWorker::RequestFromOwner(const ObjectID& id) {
         }
         rpc::ReturnObject ret;
         ret.set_in_plasma(reply.in_plasma());
+        ret.set_plasma_node_id(reply.plasma_node_id());
         ret.set_size(reply.size());
+        for (const std::string& node : reply.node_ids()) AddObjectLocation(id, node);
         *ret.mutable_value() = std::move(*reply.mutable_value());
         memory_store_.Put(id, TaskManager::ToObject(ret));
       });
@@ -560,10 +632,14 @@ void CoreWorker::HandleGetObjectStatus(const rpc::GetObjectStatusRequest& reques
     reply(std::move(out));
     return;
   }
-  memory_store_.GetAsync(*id, [reply = std::move(reply)](ObjectPtr obj) {
+  memory_store_.GetAsync(*id, [this, id = *id, reply = std::move(reply)](ObjectPtr obj) {
     rpc::GetObjectStatusReply out;
     out.set_status(rpc::GetObjectStatusReply::CREATED);
     out.set_in_plasma(obj->in_plasma);
+    if (obj->in_plasma) {
+      out.set_plasma_node_id(obj->node_id);
+      for (std::string& node : LocationsOf(id, *obj)) out.add_node_ids(std::move(node));
+    }
     out.set_size(obj->size);
     if (!obj->in_plasma) {
       out.mutable_value()->set_data(obj->data);

@@ -143,6 +143,15 @@ class CoreWorker {
 
   TaskReceiver& receiver() { return receiver_; }
 
+  // A node pulled a copy of an object (owner side; also learnt by borrowers).
+  void AddObjectLocation(const ObjectID& id, const std::string& node_id);
+  // Has the local raylet pull plasma objects that live on other nodes into
+  // this node's store; blocks up to `timeout`. One error per object, empty
+  // when it is local now. `objects` are the memory-store entries of `ids`.
+  std::vector<std::string> PullObjects(const std::vector<ObjectID>& ids,
+                                       const std::vector<ObjectPtr>& objects,
+                                       absl::Duration timeout);
+
   // Owner side of GetObjectStatus: replies when the object exists.
   void HandleGetObjectStatus(const rpc::GetObjectStatusRequest& request,
                              std::function<void(rpc::GetObjectStatusReply)> reply);
@@ -153,6 +162,8 @@ class CoreWorker {
   absl::Status RegisterDriver();
   absl::Status RegisterWorker();
   void OnObjectFreed(const ObjectID& id, bool owned);
+  // Every node known to hold a copy, the primary's first.
+  std::vector<std::string> LocationsOf(const ObjectID& id, const RayObject& object) const;
   void StoreReturn(const ObjectID& id, ObjectPtr object);
   void RequestFromOwner(const ObjectID& id);
   void Resubmit(const rpc::TaskSpec& spec);
@@ -195,6 +206,8 @@ class CoreWorker {
   TaskID current_task_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ObjectID, rpc::Address> owners_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<ObjectID> requested_ ABSL_GUARDED_BY(mu_);
+  // Nodes known to hold copies of a plasma object besides its primary.
+  absl::flat_hash_map<ObjectID, std::vector<std::string>> copies_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace comet::core

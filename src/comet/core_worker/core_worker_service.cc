@@ -65,6 +65,16 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::ReportGeneratorItem(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::AddObjectLocation(
+    grpc::CallbackServerContext* context, const rpc::AddObjectLocationRequest* request,
+    rpc::AddObjectLocationReply*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto id = ObjectID::FromBinary(request->object_id());
+  if (id.ok()) worker_->AddObjectLocation(*id, request->node_id());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::KillActor(grpc::CallbackServerContext* context,
                                                            const rpc::KillActorRequest* request,
                                                            rpc::KillActorReply*) {

@@ -34,6 +34,9 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
   grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext* context,
                                       const rpc::KillActorRequest* request,
                                       rpc::KillActorReply* reply) override;
+  grpc::ServerUnaryReactor* AddObjectLocation(grpc::CallbackServerContext* context,
+                                              const rpc::AddObjectLocationRequest* request,
+                                              rpc::AddObjectLocationReply* reply) override;
   grpc::ServerUnaryReactor* Exit(grpc::CallbackServerContext* context,
                                  const rpc::ExitRequest* request, rpc::ExitReply* reply) override;
 

@@ -118,23 +118,28 @@ void NormalTaskSubmitter::Schedule(const std::string& key) {
   while (state.pending_lease_requests < wanted) RequestLease(key, state);
 }
 
-void NormalTaskSubmitter::RequestLease(const std::string& key, ClassState& state) {
+void NormalTaskSubmitter::RequestLease(const std::string& key, ClassState& state,
+                                       const std::string& raylet_address) {
   state.pending_lease_requests++;
   rpc::RequestWorkerLeaseRequest request = state.lease_request;
   request.set_backlog_size(static_cast<int64_t>(state.queue.size()));
   if (!state.queue.empty()) request.set_task_id(state.queue.front().task_id());
-  auto stub = raylets_->Get(options_.raylet_address);
+  std::string address = raylet_address.empty() ? options_.raylet_address : raylet_address;
+  request.set_grant_or_reject(address != options_.raylet_address);
+  auto stub = raylets_->Get(address);
   rpc::CallAsync<rpc::RequestWorkerLeaseRequest, rpc::RequestWorkerLeaseReply>(
       [stub](auto* ctx, auto* req, auto* reply, auto done) {
         stub->async()->RequestWorkerLease(ctx, req, reply, std::move(done));
       },
       std::move(request),
-      [this, key](const grpc::Status& status, rpc::RequestWorkerLeaseReply&& reply) {
-        OnLeaseGranted(key, status, std::move(reply));
+      [this, key, address](const grpc::Status& status, rpc::RequestWorkerLeaseReply&& reply) {
+        OnLeaseGranted(key, address, status, std::move(reply));
       });
 }
 
-void NormalTaskSubmitter::OnLeaseGranted(const std::string& key, const grpc::Status& status,
+void NormalTaskSubmitter::OnLeaseGranted(const std::string& key,
+                                         const std::string& raylet_address,
+                                         const grpc::Status& status,
                                          rpc::RequestWorkerLeaseReply reply) {
   std::vector<rpc::TaskSpec> failed;
   std::string failure;
@@ -143,6 +148,21 @@ void NormalTaskSubmitter::OnLeaseGranted(const std::string& key, const grpc::Sta
     absl::MutexLock lock(&mu_);
     ClassState& state = classes_[key];
     state.pending_lease_requests--;
+    if (status.ok() && !reply.rejected() && reply.has_retry_at_raylet_address() &&
+        !reply.retry_at_raylet_address().ip_address().empty()) {
+      // Spilled back: ask the node the raylet chose, if work still waits.
+      if (!state.queue.empty()) {
+        RequestLease(key, state, AddressString(reply.retry_at_raylet_address()));
+      }
+      return;
+    }
+    if (!status.ok() && raylet_address != options_.raylet_address) {
+      // The node it was spilled to is gone: start over at the local raylet.
+      COMET_LOG(WARNING) << "lease request at " << raylet_address
+                         << " failed: " << status.error_message();
+      if (!state.queue.empty()) RequestLease(key, state);
+      return;
+    }
     if (!status.ok() || reply.rejected()) {
       failure = status.ok() ? reply.failure_message()
                             : absl::StrCat("the raylet is unreachable: ", status.error_message());
@@ -156,6 +176,7 @@ void NormalTaskSubmitter::OnLeaseGranted(const std::string& key, const grpc::Sta
     } else {
       auto lease = std::make_shared<Lease>();
       lease->grant = std::move(reply);
+      lease->raylet_address = raylet_address;
       lease->worker_address = AddressString(lease->grant.worker_address());
       auto worker_id = WorkerID::FromBinary(lease->grant.worker_address().worker_id());
       if (worker_id.ok()) lease->worker_id = *worker_id;
@@ -242,7 +263,7 @@ void NormalTaskSubmitter::ReturnLease(const std::shared_ptr<Lease>& lease, bool 
   request.set_worker_id(lease->worker_id.Binary());
   request.set_lease_id(lease->grant.lease_id());
   request.set_disconnect_worker(disconnect);
-  auto stub = raylets_->Get(options_.raylet_address);
+  auto stub = raylets_->Get(lease->raylet_address);
   rpc::CallAsync<rpc::ReturnWorkerRequest, rpc::ReturnWorkerReply>(
       [stub](auto* ctx, auto* req, auto* reply, auto done) {
         stub->async()->ReturnWorker(ctx, req, reply, std::move(done));
@@ -281,7 +302,7 @@ bool NormalTaskSubmitter::Cancel(const TaskID& task_id, bool force, bool recursi
     rpc::KillWorkerRequest request;
     request.set_worker_id(lease->worker_id.Binary());
     request.set_reason(absl::StrCat("force-cancel of task ", task_id.Hex()));
-    auto stub = raylets_->Get(options_.raylet_address);
+    auto stub = raylets_->Get(lease->raylet_address);
     rpc::CallAsync<rpc::KillWorkerRequest, rpc::KillWorkerReply>(
         [stub](auto* ctx, auto* req, auto* reply, auto done) {
           stub->async()->KillWorker(ctx, req, reply, std::move(done));

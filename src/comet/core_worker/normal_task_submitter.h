@@ -59,6 +59,8 @@ class NormalTaskSubmitter {
  private:
   struct Lease {
     rpc::RequestWorkerLeaseReply grant;
+    // The raylet that granted it (this node's, or one it spilled back to).
+    std::string raylet_address;
     std::string worker_address;
     WorkerID worker_id;
     int in_flight = 0;
@@ -84,9 +86,12 @@ class NormalTaskSubmitter {
 
   void OnDependenciesResolved(rpc::TaskSpec spec);
   void Schedule(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RequestLease(const std::string& key, ClassState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnLeaseGranted(const std::string& key, const grpc::Status& status,
-                      rpc::RequestWorkerLeaseReply reply);
+  // Asks `raylet_address` (empty: the local raylet) for a lease; a request
+  // that another raylet spilled back carries grant_or_reject.
+  void RequestLease(const std::string& key, ClassState& state,
+                    const std::string& raylet_address = "") ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnLeaseGranted(const std::string& key, const std::string& raylet_address,
+                      const grpc::Status& status, rpc::RequestWorkerLeaseReply reply);
   void PushTask(const std::string& key, const std::shared_ptr<Lease>& lease,
                 rpc::TaskSpec spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPushReply(const std::string& key, const std::shared_ptr<Lease>& lease,

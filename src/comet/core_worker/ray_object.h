@@ -18,6 +18,8 @@ struct RayObject {
   std::vector<rpc::ObjectReference> nested_refs;
   bool in_plasma = false;
   int64_t size = 0;
+  // In plasma: the node (binary id) that holds the primary copy.
+  std::string node_id;
 
   static std::shared_ptr<const RayObject> Inline(std::string data, std::string metadata) {
     auto obj = std::make_shared<RayObject>();
@@ -27,10 +29,11 @@ struct RayObject {
     return obj;
   }
 
-  static std::shared_ptr<const RayObject> InPlasma(int64_t size) {
+  static std::shared_ptr<const RayObject> InPlasma(int64_t size, std::string node_id = "") {
     auto obj = std::make_shared<RayObject>();
     obj->in_plasma = true;
     obj->size = size;
+    obj->node_id = std::move(node_id);
     return obj;
   }
 

@@ -22,7 +22,7 @@ ObjectID TaskManager::GeneratorItemId(const TaskID& task_id, int64_t index) {
 }
 
 ObjectPtr TaskManager::ToObject(const rpc::ReturnObject& ret) {
-  if (ret.in_plasma()) return RayObject::InPlasma(ret.size());
+  if (ret.in_plasma()) return RayObject::InPlasma(ret.size(), ret.plasma_node_id());
   auto obj = std::make_shared<RayObject>();
   obj->data = ret.value().data();
   obj->metadata = ret.value().metadata();

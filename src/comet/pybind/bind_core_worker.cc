@@ -153,12 +153,14 @@ class TaskView {
   std::unique_ptr<core::ReceivedTask> task_;
 };
 
-void FillReturn(rpc::ReturnObject* ret, const py::bytes& id, const py::tuple& result) {
+void FillReturn(rpc::ReturnObject* ret, const py::bytes& id, const py::tuple& result,
+                const std::string& node_id) {
   // result: (metadata, data or None when written to plasma, size)
   ret->set_object_id(std::string(id));
   std::string metadata(result[0].cast<py::bytes>());
   if (result[1].is_none()) {
     ret->set_in_plasma(true);
+    ret->set_plasma_node_id(node_id);
     ret->set_size(result[2].cast<int64_t>());
   } else {
     py::buffer buf = result[1].cast<py::buffer>();
@@ -231,6 +233,61 @@ py::tuple SubmitTask(const WorkerPtr& w, const py::bytes& function_id,
   return py::make_tuple(py::bytes(task_id.Binary()), refs);
 }
 
+constexpr const char* kPullTimedOut = "timeout";
+
+struct PlasmaFetch {
+  std::vector<std::optional<plasma::ObjectBuffer>> buffers;
+  // Per object without a buffer: why (kPullTimedOut when out of time).
+  std::vector<std::string> errors;
+};
+
+// Gets `ids` from the local plasma store; those it lacks are pulled from
+// other nodes by the local raylet (in interruptible slices until
+// `deadline`), then read again.
+PlasmaFetch FetchFromPlasma(const WorkerPtr& w, const std::vector<ObjectID>& ids,
+                            const std::vector<ObjectPtr>& objects, absl::Time deadline) {
+  PlasmaFetch out;
+  out.errors.resize(ids.size());
+  if (ids.empty()) return out;
+  auto read = [&](const std::vector<ObjectID>& which) {
+    absl::StatusOr<std::vector<std::optional<plasma::ObjectBuffer>>> got;
+    {
+      py::gil_scoped_release release;
+      got = w->plasma().Get(which, 0);
+    }
+    ThrowIfError(got.status());
+    return *std::move(got);
+  };
+  out.buffers = read(ids);
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!out.buffers[i].has_value()) missing.push_back(i);
+  }
+  if (missing.empty()) return out;
+  std::vector<ObjectID> pull_ids;
+  std::vector<ObjectPtr> pull_objects;
+  for (size_t i : missing) {
+    pull_ids.push_back(ids[i]);
+    pull_objects.push_back(objects[i]);
+  }
+  std::vector<std::string> errors;
+  WaitInterruptibly(deadline, [&](absl::Time slice) {
+    // A pull outlives the slice at the raylet; the next call joins it.
+    absl::Duration budget = std::max(slice + absl::Milliseconds(900) - absl::Now(),
+                                     absl::Milliseconds(100));
+    if (deadline != absl::InfiniteFuture()) budget = std::min(budget, deadline - absl::Now());
+    errors = w->PullObjects(pull_ids, pull_objects, std::max(budget, absl::Milliseconds(1)));
+    return std::none_of(errors.begin(), errors.end(),
+                        [](const std::string& e) { return e == kPullTimedOut; });
+  });
+  std::vector<std::optional<plasma::ObjectBuffer>> again = read(pull_ids);
+  for (size_t k = 0; k < missing.size(); ++k) {
+    out.buffers[missing[k]] = again[k];
+    if (!again[k].has_value()) out.errors[missing[k]] = errors.empty() ? "" : errors[k];
+  }
+  return out;
+}
+
 // (data view, metadata bytes) per ref, or None where not ready by the deadline.
 py::list GetObjects(const WorkerPtr& w, const py::list& refs, double timeout_s) {
   std::vector<ObjectID> ids;
@@ -250,21 +307,17 @@ py::list GetObjects(const WorkerPtr& w, const py::list& refs, double timeout_s) 
     first = false;
     return done;
   });
-  // Objects that live in plasma are read from the local store.
+  // Objects that live in plasma are read from the local store, pulled
+  // there first when they live on other nodes.
   std::vector<ObjectID> plasma_ids;
+  std::vector<ObjectPtr> plasma_objects;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (found[i] && found[i]->in_plasma) plasma_ids.push_back(ids[i]);
-  }
-  std::vector<std::optional<plasma::ObjectBuffer>> buffers;
-  if (!plasma_ids.empty()) {
-    absl::StatusOr<std::vector<std::optional<plasma::ObjectBuffer>>> got;
-    {
-      py::gil_scoped_release release;
-      got = w->plasma().Get(plasma_ids, 0);
+    if (found[i] && found[i]->in_plasma) {
+      plasma_ids.push_back(ids[i]);
+      plasma_objects.push_back(found[i]);
     }
-    ThrowIfError(got.status());
-    buffers = *std::move(got);
   }
+  PlasmaFetch fetched = FetchFromPlasma(w, plasma_ids, plasma_objects, DeadlineFor(timeout_s));
   py::list out;
   size_t next_plasma = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -274,10 +327,18 @@ py::list GetObjects(const WorkerPtr& w, const py::list& refs, double timeout_s) 
     } else if (!obj->in_plasma) {
       out.append(py::make_tuple(InlineView(obj), py::bytes(obj->metadata)));
     } else {
-      const auto& buf = buffers[next_plasma++];
+      size_t k = next_plasma++;
+      const auto& buf = fetched.buffers[k];
       if (!buf.has_value()) {
+        if (fetched.errors[k] == kPullTimedOut) {
+          out.append(py::none());
+          continue;
+        }
+        std::string why = fetched.errors[k].empty()
+                              ? absl::StrCat("object ", ids[i].Hex(), " is no longer in the object store")
+                              : fetched.errors[k];
         out.append(py::make_tuple(
-            py::bytes(absl::StrCat("object ", ids[i].Hex(), " is no longer in the object store")),
+            py::bytes(why),
             py::bytes(std::string(core::RayObject::kErrorMetadataPrefix) + core::kObjectLost)));
         continue;
       }
@@ -589,7 +650,7 @@ void BindCoreWorker(py::module_& m) {
              py::list ids = view.ReturnIds();
              for (size_t i = 0; i < results.size() && i < ids.size(); ++i) {
                FillReturn(task->reply->add_return_objects(), ids[i].cast<py::bytes>(),
-                          results[i].cast<py::tuple>());
+                          results[i].cast<py::tuple>(), w->node_id().Binary());
              }
              task->reply->set_is_application_error(app_error);
              task->reply->set_is_retryable_error(retryable);
@@ -600,7 +661,7 @@ void BindCoreWorker(py::module_& m) {
            [](const WorkerPtr& w, TaskView& view, int64_t index, const py::bytes& object_id,
               const py::tuple& result) {
              rpc::ReturnObject item;
-             FillReturn(&item, object_id, result);
+             FillReturn(&item, object_id, result, w->node_id().Binary());
              auto task_id = TaskID::FromBinary(view.spec().task_id());
              ThrowIfError(task_id.status());
              rpc::Address owner = view.spec().caller_address();

@@ -227,7 +227,18 @@ absl::StatusOr<RayletOptions> BuildRayletOptions(const RayletFlags& flags,
     options.plasma.fallback_dir =
         options.session_dir.empty() ? "/tmp" : options.session_dir + "/spill";
   }
+  if (config.object_spilling_enabled()) {
+    options.plasma.spill_dir = options.plasma.fallback_dir;
+    options.plasma.spill_threshold = config.object_spilling_threshold();
+    options.plasma.min_spill_bytes =
+        static_cast<uint64_t>(std::max<int64_t>(config.min_spill_bytes(), 0));
+  }
   if (!config.plasma_fallback_allocation()) options.plasma.fallback_dir.clear();
+  options.objects.chunk_size = std::max<int64_t>(config.object_manager_chunk_size(), 4096);
+  options.objects.num_pull_threads =
+      static_cast<int>(std::max<int64_t>(config.object_manager_pull_threads(), 1));
+  options.objects.max_pull_fraction = config.object_manager_max_pull_fraction();
+  options.cluster.spread_threshold = config.scheduler_spread_threshold();
   options.plasma.fallback_timeout_ms =
       config.plasma_create_fallback_timeout_ms();
   options.plasma.max_message_bytes =

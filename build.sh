@@ -26,7 +26,7 @@ APT_PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler pybind11-dev libgtest-dev pkg-config
 )
 # Distribution names as pip knows them.
-PIP_PACKAGES=(pytest pytest-timeout numpy cloudpickle click psutil setuptools wheel)
+PIP_PACKAGES=(pytest pytest-timeout numpy cloudpickle click psutil aiohttp setuptools wheel)
 
 log() { echo "[build.sh] $*"; }
 die() { echo "[build.sh] ERROR: $*" >&2; exit 1; }

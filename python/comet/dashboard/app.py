@@ -1,0 +1,48 @@
+"""Builds the dashboard's aiohttp application: wires the GCS access, the job
+manager, the metrics sampler and every route module, and their lifetimes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from comet.dashboard import static_routes
+from comet.dashboard.gcs import Gcs
+from comet.dashboard.http_util import error_middleware
+from comet.dashboard.job_manager import JobManager
+from comet.dashboard.job_routes import JobRoutes
+from comet.dashboard.log_routes import LogRoutes
+from comet.dashboard.metrics_history import MetricsHistory
+from comet.dashboard.metrics_routes import MetricsRoutes
+from comet.dashboard.state_routes import StateRoutes
+
+
+def make_app(gcs_address: str, session_dir: str,
+             static_dir: str = static_routes.STATIC_DIR) -> web.Application:
+    gcs = Gcs(gcs_address)
+    jobs = JobManager(gcs, session_dir)
+    history = MetricsHistory(gcs)
+    metrics = MetricsRoutes(gcs, jobs, history)
+    state = StateRoutes(gcs, session_dir)
+
+    app = web.Application(middlewares=[metrics.timing_middleware, error_middleware])
+    JobRoutes(jobs, gcs).add_routes(app)
+    state.add_routes(app)
+    LogRoutes(state).add_routes(app)
+    metrics.add_routes(app)
+    static_routes.add_routes(app, static_dir)  # last: its catch-all route
+
+    async def on_startup(app: web.Application) -> None:
+        await jobs.recover()
+        history.start()
+
+    async def on_shutdown(app: web.Application) -> None:
+        await history.stop()
+        await jobs.shutdown()
+
+    async def on_cleanup(app: web.Application) -> None:
+        gcs.close()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+    return app

@@ -1,0 +1,69 @@
+"""Samples the cluster every INTERVAL_S and keeps WINDOW_S of samples for the
+UI's live charts. Runs as one task on the dashboard's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from typing import Any
+
+from comet.dashboard.gcs import Gcs
+from comet.util.state import rows
+
+INTERVAL_S = 2.0
+WINDOW_S = 600
+
+logger = logging.getLogger(__name__)
+
+
+def make_sample(usage: list[dict], actors: list[dict], tasks: list[dict] | None) -> dict[str, Any]:
+    status = rows.cluster_status(usage, [])
+    total, used = status["total"], status["used"]
+    return {"time": int(time.time() * 1000),
+            "cpu_used": used.get("CPU", 0.0), "cpu_total": total.get("CPU", 0.0),
+            "memory_used": used.get("memory", 0.0), "memory_total": total.get("memory", 0.0),
+            "object_store_used": used.get("object_store_memory", 0.0),
+            "object_store_total": total.get("object_store_memory", 0.0),
+            "tasks": rows.count_by(tasks or [], "state"),
+            "actors": rows.count_by(actors, "state")}
+
+
+class MetricsHistory:
+    def __init__(self, gcs: Gcs, interval_s: float = INTERVAL_S, window_s: int = WINDOW_S) -> None:
+        self._gcs = gcs
+        self.interval_s = interval_s
+        self.window_s = window_s
+        self._samples: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=max(1, int(window_s / interval_s)))
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    def to_json(self) -> dict[str, Any]:
+        return {"interval_s": self.interval_s, "window_s": self.window_s,
+                "samples": list(self._samples)}
+
+    async def sample_once(self) -> None:
+        usage = await self._gcs.table("resource_usage")
+        actors = await self._gcs.table("actors")
+        tasks = await self._gcs.table("tasks") if self._gcs.has("tasks") else None
+        self._samples.append(make_sample(usage, actors, tasks))
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sample_once()
+            except RuntimeError as e:  # GCS unavailable: a gap in the charts
+                logger.warning("metrics sample failed: %s", e)
+            await asyncio.sleep(self.interval_s)

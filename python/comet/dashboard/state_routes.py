@@ -1,0 +1,82 @@
+"""The state REST API: nodes, actors, placement groups, workers, tasks and the
+cluster's resource status, read from the GCS (and each raylet for workers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from comet import __version__
+from comet.dashboard.gcs import Gcs, GcsUnavailable
+from comet.dashboard.http_util import json_response, query_int
+from comet.util.state import rows
+
+Row = dict[str, Any]
+TASKS_MISSING = "task data is not available: this build's GCS has no task-events table yet"
+
+
+class StateRoutes:
+    def __init__(self, gcs: Gcs, session_dir: str) -> None:
+        self._gcs = gcs
+        self._session_dir = session_dir
+
+    def add_routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_get("/api/version", self.version)
+        r.add_get("/api/nodes", self.nodes)
+        r.add_get("/api/actors", self.actors)
+        r.add_get("/api/placement_groups", self.placement_groups)
+        r.add_get("/api/workers", self.workers)
+        r.add_get("/api/tasks", self.tasks)
+        r.add_get("/api/cluster_status", self.cluster_status)
+
+    async def version(self, request: web.Request) -> web.Response:
+        return json_response({"version": __version__, "gcs_address": self._gcs.address,
+                              "session_dir": self._session_dir,
+                              "tasks_available": self._gcs.has("tasks")})
+
+    async def node_rows(self) -> list[Row]:
+        return [rows.node_row(n, self._session_dir) for n in await self._gcs.table("nodes")]
+
+    async def nodes(self, request: web.Request) -> web.Response:
+        return json_response({"nodes": _select(request, await self.node_rows())})
+
+    async def actors(self, request: web.Request) -> web.Response:
+        actors = [rows.actor_row(a) for a in await self._gcs.table("actors")]
+        return json_response({"actors": _select(request, actors)})
+
+    async def placement_groups(self, request: web.Request) -> web.Response:
+        pgs = [rows.placement_group_row(p) for p in await self._gcs.table("placement_groups")]
+        return json_response({"placement_groups": _select(request, pgs)})
+
+    async def workers(self, request: web.Request) -> web.Response:
+        workers, errors = [], []
+        for node in await self.node_rows():
+            if node.get("state") != "ALIVE":
+                continue
+            try:
+                stats = await self._gcs.node_stats(node["raylet_address"])
+            except (GcsUnavailable, RuntimeError, OSError) as e:
+                errors.append({"node_id": node["node_id"], "error": str(e)})
+                continue
+            workers += rows.worker_rows(node["node_id"], node["raylet_address"], stats)
+        return json_response({"workers": _select(request, workers), "errors": errors})
+
+    async def tasks(self, request: web.Request) -> web.Response:
+        if not self._gcs.has("tasks"):
+            return json_response({"available": False, "tasks": [], "message": TASKS_MISSING})
+        tasks = await self._gcs.table("tasks")
+        return json_response({"available": True, "tasks": _select(request, tasks)})
+
+    async def cluster_status(self, request: web.Request) -> web.Response:
+        usage = await self._gcs.table("resource_usage")
+        return json_response(rows.cluster_status(usage, await self._gcs.table("nodes")))
+
+
+def _select(request: web.Request, items: list[Row]) -> list[Row]:
+    """Applies ?key=value filters and ?limit=N."""
+    limit = query_int(request, "limit")
+    filters = {k: v for k, v in request.query.items() if k != "limit"}
+    out = rows.filter_rows(items, filters)
+    return out if limit is None else out[:limit]

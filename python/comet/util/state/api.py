@@ -1,0 +1,127 @@
+"""The state API: lists and summaries of the cluster's nodes, actors, tasks,
+jobs, workers and placement groups, read from the GCS (and raylets) directly.
+
+Each function takes ``address=`` (the GCS address, HOST:PORT); ``None`` finds
+the running cluster like ``comet.init(address="auto")`` does.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from comet._private.session import DEFAULT_TEMP_DIR, find_gcs_address
+from comet.util.state import rows
+
+Row = dict[str, Any]
+
+
+class StateDataUnavailable(RuntimeError):
+    """This build of Comet does not record the data asked for (e.g. tasks)."""
+
+
+def resolve_address(address: str | None = None) -> str:
+    temp_dir = os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR)
+    return find_gcs_address(address or "auto", temp_dir)
+
+
+@functools.lru_cache(maxsize=8)
+def _client_for(address: str) -> Any:
+    from comet import _raylet
+
+    return _raylet.StateClient(address)
+
+
+def state_client(address: str | None = None) -> Any:
+    """A (cached) `comet._raylet.StateClient` for the cluster at `address`."""
+    return _client_for(resolve_address(address))
+
+
+def tasks_available(client: Any) -> bool:
+    return hasattr(client, "tasks")
+
+
+def objects_available(client: Any) -> bool:
+    return hasattr(client, "objects")
+
+
+def _filtered(items: list[Row], filters: dict[str, str] | None, limit: int | None) -> list[Row]:
+    out = rows.filter_rows(items, filters or {})
+    return out if limit is None else out[:limit]
+
+
+def list_nodes(address: str | None = None, filters: dict[str, str] | None = None,
+               limit: int | None = None) -> list[Row]:
+    return _filtered([rows.node_row(n) for n in state_client(address).nodes()], filters, limit)
+
+
+def list_actors(address: str | None = None, filters: dict[str, str] | None = None,
+                limit: int | None = None) -> list[Row]:
+    return _filtered([rows.actor_row(a) for a in state_client(address).actors()],
+                     filters, limit)
+
+
+def list_placement_groups(address: str | None = None, filters: dict[str, str] | None = None,
+                          limit: int | None = None) -> list[Row]:
+    pgs = state_client(address).placement_groups()
+    return _filtered([rows.placement_group_row(p) for p in pgs], filters, limit)
+
+
+def list_jobs(address: str | None = None, filters: dict[str, str] | None = None,
+              limit: int | None = None) -> list[Row]:
+    """Jobs: submitted ones (from the job records in the GCS KV) and drivers."""
+    from comet.dashboard import job_store
+
+    client = state_client(address)
+    submitted = [info.to_json() for info in job_store.JobStore(client).load_all()]
+    linked = {j["job_id"] for j in submitted if j.get("job_id")}
+    drivers = [rows.gcs_job_row(j) for j in client.jobs() if j.get("job_id") not in linked]
+    return _filtered(submitted + drivers, filters, limit)
+
+
+def list_workers(address: str | None = None, filters: dict[str, str] | None = None,
+                 limit: int | None = None) -> list[Row]:
+    """Workers of every live raylet (a raylet that does not answer is skipped)."""
+    from comet import _raylet
+
+    out = []
+    for node in list_nodes(address, {"state": "ALIVE"}):
+        try:
+            stats = _raylet.node_stats(node["raylet_address"])
+        except (ConnectionError, RuntimeError, OSError):
+            continue
+        out += rows.worker_rows(node["node_id"], node["raylet_address"], stats)
+    return _filtered(out, filters, limit)
+
+
+def list_tasks(address: str | None = None, filters: dict[str, str] | None = None,
+               limit: int | None = None) -> list[Row]:
+    client = state_client(address)
+    if not tasks_available(client):
+        raise StateDataUnavailable(
+            "task data is not available: this build's GCS has no task-events table yet")
+    return _filtered(list(client.tasks()), filters, limit)
+
+
+def list_objects(address: str | None = None, filters: dict[str, str] | None = None,
+                 limit: int | None = None) -> list[Row]:
+    client = state_client(address)
+    if not objects_available(client):
+        raise StateDataUnavailable(
+            "object data is not available: this build records no object table "
+            "(object references live only in their owners' processes)")
+    return _filtered(list(client.objects()), filters, limit)
+
+
+def summarize_tasks(address: str | None = None) -> Row:
+    return rows.summarize_tasks(list_tasks(address))
+
+
+def summarize_actors(address: str | None = None) -> Row:
+    return rows.summarize_actors(list_actors(address))
+
+
+def cluster_status(address: str | None = None) -> Row:
+    client = state_client(address)
+    return rows.cluster_status(client.resource_usage(), client.nodes())

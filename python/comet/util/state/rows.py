@@ -1,0 +1,161 @@
+"""Pure functions that turn the GCS tables (as `comet._raylet.StateClient`
+returns them) into the rows the state API, the CLI and the dashboard show.
+
+No I/O here: every function takes the raw rows and returns new ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable
+
+Row = dict[str, Any]
+
+# Per-node bookkeeping resources that only clutter totals.
+HIDDEN_RESOURCE_PREFIXES = ("node:", "node_id:")
+
+
+def resources(value: Any) -> dict[str, float]:
+    """A ResourceSet row ({"quantities": {...}}) or a plain map -> {name: qty}."""
+    if isinstance(value, dict) and set(value) == {"quantities"}:
+        value = value["quantities"]
+    return dict(value or {})
+
+
+def visible(res: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in res.items() if not k.startswith(HIDDEN_RESOURCE_PREFIXES)}
+
+
+def node_row(raw: Row, head_session_dir: str | None = None) -> Row:
+    row = {k: v for k, v in raw.items() if k != "total_resources"}
+    row["total_resources"] = resources(raw.get("total_resources"))
+    row["raylet_address"] = f"{raw.get('node_manager_address')}:{raw.get('node_manager_port')}"
+    if head_session_dir is not None:
+        row["is_head"] = raw.get("session_dir") == head_session_dir
+    return row
+
+
+_ACTOR_FIELDS = ("actor_id", "class_name", "name", "ray_namespace", "state", "job_id",
+                 "node_id", "pid", "is_detached", "num_restarts", "max_restarts",
+                 "death_cause", "start_time_ms", "end_time_ms")
+
+
+def actor_row(raw: Row) -> Row:
+    row = {k: raw.get(k) for k in _ACTOR_FIELDS}
+    row["worker_id"] = (raw.get("address") or {}).get("worker_id", "")
+    row["required_resources"] = resources(raw.get("required_resources"))
+    return row
+
+
+def placement_group_row(raw: Row) -> Row:
+    return {k: _flatten_resource_sets(v) for k, v in raw.items()}
+
+
+def _flatten_resource_sets(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"quantities"}:
+            return dict(value["quantities"])
+        return {k: _flatten_resource_sets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_flatten_resource_sets(v) for v in value]
+    return value
+
+
+def gcs_job_row(raw: Row) -> Row:
+    """A GCS job (a driver) as a row of `list jobs`."""
+    end = raw.get("end_time_ms") or None
+    return {"type": "DRIVER", "submission_id": None, "job_id": raw.get("job_id"),
+            "entrypoint": raw.get("entrypoint", ""),
+            "status": "SUCCEEDED" if raw.get("is_dead") else "RUNNING",
+            "message": "", "start_time": raw.get("start_time_ms") or None, "end_time": end,
+            "exit_code": None, "driver_pid": raw.get("driver_pid"),
+            "metadata": {}, "runtime_env": {}}
+
+
+def worker_rows(node_id: str, raylet_address: str, stats: Row) -> list[Row]:
+    return [{"node_id": node_id, "raylet_address": raylet_address, **w}
+            for w in stats.get("workers", [])]
+
+
+def cluster_status(usage: list[Row], nodes: list[Row]) -> Row:
+    """Per-node and cluster totals from `resource_usage()` and `nodes()` rows."""
+    total: Counter[str] = Counter()
+    avail: Counter[str] = Counter()
+    per_node, pending = [], []
+    for row in usage:
+        t = visible(resources(row.get("total")))
+        a = visible(resources(row.get("available")))
+        demands = [resources(d) for d in row.get("pending_demands", [])]
+        per_node.append({"node_id": row.get("node_id"),
+                         "raylet_address": row.get("raylet_address"),
+                         "total": t, "available": a, "used": _used(t, a),
+                         "pending_demands": demands})
+        total.update(t)
+        avail.update(a)
+        pending += demands
+    return {"nodes": per_node, "total": dict(total), "available": dict(avail),
+            "used": _used(dict(total), dict(avail)), "pending_demands": pending,
+            "dead_nodes": sum(1 for n in nodes if n.get("state") == "DEAD")}
+
+
+def _used(total: dict[str, float], avail: dict[str, float]) -> dict[str, float]:
+    return {k: max(0.0, v - avail.get(k, 0.0)) for k, v in total.items()}
+
+
+def filter_rows(rows: Iterable[Row], filters: dict[str, str]) -> list[Row]:
+    """Rows whose top-level fields equal the filter values (as strings, any case)."""
+    def keep(row: Row) -> bool:
+        return all(str(row.get(k, "")).lower() == str(v).lower() for k, v in filters.items())
+    return [r for r in rows if keep(r)]
+
+
+def parse_filters(pairs: Iterable[str]) -> dict[str, str]:
+    """["state=ALIVE", ...] -> {"state": "ALIVE"}; ValueError for a pair without '='."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"filter {pair!r} is not KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def count_by(rows: Iterable[Row], field: str) -> dict[str, int]:
+    return dict(Counter(str(r.get(field)) for r in rows))
+
+
+def summarize_tasks(tasks: list[Row]) -> Row:
+    """{"total": n, "by_state": {...}, "by_name": {name: {state: n}}}."""
+    by_name: dict[str, Counter[str]] = {}
+    for t in tasks:
+        by_name.setdefault(str(t.get("name")), Counter())[str(t.get("state"))] += 1
+    return {"total": len(tasks), "by_state": count_by(tasks, "state"),
+            "by_name": {n: dict(c) for n, c in sorted(by_name.items())}}
+
+
+def summarize_actors(actors: list[Row]) -> Row:
+    """{"total": n, "by_state": {...}, "by_class": {class: {state: n}}}."""
+    by_class: dict[str, Counter[str]] = {}
+    for a in actors:
+        by_class.setdefault(str(a.get("class_name")), Counter())[str(a.get("state"))] += 1
+    return {"total": len(actors), "by_state": count_by(actors, "state"),
+            "by_class": {n: dict(c) for n, c in sorted(by_class.items())}}
+
+
+def timeline_events(tasks: list[Row]) -> list[Row]:
+    """Chrome trace events: one complete ("X") event per task that started, with
+    pid = node and tid = worker; times in microseconds."""
+    events = []
+    for t in tasks:
+        start = t.get("start_time_ms") or 0
+        if not start:
+            continue
+        end = t.get("end_time_ms") or start
+        events.append({"name": t.get("name") or t.get("task_id"), "cat": "task", "ph": "X",
+                       "ts": start * 1000, "dur": max(0, end - start) * 1000,
+                       "pid": f"node:{str(t.get('node_id', ''))[:8]}",
+                       "tid": f"worker:{str(t.get('worker_id', ''))[:8]}",
+                       "args": {"task_id": t.get("task_id"), "state": t.get("state"),
+                                "job_id": t.get("job_id"), "actor_id": t.get("actor_id"),
+                                "error": t.get("error")}})
+    return events

@@ -72,3 +72,17 @@ def shared(shared_cluster):
 
 
 os.environ.setdefault("COMET_log_level", "info")
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A cluster started with the CLI (cli_cluster.Cluster), stopped after the test."""
+    import comet
+    from cli_cluster import Cluster, cli, processes_of
+
+    temp_dir = tmp_path / "comet"
+    yield Cluster(temp_dir)
+    comet.shutdown()
+    cli("stop", "--force", "--temp-dir", temp_dir)
+    assert wait_for_condition(lambda: not processes_of(temp_dir), timeout=20), (
+        [p.cmdline() for p in processes_of(temp_dir)])

@@ -12,35 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
 import pytest
 
 import comet
+from cli_cluster import CLI, cli, free_port, processes_of
 from conftest import wait_for_condition
-
-CLI = [sys.executable, "-m", "comet.scripts.cli"]
-
-
-def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def processes_of(temp_dir: Path) -> list[psutil.Process]:
-    """Live processes whose command line names temp_dir (daemons, workers, dashboard)."""
-    found = []
-    for p in psutil.process_iter(["cmdline", "status"]):
-        if p.info["status"] != psutil.STATUS_ZOMBIE and str(temp_dir) in " ".join(
-                p.info["cmdline"] or []):
-            found.append(p)
-    return found
-
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
     assert result.returncode != 0, result
@@ -49,42 +25,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> N
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
     for word in words:
         assert word in lines[0], lines[0]
-
-
-class Cluster:
-    """Starts nodes with the CLI under one temp dir."""
-
-    def __init__(self, temp_dir: Path) -> None:
-        self.temp_dir = temp_dir
-        self.gcs_address = ""
-
-    def start_head(self, *args: str) -> subprocess.CompletedProcess:
-        result = cli("start", "--head", "--port", free_port(), "--temp-dir", self.temp_dir,
-                     "--no-include-dashboard", *args)
-        assert result.returncode == 0, result.stderr
-        self.gcs_address = (self.temp_dir / "session_latest" / "gcs_address").read_text()
-        return result
-
-    def add_node(self, *args: str) -> str:
-        """Starts a node joining the head; returns its node id (hex)."""
-        result = cli("start", "--address", self.gcs_address, "--temp-dir", self.temp_dir, *args)
-        assert result.returncode == 0, result.stderr
-        return self.node_id()
-
-    def node_id(self) -> str:
-        """The node id of the newest session."""
-        info = json.loads((self.temp_dir / "session_latest" / "session.json").read_text())
-        return info["node_id"]
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    temp_dir = tmp_path / "comet"
-    yield Cluster(temp_dir)
-    comet.shutdown()
-    cli("stop", "--force", "--temp-dir", temp_dir)
-    assert wait_for_condition(lambda: not processes_of(temp_dir), timeout=20), (
-        [p.cmdline() for p in processes_of(temp_dir)])
 
 
 def test_three_nodes_status_and_stop(cluster):
@@ -122,7 +62,6 @@ def test_three_nodes_status_and_stop(cluster):
     assert "No Comet processes" in cli("stop", "--temp-dir", cluster.temp_dir).stdout
 
 
-@pytest.mark.xfail(reason="needs spillback", strict=False)
 @pytest.mark.timeout(60)
 def test_custom_resource_task_runs_on_the_node_that_has_it(cluster):
     cluster.start_head("--num-cpus", "1")

@@ -87,6 +87,7 @@ void NormalTaskSubmitter::OnDependenciesResolved(rpc::TaskSpec spec) {
                                                              spec.required_resources().end());
     state.lease_request.set_job_id(spec.job_id());
     state.lease_request.set_scheduling_strategy(spec.scheduling_strategy());
+    state.one_task_per_lease = spec.scheduling_strategy() == rpc::SPREAD;
   }
   state.queue.push_back(std::move(spec));
   Schedule(key);
@@ -106,6 +107,7 @@ void NormalTaskSubmitter::Schedule(const std::string& key) {
     pushed = false;
     for (const auto& lease : state.leases) {
       if (lease->dead || state.queue.empty() || lease->in_flight >= limit) continue;
+      if (state.one_task_per_lease && lease->tasks_pushed > 0) continue;
       rpc::TaskSpec spec = std::move(state.queue.front());
       state.queue.pop_front();
       PushTask(key, lease, std::move(spec));
@@ -199,6 +201,7 @@ void NormalTaskSubmitter::PushTask(const std::string& key, const std::shared_ptr
                                    rpc::TaskSpec spec) {
   bool clean_sample = lease->in_flight == 0;
   lease->in_flight++;
+  lease->tasks_pushed++;
   auto task_id = TaskID::FromBinary(spec.task_id());
   if (task_id.ok()) running_[*task_id] = Running{key, lease, absl::Now(), clean_sample};
   rpc::PushTaskRequest request;
@@ -229,7 +232,7 @@ void NormalTaskSubmitter::OnPushReply(const std::string& key, const std::shared_
     lease->in_flight--;
     if (!status.ok() || reply.worker_exiting()) lease->dead = true;
     ClassState& state = classes_[key];
-    if (lease->dead || state.queue.empty()) {
+    if (lease->dead || state.queue.empty() || state.one_task_per_lease) {
       if (lease->in_flight == 0) {
         auto& leases = state.leases;
         leases.erase(std::remove(leases.begin(), leases.end(), lease), leases.end());

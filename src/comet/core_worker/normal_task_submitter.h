@@ -64,6 +64,7 @@ class NormalTaskSubmitter {
     std::string worker_address;
     WorkerID worker_id;
     int in_flight = 0;
+    int tasks_pushed = 0;
     bool dead = false;
   };
   struct ClassState {
@@ -71,6 +72,8 @@ class NormalTaskSubmitter {
     int pending_lease_requests = 0;
     std::vector<std::shared_ptr<Lease>> leases;
     rpc::RequestWorkerLeaseRequest lease_request;
+    // SPREAD: one task per lease, so that every task is placed by the raylets.
+    bool one_task_per_lease = false;
     // Moving average of the push-to-reply time of tasks that did not queue
     // behind others at the worker; negative until the first sample.
     double task_ms = -1;

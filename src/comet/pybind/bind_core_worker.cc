@@ -270,20 +270,33 @@ PlasmaFetch FetchFromPlasma(const WorkerPtr& w, const std::vector<ObjectID>& ids
     pull_ids.push_back(ids[i]);
     pull_objects.push_back(objects[i]);
   }
-  std::vector<std::string> errors;
-  WaitInterruptibly(deadline, [&](absl::Time slice) {
-    // A pull outlives the slice at the raylet; the next call joins it.
-    absl::Duration budget = std::max(slice + absl::Milliseconds(900) - absl::Now(),
-                                     absl::Milliseconds(100));
-    if (deadline != absl::InfiniteFuture()) budget = std::min(budget, deadline - absl::Now());
-    errors = w->PullObjects(pull_ids, pull_objects, std::max(budget, absl::Milliseconds(1)));
-    return std::none_of(errors.begin(), errors.end(),
-                        [](const std::string& e) { return e == kPullTimedOut; });
-  });
+  auto pull = [&](const std::vector<ObjectID>& which, const std::vector<ObjectPtr>& objs) {
+    std::vector<std::string> errors(which.size(), kPullTimedOut);
+    WaitInterruptibly(deadline, [&](absl::Time slice) {
+      // A pull outlives the slice at the raylet; the next call joins it.
+      absl::Duration budget = std::max(slice + absl::Milliseconds(900) - absl::Now(),
+                                       absl::Milliseconds(100));
+      if (deadline != absl::InfiniteFuture()) budget = std::min(budget, deadline - absl::Now());
+      errors = w->PullObjects(which, objs, std::max(budget, absl::Milliseconds(1)));
+      return std::none_of(errors.begin(), errors.end(),
+                          [](const std::string& e) { return e == kPullTimedOut; });
+    });
+    return errors;
+  };
+  std::vector<std::string> errors = pull(pull_ids, pull_objects);
   std::vector<std::optional<plasma::ObjectBuffer>> again = read(pull_ids);
   for (size_t k = 0; k < missing.size(); ++k) {
     out.buffers[missing[k]] = again[k];
-    if (!again[k].has_value()) out.errors[missing[k]] = errors.empty() ? "" : errors[k];
+    if (!again[k].has_value()) out.errors[missing[k]] = errors[k];
+  }
+  // Pulled copies are evictable until read: when they do not all fit at
+  // once, some went again. Fetch those one at a time, holding each.
+  for (size_t k = 0; k < missing.size(); ++k) {
+    size_t i = missing[k];
+    if (out.buffers[i].has_value() || !out.errors[i].empty()) continue;
+    std::vector<std::string> one = pull({ids[i]}, {objects[i]});
+    out.buffers[i] = read({ids[i]})[0];
+    if (!out.buffers[i].has_value()) out.errors[i] = one[0];
   }
   return out;
 }

@@ -1,0 +1,153 @@
+"""Clusters of several raylets on this machine, started with the `comet` CLI:
+scheduling across nodes (spillback), objects moving between nodes' stores,
+spilling to disk under memory pressure, and a node that dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import comet
+from comet.exceptions import ObjectLostError
+from conftest import wait_for_condition
+
+MiB = 1024 * 1024
+
+
+# A lambda, so that cloudpickle ships it by value (workers cannot import tests).
+node_of_task = lambda: comet.get_runtime_context().get_node_id()  # noqa: E731
+
+
+def alive_nodes() -> set[str]:
+    return {n["NodeID"] for n in comet.nodes() if n["Alive"]}
+
+
+@pytest.mark.timeout(120)
+def test_custom_resource_tasks_and_spread(cluster):
+    cluster.start_head("--num-cpus", "1")
+    head = cluster.node_id()
+    special = cluster.add_node("--num-cpus", "2", "--resources", '{"special": 4}')
+    comet.init(address=cluster.gcs_address)
+    assert wait_for_condition(lambda: len(alive_nodes()) == 2)
+
+    on_special = comet.remote(resources={"special": 1})(node_of_task)
+    assert set(comet.get([on_special.remote() for _ in range(8)], timeout=60)) == {special}
+
+    # SPREAD puts tasks on both nodes.
+    spread = comet.remote(num_cpus=0, scheduling_strategy="SPREAD")(node_of_task)
+    assert set(comet.get([spread.remote() for _ in range(8)], timeout=60)) == {head, special}
+
+    # An actor that needs the custom resource lives on that node.
+    @comet.remote(resources={"special": 1})
+    class Where:
+        def node(self):
+            return comet.get_runtime_context().get_node_id()
+
+    assert comet.get(Where.remote().node.remote(), timeout=60) == special
+
+
+@pytest.mark.timeout(180)
+def test_large_array_moves_between_nodes(cluster):
+    cluster.start_head("--num-cpus", "1", "--object-store-memory", str(400 * MiB))
+    other = cluster.add_node("--num-cpus", "1", "--resources", '{"other": 1}',
+                             "--object-store-memory", str(400 * MiB))
+    comet.init(address=cluster.gcs_address)
+
+    @comet.remote(resources={"other": 1})
+    def produce(n):
+        rng = np.random.default_rng(7)
+        return rng.integers(0, 2**62, size=n, dtype=np.int64), \
+            comet.get_runtime_context().get_node_id()
+
+    n = 200 * MiB // 8
+    array_ref, where_ref = produce.options(num_returns=2).remote(n)
+    assert comet.get(where_ref, timeout=60) == other
+    array = comet.get(array_ref, timeout=120)  # pulled to the head's store
+    expected = np.random.default_rng(7).integers(0, 2**62, size=n, dtype=np.int64)
+    assert array.shape == (n,) and np.array_equal(array, expected)
+
+    # And the other way: the driver's object read by a task on the other node.
+    data = np.arange(60 * MiB // 8, dtype=np.int64)
+    ref = comet.put(data)
+
+    @comet.remote(resources={"other": 1})
+    def checksum(a):
+        return int(a.sum()), comet.get_runtime_context().get_node_id()
+
+    assert comet.get(checksum.remote(ref), timeout=120) == (int(data.sum()), other)
+
+
+@pytest.mark.timeout(180)
+def test_task_arguments_larger_than_the_node_store(cluster):
+    cluster.start_head("--num-cpus", "1", "--object-store-memory", str(300 * MiB))
+    cluster.add_node("--num-cpus", "1", "--resources", '{"small": 1}',
+                     "--object-store-memory", str(150 * MiB))
+    comet.init(address=cluster.gcs_address)
+    parts = [comet.put(np.full(100 * MiB // 8, i, dtype=np.int64)) for i in range(2)]
+
+    @comet.remote(resources={"small": 1})
+    def total(a, b):
+        return int(a[0] + b[0]), a.nbytes + b.nbytes
+
+    # 200 MiB of arguments on a node whose store holds 150 MiB.
+    assert comet.get(total.remote(*parts), timeout=150) == (1, 200 * MiB)
+
+
+@pytest.mark.timeout(240)
+def test_store_filled_three_times_over_spills_and_restores(cluster):
+    store = 120 * MiB
+    cluster.start_head("--num-cpus", "1", "--object-store-memory", str(store))
+    cluster.add_node("--num-cpus", "1", "--resources", '{"other": 1}',
+                     "--object-store-memory", str(store))
+    comet.init(address=cluster.gcs_address)
+    count, size = 36, 10 * MiB  # 3x the store
+    refs = [comet.put(np.full(size // 8, i, dtype=np.int64)) for i in range(count)]
+    spill_dir = os.path.join(cluster.session_dirs[cluster.node_id_of_head()], "spill")
+    assert any(name.startswith("spill-") for name in os.listdir(spill_dir))
+    # Every object reads back right, here...
+    for i, ref in enumerate(refs):
+        value = comet.get(ref, timeout=60)
+        assert value[0] == i and value[-1] == i
+        del value
+
+    # ...and on the other node (restored here, then pulled there).
+    @comet.remote(resources={"other": 1})
+    def first(a):
+        return int(a[0])
+
+    assert comet.get([first.remote(r) for r in refs[::5]], timeout=180) == list(range(0, count, 5))
+    # Freed objects take their spill files with them.
+    del refs, ref
+    assert wait_for_condition(
+        lambda: not any(n.startswith("spill-") for n in os.listdir(spill_dir)), timeout=30)
+
+
+@pytest.mark.timeout(180)
+def test_killed_node_is_noticed_and_work_goes_on(cluster):
+    cluster.env.update({"COMET_health_check_period_ms": "200",
+                        "COMET_health_check_failure_threshold": "3"})
+    cluster.start_head("--num-cpus", "1")
+    victim = cluster.add_node("--num-cpus", "1", "--resources", '{"victim": 1}')
+    comet.init(address=cluster.gcs_address)
+    assert wait_for_condition(lambda: len(alive_nodes()) == 2)
+
+    @comet.remote(resources={"victim": 1})
+    def big():
+        return np.ones(10 * MiB // 8)
+
+    lost = big.remote()
+    comet.wait([lost], timeout=60)
+    cluster.raylet_of(victim).send_signal(signal.SIGKILL)
+    # 200 ms x 3 failures: noticed well within a few seconds.
+    assert wait_for_condition(lambda: victim not in alive_nodes(), timeout=20)
+    dead = [n for n in comet.nodes() if n["NodeID"] == victim][0]
+    assert not dead["Alive"]
+    # Its only copy is gone with it.
+    with pytest.raises(ObjectLostError):
+        comet.get(lost, timeout=60)
+    # New work still runs on the surviving node.
+    square = comet.remote(lambda x: x * x)
+    assert comet.get([square.remote(i) for i in range(10)], timeout=60) == [i * i for i in range(10)]

@@ -24,6 +24,7 @@ TEST_TIMEOUT=${COMET_TEST_TIMEOUT:-300}
 APT_PACKAGES=(
   bazel-bootstrap libgrpc++-dev protobuf-compiler-grpc libabsl-dev libboost-dev
   libflatbuffers-dev flatbuffers-compiler pybind11-dev libgtest-dev pkg-config
+  iproute2
 )
 # Distribution names as pip knows them.
 PIP_PACKAGES=(pytest pytest-timeout numpy cloudpickle click psutil aiohttp setuptools wheel)

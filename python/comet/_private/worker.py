@@ -219,8 +219,7 @@ def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
     nodes = [n for n in _raylet.gcs_nodes(gcs_address) if n["Alive"]]
     if not nodes:
         raise ConnectionError(f"the cluster at {gcs_address} has no alive node")
-    local_ips = {"127.0.0.1", "localhost"}
-    node = next((n for n in nodes if n["NodeManagerAddress"] in local_ips), nodes[0])
+    node = _local_node(nodes)
     max_inline = int(system_config.get("max_direct_call_object_size", 100 * 1024))
     cw = _raylet.CoreWorker(
         is_driver=True, gcs_address=gcs_address,
@@ -240,6 +239,26 @@ def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
     ctx.namespace = namespace or ""
     ctx.max_direct_call_object_size = max_inline
     return _node_info(ctx)
+
+
+def _local_node(nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The alive node that runs on this host: its address is one of this
+    host's and its object store socket exists here (the first such node)."""
+    import socket
+
+    import psutil
+
+    local_ips = {"127.0.0.1", "localhost"}
+    for addresses in psutil.net_if_addrs().values():
+        local_ips.update(a.address for a in addresses if a.family == socket.AF_INET)
+    for node in nodes:
+        if node["NodeManagerAddress"] in local_ips and \
+                os.path.exists(node["ObjectStoreSocketName"]):
+            return node
+    raise ConnectionError(
+        "no node of the cluster runs on this host (start one with "
+        "`comet start --address=<head address>`); nodes: "
+        + ", ".join(f"{n['NodeManagerAddress']}:{n['NodeManagerPort']}" for n in nodes))
 
 
 def _argv() -> list[str]:

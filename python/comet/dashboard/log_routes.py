@@ -3,7 +3,6 @@ machine share the filesystem), listed and read with an optional tail."""
 
 from __future__ import annotations
 
-import collections
 import os
 from typing import Any
 
@@ -11,40 +10,9 @@ from aiohttp import web
 
 from comet.dashboard.http_util import ApiError, json_response, query_int
 from comet.dashboard.state_routes import StateRoutes
+from comet.util.state.logs import list_log_files, read_log_file
 
 Row = dict[str, Any]
-
-
-def list_log_files(session_dir: str, contains: str = "") -> list[Row]:
-    directory = os.path.join(session_dir, "logs")
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return []
-    files = []
-    for name in names:
-        if contains and contains not in name:
-            continue
-        try:
-            st = os.stat(os.path.join(directory, name))
-        except OSError:
-            continue
-        if os.path.isfile(os.path.join(directory, name)):
-            files.append({"name": name, "size": st.st_size, "mtime_ms": int(st.st_mtime * 1000)})
-    return files
-
-
-def read_log_file(path: str, lines: int | None) -> tuple[str, bool]:
-    """(text, truncated): the whole file, or its last `lines` lines."""
-    with open(path, "rb") as f:
-        if lines is None:
-            data = f.read()
-            return data.decode("utf-8", errors="replace"), False
-        tail = collections.deque(f, maxlen=lines + 1)
-    truncated = len(tail) > lines
-    if truncated:
-        tail.popleft()
-    return b"".join(tail).decode("utf-8", errors="replace"), truncated
 
 
 class LogRoutes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from comet import __version__
+from comet.scripts.job import job
 from comet.scripts.start import start
 from comet.scripts.status import status
 from comet.scripts.stop import stop
@@ -19,6 +20,7 @@ def main() -> None:
 main.add_command(start)
 main.add_command(stop)
 main.add_command(status)
+main.add_command(job)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""JobSubmissionClient: Ray's job-submission SDK against a Comet dashboard.
+
+Blocking methods use urllib; `tail_job_logs` is an async generator (aiohttp).
+HTTP errors raise RuntimeError with the server's message; an unreachable
+dashboard raises ConnectionError.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any, AsyncIterator
+
+from comet._private import session
+from comet._private.session import DEFAULT_TEMP_DIR
+from comet.job_submission.common import JobInfo, JobStatus
+
+DEFAULT_DASHBOARD_ADDRESS = "http://127.0.0.1:8265"
+
+
+def resolve_dashboard_address(address: str | None = None) -> str:
+    """The dashboard URL: `address`, else $COMET_DASHBOARD_ADDRESS, else the URL the
+    newest session under $COMET_TEMP_DIR recorded, else http://127.0.0.1:8265."""
+    address = address or os.environ.get("COMET_DASHBOARD_ADDRESS")
+    if not address:
+        temp_dir = os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR)
+        info = session.read_info(os.path.join(temp_dir, session.LATEST))
+        address = info.get("dashboard_url") or DEFAULT_DASHBOARD_ADDRESS
+    if "://" not in address:
+        address = "http://" + address
+    return address.rstrip("/")
+
+
+class JobSubmissionClient:
+    def __init__(self, address: str | None = None, timeout_s: float = 30.0) -> None:
+        self.address = resolve_dashboard_address(address)
+        self._timeout_s = timeout_s
+
+    # -- Ray's API -----------------------------------------------------------------
+
+    def submit_job(self, *, entrypoint: str, runtime_env: dict[str, Any] | None = None,
+                   metadata: dict[str, str] | None = None, submission_id: str | None = None,
+                   **ignored: Any) -> str:
+        """Submits a job; returns its submission id. A relative working_dir is made
+        absolute here (the dashboard runs on this machine)."""
+        runtime_env = dict(runtime_env or {})
+        if runtime_env.get("working_dir"):
+            runtime_env["working_dir"] = os.path.abspath(runtime_env["working_dir"])
+        body: dict[str, Any] = {"entrypoint": entrypoint, "runtime_env": runtime_env,
+                                "metadata": metadata or {}}
+        if submission_id:
+            body["submission_id"] = submission_id
+        return self._request("POST", "/api/jobs/", body)["submission_id"]
+
+    def get_job_info(self, job_id: str) -> JobInfo:
+        return JobInfo.from_json(self._request("GET", f"/api/jobs/{job_id}"))
+
+    def get_job_status(self, job_id: str) -> JobStatus:
+        return self.get_job_info(job_id).status
+
+    def list_jobs(self) -> list[JobInfo]:
+        return [JobInfo.from_json(j) for j in self._request("GET", "/api/jobs/")]
+
+    def get_job_logs(self, job_id: str) -> str:
+        return self._request("GET", f"/api/jobs/{job_id}/logs")["logs"]
+
+    def stop_job(self, job_id: str) -> bool:
+        return bool(self._request("POST", f"/api/jobs/{job_id}/stop")["stopped"])
+
+    def delete_job(self, job_id: str) -> bool:
+        return bool(self._request("DELETE", f"/api/jobs/{job_id}")["deleted"])
+
+    async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
+        """Yields the job's log as it is written, from the start, until the job ends."""
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as client:
+            async with client.get(f"{self.address}/api/jobs/{job_id}/logs/tail") as resp:
+                if resp.status != 200:
+                    raise RuntimeError(_error_message(resp.status, await resp.read()))
+                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+                async for chunk in resp.content.iter_any():
+                    text = decoder.decode(chunk)
+                    if text:
+                        yield text
+                rest = decoder.decode(b"", final=True)
+                if rest:
+                    yield rest
+
+    # -- HTTP ----------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.address + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self._timeout_s) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(_error_message(e.code, e.read())) from None
+        except urllib.error.URLError as e:
+            raise ConnectionError(f"cannot reach the Comet dashboard at {self.address} "
+                                  f"({e.reason}); is the cluster running (`comet start "
+                                  "--head`)? --address/COMET_DASHBOARD_ADDRESS pick "
+                                  "another") from None
+
+
+def _error_message(status: int, body: bytes) -> str:
+    try:
+        return json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {status}: {body.decode(errors='replace')[:200]}"
+

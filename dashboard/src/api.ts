@@ -1,0 +1,123 @@
+// The REST client: one function per endpoint of docs/dashboard.md. Every call
+// throws ApiError with the backend's {"error": ...} message on a non-2xx
+// answer, so pages show one kind of error.
+import type {
+  ActorInfo,
+  ClusterStatus,
+  JobDetails,
+  LogFileReply,
+  LogsReply,
+  MetricsHistory,
+  NodeInfo,
+  PlacementGroupInfo,
+  TasksReply,
+  VersionInfo,
+  WorkersReply,
+} from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+async function request(path: string, init?: RequestInit): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") throw err;
+    throw new ApiError(0, "cannot reach the dashboard server");
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, await errorMessage(response));
+  }
+  return response;
+}
+
+async function errorMessage(response: Response): Promise<string> {
+  const fallback = `${response.status} ${response.statusText}`.trim();
+  try {
+    const body = (await response.json()) as { error?: unknown };
+    return typeof body.error === "string" ? body.error : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  return (await (await request(path, { signal })).json()) as T;
+}
+
+async function postJson<T>(path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method: "POST" };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { "Content-Type": "application/json" };
+  }
+  return (await (await request(path, init)).json()) as T;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== "") q.set(key, String(value));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  version: (s?: AbortSignal) => getJson<VersionInfo>("/api/version", s),
+  nodes: async (s?: AbortSignal) => (await getJson<{ nodes: NodeInfo[] }>("/api/nodes", s)).nodes,
+  actors: async (s?: AbortSignal) =>
+    (await getJson<{ actors: ActorInfo[] }>("/api/actors", s)).actors,
+  placementGroups: async (s?: AbortSignal) =>
+    (await getJson<{ placement_groups: PlacementGroupInfo[] }>("/api/placement_groups", s))
+      .placement_groups,
+  workers: (s?: AbortSignal) => getJson<WorkersReply>("/api/workers", s),
+  tasks: (s?: AbortSignal) => getJson<TasksReply>("/api/tasks", s),
+  clusterStatus: (s?: AbortSignal) => getJson<ClusterStatus>("/api/cluster_status", s),
+  metricsHistory: (s?: AbortSignal) => getJson<MetricsHistory>("/api/metrics/history", s),
+  logs: (nodeId?: string, s?: AbortSignal) =>
+    getJson<LogsReply>(`/api/logs${query({ node_id: nodeId })}`, s),
+  logFile: (nodeId: string, filename: string, lines?: number, s?: AbortSignal) =>
+    getJson<LogFileReply>(`/api/logs/file${query({ node_id: nodeId, filename, lines })}`, s),
+  jobs: (s?: AbortSignal) => getJson<JobDetails[]>("/api/jobs/", s),
+  job: (id: string, s?: AbortSignal) => getJson<JobDetails>(`/api/jobs/${enc(id)}`, s),
+  jobLogs: async (id: string, s?: AbortSignal) =>
+    (await getJson<{ logs: string }>(`/api/jobs/${enc(id)}/logs`, s)).logs,
+  stopJob: (id: string) => postJson<{ stopped: boolean }>(`/api/jobs/${enc(id)}/stop`),
+  deleteJob: async (id: string) =>
+    (await (await request(`/api/jobs/${enc(id)}`, { method: "DELETE" })).json()) as {
+      deleted: boolean;
+    },
+  submitJob: (body: { entrypoint: string; runtime_env?: unknown; metadata?: unknown }) =>
+    postJson<{ submission_id: string; job_id: string | null }>("/api/jobs/", body),
+};
+
+/**
+ * Streams /api/jobs/{id}/logs/tail: calls onChunk with each piece of text
+ * (the log from its start, then new output) until the job ends and the log is
+ * drained, or until signal aborts. Resolves when the stream ends.
+ */
+export async function streamJobLogs(
+  id: string,
+  onChunk: (text: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const response = await request(`/api/jobs/${enc(id)}/logs/tail`, { signal });
+  if (!response.body) throw new ApiError(0, "this browser cannot stream responses");
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    if (value) onChunk(value);
+  }
+}

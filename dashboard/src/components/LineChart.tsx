@@ -1,0 +1,136 @@
+// A hand-drawn SVG time-series chart: several lines over a shared time axis,
+// a y axis from 0, a legend with the latest values and a hover read-out.
+import { useState } from "preact/hooks";
+import { useWidth } from "./useWidth";
+
+export interface Series {
+  name: string;
+  color: string;
+  values: number[];
+}
+
+const HEIGHT = 170;
+const PAD = { top: 10, right: 12, bottom: 22, left: 56 };
+
+/** A "nice" upper bound (1, 2, 2.5, 5 × 10^n) at or above max. */
+function niceMax(max: number): number {
+  if (!(max > 0)) return 1;
+  const exp = Math.pow(10, Math.floor(Math.log10(max)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * exp >= max) return m * exp;
+  return 10 * exp;
+}
+
+function relativeLabel(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s === 0) return "now";
+  return s % 60 === 0 ? `-${s / 60}m` : `-${s}s`;
+}
+
+export function LineChart({
+  times,
+  series,
+  windowMs,
+  format,
+  yMax,
+  title,
+}: {
+  times: number[];
+  series: Series[];
+  windowMs: number;
+  format: (v: number) => string;
+  /** A fixed top of the y axis (e.g. the total); else from the data. */
+  yMax?: number;
+  title: string;
+}) {
+  const { ref, width } = useWidth(480);
+  const [hover, setHover] = useState<number | null>(null);
+  const end = times.length ? times[times.length - 1] : Date.now();
+  const start = end - windowMs;
+  const first = times.findIndex((t) => t >= start);
+  const from = first < 0 ? times.length : first;
+  const ts = times.slice(from);
+  const visible = series.map((s) => ({ ...s, values: s.values.slice(from) }));
+  const dataMax = Math.max(0, ...visible.flatMap((s) => s.values));
+  const top = niceMax(Math.max(yMax ?? 0, dataMax));
+
+  const plotW = width - PAD.left - PAD.right;
+  const plotH = HEIGHT - PAD.top - PAD.bottom;
+  const x = (t: number) => PAD.left + ((t - start) / windowMs) * plotW;
+  const y = (v: number) => PAD.top + plotH - (v / top) * plotH;
+
+  const tickStep = windowMs > 5 * 60_000 ? 120_000 : 60_000;
+  const xTicks: number[] = [];
+  for (let back = 0; back <= windowMs; back += tickStep) xTicks.push(back);
+
+  const onMove = (event: MouseEvent) => {
+    if (!ts.length) return;
+    const rect = (event.currentTarget as SVGElement).getBoundingClientRect();
+    const t = start + ((event.clientX - rect.left - PAD.left) / plotW) * windowMs;
+    let best = 0;
+    for (let i = 1; i < ts.length; i++) if (Math.abs(ts[i] - t) < Math.abs(ts[best] - t)) best = i;
+    setHover(best);
+  };
+
+  return (
+    <div class="chart" ref={ref}>
+      <svg
+        width={width}
+        height={HEIGHT}
+        role="img"
+        aria-label={title}
+        onMouseMove={onMove}
+        onMouseLeave={() => setHover(null)}
+      >
+        {[0, 0.25, 0.5, 0.75, 1].map((f) => (
+          <g key={f}>
+            <line class="grid" x1={PAD.left} x2={width - PAD.right} y1={y(top * f)} y2={y(top * f)} />
+            <text class="axis" x={PAD.left - 6} y={y(top * f) + 4} text-anchor="end">
+              {format(top * f)}
+            </text>
+          </g>
+        ))}
+        {xTicks.map((back) => (
+          <text key={back} class="axis" x={x(end - back)} y={HEIGHT - 6} text-anchor="middle">
+            {relativeLabel(back)}
+          </text>
+        ))}
+        {visible.map((s) => {
+          if (!ts.length) return null;
+          const points = s.values.map((v, i) => `${x(ts[i]).toFixed(1)},${y(v).toFixed(1)}`);
+          const area =
+            visible.length === 1
+              ? `M${x(ts[0])},${y(0)} L${points.join(" L")} L${x(ts[ts.length - 1])},${y(0)} Z`
+              : null;
+          return (
+            <g key={s.name}>
+              {area && <path d={area} fill={s.color} opacity={0.12} />}
+              <polyline points={points.join(" ")} fill="none" stroke={s.color} stroke-width={2} />
+            </g>
+          );
+        })}
+        {hover !== null && ts[hover] !== undefined && (
+          <line class="hover-line" x1={x(ts[hover])} x2={x(ts[hover])} y1={PAD.top} y2={PAD.top + plotH} />
+        )}
+        {!ts.length && (
+          <text class="axis" x={PAD.left + plotW / 2} y={PAD.top + plotH / 2} text-anchor="middle">
+            No samples yet
+          </text>
+        )}
+      </svg>
+      <div class="legend">
+        {visible.map((s) => {
+          const i = hover ?? s.values.length - 1;
+          return (
+            <span key={s.name} class="legend-item">
+              <span class="swatch" style={{ background: s.color }} />
+              {s.name}: <strong>{i >= 0 && i < s.values.length ? format(s.values[i]) : "–"}</strong>
+            </span>
+          );
+        })}
+        {hover !== null && ts[hover] !== undefined && (
+          <span class="legend-item muted">at {new Date(ts[hover]).toLocaleTimeString([], { hour12: false })}</span>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,196 @@
+// Nodes: every node with its resource usage bars; a node's page adds its
+// workers and its log files with a viewer.
+import { api } from "../api";
+import { Card, Empty, IdLink, PageHeader, PollView, StatusBadge } from "../components/common";
+import { DataTable, type Column } from "../components/DataTable";
+import { LogViewer } from "../components/LogViewer";
+import { formatBytes, formatTime } from "../format";
+import { usePoll } from "../poll";
+import { replaceQuery, useLocation } from "../router";
+import type { LogFile, NodeInfo, NodeUsage, WorkerInfo } from "../types";
+import { ResourceBars } from "./Overview";
+
+/** How much of a log file the viewer loads. */
+const LOG_LINES = 1000;
+
+function NodeTitle({ node }: { node: NodeInfo }) {
+  return (
+    <span class="node-title">
+      <a class="mono" href={`/nodes/${node.node_id}`} data-node-id={node.node_id}>
+        {node.node_id}
+      </a>
+      {node.is_head && <span class="badge badge-info">head</span>}
+      <StatusBadge state={node.state} />
+    </span>
+  );
+}
+
+function NodeCard({ node, usage, workers }: { node: NodeInfo; usage?: NodeUsage; workers: WorkerInfo[] }) {
+  const busy = workers.filter((w) => !w.is_idle).length;
+  return (
+    <Card title={<NodeTitle node={node} />} class="node-card">
+      <div class="node-meta">
+        <span>Address <span class="mono">{node.raylet_address}</span></span>
+        <span>Started {formatTime(node.start_time_ms)}</span>
+        <span>
+          Workers {workers.length} ({busy} busy)
+        </span>
+        {node.death_reason && <span class="error-text">{node.death_reason}</span>}
+      </div>
+      {usage ? (
+        <ResourceBars total={usage.total} used={usage.used} />
+      ) : (
+        <ResourceBars total={node.total_resources} used={{}} />
+      )}
+      {usage && usage.pending_demands.length > 0 && (
+        <div class="muted">
+          {usage.pending_demands.length} lease(s) waiting for resources: {usage.pending_demands.map((d) => JSON.stringify(d)).join(", ")}
+        </div>
+      )}
+    </Card>
+  );
+}
+
+export function NodesPage() {
+  const nodes = usePoll(api.nodes);
+  const status = usePoll(api.clusterStatus);
+  const workers = usePoll(api.workers);
+  return (
+    <div data-page="nodes">
+      <PageHeader title="Nodes" />
+      <PollView polled={nodes} what="nodes">
+        {(rows) =>
+          rows.length ? (
+            <div class="node-list">
+              {[...rows]
+                .sort((a, b) => Number(b.is_head) - Number(a.is_head) || a.state.localeCompare(b.state))
+                .map((n) => (
+                  <NodeCard
+                    key={n.node_id}
+                    node={n}
+                    usage={status.data?.nodes.find((u) => u.node_id === n.node_id)}
+                    workers={(workers.data?.workers ?? []).filter((w) => w.node_id === n.node_id)}
+                  />
+                ))}
+            </div>
+          ) : (
+            <Empty>No nodes registered.</Empty>
+          )
+        }
+      </PollView>
+    </div>
+  );
+}
+
+const WORKER_COLUMNS: Column<WorkerInfo>[] = [
+  { key: "id", title: "Worker id", render: (w) => <IdLink id={w.worker_id} length={16} />, sort: (w) => w.worker_id },
+  { key: "pid", title: "PID", render: (w) => w.pid, sort: (w) => w.pid },
+  { key: "state", title: "State", render: (w) => <StatusBadge state={w.is_idle ? "IDLE" : "RUNNING"} />, sort: (w) => (w.is_idle ? 1 : 0) },
+  { key: "job", title: "Job", render: (w) => <span class="mono">{w.job_id || "–"}</span>, sort: (w) => w.job_id },
+];
+
+function LogFiles({ nodeId, selected }: { nodeId: string; selected: string }) {
+  const logs = usePoll((s) => api.logs(nodeId, s), nodeId);
+  const columns: Column<LogFile>[] = [
+    {
+      key: "name",
+      title: "File",
+      render: (f) => (
+        <a
+          class={`mono ${f.name === selected ? "selected" : ""}`}
+          href={`/nodes/${nodeId}?file=${encodeURIComponent(f.name)}`}
+          onClick={(e) => {
+            e.preventDefault();
+            replaceQuery({ file: f.name });
+          }}
+        >
+          {f.name}
+        </a>
+      ),
+      sort: (f) => f.name,
+    },
+    { key: "size", title: "Size", render: (f) => formatBytes(f.size), sort: (f) => f.size },
+    { key: "mtime", title: "Modified", render: (f) => formatTime(f.mtime_ms), sort: (f) => f.mtime_ms },
+  ];
+  return (
+    <Card title="Log files">
+      <PollView polled={logs} what="log files">
+        {(reply) => (
+          <DataTable
+            columns={columns}
+            rows={reply.nodes.find((n) => n.node_id === nodeId)?.files ?? []}
+            rowKey={(f) => f.name}
+            initialSort={{ key: "name", descending: false }}
+            empty="No log files."
+            testId="log-files"
+          />
+        )}
+      </PollView>
+    </Card>
+  );
+}
+
+function LogFileView({ nodeId, filename }: { nodeId: string; filename: string }) {
+  const file = usePoll((s) => api.logFile(nodeId, filename, LOG_LINES, s), `${nodeId}/${filename}`);
+  return (
+    <Card
+      title={<>Log <span class="mono">{filename}</span></>}
+      actions={<button class="button" onClick={() => replaceQuery({})}>Close</button>}
+    >
+      <PollView polled={file} what={filename}>
+        {(f) => (
+          <>
+            {f.truncated && <div class="muted">Showing the last {LOG_LINES} lines.</div>}
+            <LogViewer text={f.content} testId="log-file-content" />
+          </>
+        )}
+      </PollView>
+    </Card>
+  );
+}
+
+export function NodeDetailPage({ id }: { id: string }) {
+  const { query } = useLocation();
+  const selected = query.get("file") ?? "";
+  const nodes = usePoll(api.nodes);
+  const status = usePoll(api.clusterStatus);
+  const workers = usePoll(api.workers);
+  const node = nodes.data?.find((n) => n.node_id === id);
+  const own = (workers.data?.workers ?? []).filter((w) => w.node_id === id);
+  return (
+    <div data-page="node-detail">
+      <PageHeader title="Node">
+        <a href="/nodes">← All nodes</a>
+      </PageHeader>
+      <PollView polled={nodes} what="the node">
+        {() =>
+          node ? (
+            <NodeCard node={node} usage={status.data?.nodes.find((u) => u.node_id === id)} workers={own} />
+          ) : (
+            <Empty>
+              No node <span class="mono">{id}</span>.
+            </Empty>
+          )
+        }
+      </PollView>
+      <Card title={`Workers (${own.length})`}>
+        <PollView polled={workers} what="workers">
+          {(reply) => (
+            <>
+              {reply.errors
+                .filter((e) => e.node_id === id)
+                .map((e) => (
+                  <div key={e.node_id} class="error-text">
+                    {e.error}
+                  </div>
+                ))}
+              <DataTable columns={WORKER_COLUMNS} rows={own} rowKey={(w) => w.worker_id} empty="No workers." testId="workers-table" />
+            </>
+          )}
+        </PollView>
+      </Card>
+      {selected && <LogFileView nodeId={id} filename={selected} />}
+      <LogFiles nodeId={id} selected={selected} />
+    </div>
+  );
+}

@@ -1,0 +1,72 @@
+// Placement groups: the GCS's table with bundles spelled out; the rows' other
+// fields (which vary with the GCS) are under "Details".
+import { api } from "../api";
+import { Card, IdLink, PageHeader, PollView, StatusBadge } from "../components/common";
+import { DataTable, FilterBox, filterRows, type Column } from "../components/DataTable";
+import { formatResource } from "../format";
+import { usePoll } from "../poll";
+import { replaceQuery, useLocation } from "../router";
+import type { PlacementGroupInfo, ResourceMap } from "../types";
+
+function Bundle({ bundle, index }: { bundle: ResourceMap; index: number }) {
+  const parts = Object.entries(bundle).map(([k, v]) => `${k}: ${formatResource(k, v)}`);
+  return (
+    <span class="chip" title={`bundle ${index}`}>
+      {index}: {parts.join(", ") || "{}"}
+    </span>
+  );
+}
+
+const SHOWN_FIELDS = new Set(["placement_group_id", "name", "strategy", "state", "bundles"]);
+
+function Details({ pg }: { pg: PlacementGroupInfo }) {
+  const rest = Object.fromEntries(Object.entries(pg).filter(([k]) => !SHOWN_FIELDS.has(k)));
+  if (!Object.keys(rest).length) return <span class="muted">–</span>;
+  return (
+    <details>
+      <summary>more</summary>
+      <pre class="json">{JSON.stringify(rest, null, 2)}</pre>
+    </details>
+  );
+}
+
+const COLUMNS: Column<PlacementGroupInfo>[] = [
+  { key: "id", title: "Id", render: (p) => <IdLink id={p.placement_group_id} length={12} />, sort: (p) => p.placement_group_id },
+  { key: "name", title: "Name", render: (p) => p.name || "–", sort: (p) => p.name },
+  { key: "strategy", title: "Strategy", render: (p) => p.strategy, sort: (p) => p.strategy },
+  { key: "state", title: "State", render: (p) => <StatusBadge state={p.state} />, sort: (p) => p.state },
+  {
+    key: "bundles",
+    title: "Bundles",
+    render: (p) => <div class="chips">{(p.bundles ?? []).map((b, i) => <Bundle key={i} bundle={b} index={i} />)}</div>,
+    sort: (p) => p.bundles?.length,
+    class: "wide",
+  },
+  { key: "details", title: "Details", render: (p) => <Details pg={p} /> },
+];
+
+export function PlacementGroupsPage() {
+  const { query } = useLocation();
+  const text = query.get("q") ?? "";
+  const groups = usePoll(api.placementGroups);
+  return (
+    <div data-page="placement-groups">
+      <PageHeader title="Placement groups">
+        <FilterBox value={text} placeholder="Filter by id, name, strategy, state" onInput={(q) => replaceQuery({ q })} />
+      </PageHeader>
+      <Card>
+        <PollView polled={groups} what="placement groups">
+          {(rows) => (
+            <DataTable
+              columns={COLUMNS}
+              rows={filterRows(rows, text, (p) => [p.placement_group_id, p.name, p.strategy, p.state])}
+              rowKey={(p) => p.placement_group_id}
+              empty={rows.length ? "No placement group matches the filter." : "No placement groups."}
+              testId="placement-groups-table"
+            />
+          )}
+        </PollView>
+      </Card>
+    </div>
+  );
+}

@@ -6,7 +6,9 @@ import click
 
 from comet import __version__
 from comet.scripts.job import job
+from comet.scripts.logs_cli import logs, timeline
 from comet.scripts.start import start
+from comet.scripts.state_cli import list_command, memory, summary
 from comet.scripts.status import status
 from comet.scripts.stop import stop
 
@@ -21,6 +23,11 @@ main.add_command(start)
 main.add_command(stop)
 main.add_command(status)
 main.add_command(job)
+main.add_command(list_command)
+main.add_command(summary)
+main.add_command(memory)
+main.add_command(logs)
+main.add_command(timeline)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def _cell(value: Any, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def format_table(rows: Sequence[Row], columns: Sequence[str], max_width: int = 40) -> str:
+def format_table(rows: Sequence[Row], columns: Sequence[str], max_width: int = 60) -> str:
     cells = [[_cell(r.get(c), max_width) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]

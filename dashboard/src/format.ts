@@ -64,3 +64,8 @@ export function percent(used: number, total: number): number {
   if (!total || !Number.isFinite(used)) return 0;
   return Math.max(0, Math.min(100, (used / total) * 100));
 }
+
+/** "1 actor", "2 actors". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

@@ -45,13 +45,23 @@ export interface ActorInfo {
   required_resources: ResourceMap;
 }
 
+/** A bundle as the GCS reports it; docs/dashboard.md also allows a bare resource map. */
+export interface BundleInfo {
+  index: number;
+  resources: ResourceMap;
+  node_id: string;
+  placement_group_id?: string;
+}
+
 /** The GCS's placement-group fields as they are; only these are relied on. */
 export interface PlacementGroupInfo {
   placement_group_id: string;
   name: string;
   strategy: string;
   state: string;
-  bundles: ResourceMap[];
+  bundles: (BundleInfo | ResourceMap)[];
+  creator_job_id?: string;
+  create_time_ms?: number;
   [field: string]: unknown;
 }
 

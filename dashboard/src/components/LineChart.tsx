@@ -51,7 +51,8 @@ export function LineChart({
   const ts = times.slice(from);
   const visible = series.map((s) => ({ ...s, values: s.values.slice(from) }));
   const dataMax = Math.max(0, ...visible.flatMap((s) => s.values));
-  const top = niceMax(Math.max(yMax ?? 0, dataMax));
+  // A known total is the top of the axis; otherwise round the data's maximum up.
+  const top = yMax && yMax >= dataMax ? yMax : niceMax(dataMax);
 
   const plotW = width - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;

@@ -2,7 +2,7 @@
 import { api } from "../api";
 import { Card, IdLink, PageHeader, PollView, StatusBadge } from "../components/common";
 import { DataTable, FilterBox, filterRows, StateSelect, type Column } from "../components/DataTable";
-import { formatTime } from "../format";
+import { formatTime, plural } from "../format";
 import { usePoll } from "../poll";
 import { replaceQuery, useLocation } from "../router";
 import type { ActorInfo } from "../types";
@@ -45,7 +45,7 @@ export function ActorsPage() {
             return (
               <>
                 <div class="table-caption">
-                  {rows.length} actors, {alive} alive{shown.length !== rows.length && `, ${shown.length} shown`}
+                  {plural(rows.length, "actor")}, {alive} alive{shown.length !== rows.length && `, ${shown.length} shown`}
                 </div>
                 <DataTable
                   columns={COLUMNS}

@@ -3,21 +3,33 @@
 import { api } from "../api";
 import { Card, IdLink, PageHeader, PollView, StatusBadge } from "../components/common";
 import { DataTable, FilterBox, filterRows, type Column } from "../components/DataTable";
-import { formatResource } from "../format";
+import { formatResource, formatTime, shortId } from "../format";
 import { usePoll } from "../poll";
 import { replaceQuery, useLocation } from "../router";
-import type { PlacementGroupInfo, ResourceMap } from "../types";
+import type { BundleInfo, PlacementGroupInfo, ResourceMap } from "../types";
 
-function Bundle({ bundle, index }: { bundle: ResourceMap; index: number }) {
-  const parts = Object.entries(bundle).map(([k, v]) => `${k}: ${formatResource(k, v)}`);
+/** A bundle in either shape: {index, resources, node_id} or a bare resource map. */
+function normalize(bundle: BundleInfo | ResourceMap, i: number): BundleInfo {
+  if (typeof bundle.resources === "object" && bundle.resources !== null) {
+    const b = bundle as BundleInfo;
+    return { index: b.index ?? i, resources: b.resources, node_id: b.node_id ?? "" };
+  }
+  return { index: i, resources: bundle as ResourceMap, node_id: "" };
+}
+
+function Bundle({ bundle }: { bundle: BundleInfo }) {
+  const parts = Object.entries(bundle.resources).map(([k, v]) => `${k}: ${formatResource(k, v)}`);
   return (
-    <span class="chip" title={`bundle ${index}`}>
-      {index}: {parts.join(", ") || "{}"}
+    <span class="chip" title={bundle.node_id ? `on node ${bundle.node_id}` : "not placed yet"}>
+      #{bundle.index} {parts.join(", ") || "{}"}
+      {bundle.node_id && <span class="muted"> @ {shortId(bundle.node_id, 6)}</span>}
     </span>
   );
 }
 
-const SHOWN_FIELDS = new Set(["placement_group_id", "name", "strategy", "state", "bundles"]);
+const SHOWN_FIELDS = new Set([
+  "placement_group_id", "name", "strategy", "state", "bundles", "creator_job_id", "create_time_ms",
+]);
 
 function Details({ pg }: { pg: PlacementGroupInfo }) {
   const rest = Object.fromEntries(Object.entries(pg).filter(([k]) => !SHOWN_FIELDS.has(k)));
@@ -30,18 +42,26 @@ function Details({ pg }: { pg: PlacementGroupInfo }) {
   );
 }
 
+const strategyName = (s: string) => (s ?? "").replace(/^PLACEMENT_/, "");
+
 const COLUMNS: Column<PlacementGroupInfo>[] = [
   { key: "id", title: "Id", render: (p) => <IdLink id={p.placement_group_id} length={12} />, sort: (p) => p.placement_group_id },
   { key: "name", title: "Name", render: (p) => p.name || "–", sort: (p) => p.name },
-  { key: "strategy", title: "Strategy", render: (p) => p.strategy, sort: (p) => p.strategy },
+  { key: "strategy", title: "Strategy", render: (p) => strategyName(p.strategy), sort: (p) => p.strategy },
   { key: "state", title: "State", render: (p) => <StatusBadge state={p.state} />, sort: (p) => p.state },
   {
     key: "bundles",
     title: "Bundles",
-    render: (p) => <div class="chips">{(p.bundles ?? []).map((b, i) => <Bundle key={i} bundle={b} index={i} />)}</div>,
+    render: (p) => (
+      <div class="chips">
+        {(p.bundles ?? []).map((b, i) => <Bundle key={i} bundle={normalize(b, i)} />)}
+      </div>
+    ),
     sort: (p) => p.bundles?.length,
     class: "wide",
   },
+  { key: "job", title: "Job", render: (p) => <span class="mono">{p.creator_job_id || "–"}</span>, sort: (p) => p.creator_job_id },
+  { key: "created", title: "Created", render: (p) => formatTime(p.create_time_ms), sort: (p) => p.create_time_ms },
   { key: "details", title: "Details", render: (p) => <Details pg={p} /> },
 ];
 
@@ -61,6 +81,7 @@ export function PlacementGroupsPage() {
               columns={COLUMNS}
               rows={filterRows(rows, text, (p) => [p.placement_group_id, p.name, p.strategy, p.state])}
               rowKey={(p) => p.placement_group_id}
+              initialSort={{ key: "created", descending: true }}
               empty={rows.length ? "No placement group matches the filter." : "No placement groups."}
               testId="placement-groups-table"
             />

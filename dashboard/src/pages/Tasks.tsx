@@ -4,7 +4,7 @@ import { api } from "../api";
 import { Card, Empty, IdLink, PageHeader, PollView, StatusBadge } from "../components/common";
 import { DataTable, FilterBox, filterRows, StateSelect, type Column } from "../components/DataTable";
 import { Timeline } from "../components/Timeline";
-import { elapsed, formatDuration, formatTime } from "../format";
+import { elapsed, formatDuration, formatTime, plural } from "../format";
 import { usePoll } from "../poll";
 import { replaceQuery, useLocation } from "../router";
 import type { TaskInfo, TasksReply } from "../types";
@@ -29,7 +29,7 @@ function StateCounts({ tasks }: { tasks: TaskInfo[] }) {
   for (const t of tasks) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
   return (
     <div class="table-caption">
-      {tasks.length} tasks
+      {plural(tasks.length, "task")}
       {[...counts].sort().map(([state, n]) => (
         <span key={state} class="count-chip">
           <StatusBadge state={state} /> {n}

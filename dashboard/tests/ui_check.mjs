@@ -1,0 +1,199 @@
+// Drives headless Chromium through every page of a running dashboard, checks
+// that the cluster's live data shows up, and saves a screenshot of each page.
+//
+//   node tests/ui_check.mjs --url http://127.0.0.1:8265 --out DIR --expect FILE.json
+//
+// FILE.json names what must appear:
+//   {"node_id": "...", "actor_class": "Counter", "job_id": "cometsubmit_...",
+//    "job_log_line": "...", "task_names": ["square"], "tasks_available": true,
+//    "placement_group_name": "...", "stop_job": true}
+// Every key is optional. Chromium is Debian's (/usr/bin/chromium, or
+// $CHROMIUM); playwright-core never downloads a browser. Exits 0 when every
+// check passed, 1 with the failed step (and a FAILED-*.png) otherwise.
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { chromium } from "playwright-core";
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: "string" },
+    out: { type: "string" },
+    expect: { type: "string" },
+    timeout: { type: "string", default: "20000" },
+  },
+});
+if (!args.url || !args.out) {
+  console.error("usage: ui_check.mjs --url URL --out DIR [--expect FILE.json] [--timeout MS]");
+  process.exit(2);
+}
+const base = args.url.replace(/\/+$/, "");
+const expect = args.expect ? JSON.parse(readFileSync(args.expect, "utf8")) : {};
+const timeout = Number(args.timeout);
+mkdirSync(args.out, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+});
+const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+page.setDefaultTimeout(timeout);
+const pageErrors = [];
+page.on("pageerror", (err) => pageErrors.push(err.message));
+page.on("console", (msg) => {
+  if (msg.type() === "error") console.log(`[browser console] ${msg.text()}`);
+});
+
+const passed = [];
+let current = "";
+
+/** Runs one named check; the first failure ends the run. */
+async function step(name, body) {
+  current = name;
+  const started = Date.now();
+  await body();
+  if (pageErrors.length) throw new Error(`uncaught error in the page: ${pageErrors.join("; ")}`);
+  passed.push(name);
+  console.log(`ok   ${name} (${Date.now() - started} ms)`);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(args.out, `${name}.png`), fullPage: true });
+}
+
+/** Waits until the page's main area contains the text. */
+async function seeText(text, scope = "main") {
+  await page.locator(scope).getByText(text, { exact: false }).first().waitFor({ state: "visible" });
+}
+
+async function visit(path, pageName) {
+  await page.goto(base + path);
+  await page.locator(`[data-page="${pageName}"]`).waitFor();
+}
+
+try {
+  await step("overview shows nodes, resources and charts", async () => {
+    await visit("/", "overview");
+    await seeText("Cluster resources");
+    await page.locator(".stat-value").first().waitFor();
+    const nodes = Number(await page.locator(".stat").filter({ hasText: "Nodes" }).locator(".stat-value").innerText());
+    if (!(nodes >= 1)) throw new Error(`overview shows ${nodes} nodes`);
+    await page.locator(".usage").filter({ hasText: "CPU" }).first().waitFor();
+    // A chart line needs samples from the metrics history.
+    await page.locator('.chart svg[aria-label="CPU in use"] polyline').waitFor();
+    await seeText("127.0.0.1", ".topbar");
+    await shot("overview");
+  });
+
+  await step("nodes list shows the node id and usage bars", async () => {
+    await visit("/nodes", "nodes");
+    if (expect.node_id) await page.locator(`[data-node-id="${expect.node_id}"]`).waitFor();
+    await page.locator(".node-card .usage").first().waitFor();
+    await shot("nodes");
+  });
+
+  await step("node page lists workers and log files, and shows a log", async () => {
+    const link = expect.node_id
+      ? page.locator(`[data-node-id="${expect.node_id}"]`)
+      : page.locator("[data-node-id]").first();
+    await link.click();
+    await page.locator('[data-page="node-detail"]').waitFor();
+    await page.locator('[data-testid="workers-table"] tbody tr td.table-empty, [data-testid="workers-table"] tbody tr td .mono').first().waitFor();
+    const files = page.locator('[data-testid="log-files"] tbody a');
+    await files.first().waitFor();
+    const names = await files.allInnerTexts();
+    const pick = names.find((n) => n.startsWith("raylet")) ?? names[0];
+    await files.filter({ hasText: pick }).first().click();
+    await page.locator('[data-testid="log-file-content"]').waitFor();
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid="log-file-content"]')?.textContent ?? "").length > 0,
+    );
+    await shot("node-detail");
+  });
+
+  await step("actors table shows the actor and filters", async () => {
+    await visit("/actors", "actors");
+    const table = page.locator('[data-testid="actors-table"]');
+    if (expect.actor_class) {
+      await table.getByText(expect.actor_class).first().waitFor();
+      await shot("actors");
+      const filter = page.getByPlaceholder(/Filter by id/);
+      await filter.fill("no-such-actor-xyz");
+      await seeText("No actor matches the filter.");
+      await filter.fill(expect.actor_class);
+      await table.getByText(expect.actor_class).first().waitFor();
+    } else {
+      await table.waitFor();
+      await shot("actors");
+    }
+  });
+
+  await step("tasks table and timeline", async () => {
+    await visit("/tasks", "tasks");
+    if (expect.tasks_available === false) {
+      await seeText("Task data not available");
+      await shot("tasks");
+      return;
+    }
+    const table = page.locator('[data-testid="tasks-table"]');
+    for (const name of expect.task_names ?? []) await table.getByText(name, { exact: true }).first().waitFor();
+    await shot("tasks");
+    await page.getByRole("tab", { name: "Timeline" }).click();
+    await page.locator('[data-testid="task-timeline"] svg rect[rx]').first().waitFor();
+    await shot("tasks-timeline");
+  });
+
+  await step("placement groups table", async () => {
+    await visit("/placement-groups", "placement-groups");
+    const table = page.locator('[data-testid="placement-groups-table"]');
+    await table.waitFor();
+    if (expect.placement_group_name) await table.getByText(expect.placement_group_name).first().waitFor();
+    await shot("placement-groups");
+  });
+
+  await step("jobs list shows the submitted job", async () => {
+    await visit("/jobs", "jobs");
+    const table = page.locator('[data-testid="jobs-table"]');
+    if (expect.job_id) await table.getByText(expect.job_id).first().waitFor();
+    await shot("jobs");
+  });
+
+  if (expect.job_id) {
+    await step("job page streams the driver log", async () => {
+      await page.locator('[data-testid="jobs-table"]').getByText(expect.job_id).first().click();
+      await page.locator('[data-page="job-detail"]').waitFor();
+      await seeText(expect.job_id);
+      if (expect.job_log_line) {
+        await page.locator('[data-testid="job-log"]').getByText(expect.job_log_line).first().waitFor();
+      }
+      await shot("job-detail");
+    });
+  }
+
+  if (expect.job_id && expect.stop_job) {
+    await step("stop button stops the job", async () => {
+      const stop = page.getByRole("button", { name: "Stop job" });
+      await stop.click();
+      await page.locator(".facts .badge").getByText("STOPPED").waitFor();
+      if (!(await stop.isDisabled())) throw new Error("the stop button is still enabled after the job stopped");
+      await shot("job-stopped");
+    });
+  }
+
+  await step("unknown path gets the app's not-found page", async () => {
+    await page.goto(`${base}/no/such/page`);
+    await seeText("No page at");
+  });
+} catch (err) {
+  console.log(`FAIL ${current}: ${err instanceof Error ? err.message.split("\n")[0] : err}`);
+  try {
+    await shot(`FAILED-${current.replace(/[^a-z0-9]+/gi, "-")}`);
+  } catch {
+    // The failure is already reported; a missing screenshot adds nothing.
+  }
+  await browser.close();
+  process.exit(1);
+}
+
+await browser.close();
+console.log(`all ${passed.length} checks passed; screenshots in ${args.out}`);

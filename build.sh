@@ -89,15 +89,49 @@ EOF
     # shellcheck disable=SC2086
     "$PYTHON" -m pip install $missing
   fi
-  # --- dashboard (npm) -------------------------------------------------------
-  # Reserved: when dashboard/ exists, install node/npm (if missing) and its
-  # packages here; the wheel backend builds it into comet/dashboard/static.
-  # ---------------------------------------------------------------------------
+}
+
+# The web UI (dashboard/, TypeScript built with npm) goes into the package's
+# comet/dashboard/static; it needs Node.js >= 20.19 with npm on PATH.
+UI_DIR=dashboard
+UI_OUT=python/comet/dashboard/static
+
+need_npm() {
+  command -v npm >/dev/null 2>&1 ||
+    die "npm not found: building the dashboard UI ($UI_DIR/) needs Node.js >= 20.19 with npm on PATH"
+}
+
+# npm ci, unless node_modules is already at least as new as package-lock.json.
+setup_dashboard() {
+  local installed=$UI_DIR/node_modules/.package-lock.json
+  if [[ -f $installed && ! $UI_DIR/package-lock.json -nt $installed ]]; then
+    log "dashboard npm packages present"
+    return
+  fi
+  need_npm
+  log "installing the dashboard's npm packages (npm ci)"
+  (cd "$UI_DIR" && npm ci --no-audit --no-fund)
 }
 
 setup() {
   setup_system
   setup_python
+  setup_dashboard
+}
+
+# npm run build, unless its output is newer than every source file.
+build_dashboard() {
+  local index=$UI_OUT/index.html newer
+  if [[ -f $index ]]; then
+    newer=$(find "$UI_DIR" \( -name node_modules -o -name tests \) -prune -o -type f \
+      -newer "$index" -print -quit)
+    if [[ -z $newer ]]; then
+      log "dashboard UI up to date ($index)"
+      return
+    fi
+  fi
+  need_npm
+  (cd "$UI_DIR" && npm run build)
 }
 
 # Bazel first, in the foreground, so its progress shows; the wheel backend runs
@@ -129,6 +163,7 @@ install_wheel() {
 
 build() {
   phase bazel build_native
+  phase ui build_dashboard
   phase wheel build_wheel
   phase install install_wheel
 }

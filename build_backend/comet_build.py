@@ -8,6 +8,11 @@ and copies what that filegroup produced into the Python package:
 * every other file that is executable goes to ``python/comet/core/bin/``;
 * anything else is an error, so that a new kind of output is placed on purpose.
 
+A wheel also carries the web UI: ``dashboard/`` built by npm into
+``python/comet/dashboard/static/`` (``package-data`` in pyproject.toml). The
+backend builds it when it is missing or older than its sources (./build.sh
+has built it already, so this is then a no-op) and fails when npm is missing.
+
 The file list comes from ``bazel cquery`` on the filegroup, so adding a binary
 to ``//:wheel_files`` in ``BUILD.bazel`` is all it takes to ship it.
 
@@ -32,6 +37,8 @@ from setuptools import build_meta as _setuptools
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = ROOT / "python" / "comet"
+UI_DIR = ROOT / "dashboard"
+UI_INDEX = PACKAGE_DIR / "dashboard" / "static" / "index.html"
 BIN_DIR = PACKAGE_DIR / "core" / "bin"
 WHEEL_TARGET = "//:wheel_files"
 # ./build.sh builds and tests with the same flags. A fixed action PATH keeps
@@ -55,6 +62,7 @@ def build_wheel(
     metadata_directory: str | None = None,
 ) -> str:
     stage_native_files()
+    build_dashboard_ui()
     _remove_stale_setuptools_output()
     return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
 
@@ -81,6 +89,39 @@ def stage_native_files() -> None:
     if not outputs:
         raise RuntimeError(f"{WHEEL_TARGET} has no files")
     _copy_outputs(outputs)
+
+
+def build_dashboard_ui() -> None:
+    """Runs `npm run build` in dashboard/ unless its output is newer than every source."""
+    if not (UI_DIR / "package.json").is_file():
+        _log("no dashboard/ sources: the wheel carries whatever UI is staged")
+        return
+    if UI_INDEX.is_file() and not _ui_sources_newer_than(UI_INDEX.stat().st_mtime):
+        _log(f"dashboard UI up to date ({UI_INDEX.relative_to(ROOT)})")
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm not found: building the dashboard UI (dashboard/) needs "
+                           "Node.js >= 20.19 with npm on PATH")
+    if not (UI_DIR / "node_modules").is_dir():
+        _run_in([npm, "ci", "--no-audit", "--no-fund"], UI_DIR)
+    _run_in([npm, "run", "build"], UI_DIR)
+
+
+def _ui_sources_newer_than(mtime: float) -> bool:
+    for dirpath, dirnames, filenames in os.walk(UI_DIR):
+        dirnames[:] = [d for d in dirnames if d not in ("node_modules", "tests")]
+        if any(os.stat(os.path.join(dirpath, f)).st_mtime > mtime for f in filenames):
+            return True
+    return False
+
+
+def _run_in(command: list[str], cwd: Path) -> None:
+    sys.stdout.flush()
+    result = subprocess.run(command, cwd=cwd, stdout=sys.stderr)
+    if result.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} (in {cwd}) failed with exit code "
+                           f"{result.returncode}")
 
 
 def _wheel_file_paths(bazel: list[str], env: Mapping[str, str]) -> list[str]:

@@ -282,6 +282,15 @@ absl::Status CoreWorker::KillActor(const ActorID& actor_id, bool force, bool no_
   rpc::KillActorViaGcsReply reply;
   RETURN_IF_ERROR(FromGrpc(gcs_actors_->KillActorViaGcs(&ctx, request, &reply), "KillActor"));
   if (!reply.found()) return absl::NotFoundError("no such actor: " + actor_id.Hex());
+  if (no_restart) {
+    // Calls made after kill() returns fail at once, without waiting for the
+    // GCS's DEAD notice (which may come after they were sent).
+    rpc::ActorTableData dead;
+    dead.set_actor_id(actor_id.Binary());
+    dead.set_state(rpc::ActorTableData::DEAD);
+    dead.set_death_cause("the actor was killed with comet.kill()");
+    actor_submitter_.OnActorUpdate(dead);
+  }
   return absl::OkStatus();
 }
 

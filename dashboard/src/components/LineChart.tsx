@@ -1,5 +1,6 @@
 // A hand-drawn SVG time-series chart: several lines over a shared time axis,
 // a y axis from 0, a legend with the latest values and a hover read-out.
+// Clicking a legend entry hides or shows its line (when there are several).
 import { useState } from "preact/hooks";
 import { useWidth } from "./useWidth";
 
@@ -32,6 +33,7 @@ export function LineChart({
   windowMs,
   format,
   yMax,
+  integer,
   title,
 }: {
   times: number[];
@@ -40,19 +42,30 @@ export function LineChart({
   format: (v: number) => string;
   /** A fixed top of the y axis (e.g. the total); else from the data. */
   yMax?: number;
+  /** Counts: the y axis ticks are whole numbers. */
+  integer?: boolean;
   title: string;
 }) {
   const { ref, width } = useWidth(480);
   const [hover, setHover] = useState<number | null>(null);
+  const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (name: string) =>
+    setHidden((h) => {
+      const next = new Set(h);
+      if (!next.delete(name)) next.add(name);
+      return next;
+    });
   const end = times.length ? times[times.length - 1] : Date.now();
   const start = end - windowMs;
   const first = times.findIndex((t) => t >= start);
   const from = first < 0 ? times.length : first;
   const ts = times.slice(from);
-  const visible = series.map((s) => ({ ...s, values: s.values.slice(from) }));
+  const all = series.map((s) => ({ ...s, values: s.values.slice(from) }));
+  const visible = all.filter((s) => !hidden.has(s.name));
   const dataMax = Math.max(0, ...visible.flatMap((s) => s.values));
   // A known total is the top of the axis; otherwise round the data's maximum up.
-  const top = yMax && yMax >= dataMax ? yMax : niceMax(dataMax);
+  const top =
+    yMax && yMax >= dataMax ? yMax : integer ? Math.max(4, Math.ceil(dataMax / 4) * 4) : niceMax(dataMax);
 
   const plotW = width - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
@@ -119,12 +132,29 @@ export function LineChart({
         )}
       </svg>
       <div class="legend">
-        {visible.map((s) => {
+        {all.map((s) => {
           const i = hover ?? s.values.length - 1;
-          return (
-            <span key={s.name} class="legend-item">
+          const value = i >= 0 && i < s.values.length ? format(s.values[i]) : "–";
+          const content = (
+            <>
               <span class="swatch" style={{ background: s.color }} />
-              {s.name}: <strong>{i >= 0 && i < s.values.length ? format(s.values[i]) : "–"}</strong>
+              {s.name}: <strong>{value}</strong>
+            </>
+          );
+          return all.length > 1 ? (
+            <button
+              key={s.name}
+              type="button"
+              class={hidden.has(s.name) ? "legend-item legend-toggle off" : "legend-item legend-toggle"}
+              title={hidden.has(s.name) ? "Show this line" : "Hide this line"}
+              aria-pressed={!hidden.has(s.name)}
+              onClick={() => toggle(s.name)}
+            >
+              {content}
+            </button>
+          ) : (
+            <span key={s.name} class="legend-item">
+              {content}
             </span>
           );
         })}

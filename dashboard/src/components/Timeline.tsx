@@ -6,7 +6,7 @@ import type { TaskInfo } from "../types";
 import { useWidth } from "./useWidth";
 
 const ROW_H = 20;
-const LABEL_W = 190;
+const LABEL_W = 240;
 const AXIS_H = 22;
 const MAX_TASKS = 3000;
 
@@ -75,7 +75,7 @@ export function Timeline({ tasks, now }: { tasks: TaskInfo[]; now: number }) {
           <g key={t}>
             <line class="grid" x1={x(t0 + t)} x2={x(t0 + t)} y1={AXIS_H - 4} y2={height} />
             <text class="axis" x={x(t0 + t)} y={12} text-anchor="middle">
-              +{formatDuration(t)}
+              {t === 0 ? "0 s" : `+${formatDuration(t)}`}
             </text>
           </g>
         ))}

@@ -129,16 +129,16 @@ function Charts({ samples, windowMs }: { samples: MetricsSample[]; windowMs: num
           ]}
         />
       </Card>
-      <Card title="Tasks by state">
-        {taskSeries.length ? (
-          <LineChart title="Tasks by state" times={times} windowMs={windowMs} format={formatNumber} series={taskSeries} />
-        ) : (
-          <Empty>Task data not available.</Empty>
-        )}
-      </Card>
       <Card title="Actors by state">
-        <LineChart title="Actors by state" times={times} windowMs={windowMs} format={formatNumber} series={actorSeries} />
+        <LineChart title="Actors by state" times={times} windowMs={windowMs} integer format={formatNumber} series={actorSeries} />
       </Card>
+      {taskSeries.length ? (
+        <Card title="Tasks by state" class="chart-wide">
+          <LineChart title="Tasks by state" times={times} windowMs={windowMs} integer format={formatNumber} series={taskSeries} />
+        </Card>
+      ) : (
+        <div class="muted chart-wide">Tasks by state: task data not available from this build.</div>
+      )}
     </div>
   );
 }

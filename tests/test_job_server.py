@@ -61,7 +61,7 @@ def test_driver_job_joins_the_cluster_with_working_dir_and_env(cluster, tmp_path
     assert job["exit_code"] == 0 and job["metadata"] == {"owner": "tests"}
     assert job["start_time"] <= job["end_time"] and job["type"] == "SUBMISSION"
     # The driver registered with this cluster's GCS: its job id is linked.
-    assert job["job_id"], job
+    assert job["job_id"], (job, cluster.get("/api/jobs/"))
     assert cluster.get(f"/api/jobs/{job['job_id']}")["submission_id"] == sid
     listed = cluster.get("/api/jobs/")
     assert sid in [j["submission_id"] for j in listed]

@@ -23,6 +23,10 @@ from comet.dashboard.job_supervisor import UNKNOWN_EXIT, JobProcess, read_exit_c
 from comet.job_submission.common import JobInfo, JobStatus, SubmitRequest
 
 POLL_S = 0.2
+# A driver's pid is seen only while it runs, so a young job's tree is listed
+# often: a short driver can end within a few hundred milliseconds.
+FAST_POLL_S = 0.03
+FAST_POLL_FOR_S = 10.0
 LINK_EVERY_S = 1.0
 STOP_GRACE_S = 3.0
 
@@ -159,14 +163,16 @@ class JobManager:
     async def _monitor(self, info: JobInfo, proc: JobProcess) -> None:
         seen: set[int] = set()  # every pid of the job's tree seen, to find its driver
         next_link = 0.0
+        fast_until = time.monotonic() + FAST_POLL_FOR_S
         while (code := proc.poll()) is None:
-            seen |= proc.descendants()
-            if info.job_id is None and time.monotonic() >= next_link:
-                next_link = time.monotonic() + LINK_EVERY_S
-                await self._link_driver(info, seen)
-            await asyncio.sleep(POLL_S)
+            if info.job_id is None:
+                seen |= proc.descendants()
+                if time.monotonic() >= next_link:
+                    next_link = time.monotonic() + LINK_EVERY_S
+                    await self._link_driver(info, seen)
+            await asyncio.sleep(FAST_POLL_S if time.monotonic() < fast_until else POLL_S)
         if info.job_id is None:
-            await self._link_driver(info, seen)
+            await self._link_driver(info, seen | proc.descendants())
         self._procs.pop(info.submission_id, None)
         if info.submission_id in self._stop_requested:
             self._stop_requested.discard(info.submission_id)

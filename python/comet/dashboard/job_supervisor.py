@@ -14,9 +14,11 @@ import subprocess
 import psutil
 
 # $1: the entrypoint, $2: the exit-code file. The wrapper shell stays the group
-# leader, so the group id is its pid.
-_WRAPPER = ('/bin/sh -c "$1"; code=$?; echo "$code" > "$2.tmp" && mv "$2.tmp" "$2"; '
-            'exit "$code"')
+# leader, so the group id is its pid. It records the entrypoint shell's pid in
+# "$2.pid" (a `sh -c "python x.py"` execs python in place, so that is the
+# driver's pid even when the driver ends before anyone could list it).
+_WRAPPER = ('exec /bin/sh -c "$1" & child=$!; echo "$child" > "$2.pid"; wait "$child"; code=$?; '
+            'echo "$code" > "$2.tmp" && mv "$2.tmp" "$2"; exit "$code"')
 UNKNOWN_EXIT = -1
 
 
@@ -68,11 +70,16 @@ class JobProcess:
             pass
 
     def descendants(self) -> set[int]:
+        """The pids of the job's process tree now, with the entrypoint shell's."""
+        pids = {self.pid}
+        code = read_exit_code(self.exit_file + ".pid")
+        if code is not None:
+            pids.add(code)
         try:
-            proc = psutil.Process(self.pid)
-            return {self.pid} | {c.pid for c in proc.children(recursive=True)}
+            pids |= {c.pid for c in psutil.Process(self.pid).children(recursive=True)}
         except psutil.Error:
-            return set()
+            pass
+        return pids
 
     def _alive(self) -> bool:
         try:
@@ -88,7 +95,7 @@ class JobProcess:
 
 
 def read_exit_code(exit_file: str) -> int | None:
-    """The exit code the wrapper shell recorded, None when there is none."""
+    """The number the wrapper shell wrote to a file (exit code, pid), None if none."""
     try:
         with open(exit_file) as f:
             return int(f.read().strip())

@@ -81,6 +81,8 @@ def logs(address: str | None, node_id: str | None, actor_id: str | None, tail: i
     if not paths:
         raise click.ClickException(f"no log file {filename!r} on "
                                    + (f"node {node_id}" if node_id else "any node"))
+    if len(paths) > 1:  # prefer live nodes' files
+        paths = [(n, p) for n, p in paths if n.get("state") == "ALIVE"] or paths
     if len(paths) > 1:
         ids = ", ".join(n["node_id"][:12] for n, _ in paths)
         raise click.ClickException(f"{filename!r} exists on several nodes ({ids}); "

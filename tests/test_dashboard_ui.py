@@ -42,8 +42,9 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CLI = [sys.executable, "-m", "comet.scripts.cli"]
 
 JOB_MARKER = "dashboard-ui-test: the job is running"
+JOB_TICK = "dashboard-ui-test tick "
 PAGES = ["overview", "nodes", "node-detail", "actors", "tasks", "placement-groups", "jobs",
-         "job-detail", "job-stopped"]
+         "job-detail", "job-stopped", "error-state"]
 
 
 def _static_index() -> Path | None:
@@ -147,8 +148,10 @@ class DashboardCounter:
 
 
 def _submit_job(url: str) -> str:
-    """Submits a job that prints JOB_MARKER and then waits to be stopped."""
-    code = f"import time; print({JOB_MARKER!r}, flush=True); time.sleep(300)"
+    """Submits a job that prints JOB_MARKER, then a numbered tick twice a second until stopped."""
+    code = (f"import itertools, time\nprint({JOB_MARKER!r}, flush=True)\n"
+            f"for i in itertools.count():\n    print({JOB_TICK!r} + str(i), flush=True)\n"
+            "    time.sleep(0.5)\n")
     reply = http(f"{url}/api/jobs/", {"entrypoint": shlex.join([sys.executable, "-c", code]),
                                       "metadata": {"test": "dashboard-ui"}})
     submission_id = reply["submission_id"]
@@ -193,6 +196,7 @@ def test_every_page_shows_live_cluster_data(cluster: dict[str, str], tmp_path: P
         "actor_class": "DashboardCounter",
         "job_id": job_id,
         "job_log_line": JOB_MARKER,
+        "job_tick_prefix": JOB_TICK,
         "tasks_available": version["tasks_available"],
         "task_names": ["dashboard_square"] if version["tasks_available"] else [],
         "placement_group_name": "dashboard-ui-pg",

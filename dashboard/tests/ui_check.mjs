@@ -5,8 +5,10 @@
 //
 // FILE.json names what must appear:
 //   {"node_id": "...", "actor_class": "Counter", "job_id": "cometsubmit_...",
-//    "job_log_line": "...", "task_names": ["square"], "tasks_available": true,
-//    "placement_group_name": "...", "stop_job": true}
+//    "job_log_line": "...", "job_tick_prefix": "tick ", "task_names": ["square"],
+//    "tasks_available": true, "placement_group_name": "...", "stop_job": true}
+// job_tick_prefix: the job prints "<prefix><n>" with a growing n; the check
+// waits for a larger n than the page first showed (the log is live).
 // Every key is optional. Chromium is Debian's (/usr/bin/chromium, or
 // $CHROMIUM); playwright-core never downloads a browser. Exits 0 when every
 // check passed, 1 with the failed step (and a FAILED-*.png) otherwise.
@@ -39,6 +41,10 @@ const browser = await chromium.launch({
 const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 page.setDefaultTimeout(timeout);
 const pageErrors = [];
+const requests = [];
+page.on("request", (request) => requests.push(new URL(request.url()).pathname));
+/** How many requests so far went to exactly this path. */
+const requestCount = (path) => requests.filter((p) => p === path).length;
 page.on("pageerror", (err) => pageErrors.push(err.message));
 page.on("console", (msg) => {
   if (msg.type() === "error") console.log(`[browser console] ${msg.text()}`);
@@ -83,6 +89,15 @@ try {
     await page.locator('.chart svg[aria-label="CPU in use"] polyline').waitFor();
     await seeText("127.0.0.1", ".topbar");
     await shot("overview");
+  });
+
+  await step("overview refreshes by itself every 2 s", async () => {
+    const before = requestCount("/api/metrics/history");
+    const deadline = Date.now() + 7000;
+    while (requestCount("/api/metrics/history") < before + 2) {
+      if (Date.now() > deadline) throw new Error("the overview did not poll the metrics history again");
+      await page.waitForTimeout(250);
+    }
   });
 
   await step("nodes list shows the node id and usage bars", async () => {
@@ -163,9 +178,15 @@ try {
       await page.locator('[data-testid="jobs-table"]').getByText(expect.job_id).first().click();
       await page.locator('[data-page="job-detail"]').waitFor();
       await seeText(expect.job_id);
-      if (expect.job_log_line) {
-        await page.locator('[data-testid="job-log"]').getByText(expect.job_log_line).first().waitFor();
+      const log = page.locator('[data-testid="job-log"]');
+      if (expect.job_log_line) await log.getByText(expect.job_log_line).first().waitFor();
+      if (expect.job_tick_prefix) {
+        const ticks = (text) =>
+          Math.max(-1, ...[...text.matchAll(new RegExp(`${expect.job_tick_prefix}(\\d+)`, "g"))].map((m) => Number(m[1])));
+        const first = ticks(await log.innerText());
+        await log.getByText(`${expect.job_tick_prefix}${first + 2}`).first().waitFor();
       }
+      if (!requests.some((p) => p.endsWith("/logs/tail"))) throw new Error("the page did not stream the log");
       await shot("job-detail");
     });
   }
@@ -179,6 +200,17 @@ try {
       await shot("job-stopped");
     });
   }
+
+  await step("an API error shows a banner, and the page recovers", async () => {
+    const message = "GCS is not answering (injected by ui_check)";
+    await page.route("**/api/actors", (route) => route.fulfill({ status: 503, json: { error: message } }));
+    await visit("/actors", "actors");
+    await page.locator(".error-banner").getByText(message).waitFor();
+    await shot("error-state");
+    await page.unroute("**/api/actors");
+    await page.locator('[data-testid="actors-table"]').waitFor();
+    await page.locator(".error-banner").waitFor({ state: "detached" });
+  });
 
   await step("unknown path gets the app's not-found page", async () => {
     await page.goto(`${base}/no/such/page`);

@@ -69,8 +69,8 @@ def _missing_prerequisite() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_missing_prerequisite() is not None,
-                                reason=_missing_prerequisite() or "")
+_MISSING = _missing_prerequisite()
+pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
 
 
 def free_port() -> int:

@@ -86,7 +86,7 @@ void ActorTaskSubmitter::Push(const ActorID& actor_id, Actor& actor, const rpc::
       std::move(request),
       [this, actor_id, seq, incarnation](const grpc::Status& status, rpc::PushTaskReply&& reply) {
         OnReply(actor_id, seq, incarnation, status, std::move(reply));
-      });
+      }, -1, calls_);
 }
 
 void ActorTaskSubmitter::RequeueInFlight(Actor& actor, std::vector<rpc::TaskSpec>* failed) {

@@ -20,15 +20,18 @@
 #include "proto/gcs_service.pb.h"
 #include "src/comet/common/id.h"
 #include "src/comet/core_worker/task_manager.h"
+#include "src/comet/rpc/async_call.h"
 #include "src/comet/rpc/client_pool.h"
 
 namespace comet::core {
 
 class ActorTaskSubmitter {
  public:
+  // `calls` (optional) tracks the pushes in flight for shutdown.
   ActorTaskSubmitter(WorkerID caller_id, TaskManager* task_manager,
-                     rpc::ClientPool<rpc::CoreWorkerService>* workers)
-      : caller_id_(caller_id), task_manager_(task_manager), workers_(workers) {}
+                     rpc::ClientPool<rpc::CoreWorkerService>* workers,
+                     rpc::CallRegistry* calls = nullptr)
+      : caller_id_(caller_id), task_manager_(task_manager), workers_(workers), calls_(calls) {}
 
   // Starts tracking an actor (idempotent).
   void AddActor(const ActorID& actor_id);
@@ -76,6 +79,7 @@ class ActorTaskSubmitter {
   const WorkerID caller_id_;
   TaskManager* task_manager_;
   rpc::ClientPool<rpc::CoreWorkerService>* workers_;
+  rpc::CallRegistry* const calls_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<ActorID, Actor> actors_ ABSL_GUARDED_BY(mu_);
 };

@@ -49,7 +49,7 @@ CoreWorker::CoreWorker(CoreWorkerOptions options)
           [this](const std::vector<ObjectID>& args) {
             references_.RemoveSubmittedTaskReferences(args);
           }}),
-      actor_submitter_(options_.worker_id, &task_manager_, &workers_) {}
+      actor_submitter_(options_.worker_id, &task_manager_, &workers_, &calls_) {}
 
 CoreWorker::~CoreWorker() { Shutdown(); }
 
@@ -93,6 +93,7 @@ absl::Status CoreWorker::Start() {
   submitter_options.raylet_address = options_.raylet_address;
   submitter_options.max_direct_call_object_size = options_.max_direct_call_object_size;
   submitter_options.max_tasks_in_flight_per_worker = options_.max_tasks_in_flight_per_worker;
+  submitter_options.calls = &calls_;
   submitter_ = std::make_unique<NormalTaskSubmitter>(
       submitter_options, &task_manager_, &memory_store_,
       [this](const ObjectID& id) { return references_.IsOwned(id); }, &raylets_, &workers_);
@@ -150,6 +151,8 @@ void CoreWorker::Shutdown() {
     if (poll_context_ != nullptr) poll_context_->TryCancel();
   }
   if (actor_poller_.joinable()) actor_poller_.join();
+  // No callback may run into this object once it is gone.
+  calls_.CancelAllAndWait();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   if (plasma_) plasma_->Disconnect();
 }
@@ -245,7 +248,7 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(rpc::TaskSpec spec) {
       },
       std::move(create), [this](const grpc::Status& status, rpc::CreateActorReply&& reply) {
         if (status.ok()) actor_submitter_.OnActorUpdate(reply.actor());
-      });
+      }, -1, &calls_);
   return actor_id;
 }
 
@@ -418,7 +421,7 @@ void CoreWorker::OnObjectFreed(const ObjectID& id, bool owned) {
         [stub](auto* ctx, auto* req, auto* reply, auto done) {
           stub->async()->FreeObjects(ctx, req, reply, std::move(done));
         },
-        std::move(request), [](const grpc::Status&, rpc::FreeObjectsReply&&) {}, 10000);
+        std::move(request), [](const grpc::Status&, rpc::FreeObjectsReply&&) {}, 10000, &calls_);
   }
 }
 
@@ -520,7 +523,7 @@ void CoreWorker::RequestFromOwner(const ObjectID& id) {
         for (const std::string& node : reply.node_ids()) AddObjectLocation(id, node);
         *ret.mutable_value() = std::move(*reply.mutable_value());
         memory_store_.Put(id, TaskManager::ToObject(ret));
-      });
+      }, -1, &calls_);
 }
 
 std::vector<ObjectPtr> CoreWorker::Get(const std::vector<ObjectID>& ids, absl::Time deadline) {
@@ -577,7 +580,7 @@ void CoreWorker::NotifyBlocked() {
       [stub](auto* ctx, auto* req, auto* reply, auto done) {
         stub->async()->NotifyWorkerBlocked(ctx, req, reply, std::move(done));
       },
-      std::move(request), [](const grpc::Status&, rpc::NotifyWorkerBlockedReply&&) {});
+      std::move(request), [](const grpc::Status&, rpc::NotifyWorkerBlockedReply&&) {}, -1, &calls_);
 }
 
 void CoreWorker::NotifyUnblocked() {
@@ -589,7 +592,7 @@ void CoreWorker::NotifyUnblocked() {
       [stub](auto* ctx, auto* req, auto* reply, auto done) {
         stub->async()->NotifyWorkerUnblocked(ctx, req, reply, std::move(done));
       },
-      std::move(request), [](const grpc::Status&, rpc::NotifyWorkerUnblockedReply&&) {});
+      std::move(request), [](const grpc::Status&, rpc::NotifyWorkerUnblockedReply&&) {}, -1, &calls_);
 }
 
 std::vector<ObjectID> CoreWorker::SubmitTask(rpc::TaskSpec spec, TaskID* task_id_out) {

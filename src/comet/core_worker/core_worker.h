@@ -34,6 +34,7 @@
 #include "src/comet/core_worker/task_manager.h"
 #include "src/comet/core_worker/task_receiver.h"
 #include "src/comet/object_manager/plasma/client.h"
+#include "src/comet/rpc/async_call.h"
 #include "src/comet/rpc/client_pool.h"
 
 namespace comet::core {
@@ -181,6 +182,8 @@ class CoreWorker {
   MemoryStore memory_store_;
   ReferenceCounter references_;
   TaskManager task_manager_;
+  // The async RPCs in flight; cancelled and drained by Shutdown().
+  rpc::CallRegistry calls_;
   rpc::ClientPool<rpc::NodeManagerService> raylets_;
   rpc::ClientPool<rpc::CoreWorkerService> workers_;
   std::unique_ptr<NormalTaskSubmitter> submitter_;

@@ -136,7 +136,7 @@ void NormalTaskSubmitter::RequestLease(const std::string& key, ClassState& state
       std::move(request),
       [this, key, address](const grpc::Status& status, rpc::RequestWorkerLeaseReply&& reply) {
         OnLeaseGranted(key, address, status, std::move(reply));
-      });
+      }, -1, options_.calls);
 }
 
 void NormalTaskSubmitter::OnLeaseGranted(const std::string& key,
@@ -217,7 +217,7 @@ void NormalTaskSubmitter::PushTask(const std::string& key, const std::shared_ptr
       std::move(request),
       [this, key, lease, id](const grpc::Status& status, rpc::PushTaskReply&& reply) {
         OnPushReply(key, lease, id, status, std::move(reply));
-      });
+      }, -1, options_.calls);
 }
 
 void NormalTaskSubmitter::OnPushReply(const std::string& key, const std::shared_ptr<Lease>& lease,
@@ -273,7 +273,7 @@ void NormalTaskSubmitter::ReturnLease(const std::shared_ptr<Lease>& lease, bool 
       },
       std::move(request), [](const grpc::Status& status, rpc::ReturnWorkerReply&&) {
         if (!status.ok()) COMET_LOG(WARNING) << "ReturnWorker failed: " << status.error_message();
-      });
+      }, -1, options_.calls);
 }
 
 bool NormalTaskSubmitter::Cancel(const TaskID& task_id, bool force, bool recursive) {
@@ -310,7 +310,7 @@ bool NormalTaskSubmitter::Cancel(const TaskID& task_id, bool force, bool recursi
         [stub](auto* ctx, auto* req, auto* reply, auto done) {
           stub->async()->KillWorker(ctx, req, reply, std::move(done));
         },
-        std::move(request), [](const grpc::Status&, rpc::KillWorkerReply&&) {});
+        std::move(request), [](const grpc::Status&, rpc::KillWorkerReply&&) {}, -1, options_.calls);
   } else {
     rpc::CancelTaskRequest request;
     request.set_task_id(task_id.Binary());
@@ -320,7 +320,7 @@ bool NormalTaskSubmitter::Cancel(const TaskID& task_id, bool force, bool recursi
         [stub](auto* ctx, auto* req, auto* reply, auto done) {
           stub->async()->CancelTask(ctx, req, reply, std::move(done));
         },
-        std::move(request), [](const grpc::Status&, rpc::CancelTaskReply&&) {});
+        std::move(request), [](const grpc::Status&, rpc::CancelTaskReply&&) {}, -1, options_.calls);
   }
   return true;
 }

@@ -24,6 +24,7 @@
 #include "src/comet/common/id.h"
 #include "src/comet/core_worker/memory_store.h"
 #include "src/comet/core_worker/task_manager.h"
+#include "src/comet/rpc/async_call.h"
 #include "src/comet/rpc/client_pool.h"
 
 namespace comet::core {
@@ -37,6 +38,8 @@ struct SubmitterOptions {
   int max_tasks_in_flight_per_worker = 8;
   double pipeline_threshold_ms = 5.0;
   int max_pending_lease_requests_per_class = 10;
+  // Tracks the RPCs in flight for shutdown (optional).
+  rpc::CallRegistry* calls = nullptr;
 };
 
 class NormalTaskSubmitter {

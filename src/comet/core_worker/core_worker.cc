@@ -48,6 +48,9 @@ CoreWorker::CoreWorker(CoreWorkerOptions options)
           [this](const rpc::TaskSpec& spec) { Resubmit(spec); },
           [this](const std::vector<ObjectID>& args) {
             references_.RemoveSubmittedTaskReferences(args);
+          },
+          [this](const rpc::TaskSpec& spec, rpc::TaskRow::State state, const std::string& error) {
+            RecordTaskEvent(spec, state, error, /*executor=*/false);
           }}),
       actor_submitter_(options_.worker_id, &task_manager_, &workers_, &calls_) {}
 
@@ -70,6 +73,8 @@ absl::Status CoreWorker::Start() {
   gcs_kv_ = rpc::InternalKVGcsService::NewStub(gcs_channel);
   gcs_actors_ = rpc::ActorInfoGcsService::NewStub(gcs_channel);
   gcs_pubsub_ = rpc::InternalPubSubGcsService::NewStub(gcs_channel);
+  task_events_ = std::make_unique<TaskEventBuffer>(rpc::TaskInfoGcsService::NewStub(gcs_channel),
+                                                   absl::Seconds(1), 100000);
 
   service_ = std::make_unique<CoreWorkerServiceImpl>(this);
   grpc::ServerBuilder builder;
@@ -153,8 +158,34 @@ void CoreWorker::Shutdown() {
   if (actor_poller_.joinable()) actor_poller_.join();
   // No callback may run into this object once it is gone.
   calls_.CancelAllAndWait();
+  if (task_events_) task_events_->Stop();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   if (plasma_) plasma_->Disconnect();
+}
+
+void CoreWorker::RecordTaskEvent(const rpc::TaskSpec& spec, rpc::TaskRow::State state,
+                                 const std::string& error, bool executor) {
+  if (!task_events_) return;
+  rpc::TaskEvent event;
+  event.set_time_ms(absl::ToUnixMillis(absl::Now()));
+  rpc::TaskRow* row = event.mutable_row();
+  row->set_task_id(spec.task_id());
+  row->set_attempt(spec.attempt_number());
+  row->set_state(state);
+  row->set_error(error);
+  if (executor) {
+    // Where it runs (an actor's creation task has no owner-side events).
+    row->set_node_id(options_.node_id.Binary());
+    row->set_worker_id(options_.worker_id.Binary());
+    row->set_worker_pid(static_cast<int32_t>(getpid()));
+  }
+  row->set_job_id(spec.job_id());
+  row->set_name(spec.name().empty() ? spec.function_name() : spec.name());
+  row->set_func_name(spec.function_name());
+  row->set_type(spec.type());
+  if (spec.type() == rpc::ACTOR_TASK) row->set_actor_id(spec.actor_task().actor_id());
+  if (spec.type() == rpc::ACTOR_CREATION_TASK) row->set_actor_id(spec.actor_creation().actor_id());
+  task_events_->Record(std::move(event));
 }
 
 void CoreWorker::Resubmit(const rpc::TaskSpec& spec) {
@@ -423,6 +454,28 @@ void CoreWorker::OnObjectFreed(const ObjectID& id, bool owned) {
         },
         std::move(request), [](const grpc::Status&, rpc::FreeObjectsReply&&) {}, 10000, &calls_);
   }
+}
+
+rpc::GetObjectRefsReply CoreWorker::ObjectRefs() const {
+  rpc::GetObjectRefsReply reply;
+  *reply.mutable_address() = address_;
+  reply.set_pid(static_cast<int32_t>(getpid()));
+  reply.set_is_driver(options_.is_driver);
+  for (const auto& [id, entry] : references_.Snapshot()) {
+    rpc::ObjectRefInfo* info = reply.add_objects();
+    info->set_object_id(id.Binary());
+    info->set_ownership(entry.owned ? "OWNED" : "BORROWED");
+    info->set_local_refs(entry.local);
+    info->set_submitted_task_refs(entry.submitted);
+    info->set_escaped(entry.escaped);
+    ObjectPtr obj = memory_store_.Get(id);
+    info->set_size(obj ? obj->size : -1);
+    if (obj && obj->in_plasma) {
+      info->set_in_plasma(true);
+      info->set_node_id(obj->node_id);
+    }
+  }
+  return reply;
 }
 
 void CoreWorker::AddObjectLocation(const ObjectID& id, const std::string& node_id) {

@@ -31,6 +31,7 @@
 #include "src/comet/core_worker/memory_store.h"
 #include "src/comet/core_worker/normal_task_submitter.h"
 #include "src/comet/core_worker/reference_counter.h"
+#include "src/comet/core_worker/task_event_buffer.h"
 #include "src/comet/core_worker/task_manager.h"
 #include "src/comet/core_worker/task_receiver.h"
 #include "src/comet/object_manager/plasma/client.h"
@@ -144,6 +145,11 @@ class CoreWorker {
 
   TaskReceiver& receiver() { return receiver_; }
 
+  // Task events: a state change of `spec`'s attempt, as its owner sees it or
+  // (executor) as the worker that runs it does.
+  void RecordTaskEvent(const rpc::TaskSpec& spec, rpc::TaskRow::State state,
+                       const std::string& error, bool executor);
+
   // A node pulled a copy of an object (owner side; also learnt by borrowers).
   void AddObjectLocation(const ObjectID& id, const std::string& node_id);
   // Has the local raylet pull plasma objects that live on other nodes into
@@ -152,6 +158,10 @@ class CoreWorker {
   std::vector<std::string> PullObjects(const std::vector<ObjectID>& ids,
                                        const std::vector<ObjectPtr>& objects,
                                        absl::Duration timeout);
+
+  // GetObjectRefs: the references this process holds, with what the memory
+  // store knows of each value.
+  rpc::GetObjectRefsReply ObjectRefs() const;
 
   // Owner side of GetObjectStatus: replies when the object exists.
   void HandleGetObjectStatus(const rpc::GetObjectStatusRequest& request,
@@ -194,6 +204,7 @@ class CoreWorker {
   std::unique_ptr<rpc::InternalKVGcsService::Stub> gcs_kv_;
   std::unique_ptr<rpc::ActorInfoGcsService::Stub> gcs_actors_;
   std::unique_ptr<rpc::InternalPubSubGcsService::Stub> gcs_pubsub_;
+  std::unique_ptr<TaskEventBuffer> task_events_;
   ActorTaskSubmitter actor_submitter_;
   std::thread actor_poller_;
   std::atomic<bool> actor_poller_started_{false};

@@ -65,6 +65,15 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::ReportGeneratorItem(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObjectRefs(
+    grpc::CallbackServerContext* context, const rpc::GetObjectRefsRequest*,
+    rpc::GetObjectRefsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  *reply = worker_->ObjectRefs();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::AddObjectLocation(
     grpc::CallbackServerContext* context, const rpc::AddObjectLocationRequest* request,
     rpc::AddObjectLocationReply*) {

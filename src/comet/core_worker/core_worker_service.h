@@ -34,6 +34,9 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
   grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext* context,
                                       const rpc::KillActorRequest* request,
                                       rpc::KillActorReply* reply) override;
+  grpc::ServerUnaryReactor* GetObjectRefs(grpc::CallbackServerContext* context,
+                                          const rpc::GetObjectRefsRequest* request,
+                                          rpc::GetObjectRefsReply* reply) override;
   grpc::ServerUnaryReactor* AddObjectLocation(grpc::CallbackServerContext* context,
                                               const rpc::AddObjectLocationRequest* request,
                                               rpc::AddObjectLocationReply* reply) override;

@@ -79,4 +79,9 @@ size_t ReferenceCounter::NumTracked() const {
   return refs_.size();
 }
 
+std::vector<std::pair<ObjectID, ReferenceCounter::Entry>> ReferenceCounter::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return {refs_.begin(), refs_.end()};
+}
+
 }  // namespace comet::core

@@ -44,13 +44,16 @@ class ReferenceCounter {
   bool InScope(const ObjectID& id) const;
   size_t NumTracked() const;
 
- private:
   struct Entry {
     bool owned = false;
     bool escaped = false;
     int64_t local = 0;
     int64_t submitted = 0;
   };
+  // Every tracked reference (for introspection: `comet memory`).
+  std::vector<std::pair<ObjectID, Entry>> Snapshot() const;
+
+ private:
 
   // Drops the entry if nothing references it; returns whether it did.
   bool MaybeRelease(const ObjectID& id, Entry& entry, bool* owned)

@@ -34,12 +34,28 @@ ObjectPtr TaskManager::ToObject(const rpc::ReturnObject& ret) {
 void TaskManager::AddPendingTask(const rpc::TaskSpec& spec, std::vector<ObjectID> arg_refs) {
   auto task_id = TaskID::FromBinary(spec.task_id());
   if (!task_id.ok()) return;
-  absl::MutexLock lock(&mu_);
-  Pending& p = pending_[*task_id];
-  p.spec = spec;
-  p.arg_refs = std::move(arg_refs);
-  p.retries_left = spec.max_retries();
-  if (spec.is_generator()) streams_.try_emplace(*task_id);
+  {
+    absl::MutexLock lock(&mu_);
+    Pending& p = pending_[*task_id];
+    p.spec = spec;
+    p.arg_refs = std::move(arg_refs);
+    p.retries_left = spec.max_retries();
+    if (spec.is_generator()) streams_.try_emplace(*task_id);
+  }
+  ReportState(spec, rpc::TaskRow::PENDING, "");
+}
+
+void TaskManager::ReportState(const rpc::TaskSpec& spec, rpc::TaskRow::State state,
+                              const std::string& error) {
+  if (callbacks_.task_state) callbacks_.task_state(spec, state, error);
+}
+
+void TaskManager::ReportRetry(const rpc::TaskSpec& next_attempt, const std::string& error) {
+  if (!callbacks_.task_state) return;
+  rpc::TaskSpec previous = next_attempt;
+  previous.set_attempt_number(next_attempt.attempt_number() - 1);
+  callbacks_.task_state(previous, rpc::TaskRow::FAILED, error + " (retried)");
+  callbacks_.task_state(next_attempt, rpc::TaskRow::PENDING, "");
 }
 
 void TaskManager::CompleteTask(const TaskID& task_id, const rpc::PushTaskReply& reply) {
@@ -69,9 +85,13 @@ void TaskManager::CompleteTask(const TaskID& task_id, const rpc::PushTaskReply& 
     }
   }
   if (retry) {
+    ReportRetry(done.spec, "the task raised an exception");
     callbacks_.resubmit(done.spec);
     return;
   }
+  ReportState(done.spec,
+              reply.is_application_error() ? rpc::TaskRow::FAILED : rpc::TaskRow::FINISHED,
+              reply.is_application_error() ? "the task raised an exception" : "");
   for (const rpc::ReturnObject& ret : reply.return_objects()) {
     auto id = ObjectID::FromBinary(ret.object_id());
     if (id.ok()) callbacks_.store_return(*id, ToObject(ret));
@@ -114,9 +134,11 @@ void TaskManager::FailTask(const TaskID& task_id, const std::string& kind,
     }
   }
   if (retry) {
+    ReportRetry(done.spec, kind + ": " + message);
     callbacks_.resubmit(done.spec);
     return;
   }
+  ReportState(done.spec, rpc::TaskRow::FAILED, final_kind + ": " + message);
   std::string text = final_kind == kTaskCancelled && final_kind != kind
                          ? "task " + task_id.Hex() + " was cancelled"
                          : message;

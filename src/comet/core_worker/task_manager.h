@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/core_worker.pb.h"
+#include "proto/gcs_service.pb.h"
 #include "src/comet/common/id.h"
 #include "src/comet/core_worker/memory_store.h"
 
@@ -33,6 +34,10 @@ class TaskManager {
     std::function<void(const rpc::TaskSpec&)> resubmit;
     // The task is done for good: its argument references may go.
     std::function<void(const std::vector<ObjectID>& arg_refs)> release_args;
+    // Optional: the task (attempt) changed state, for task events. `error`
+    // says why for FAILED.
+    std::function<void(const rpc::TaskSpec&, rpc::TaskRow::State, const std::string& error)>
+        task_state;
   };
 
   explicit TaskManager(Callbacks callbacks) : callbacks_(std::move(callbacks)) {}
@@ -72,6 +77,10 @@ class TaskManager {
   static ObjectPtr ToObject(const rpc::ReturnObject& ret);
 
  private:
+  void ReportState(const rpc::TaskSpec& spec, rpc::TaskRow::State state, const std::string& error);
+  // The attempt before `next_attempt` failed and the task is retried.
+  void ReportRetry(const rpc::TaskSpec& next_attempt, const std::string& error);
+
   struct Pending {
     rpc::TaskSpec spec;
     std::vector<ObjectID> arg_refs;

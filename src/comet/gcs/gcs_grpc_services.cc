@@ -99,6 +99,31 @@ grpc::ServerUnaryReactor* NodeResourceInfoService::GetAllResourceUsage(
   });
 }
 
+// --- TaskInfoGcsService ---
+
+grpc::ServerUnaryReactor* TaskInfoService::AddTaskEventData(
+    grpc::CallbackServerContext* context,
+    const rpc::AddTaskEventDataRequest* request,
+    rpc::AddTaskEventDataReply* reply) {
+  return OnGcsThread(io_, context, [this, request] {
+    tasks_->AddEvents(*request);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TaskInfoService::GetTaskEvents(
+    grpc::CallbackServerContext* context,
+    const rpc::GetTaskEventsRequest* request,
+    rpc::GetTaskEventsReply* reply) {
+  return OnGcsThread(io_, context, [this, request, reply] {
+    for (rpc::TaskRow& row : tasks_->GetRows(request->job_id(), request->limit())) {
+      *reply->add_tasks() = std::move(row);
+    }
+    reply->set_num_dropped(tasks_->num_dropped());
+    return absl::OkStatus();
+  });
+}
+
 // --- JobInfoGcsService ---
 
 grpc::ServerUnaryReactor* JobInfoService::GetNextJobID(

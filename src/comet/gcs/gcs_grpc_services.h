@@ -26,6 +26,7 @@
 #include "src/comet/gcs/gcs_placement_group_manager.h"
 #include "src/comet/gcs/gcs_pubsub_manager.h"
 #include "src/comet/gcs/gcs_resource_manager.h"
+#include "src/comet/gcs/gcs_task_manager.h"
 
 namespace comet::gcs {
 
@@ -87,6 +88,25 @@ class NodeResourceInfoService
  private:
   boost::asio::io_context& io_;
   GcsResourceManager* resources_;
+};
+
+class TaskInfoService : public rpc::TaskInfoGcsService::CallbackService {
+ public:
+  TaskInfoService(boost::asio::io_context& io, GcsTaskManager* tasks)
+      : io_(io), tasks_(tasks) {}
+
+  grpc::ServerUnaryReactor* AddTaskEventData(
+      grpc::CallbackServerContext* context,
+      const rpc::AddTaskEventDataRequest* request,
+      rpc::AddTaskEventDataReply* reply) override;
+  grpc::ServerUnaryReactor* GetTaskEvents(
+      grpc::CallbackServerContext* context,
+      const rpc::GetTaskEventsRequest* request,
+      rpc::GetTaskEventsReply* reply) override;
+
+ private:
+  boost::asio::io_context& io_;
+  GcsTaskManager* tasks_;
 };
 
 class JobInfoService : public rpc::JobInfoGcsService::CallbackService {

@@ -76,6 +76,7 @@ absl::Status GcsServer::InitializeOnGcsThread() {
   jobs_ = std::make_unique<GcsJobManager>(store_.get(), pubsub_.get());
   kv_ = std::make_unique<GcsKvManager>(store_.get());
   resources_ = std::make_unique<GcsResourceManager>();
+  tasks_ = std::make_unique<GcsTaskManager>();
   prober_ = std::make_unique<GrpcNodeProber>(io);
   health_ = std::make_unique<GcsHealthCheckManager>(
       io, prober_.get(), options_.health_check,
@@ -151,6 +152,7 @@ absl::Status GcsServer::StartGrpcServer() {
       std::make_unique<PlacementGroupInfoService>(io, placement_groups_.get());
   actor_service_ = std::make_unique<ActorInfoService>(io, actors_.get());
   worker_service_ = std::make_unique<WorkerInfoService>(io, actors_.get());
+  task_service_ = std::make_unique<TaskInfoService>(io, tasks_.get());
 
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which would let a second GCS share a
@@ -168,6 +170,7 @@ absl::Status GcsServer::StartGrpcServer() {
   builder.RegisterService(placement_group_service_.get());
   builder.RegisterService(actor_service_.get());
   builder.RegisterService(worker_service_.get());
+  builder.RegisterService(task_service_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     port_ = 0;
@@ -204,6 +207,7 @@ void GcsServer::Stop() {
 void GcsServer::Destroy() {
   server_.reset();
   worker_service_.reset();
+  task_service_.reset();
   actor_service_.reset();
   placement_group_service_.reset();
   pubsub_service_.reset();
@@ -221,6 +225,7 @@ void GcsServer::Destroy() {
   health_.reset();
   prober_.reset();
   resources_.reset();
+  tasks_.reset();
   kv_.reset();
   jobs_.reset();
   nodes_.reset();

@@ -111,6 +111,7 @@ class GcsServer {
   std::unique_ptr<GcsJobManager> jobs_;
   std::unique_ptr<GcsKvManager> kv_;
   std::unique_ptr<GcsResourceManager> resources_;
+  std::unique_ptr<GcsTaskManager> tasks_;
   std::unique_ptr<GrpcNodeProber> prober_;
   std::unique_ptr<GcsHealthCheckManager> health_;
   std::unique_ptr<GrpcBundleReserver> bundle_reserver_;
@@ -129,6 +130,7 @@ class GcsServer {
   std::unique_ptr<PlacementGroupInfoService> placement_group_service_;
   std::unique_ptr<ActorInfoService> actor_service_;
   std::unique_ptr<WorkerInfoService> worker_service_;
+  std::unique_ptr<TaskInfoService> task_service_;
   std::unique_ptr<grpc::Server> server_;
 };
 

@@ -653,6 +653,7 @@ void BindCoreWorker(py::module_& m) {
              const rpc::TaskSpec& spec = task->request->task_spec();
              auto job = JobID::FromBinary(spec.job_id());
              w->SetCurrentTask(task->task_id, job.ok() ? *job : JobID::Nil());
+             w->RecordTaskEvent(spec, rpc::TaskRow::RUNNING, "", /*executor=*/true);
              return py::cast(std::make_unique<TaskView>(w, std::move(task)));
            })
       .def("finish_task",
@@ -668,6 +669,8 @@ void BindCoreWorker(py::module_& m) {
              task->reply->set_is_application_error(app_error);
              task->reply->set_is_retryable_error(retryable);
              task->reply->set_num_streamed_items(num_streamed);
+             w->RecordTaskEvent(view.spec(), app_error ? rpc::TaskRow::FAILED : rpc::TaskRow::FINISHED,
+                                app_error ? "the task raised an exception" : "", /*executor=*/true);
              w->receiver().Finish(view.Release());
            })
       .def("report_generator_item",

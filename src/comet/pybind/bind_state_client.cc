@@ -17,6 +17,7 @@
 
 #include "absl/strings/escaping.h"
 #include "proto/gcs_service.grpc.pb.h"
+#include "proto/core_worker.grpc.pb.h"
 #include "proto/node_manager.grpc.pb.h"
 #include "src/comet/pybind/blocking_call.h"
 #include "src/comet/rpc/client_pool.h"
@@ -112,6 +113,26 @@ class StateClient {
     actors_ = rpc::ActorInfoGcsService::NewStub(channel);
     groups_ = rpc::PlacementGroupInfoGcsService::NewStub(channel);
     kv_ = rpc::InternalKVGcsService::NewStub(channel);
+    tasks_ = rpc::TaskInfoGcsService::NewStub(channel);
+  }
+
+  py::list Tasks(const std::string& job_id_hex, int64_t limit) {
+    return RowsToList(GetTasks(job_id_hex, limit).tasks());
+  }
+
+  int64_t TasksDropped() { return GetTasks("", 1).num_dropped(); }
+
+  rpc::GetTaskEventsReply GetTasks(const std::string& job_id_hex, int64_t limit) {
+    rpc::GetTaskEventsRequest request;
+    if (!job_id_hex.empty()) {
+      std::string job_id = absl::HexStringToBytes(job_id_hex);
+      if (job_id.size() * 2 != job_id_hex.size()) throw py::value_error("job_id must be hex");
+      request.set_job_id(job_id);
+    }
+    request.set_limit(limit);
+    auto reply = InvokeBlocking<rpc::GetTaskEventsReply>(
+        "GetTaskEvents", [&](auto* c, auto* r) { return tasks_->GetTaskEvents(c, request, r); });
+    return reply;
   }
 
   py::list Nodes() {
@@ -198,7 +219,18 @@ class StateClient {
   std::unique_ptr<rpc::ActorInfoGcsService::Stub> actors_;
   std::unique_ptr<rpc::PlacementGroupInfoGcsService::Stub> groups_;
   std::unique_ptr<rpc::InternalKVGcsService::Stub> kv_;
+  std::unique_ptr<rpc::TaskInfoGcsService::Stub> tasks_;
 };
+
+// The core worker at `address`'s references (GetObjectRefs) as a dict.
+py::dict ObjectRefs(const std::string& address, double timeout_s) {
+  auto stub = rpc::CoreWorkerService::NewStub(rpc::MakeChannel(address));
+  auto reply = InvokeBlocking<rpc::GetObjectRefsReply>(
+      "GetObjectRefs",
+      [&](auto* c, auto* r) { return stub->GetObjectRefs(c, rpc::GetObjectRefsRequest(), r); },
+      absl::Seconds(timeout_s), "the worker");
+  return MessageToDict(reply);
+}
 
 // The raylet at `address`'s GetNodeStats reply as a dict.
 py::dict NodeStats(const std::string& address, double timeout_s) {
@@ -223,6 +255,11 @@ void BindStateClient(py::module_& m) {
       .def("jobs", &StateClient::Jobs, "Every job (driver) the GCS knows.")
       .def("actors", &StateClient::Actors, "Every actor, in any state.")
       .def("placement_groups", &StateClient::PlacementGroups, "Every placement group.")
+      .def("tasks", &StateClient::Tasks, py::arg("job_id") = "", py::arg("limit") = 0,
+           "Recent task attempts, newest first, optionally of one job (hex id) and at "
+           "most `limit` (0: all the GCS keeps).")
+      .def("tasks_dropped", &StateClient::TasksDropped,
+           "Task rows evicted at the GCS plus events reporters dropped.")
       .def("kv_get", &StateClient::KvGet, py::arg("namespace"), py::arg("key"),
            "The value (bytes) or None.")
       .def("kv_put", &StateClient::KvPut, py::arg("namespace"), py::arg("key"), py::arg("value"),
@@ -231,6 +268,9 @@ void BindStateClient(py::module_& m) {
            py::arg("by_prefix") = false, "How many keys were deleted.")
       .def("kv_keys", &StateClient::KvKeys, py::arg("namespace"), py::arg("prefix") = py::bytes(""),
            "Keys (bytes) that start with prefix.");
+  m.def("object_refs", &ObjectRefs, py::arg("worker_address"), py::arg("timeout_s") = 5.0,
+        "The references a worker or driver (HOST:PORT) holds: {objects: [...], address, pid, "
+        "is_driver}.");
   m.def("node_stats", &NodeStats, py::arg("raylet_address"), py::arg("timeout_s") = 10.0,
         "The raylet's resources, workers and pending leases as a dict.");
 }

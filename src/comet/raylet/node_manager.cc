@@ -321,6 +321,10 @@ void NodeManager::GetNodeStats(const rpc::GetNodeStatsRequest& request,
     stats->set_pid(worker.reported_pid != 0 ? worker.reported_pid : worker.pid);
     stats->set_is_idle(worker.state == WorkerState::kIdle);
     if (!worker.job_id.IsNil()) stats->set_job_id(worker.job_id.Binary());
+    stats->set_port(worker.port);
+  }
+  if (options_.fill_object_store_stats) {
+    options_.fill_object_store_stats(reply->mutable_object_store());
   }
   reply->set_num_pending_leases(
       static_cast<int64_t>(leases_->NumPendingLeases()));

@@ -56,6 +56,9 @@ struct NodeManagerOptions {
   // Told the other live nodes' raylet addresses after each cluster view
   // update (the object manager's peers); may be empty.
   std::function<void(absl::flat_hash_map<NodeID, std::string>)> on_node_addresses;
+  // Fills GetNodeStats' object store part (may be empty; called on the io
+  // thread).
+  std::function<void(rpc::ObjectStoreStats*)> fill_object_store_stats;
   // How often the pool's timeouts are checked and failed starts retried.
   absl::Duration tick_period = absl::Milliseconds(250);
   absl::Duration report_timeout = absl::Seconds(5);

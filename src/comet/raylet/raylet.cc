@@ -71,6 +71,23 @@ absl::Status Raylet::StartServing() {
   manager.lease = options_.lease;
   manager.report = options_.report;
   manager.cluster = options_.cluster;
+  manager.fill_object_store_stats = [plasma = plasma_.get(),
+                                     objects = objects_.get()](rpc::ObjectStoreStats* out) {
+    plasma::StoreStats stats = plasma->stats();
+    out->set_capacity_bytes(stats.capacity);
+    out->set_used_bytes(stats.used_bytes);
+    out->set_fallback_bytes(stats.fallback_bytes);
+    out->set_num_objects(stats.num_objects);
+    out->set_num_evictions(stats.num_evictions);
+    out->set_bytes_spilled_total(stats.bytes_spilled);
+    out->set_num_objects_spilled_total(stats.num_objects_spilled);
+    out->set_bytes_restored_total(stats.bytes_restored);
+    out->set_num_objects_restored_total(stats.num_objects_restored);
+    out->set_spilled_bytes_on_disk(stats.spill_bytes_on_disk);
+    out->set_num_spilled_objects(stats.num_spilled_objects);
+    out->set_num_pulled_total(objects->num_pulled());
+    out->set_bytes_pulled_total(objects->bytes_pulled());
+  };
   manager.on_node_addresses =
       [objects = objects_.get()](absl::flat_hash_map<NodeID, std::string> addresses) {
         objects->SetNodeAddresses(std::move(addresses));

@@ -1,0 +1,67 @@
+#include "src/comet/core_worker/task_event_buffer.h"
+
+#include <utility>
+
+namespace comet::core {
+
+TaskEventBuffer::TaskEventBuffer(std::unique_ptr<rpc::TaskInfoGcsService::Stub> gcs,
+                                 absl::Duration flush_period, size_t max_buffered)
+    : gcs_(std::move(gcs)), flush_period_(flush_period), max_buffered_(max_buffered) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+TaskEventBuffer::~TaskEventBuffer() { Stop(); }
+
+void TaskEventBuffer::Record(rpc::TaskEvent event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  if (events_.size() >= max_buffered_) {
+    events_.pop_front();
+    ++dropped_;
+  }
+  events_.push_back(std::move(event));
+}
+
+void TaskEventBuffer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  Flush(absl::Seconds(1));
+}
+
+void TaskEventBuffer::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    wake_.wait_for(lock, absl::ToChronoMilliseconds(flush_period_), [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    Flush(absl::Seconds(5));
+    lock.lock();
+  }
+}
+
+void TaskEventBuffer::Flush(absl::Duration deadline) {
+  rpc::AddTaskEventDataRequest request;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (events_.empty() && dropped_ == 0) return;
+    for (rpc::TaskEvent& event : events_) *request.add_events() = std::move(event);
+    events_.clear();
+    request.set_num_dropped(dropped_);
+    dropped_ = 0;
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  rpc::AddTaskEventDataReply reply;
+  grpc::Status status = gcs_->AddTaskEventData(&ctx, request, &reply);
+  if (!status.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dropped_ += request.events_size() + request.num_dropped();
+  }
+}
+
+}  // namespace comet::core

@@ -1,0 +1,47 @@
+// TaskEventBuffer: this process's task state changes (submitted, started,
+// finished, failed), batched and sent to the GCS every `flush_period` from a
+// thread of its own — the task path only appends under a mutex. When the GCS
+// is slow or gone, at most `max_buffered` events wait; older ones are dropped
+// and the count is reported with the next batch.
+//
+// Ownership: owns its flush thread and the GCS stub it is given. Thread-safe;
+// Stop() (also the destructor) sends what is left, with a short deadline.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/time/time.h"
+#include "proto/gcs_service.grpc.pb.h"
+
+namespace comet::core {
+
+class TaskEventBuffer {
+ public:
+  TaskEventBuffer(std::unique_ptr<rpc::TaskInfoGcsService::Stub> gcs, absl::Duration flush_period,
+                  size_t max_buffered);
+  ~TaskEventBuffer();
+
+  void Record(rpc::TaskEvent event);
+  void Stop();
+
+ private:
+  void Run();
+  void Flush(absl::Duration deadline);
+
+  std::unique_ptr<rpc::TaskInfoGcsService::Stub> gcs_;
+  const absl::Duration flush_period_;
+  const size_t max_buffered_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<rpc::TaskEvent> events_;
+  int64_t dropped_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace comet::core

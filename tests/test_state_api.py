@@ -1,11 +1,13 @@
 """The state API (REST, comet.util.state and the CLI) and the dashboard's
-metrics, against a real head node with a detached actor on it."""
+metrics, against a real head node with a detached actor on it, finished and
+failed tasks, and a live driver that holds a few objects."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+import socket
 import subprocess
 import sys
 import textwrap
@@ -14,10 +16,8 @@ import pytest
 
 from comet import _raylet
 from comet.util import state
+from comet.util.state import memory
 from dashboard_cluster import start_cluster, wait_for
-
-HAS_TASKS = hasattr(_raylet.StateClient, "tasks")
-NO_TASKS = "the C++ task-events table (StateClient.tasks) is not in this build yet"
 
 ACTOR_DRIVER = textwrap.dedent("""
     import os, sys
@@ -35,8 +35,16 @@ ACTOR_DRIVER = textwrap.dedent("""
     def square(x):
         return x * x
 
+    @comet.remote(max_retries=0)
+    def explode():
+        raise ValueError("state-api boom")
+
     actor = Pinger.options(name="pinger", lifetime="detached").remote()
     print(comet.get(actor.ping.remote()), comet.get(square.remote(3)))
+    try:
+        comet.get(explode.remote())
+    except Exception as e:
+        print("explode failed:", type(e).__name__)
     sys.stdout.flush()
     os._exit(0)  # skips a teardown crash of the C++ core that is not under test here
 """)
@@ -49,7 +57,61 @@ def cluster(tmp_path_factory):
         out = subprocess.run([sys.executable, "-c", ACTOR_DRIVER], env=env, text=True,
                              capture_output=True, timeout=120)
         assert out.returncode == 0 and "pong 9" in out.stdout, out
+        assert "explode failed" in out.stdout, out
         yield c
+
+
+# A driver that stays connected while the module runs: holds a small inline
+# object, a large one in plasma, and passes the large one to a task that waits.
+HOLDER_DRIVER = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    import comet
+
+    comet.init(address="auto")
+
+    @comet.remote(num_cpus=0)
+    def hold(x):
+        import time
+        time.sleep(600)
+
+    small = comet.put("state-api small value")
+    big = comet.put(np.ones(24 * 2**20, dtype=np.uint8))
+    held = hold.remote(big)
+    print("READY", small.hex(), big.hex(), held.hex(), os.getpid(), flush=True)
+    sys.stdin.read()  # until the test closes stdin
+    os._exit(0)
+""")
+
+
+@pytest.fixture(scope="module")
+def holder(cluster):
+    """(pid, {"small": id, "big": id, "held": id}) of a live driver holding objects."""
+    env = {**cluster.env, "COMET_ADDRESS": cluster.gcs_address}
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER_DRIVER], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("READY"), line
+        _, small, big, held, pid = line.split()
+        yield int(pid), {"small": small, "big": big, "held": held}
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def tasks_when(cluster, cond) -> list[dict]:
+    """The task rows once cond(rows) holds (the GCS gets task events about once a second)."""
+    return wait_for(lambda: (lambda ts: ts if cond(ts) else None)(
+        state.list_tasks(address=cluster.gcs_address)), timeout=30)
+
+
+def has_task(name: str, task_state: str):
+    return lambda ts: any(t["name"].endswith(name) and t["state"] == task_state for t in ts)
 
 
 def actor_row(cluster) -> dict:
@@ -63,7 +125,6 @@ def actor_row(cluster) -> dict:
 def test_version_and_nodes(cluster):
     version = cluster.get("/api/version")
     assert version["gcs_address"] == cluster.gcs_address
-    assert version["tasks_available"] == HAS_TASKS
     nodes = cluster.get("/api/nodes")["nodes"]
     assert len(nodes) == 1 and nodes[0]["state"] == "ALIVE" and nodes[0]["is_head"]
     assert nodes[0]["session_dir"] == cluster.session_dir
@@ -95,12 +156,30 @@ def test_workers_placement_groups_cluster_status(cluster):
 
 
 def test_tasks_endpoint(cluster):
+    tasks_when(cluster, has_task("explode", "FAILED"))
     body = cluster.get("/api/tasks")
-    assert body["available"] == HAS_TASKS
-    if HAS_TASKS:
-        assert "square" in [t["name"] for t in body["tasks"]]
-    else:
-        assert body["tasks"] == [] and "not available" in body["message"]
+    assert body["dropped"] == 0
+    names = {t["name"] for t in body["tasks"]}
+    assert {"__main__.square", "__main__.explode", "ping"} <= names, names
+    failed = cluster.get("/api/tasks?state=failed")["tasks"]
+    assert [t["name"] for t in failed] == ["__main__.explode"]
+    job_id = failed[0]["job_id"]
+    assert {t["job_id"] for t in cluster.get(f"/api/tasks?job_id={job_id}")["tasks"]} == {job_id}
+    assert len(cluster.get("/api/tasks?limit=1")["tasks"]) == 1
+
+
+def test_objects_and_memory_endpoints(cluster, holder):
+    pid, ids = holder
+    body = cluster.get(f"/api/objects?pid={pid}")
+    by_id = {o["object_id"]: o for o in body["objects"]}
+    assert {ids["small"], ids["big"]} <= set(by_id), body
+    big = by_id[ids["big"]]
+    assert big["location"] == "plasma" and big["size"] >= 24 * 2**20 and big["node_id"]
+    assert by_id[ids["small"]]["location"] == "inline"
+    info = cluster.get("/api/memory")
+    assert pid in [h["pid"] for h in info["holders"] if h["type"] == "DRIVER"]
+    assert info["nodes"][0]["used_bytes"] >= 24 * 2**20
+    assert info["summary"]["objects"] >= 2 and info["summary"]["total_bytes"] >= 24 * 2**20
 
 
 def test_logs_endpoints(cluster):
@@ -144,7 +223,22 @@ def test_metrics_exposition(cluster):
     assert re.search(r"^comet_object_store_capacity_bytes\{.*\} [1-9]", text, re.M)
     assert 'comet_actors{state="ALIVE"} 1' in text
     assert 'comet_dashboard_request_seconds_count{method="GET",route="/api/nodes"}' in text
-    assert ("comet_tasks{" in text) == HAS_TASKS
+    assert re.search(r'^comet_tasks\{state="FINISHED"\} [1-9]', text, re.M), text
+    for name in ("comet_object_store_spilled_bytes", "comet_object_store_spilled_bytes_total",
+                 "comet_object_store_restored_bytes_total",
+                 "comet_object_manager_pulled_bytes_total"):
+        assert re.search(rf'^{name}\{{node_id="[0-9a-f]+"\}} \d+$', text, re.M), name
+
+
+def test_metrics_store_usage(cluster, holder):
+    """The store's bytes in use (not the object_store_memory resource) reach the
+    metrics and the overview's history once the holder's large object is in."""
+    text = wait_for(lambda: (lambda t: t if re.search(
+        r"^comet_object_store_used_bytes\{.*\} [1-9]\d{7,}$", t, re.M) else None)(
+        cluster.http("GET", "/metrics")[1]), timeout=30)
+    assert "comet_object_store_used_bytes{" in text
+    wait_for(lambda: cluster.get("/api/metrics/history")["samples"][-1]["object_store_used"]
+             >= 24 * 2**20, timeout=30)
 
 
 def test_metrics_history(cluster):
@@ -154,7 +248,9 @@ def test_metrics_history(cluster):
     sample = history["samples"][-1]
     assert sample["cpu_total"] == 2 and sample["object_store_total"] > 0
     assert set(sample) >= {"time", "cpu_used", "memory_used", "memory_total",
-                           "object_store_used", "tasks", "actors"}
+                           "object_store_used", "object_store_spilled", "tasks", "actors"}
+    wait_for(lambda: cluster.get("/api/metrics/history")["samples"][-1]["tasks"].get("FINISHED"),
+             timeout=30)
 
 
 # -- Python API ---------------------------------------------------------------------
@@ -170,11 +266,75 @@ def test_python_state_api(cluster):
     assert actor["pid"] in [w["pid"] for w in state.list_workers(address=address)]
     assert state.list_placement_groups(address=address) == []
     assert any(j["type"] == "DRIVER" for j in state.list_jobs(address=address))
-    if HAS_TASKS:
-        assert state.summarize_tasks(address=address)["by_name"]
-    else:
-        with pytest.raises(state.StateDataUnavailable, match="not available"):
-            state.list_tasks(address=address)
+
+
+def test_python_task_rows(cluster):
+    tasks = tasks_when(cluster, has_task("explode", "FAILED"))
+    failed = next(t for t in tasks if t["name"] == "__main__.explode")
+    assert failed["state"] == "FAILED" and failed["error"] and failed["type"] == "NORMAL_TASK"
+    assert failed["attempt"] == 0 and failed["worker_pid"] > 0 and failed["end_time_ms"]
+    square = next(t for t in tasks if t["name"] == "__main__.square")
+    assert square["state"] == "FINISHED" and not square["error"]
+    assert square["start_time_ms"] <= square["end_time_ms"]
+    actor = state.list_actors(address=cluster.gcs_address, filters={"name": "pinger"})[0]
+    ping = next(t for t in tasks if t["name"] == "ping")
+    assert ping["type"] == "ACTOR_TASK" and ping["actor_id"] == actor["actor_id"]
+    assert ping["worker_pid"] == actor["pid"]
+    creation = [t for t in tasks if t["type"] == "ACTOR_CREATION_TASK"]
+    assert actor["actor_id"] in [t["actor_id"] for t in creation]
+    summary = state.summarize_tasks(address=cluster.gcs_address)
+    assert summary["by_name"]["__main__.explode"] == {"FAILED": 1}
+    assert summary["by_state"]["FINISHED"] >= 3
+    assert len(state.list_tasks(address=cluster.gcs_address, limit=2)) == 2
+    only = state.list_tasks(address=cluster.gcs_address, filters={"state": "failed"})
+    assert [t["task_id"] for t in only] == [failed["task_id"]]
+
+
+def test_python_objects_and_memory(cluster, holder):
+    pid, ids = holder
+    info = state.memory_info(address=cluster.gcs_address)
+    refs = {o["object_id"]: o for o in info["objects"] if o["pid"] == pid}
+    small, big = refs[ids["small"]], refs[ids["big"]]
+    assert small["ownership"] == big["ownership"] == "OWNED"
+    assert small["type"] == "DRIVER" and small["reference_type"] == "LOCAL_REFERENCE"
+    assert small["location"] == "inline" and 0 < small["size"] < 2**20
+    node = state.list_nodes(address=cluster.gcs_address)[0]
+    assert big["location"] == "plasma" and big["node_id"] == node["node_id"]
+    assert big["size"] >= 24 * 2**20
+    # The pending task's argument, and its not-yet-created return value.
+    assert wait_for(lambda: next(
+        (o for o in state.list_objects(address=cluster.gcs_address,
+                                       filters={"object_id": ids["big"], "pid": str(pid)})
+         if o["submitted_task_refs"] > 0), None), timeout=20)
+    assert refs[ids["held"]]["location"] == "pending" and refs[ids["held"]]["size"] == -1
+    store = info["nodes"][0]
+    assert store["node_id"] == node["node_id"] and store["num_objects"] >= 1
+    assert store["capacity_bytes"] > store["used_bytes"] >= 24 * 2**20
+    summary = state.summarize_objects(address=cluster.gcs_address)
+    assert summary["by_location"].get("plasma", 0) >= 1 and summary["objects"] >= 3
+
+
+def test_memory_skips_a_process_that_does_not_answer(cluster):
+    """A "driver" that accepts connections but never answers is skipped with a note."""
+    real = _raylet.StateClient(cluster.gcs_address)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+
+        class Client:
+            def nodes(self):
+                return real.nodes()
+
+            def jobs(self):
+                return real.jobs() + [{"job_id": "7f000000", "is_dead": False, "driver_pid": 1,
+                                       "driver_address": {"ip_address": "127.0.0.1",
+                                                          "port": port, "node_id": ""}}]
+
+        info = memory.gather(Client(), timeout_s=0.5)
+    skipped = [s for s in info["skipped"] if s["address"] == f"127.0.0.1:{port}"]
+    assert len(skipped) == 1 and skipped[0]["type"] == "DRIVER" and skipped[0]["error"]
+    assert info["nodes"] and info["holders"]
 
 
 # -- CLI ----------------------------------------------------------------------------
@@ -203,31 +363,48 @@ def test_cli_list_filters_and_summary(cluster):
     assert summary.returncode == 0 and "ALIVE 1" in summary.stdout and "Pinger" in summary.stdout
 
 
-@pytest.mark.parametrize("command", [["list", "tasks"], ["summary", "tasks"], ["timeline"]])
-def test_cli_task_commands_without_task_data(cluster, command):
-    if HAS_TASKS:
-        pytest.skip("this build has task data; see test_cli_task_commands")
-    result = cluster.cli(*command)
-    assert result.returncode != 0 and "task data is not available" in result.stderr
-
-
-@pytest.mark.skipif(not HAS_TASKS, reason=NO_TASKS)
 def test_cli_task_commands(cluster, tmp_path):
-    assert "square" in wait_for(lambda: cluster.cli("list", "tasks").stdout)
-    assert "square" in cluster.cli("summary", "tasks").stdout
+    tasks_when(cluster, has_task("explode", "FAILED"))
+    listing = cluster.cli("list", "tasks", "--filter", "state=FAILED")
+    assert listing.returncode == 0 and "__main__.explode" in listing.stdout, listing
+    assert "1 tasks." in listing.stdout and "square" not in listing.stdout
+    actor_tasks = json.loads(cluster.cli("list", "tasks", "--filter", "type=ACTOR_TASK",
+                                         "--format", "json").stdout)
+    assert [t["name"] for t in actor_tasks] == ["ping"]
+    summary = cluster.cli("summary", "tasks")
+    assert summary.returncode == 0 and "__main__.square" in summary.stdout
+    assert "FAILED 1" in summary.stdout
     out = tmp_path / "trace.json"
-    assert cluster.cli("timeline", "--output", out).returncode == 0
+    result = cluster.cli("timeline", "--output", out)
+    assert result.returncode == 0, result.stderr
     events = json.loads(out.read_text())
-    assert events and all(e["ph"] == "X" and "pid" in e and "tid" in e for e in events)
+    done = [t for t in state.list_tasks(address=cluster.gcs_address)
+            if t["state"] in ("FINISHED", "FAILED")]
+    finished_events = [e for e in events if e["args"]["state"] in ("FINISHED", "FAILED")]
+    assert len(finished_events) == len(done) and all(e["ph"] == "X" for e in events)
+    assert {(e["args"]["task_id"], e["args"]["attempt"]) for e in finished_events} == \
+        {(t["task_id"], t["attempt"]) for t in done}
+    ping = next(e for e in events if e["name"] == "ping")
+    actor = actor_row(cluster)
+    assert ping["tid"] == actor["pid"] and ping["pid"].startswith("node ")
+    assert ping["dur"] >= 0 and ping["ts"] > 0 and ping["args"]["type"] == "ACTOR_TASK"
 
 
-def test_cli_memory_says_object_data_is_missing(cluster):
+def test_cli_objects_and_memory(cluster, holder):
+    pid, ids = holder
+    listing = cluster.cli("list", "objects", "--filter", f"pid={pid}")
+    assert listing.returncode == 0, listing.stderr
+    assert ids["small"] in listing.stdout and ids["big"] in listing.stdout
+    summary = cluster.cli("summary", "objects")
+    assert summary.returncode == 0 and "plasma" in summary.stdout, summary
+    assert f"DRIVER pid {pid}" in summary.stdout
     result = cluster.cli("memory")
     assert result.returncode == 0, result.stderr
-    assert "Object store usage per node" in result.stdout
-    assert "object data is not available" in result.stdout
-    objects = cluster.cli("list", "objects")
-    assert objects.returncode != 0 and "object data is not available" in objects.stderr
+    text = result.stdout
+    assert f"Driver pid {pid}" in text and ids["big"] in text and "LOCAL_REFERENCE" in text
+    assert "Object store per node" in text and "MiB" in text
+    as_json = json.loads(cluster.cli("memory", "--format", "json").stdout)
+    assert set(as_json) == {"holders", "objects", "nodes", "skipped"}
 
 
 def test_cli_logs(cluster):

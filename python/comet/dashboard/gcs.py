@@ -12,6 +12,8 @@ import concurrent.futures
 import functools
 from typing import Any, Callable, TypeVar
 
+from comet.util.state import rows
+
 T = TypeVar("T")
 
 
@@ -42,11 +44,22 @@ class Gcs:
         """One of the StateClient tables: nodes, actors, jobs, resource_usage..."""
         return await self.call(getattr(self.client, name))
 
-    def has(self, name: str) -> bool:
-        return hasattr(self.client, name)
+    async def node_stats(self, raylet_address: str, timeout_s: float = 10.0) -> dict[str, Any]:
+        return await self.call(self._raylet.node_stats, raylet_address, timeout_s)
 
-    async def node_stats(self, raylet_address: str) -> dict[str, Any]:
-        return await self.call(self._raylet.node_stats, raylet_address)
+    async def object_stores(self, timeout_s: float = 2.0) -> list[dict[str, Any]]:
+        """`rows.object_store_row` of every live node whose raylet answers."""
+        out = []
+        for raw in await self.table("nodes"):
+            if raw.get("state") != "ALIVE":
+                continue
+            node = rows.node_row(raw)
+            try:
+                stats = await self.node_stats(node["raylet_address"], timeout_s)
+            except (GcsUnavailable, RuntimeError, OSError):
+                continue
+            out.append(rows.object_store_row(node["node_id"], node["raylet_address"], stats))
+        return out
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -18,15 +18,19 @@ WINDOW_S = 600
 logger = logging.getLogger(__name__)
 
 
-def make_sample(usage: list[dict], actors: list[dict], tasks: list[dict] | None) -> dict[str, Any]:
+def make_sample(usage: list[dict], actors: list[dict], tasks: list[dict],
+                stores: list[dict]) -> dict[str, Any]:
+    """One sample; object store figures are the stores' bytes in use and
+    capacity (`rows.object_store_row`), not the object_store_memory resource."""
     status = rows.cluster_status(usage, [])
     total, used = status["total"], status["used"]
     return {"time": int(time.time() * 1000),
             "cpu_used": used.get("CPU", 0.0), "cpu_total": total.get("CPU", 0.0),
             "memory_used": used.get("memory", 0.0), "memory_total": total.get("memory", 0.0),
-            "object_store_used": used.get("object_store_memory", 0.0),
-            "object_store_total": total.get("object_store_memory", 0.0),
-            "tasks": rows.count_by(tasks or [], "state"),
+            "object_store_used": sum(s["used_bytes"] for s in stores),
+            "object_store_total": sum(s["capacity_bytes"] for s in stores),
+            "object_store_spilled": sum(s["spilled_bytes_on_disk"] for s in stores),
+            "tasks": rows.count_by(tasks, "state"),
             "actors": rows.count_by(actors, "state")}
 
 
@@ -57,8 +61,9 @@ class MetricsHistory:
     async def sample_once(self) -> None:
         usage = await self._gcs.table("resource_usage")
         actors = await self._gcs.table("actors")
-        tasks = await self._gcs.table("tasks") if self._gcs.has("tasks") else None
-        self._samples.append(make_sample(usage, actors, tasks))
+        tasks = await self._gcs.table("tasks")
+        stores = await self._gcs.object_stores()
+        self._samples.append(make_sample(usage, actors, tasks, stores))
 
     async def _run(self) -> None:
         while True:

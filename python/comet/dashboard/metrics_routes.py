@@ -56,32 +56,57 @@ class MetricsRoutes:
         nodes = await self._gcs.table("nodes")
         usage = await self._gcs.table("resource_usage")
         actors = await self._gcs.table("actors")
-        totals, avails, store_used, store_cap = [], [], [], []
+        totals, avails = [], []
         for row in usage:
             node = {"node_id": row.get("node_id", "")}
             total = rows.visible(rows.resources(row.get("total")))
             avail = rows.visible(rows.resources(row.get("available")))
             totals += [({**node, "resource": k}, v) for k, v in sorted(total.items())]
             avails += [({**node, "resource": k}, avail.get(k, 0.0)) for k in sorted(total)]
-            if "object_store_memory" in total:
-                cap = total["object_store_memory"]
-                store_cap.append((node, cap))
-                store_used.append((node, max(0.0, cap - avail.get("object_store_memory", 0.0))))
         out.family("comet_node_resources_total", "gauge",
                    "Total quantity of a resource on a node.", totals)
         out.family("comet_node_resources_available", "gauge",
                    "Available quantity of a resource on a node.", avails)
         out.family("comet_nodes", "gauge", "Nodes by state.", _counts(nodes, "state"))
-        out.family("comet_object_store_used_bytes", "gauge",
-                   "Object store memory in use on a node.", store_used)
-        out.family("comet_object_store_capacity_bytes", "gauge",
-                   "Object store memory of a node.", store_cap)
+        stores = await self._gcs.object_stores()
+        for name, kind, field, help_text in _STORE_METRICS:
+            out.family(name, kind, help_text,
+                       [({"node_id": s["node_id"]}, s[field]) for s in stores])
         out.family("comet_actors", "gauge", "Actors by state.", _counts(actors, "state"))
-        if self._gcs.has("tasks"):
-            out.family("comet_tasks", "gauge", "Tasks by state.",
-                       _counts(await self._gcs.table("tasks"), "state"))
+        out.family("comet_tasks", "gauge", "Task attempts the GCS keeps, by state.",
+                   _counts(await self._gcs.table("tasks"), "state"))
+        dropped = await self._gcs.call(self._gcs.client.tasks_dropped)
+        out.family("comet_task_events_dropped_total", "counter",
+                   "Task attempts the GCS dropped (over its limit).", [({}, dropped)])
         jobs = [j.to_json() for j in self._jobs.submitted()]
         out.family("comet_jobs", "gauge", "Submitted jobs by status.", _counts(jobs, "status"))
+
+
+# (metric, type, field of rows.object_store_row, help)
+_STORE_METRICS = [
+    ("comet_object_store_used_bytes", "gauge", "used_bytes",
+     "Bytes of the node's object store in use."),
+    ("comet_object_store_capacity_bytes", "gauge", "capacity_bytes",
+     "Size of the node's object store in bytes."),
+    ("comet_object_store_fallback_bytes", "gauge", "fallback_bytes",
+     "Bytes of objects in file-backed fallback memory (store full)."),
+    ("comet_object_store_objects", "gauge", "num_objects",
+     "Objects in the node's object store."),
+    ("comet_object_store_spilled_bytes", "gauge", "spilled_bytes_on_disk",
+     "Bytes of spilled objects on disk now."),
+    ("comet_object_store_spilled_objects", "gauge", "num_spilled_objects",
+     "Spilled objects on disk now."),
+    ("comet_object_store_evictions_total", "counter", "num_evictions",
+     "Objects evicted from the node's object store."),
+    ("comet_object_store_spilled_bytes_total", "counter", "bytes_spilled_total",
+     "Bytes spilled to disk since the node started."),
+    ("comet_object_store_restored_bytes_total", "counter", "bytes_restored_total",
+     "Bytes restored from disk since the node started."),
+    ("comet_object_manager_pulled_bytes_total", "counter", "bytes_pulled_total",
+     "Bytes pulled from other nodes since the node started."),
+    ("comet_object_manager_pulled_objects_total", "counter", "num_pulled_total",
+     "Objects pulled from other nodes since the node started."),
+]
 
 
 def _counts(items: list[dict[str, Any]], field: str) -> list[tuple[dict[str, str], float]]:

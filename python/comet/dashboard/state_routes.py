@@ -1,5 +1,6 @@
-"""The state REST API: nodes, actors, placement groups, workers, tasks and the
-cluster's resource status, read from the GCS (and each raylet for workers)."""
+"""The state REST API: nodes, actors, placement groups, workers, tasks, objects
+and the cluster's resource status, read from the GCS (each raylet for workers,
+every worker and driver for objects)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from aiohttp import web
 from comet import __version__
 from comet.dashboard.gcs import Gcs, GcsUnavailable
 from comet.dashboard.http_util import json_response, query_int
-from comet.util.state import rows
+from comet.util.state import memory, rows
 
 Row = dict[str, Any]
-TASKS_MISSING = "task data is not available: this build's GCS has no task-events table yet"
+MEMORY_TIMEOUT_S = 2.0
 
 
 class StateRoutes:
@@ -29,12 +30,13 @@ class StateRoutes:
         r.add_get("/api/placement_groups", self.placement_groups)
         r.add_get("/api/workers", self.workers)
         r.add_get("/api/tasks", self.tasks)
+        r.add_get("/api/objects", self.objects)
+        r.add_get("/api/memory", self.memory)
         r.add_get("/api/cluster_status", self.cluster_status)
 
     async def version(self, request: web.Request) -> web.Response:
         return json_response({"version": __version__, "gcs_address": self._gcs.address,
-                              "session_dir": self._session_dir,
-                              "tasks_available": self._gcs.has("tasks")})
+                              "session_dir": self._session_dir})
 
     async def node_rows(self) -> list[Row]:
         return [rows.node_row(n, self._session_dir) for n in await self._gcs.table("nodes")]
@@ -64,10 +66,22 @@ class StateRoutes:
         return json_response({"workers": _select(request, workers), "errors": errors})
 
     async def tasks(self, request: web.Request) -> web.Response:
-        if not self._gcs.has("tasks"):
-            return json_response({"available": False, "tasks": [], "message": TASKS_MISSING})
-        tasks = await self._gcs.table("tasks")
-        return json_response({"available": True, "tasks": _select(request, tasks)})
+        job_id = request.query.get("job_id", "").lower()
+        tasks = await self._gcs.call(self._gcs.client.tasks, job_id)
+        dropped = await self._gcs.call(self._gcs.client.tasks_dropped)
+        return json_response({"tasks": _select(request, tasks), "dropped": dropped})
+
+    async def memory_info(self) -> Row:
+        return await self._gcs.call(memory.gather, self._gcs.client, MEMORY_TIMEOUT_S)
+
+    async def objects(self, request: web.Request) -> web.Response:
+        info = await self.memory_info()
+        return json_response({"objects": _select(request, info["objects"]),
+                              "skipped": info["skipped"]})
+
+    async def memory(self, request: web.Request) -> web.Response:
+        info = await self.memory_info()
+        return json_response({**info, "summary": rows.summarize_objects(info["objects"])})
 
     async def cluster_status(self, request: web.Request) -> web.Response:
         usage = await self._gcs.table("resource_usage")

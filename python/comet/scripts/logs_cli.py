@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 import click
@@ -96,8 +97,11 @@ def logs(address: str | None, node_id: str | None, actor_id: str | None, tail: i
               help="Where to write the trace [default: ./comet-timeline.json].")
 def timeline(address: str | None, output: str | None) -> None:
     """Write the tasks as a Chrome trace (open it in chrome://tracing or Perfetto)."""
-    events = rows.timeline_events(call_state(state.list_tasks, address=address))
+    tasks = call_state(state.list_tasks, address=address)
+    events = rows.timeline_events(tasks, now_ms=int(time.time() * 1000))
     path = output or "comet-timeline.json"
     with open(path, "w") as f:
         json.dump(events, f)
-    click.echo(f"Wrote {len(events)} task events to {path}.")
+    waiting = len(tasks) - len(events)
+    click.echo(f"Wrote {len(events)} task events to {path}"
+               + (f" ({waiting} task attempts not started yet)." if waiting else "."))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from comet.util.state.api import (
-    StateDataUnavailable,
     cluster_status,
     list_actors,
     list_jobs,
@@ -12,13 +11,15 @@ from comet.util.state.api import (
     list_placement_groups,
     list_tasks,
     list_workers,
+    memory_info,
     resolve_address,
     summarize_actors,
+    summarize_objects,
     summarize_tasks,
 )
 
 __all__ = [
-    "StateDataUnavailable", "cluster_status", "list_actors", "list_jobs", "list_nodes",
-    "list_objects", "list_placement_groups", "list_tasks", "list_workers", "resolve_address",
-    "summarize_actors", "summarize_tasks",
+    "cluster_status", "list_actors", "list_jobs", "list_nodes", "list_objects",
+    "list_placement_groups", "list_tasks", "list_workers", "memory_info", "resolve_address",
+    "summarize_actors", "summarize_objects", "summarize_tasks",
 ]

@@ -1,5 +1,6 @@
 """The state API: lists and summaries of the cluster's nodes, actors, tasks,
-jobs, workers and placement groups, read from the GCS (and raylets) directly.
+objects, jobs, workers and placement groups, read from the GCS (and raylets,
+workers and drivers for workers and objects) directly.
 
 Each function takes ``address=`` (the GCS address, HOST:PORT); ``None`` finds
 the running cluster like ``comet.init(address="auto")`` does.
@@ -12,13 +13,9 @@ import os
 from typing import Any
 
 from comet._private.session import DEFAULT_TEMP_DIR, find_gcs_address
-from comet.util.state import rows
+from comet.util.state import memory, rows
 
 Row = dict[str, Any]
-
-
-class StateDataUnavailable(RuntimeError):
-    """This build of Comet does not record the data asked for (e.g. tasks)."""
 
 
 def resolve_address(address: str | None = None) -> str:
@@ -36,14 +33,6 @@ def _client_for(address: str) -> Any:
 def state_client(address: str | None = None) -> Any:
     """A (cached) `comet._raylet.StateClient` for the cluster at `address`."""
     return _client_for(resolve_address(address))
-
-
-def tasks_available(client: Any) -> bool:
-    return hasattr(client, "tasks")
-
-
-def objects_available(client: Any) -> bool:
-    return hasattr(client, "objects")
 
 
 def _filtered(items: list[Row], filters: dict[str, str] | None, limit: int | None) -> list[Row]:
@@ -97,21 +86,32 @@ def list_workers(address: str | None = None, filters: dict[str, str] | None = No
 
 def list_tasks(address: str | None = None, filters: dict[str, str] | None = None,
                limit: int | None = None) -> list[Row]:
-    client = state_client(address)
-    if not tasks_available(client):
-        raise StateDataUnavailable(
-            "task data is not available: this build's GCS has no task-events table yet")
-    return _filtered(list(client.tasks()), filters, limit)
+    """Task attempts, newest first (one row per attempt; the GCS keeps the newest
+    100k). The GCS receives task events about once a second."""
+    filters = dict(filters or {})
+    job_id = filters.get("job_id", "").lower()
+    if not filters and limit is not None:  # the GCS can cut the list itself
+        return list(state_client(address).tasks(limit=limit)) if limit else []
+    return _filtered(list(state_client(address).tasks(job_id=job_id)), filters, limit)
+
+
+def memory_info(address: str | None = None,
+                timeout_s: float = memory.DEFAULT_TIMEOUT_S) -> Row:
+    """Every live worker's and driver's object references and every node's object
+    store counters (`memory.gather`); processes that do not answer within
+    `timeout_s` are listed under "skipped"."""
+    return memory.gather(state_client(address), timeout_s)
 
 
 def list_objects(address: str | None = None, filters: dict[str, str] | None = None,
-                 limit: int | None = None) -> list[Row]:
-    client = state_client(address)
-    if not objects_available(client):
-        raise StateDataUnavailable(
-            "object data is not available: this build records no object table "
-            "(object references live only in their owners' processes)")
-    return _filtered(list(client.objects()), filters, limit)
+                 limit: int | None = None,
+                 timeout_s: float = memory.DEFAULT_TIMEOUT_S) -> list[Row]:
+    """One row per object reference held by a live worker or driver."""
+    return _filtered(memory_info(address, timeout_s)["objects"], filters, limit)
+
+
+def summarize_objects(address: str | None = None) -> Row:
+    return rows.summarize_objects(list_objects(address))
 
 
 def summarize_tasks(address: str | None = None) -> Row:

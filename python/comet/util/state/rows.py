@@ -142,20 +142,102 @@ def summarize_actors(actors: list[Row]) -> Row:
             "by_class": {n: dict(c) for n, c in sorted(by_class.items())}}
 
 
-def timeline_events(tasks: list[Row]) -> list[Row]:
-    """Chrome trace events: one complete ("X") event per task that started, with
-    pid = node and tid = worker; times in microseconds."""
+def timeline_events(tasks: list[Row], now_ms: int | None = None) -> list[Row]:
+    """Chrome trace events: one complete ("X") event per task attempt that
+    started, with pid = its node and tid = its worker's pid; times in
+    microseconds. A task still running ends at `now_ms` (else at its start)."""
     events = []
     for t in tasks:
         start = t.get("start_time_ms") or 0
         if not start:
             continue
-        end = t.get("end_time_ms") or start
-        events.append({"name": t.get("name") or t.get("task_id"), "cat": "task", "ph": "X",
-                       "ts": start * 1000, "dur": max(0, end - start) * 1000,
-                       "pid": f"node:{str(t.get('node_id', ''))[:8]}",
-                       "tid": f"worker:{str(t.get('worker_id', ''))[:8]}",
-                       "args": {"task_id": t.get("task_id"), "state": t.get("state"),
-                                "job_id": t.get("job_id"), "actor_id": t.get("actor_id"),
+        end = t.get("end_time_ms") or (now_ms if t.get("state") == "RUNNING" and now_ms
+                                       else start)
+        events.append({"name": t.get("name") or t.get("task_id"), "cat": t.get("type") or "task",
+                       "ph": "X", "ts": start * 1000, "dur": max(0, end - start) * 1000,
+                       "pid": f"node {str(t.get('node_id') or '')[:12]}",
+                       "tid": t.get("worker_pid") or 0,
+                       "args": {"task_id": t.get("task_id"), "attempt": t.get("attempt"),
+                                "state": t.get("state"), "type": t.get("type"),
+                                "func_name": t.get("func_name"), "job_id": t.get("job_id"),
+                                "actor_id": t.get("actor_id"), "worker_id": t.get("worker_id"),
                                 "error": t.get("error")}})
     return events
+
+
+# -- objects ------------------------------------------------------------------------
+
+
+def reference_type(obj: Row) -> str:
+    """Ray's reference types for one reference a worker holds: a reference used
+    by a task it submitted, one held by Python code, one that only lives on
+    inside another value (or another process) after it escaped."""
+    if obj.get("submitted_task_refs", 0) > 0:
+        return "USED_BY_PENDING_TASK"
+    if obj.get("local_refs", 0) > 0:
+        return "LOCAL_REFERENCE"
+    if obj.get("escaped"):
+        return "CAPTURED_IN_OBJECT"
+    return "UNKNOWN_STATUS"
+
+
+def object_location(obj: Row) -> str:
+    """inline (the owner's in-process store), plasma (a node's shared-memory
+    store; node_id says which) or pending (not created yet)."""
+    if obj.get("size", -1) < 0:
+        return "pending"
+    return "plasma" if obj.get("in_plasma") else "inline"
+
+
+def holder_row(reply: Row, job_id: str = "") -> Row:
+    """Who answered an `object_refs()` call: a driver or a worker."""
+    address = reply.get("address") or {}
+    return {"type": "DRIVER" if reply.get("is_driver") else "WORKER", "pid": reply.get("pid"),
+            "ip": address.get("ip_address", ""), "port": address.get("port"),
+            "worker_id": address.get("worker_id", ""), "node_id": address.get("node_id", ""),
+            "job_id": job_id}
+
+
+def object_rows(reply: Row, job_id: str = "") -> list[Row]:
+    """One row per reference in an `object_refs()` reply, with its holder."""
+    holder = holder_row(reply, job_id)
+    out = []
+    for obj in reply.get("objects", []):
+        out.append({"object_id": obj.get("object_id"), "size": obj.get("size"),
+                    "ownership": obj.get("ownership"), "reference_type": reference_type(obj),
+                    "location": object_location(obj), "node_id": obj.get("node_id") or "",
+                    "local_refs": obj.get("local_refs"),
+                    "submitted_task_refs": obj.get("submitted_task_refs"),
+                    "escaped": obj.get("escaped"),
+                    "type": holder["type"], "pid": holder["pid"], "ip": holder["ip"],
+                    "worker_id": holder["worker_id"], "job_id": holder["job_id"]})
+    return out
+
+
+_STORE_FIELDS = ("capacity_bytes", "used_bytes", "fallback_bytes", "num_objects",
+                 "num_evictions", "spilled_bytes_on_disk", "num_spilled_objects",
+                 "bytes_spilled_total", "num_objects_spilled_total", "bytes_restored_total",
+                 "num_objects_restored_total", "bytes_pulled_total", "num_pulled_total")
+
+
+def object_store_row(node_id: str, raylet_address: str, stats: Row) -> Row:
+    """A node's object store counters from `node_stats()`."""
+    store = stats.get("object_store") or {}
+    return {"node_id": node_id, "raylet_address": raylet_address,
+            **{k: int(store.get(k, 0)) for k in _STORE_FIELDS}}
+
+
+def summarize_objects(objects: list[Row]) -> Row:
+    """Totals over object rows: references, distinct objects and their bytes
+    (each object counted once), by reference type, by location, by holder."""
+    sizes: dict[str, int] = {}
+    for o in objects:
+        sizes[str(o.get("object_id"))] = max(0, int(o.get("size") or 0))
+    by_holder: dict[str, Counter[str]] = {}
+    for o in objects:
+        key = f"{o.get('type')} pid {o.get('pid')}"
+        by_holder.setdefault(key, Counter())[str(o.get("reference_type"))] += 1
+    return {"total": len(objects), "objects": len(sizes), "total_bytes": sum(sizes.values()),
+            "by_reference_type": count_by(objects, "reference_type"),
+            "by_location": count_by(objects, "location"),
+            "by_holder": {k: dict(c) for k, c in sorted(by_holder.items())}}

@@ -1,12 +1,22 @@
 """Runs every workload against Comet and Ray, interleaved, and rewrites RESULTS.md.
 
     python bench/run_bench.py [--rounds 3] [--scale 1.0] [--only NAME ...]
+                              [--section TITLE] [--out FILE]
 
-Comet runs in this interpreter's environment; Ray in bench/.venv-ray (made
-with `python -m venv bench/.venv-ray && bench/.venv-ray/bin/pip install ray numpy`).
+Comet runs in this interpreter with the staged build of this checkout
+(PYTHONPATH=<repo>/python, set here); Ray in bench/.venv-ray (made with
+`python -m venv bench/.venv-ray && bench/.venv-ray/bin/pip install ray numpy`).
 Each round runs both systems in a fresh process each, alternating which goes
-first, so that machine noise falls on both. Reports median [min-max] and the
-ratio Comet/Ray of the medians (above 1: Comet is faster).
+first, so that machine noise falls on both. A workload returns one value or a
+list of samples (repetitions inside one process); the samples of all rounds
+are pooled. Reports median [min-max] and the ratio Comet/Ray of the medians
+(above 1: Comet is faster). Rewrites the section `## <--section>` of the
+output (default "Comet vs Ray microbenchmarks") and leaves the others alone.
+
+Cross-node transfer and spilling (issues 5 and 6):
+
+    python bench/run_bench.py --rounds 2 --section "Cross-node transfer and spilling" \
+        --only cross_node_transfer_1gib_gbps spill_write_gbps spill_restore_gbps
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -27,22 +38,36 @@ sys.path.insert(0, str(HERE))
 from workloads import WORKLOADS  # noqa: E402
 
 
-def run_one(system: str, workload: str, scale: float) -> float:
-    python = sys.executable if system == "comet" else str(RAY_PYTHON)
+COMET_PYTHONPATH = str(HERE.parent / "python")  # the staged build of this checkout
+
+
+def env_for(system: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    env.pop("RAY_TMPDIR", None)
+    if system == "comet":
+        env["PYTHONPATH"] = COMET_PYTHONPATH
+    return env
+
+
+def run_one(system: str, workload: str, scale: float) -> list[float]:
+    python = sys.executable if system == "comet" else str(RAY_PYTHON)
     proc = subprocess.run(
         [python, str(HERE / "workloads.py"), "--system", system, "--workload", workload,
          "--scale", str(scale)],
-        capture_output=True, text=True, timeout=900, env=env, cwd="/tmp")
+        capture_output=True, text=True, timeout=900, env=env_for(system), cwd="/tmp")
     if proc.returncode != 0:
         raise RuntimeError(f"{system} {workload} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])["value"]
+    for line in proc.stderr.splitlines():
+        if line.startswith("[bench]"):
+            print(f"  {system}: {line}", flush=True)
+    value = json.loads(proc.stdout.strip().splitlines()[-1])["value"]
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
 
 
-def version_of(python: str, module: str) -> str:
+def version_of(python: str, module: str, system: str) -> str:
     out = subprocess.run([python, "-c", f"import {module}; print({module}.__version__)"],
-                         capture_output=True, text=True, cwd="/tmp")
+                         capture_output=True, text=True, cwd="/tmp", env=env_for(system))
     return out.stdout.strip() or "?"
 
 
@@ -52,7 +77,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument("--section", default="Comet vs Ray microbenchmarks",
+                        help="title of the RESULTS.md section to rewrite")
     args = parser.parse_args()
+    args.load_before = os.getloadavg()
     if not RAY_PYTHON.exists():
         sys.exit(f"Ray's virtualenv is missing: python -m venv {HERE}/.venv-ray && "
                  f"{HERE}/.venv-ray/bin/pip install ray numpy")
@@ -63,47 +91,60 @@ def main() -> None:
         for r in range(args.rounds):
             order = ("comet", "ray") if r % 2 == 0 else ("ray", "comet")
             for system in order:
-                samples[system].append(run_one(system, name, args.scale))
+                samples[system].extend(run_one(system, name, args.scale))
         med = {s: statistics.median(v) for s, v in samples.items()}
         unit = WORKLOADS[name][1]
         # Ratios read "how many times better Comet is" for every metric.
         lower_is_better = "lower is better" in unit
         ratio = med["ray"] / med["comet"] if lower_is_better else med["comet"] / med["ray"]
         rows.append((name, unit, samples, med, ratio))
-        print(f"{name:32s} comet {med['comet']:12.1f}  ray {med['ray']:12.1f}  "
+        print(f"{name:32s} comet {med['comet']:12.3f}  ray {med['ray']:12.3f}  "
               f"ratio {ratio:.2f}", flush=True)
     write_results(args, rows)
 
 
-def fmt(values: list[float]) -> str:
+def fmt(values: list[float], rounds: int) -> str:
     med = statistics.median(values)
     digits = 3 if med < 10 else 1
-    return f"{med:,.{digits}f} [{min(values):,.{digits}f}–{max(values):,.{digits}f}]"
+    n = f" n={len(values)}" if len(values) != rounds else ""
+    return f"{med:,.{digits}f} [{min(values):,.{digits}f}–{max(values):,.{digits}f}]{n}"
 
 
 def write_results(args: argparse.Namespace, rows: list) -> None:
+    marker = f"## {args.section}"
+    load_after = os.getloadavg()
+    command = "python bench/run_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     lines = [
-        "## Comet vs Ray microbenchmarks",
+        marker,
         "",
         f"- date: {datetime.date.today()}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
         f"{platform.platform()}",
-        f"- versions: comet {version_of(sys.executable, 'comet')}, "
-        f"ray {version_of(str(RAY_PYTHON), 'ray')}, python {platform.python_version()}",
-        f"- command: `python bench/run_bench.py --rounds {args.rounds} --scale {args.scale}`",
-        f"- each figure: median [min–max] of {args.rounds} runs, each in a fresh process with "
-        "`init(num_cpus=2)`; systems interleaved; ratio = how many times better Comet is (Comet/Ray for rates, Ray/Comet for times and memory)",
+        f"- versions: comet {version_of(sys.executable, 'comet', 'comet')}, "
+        f"ray {version_of(str(RAY_PYTHON), 'ray', 'ray')}, python {platform.python_version()}",
+        f"- command: `{command.strip()}`",
+        f"- load average (1 min) before / after the run: {args.load_before[0]:.1f} / "
+        f"{load_after[0]:.1f} (other work shares the machine)",
+        f"- each figure: median [min–max] of the samples of {args.rounds} rounds (n = samples "
+        "per system), each round a fresh process per system (`init(num_cpus=2)` unless the "
+        "workload says otherwise); systems interleaved; ratio = how many times better Comet "
+        "is (Comet/Ray for rates, Ray/Comet for times and memory)",
         "",
         "| workload | unit | Comet | Ray | ratio |",
         "| --- | --- | --- | --- | --- |",
     ]
     for name, unit, samples, med, ratio in rows:
-        lines.append(f"| {name} | {unit} | {fmt(samples['comet'])} | {fmt(samples['ray'])} | "
-                     f"{ratio:.2f} |")
+        lines.append(f"| {name} | {unit} | {fmt(samples['comet'], args.rounds)} | "
+                     f"{fmt(samples['ray'], args.rounds)} | {ratio:.2f} |")
+    described = [(name, WORKLOADS[name][0].__doc__) for name, *_ in rows
+                 if WORKLOADS[name][0].__doc__]
+    if described:
+        lines += ["", "Workloads:"]
+        for name, doc in described:
+            lines.append(f"- `{name}`: " + " ".join(doc.split()))
     out = Path(args.out)
     text = out.read_text() if out.exists() else "# Benchmark results\n"
-    marker = "## Comet vs Ray microbenchmarks"
     if marker in text:
         before, _, after = text.partition(marker)
         rest = after.split("\n## ", 1)

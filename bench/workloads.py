@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -304,6 +309,191 @@ def idle_cluster_memory_mib(ray, scale: float) -> float:
             pass
     ray.shutdown()
     return total / 2**20
+
+
+# --- Cross-node transfer and spilling (issues 5 and 6) ---------------------
+# These start their own clusters, so they are `manages_init` and return a
+# list of samples (one per repetition); run_bench.py pools the samples.
+
+GIB = 2**30
+
+
+def _log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _dir_bytes(root: str, needle: str) -> tuple[int, int, set[str]]:
+    """(count, bytes, folders) of the files under root whose path contains needle."""
+    count = total = 0
+    folders = set()
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            if needle in path:
+                try:
+                    total += os.path.getsize(path)
+                    count += 1
+                    folders.add(os.path.relpath(dirpath, root))
+                except OSError:
+                    pass
+    return count, total, folders
+
+
+class _TwoNodes:
+    """A head node (1 CPU, no custom resource) and a second node on the same
+    machine with the custom resource {"remote": 1}; the driver connects to the
+    head. Comet: `comet start` twice, `comet stop --temp-dir`. Ray:
+    ray.cluster_utils.Cluster (not `ray start`/`ray stop`: `ray stop` kills
+    every process named `raylet`, Comet's included)."""
+
+    def __init__(self, ray, store_bytes: int):
+        self.ray = ray
+        self.comet = ray.__name__ == "comet"
+        self.temp_dir = tempfile.mkdtemp(prefix="bxn-", dir="/tmp")
+        self.cluster = None
+        if self.comet:
+            port = _free_port()
+            cli = [sys.executable, "-m", "comet.scripts.cli", "start", "--temp-dir", self.temp_dir,
+                   "--num-cpus", "1", "--object-store-memory", str(store_bytes)]
+            subprocess.run(cli + ["--head", "--port", str(port), "--no-include-dashboard"],
+                           check=True, capture_output=True, text=True)
+            subprocess.run(cli + ["--address", f"127.0.0.1:{port}",
+                                  "--resources", json.dumps({"remote": 1})],
+                           check=True, capture_output=True, text=True)
+            ray.init(address=f"127.0.0.1:{port}", _temp_dir=self.temp_dir)
+        else:
+            from ray.cluster_utils import Cluster
+
+            os.environ["RAY_TMPDIR"] = self.temp_dir  # Ray's address file, not /tmp/ray
+            os.makedirs(os.path.join(self.temp_dir, "ray"), exist_ok=True)
+            self.cluster = Cluster(initialize_head=True, head_node_args={
+                "num_cpus": 1, "object_store_memory": store_bytes, "include_dashboard": False,
+                "temp_dir": self.temp_dir})
+            self.cluster.add_node(num_cpus=1, resources={"remote": 1},
+                                  object_store_memory=store_bytes)
+            self.cluster.wait_for_nodes()
+            ray.init(address=self.cluster.address)
+
+    def stop(self) -> None:
+        self.ray.shutdown()
+        if self.comet:
+            subprocess.run([sys.executable, "-m", "comet.scripts.cli", "stop", "--temp-dir",
+                            self.temp_dir], capture_output=True, text=True)
+        else:
+            self.cluster.shutdown()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+@workload("GB/s", manages_init=True)
+def cross_node_transfer_1gib_gbps(ray, scale: float) -> list[float]:
+    """Two nodes on this machine (1 CPU and a 2.5 GiB object store each); a
+    task pinned to the second node (custom resource) returns a 1 GiB
+    numpy array into that node's store; the driver on the head waits until it
+    is ready (without fetching), then times `get()`: the pull across nodes
+    plus the local map. A fresh object per repetition; 5 repetitions after
+    one of the same size that is not counted."""
+    size = max(16 * 2**20, int(GIB * min(scale, 1.0)))
+    cluster = _TwoNodes(ray, store_bytes=int(2.5 * GIB))
+    try:
+        @ray.remote(resources={"remote": 1}, num_cpus=0)
+        def where():
+            return ray.get_runtime_context().get_node_id()
+
+        @ray.remote(resources={"remote": 1}, num_cpus=0)
+        def make(n, fill):
+            return np.full(n, fill, dtype=np.uint8)
+
+        driver_node = ray.get_runtime_context().get_node_id()
+        assert ray.get(where.remote()) != driver_node, "the driver is on the remote node"
+        samples = []
+        for rep in range(6):  # rep 0 is a warm-up (first touch of both stores' pages)
+            n = size
+            inner = make.remote(n, rep)
+            ready, _ = ray.wait([inner], timeout=300, fetch_local=False)
+            assert ready, "the object did not become ready"
+            start = time.perf_counter()
+            value = ray.get(inner)
+            elapsed = time.perf_counter() - start
+            assert value.nbytes == n and value[0] == rep and value[-1] == rep
+            assert (value[:: 4096] == rep).all()
+            if rep:
+                samples.append(n / 1e9 / elapsed)
+            _log(f"rep {rep}{' (warm-up)' if not rep else ''}: {n / 2**20:.0f} MiB in "
+                 f"{elapsed:.3f} s = {n / 1e9 / elapsed:.3f} GB/s")
+            del value, inner
+            time.sleep(0.5)  # let both copies be freed before the next object
+        return samples
+    finally:
+        cluster.stop()
+
+
+@workload("GB/s", manages_init=True)
+def spill_write_gbps(ray, scale: float) -> list[float]:
+    """One node (1 CPU) with a 512 MiB object store; `put` of 48 distinct 32 MiB
+    arrays (1.5 GiB, 3x the store) held by the driver, so that at least 2/3
+    must be spilled to disk: bytes put / seconds for all the puts. Asserts
+    that spill files were written. Two repetitions, each in a fresh cluster."""
+    return [_spill_round(ray, scale)[0] for _ in range(2)]
+
+
+@workload("GB/s", manages_init=True)
+def spill_restore_gbps(ray, scale: float) -> list[float]:
+    """After spill_write_gbps's puts, `get` of every object back in put
+    order (the first ones come back from disk), one at a time, each value
+    checked and released before the next: bytes got / seconds in `get`. Two
+    repetitions, each in a fresh cluster."""
+    return [_spill_round(ray, scale)[1] for _ in range(2)]
+
+
+def _spill_round(ray, scale: float) -> tuple[float, float]:
+    store = 512 * 2**20
+    size = 32 * 2**20
+    count = max(24, int(48 * scale))
+    temp_dir = tempfile.mkdtemp(prefix="bsp-", dir="/tmp")
+    arrays = [np.full(size, i % 251, dtype=np.uint8) for i in range(count)]
+    try:
+        if ray.__name__ == "comet":
+            ray.init(num_cpus=1, object_store_memory=store, include_dashboard=False,
+                     _temp_dir=temp_dir)
+            needle = os.sep + "spill" + os.sep + "spill-"
+        else:
+            os.environ["RAY_TMPDIR"] = temp_dir
+            ray.init(num_cpus=1, object_store_memory=store, include_dashboard=False,
+                     _temp_dir=temp_dir)
+            needle = "ray_spilled_objects"
+        refs = []
+        start = time.perf_counter()
+        for a in arrays:
+            refs.append(ray.put(a))
+        put_s = time.perf_counter() - start
+        spilled_files, spilled, folders = _dir_bytes(temp_dir, needle)
+        total = count * size
+        assert spilled >= (total - store) * 0.9, \
+            f"only {spilled / 2**20:.0f} MiB spilled of {total / 2**20:.0f} MiB put"
+        del arrays
+        get_s = 0.0
+        for i, ref in enumerate(refs):
+            start = time.perf_counter()
+            value = ray.get(ref)
+            get_s += time.perf_counter() - start
+            assert value.nbytes == size and (value == i % 251).all(), f"object {i} is wrong"
+            del value
+        _log(f"put {total / 2**20:.0f} MiB in {put_s:.3f} s = {total / 1e9 / put_s:.3f} GB/s "
+             f"({spilled / 2**20:.0f} MiB in {spilled_files} spill files right after, in "
+             f"{sorted(folders)}); "
+             f"got back in {get_s:.3f} s = {total / 1e9 / get_s:.3f} GB/s")
+        return total / 1e9 / put_s, total / 1e9 / get_s
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def main() -> None:

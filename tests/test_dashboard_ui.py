@@ -43,8 +43,8 @@ CLI = [sys.executable, "-m", "comet.scripts.cli"]
 
 JOB_MARKER = "dashboard-ui-test: the job is running"
 JOB_TICK = "dashboard-ui-test tick "
-PAGES = ["overview", "nodes", "node-detail", "actors", "tasks", "placement-groups", "jobs",
-         "job-detail", "job-stopped", "error-state"]
+PAGES = ["overview", "nodes", "node-detail", "actors", "tasks", "tasks-timeline", "objects",
+         "placement-groups", "jobs", "job-detail", "job-stopped", "error-state"]
 
 
 def _static_index() -> Path | None:
@@ -186,19 +186,23 @@ def test_every_page_shows_live_cluster_data(cluster: dict[str, str], tmp_path: P
     job_id = _submit_job(url)
     # Work in flight while the browser looks, so charts and the timeline move.
     busy = [dashboard_busy.remote(0.5) for _ in range(12)]
+    held = comet.put(b"x" * (8 * 2**20))  # in the object store while the browser looks
 
-    version = http(f"{url}/api/version")
     head = next(n for n in http(f"{url}/api/nodes")["nodes"] if n["is_head"])
-    assert wait_for_condition(lambda: len(http(f"{url}/api/metrics/history")["samples"]) >= 2,
-                              timeout=30)
+    # The tasks reach the GCS within about a second, the metrics history every 2 s.
+    assert wait_for_condition(lambda: any(
+        s["tasks"].get("FINISHED") for s in http(f"{url}/api/metrics/history")["samples"]),
+        timeout=30)
+    square_name = next(t["name"] for t in http(f"{url}/api/tasks?state=FINISHED")["tasks"]
+                       if t["name"].endswith(".dashboard_square"))
     expect = {
         "node_id": head["node_id"],
         "actor_class": "DashboardCounter",
         "job_id": job_id,
         "job_log_line": JOB_MARKER,
         "job_tick_prefix": JOB_TICK,
-        "tasks_available": version["tasks_available"],
-        "task_names": ["dashboard_square"] if version["tasks_available"] else [],
+        "task_names": [square_name],
+        "object_id": held.hex(),
         "placement_group_name": "dashboard-ui-pg",
         "stop_job": True,
     }

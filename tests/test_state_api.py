@@ -114,6 +114,13 @@ def has_task(name: str, task_state: str):
     return lambda ts: any(t["name"].endswith(name) and t["state"] == task_state for t in ts)
 
 
+def driver_tasks(cluster) -> list[dict]:
+    """The task rows once the actor driver's tasks have all ended there."""
+    done = [has_task("explode", "FAILED"), has_task("square", "FINISHED"),
+            has_task("ping", "FINISHED"), has_task("Pinger", "FINISHED")]
+    return tasks_when(cluster, lambda ts: all(cond(ts) for cond in done))
+
+
 def actor_row(cluster) -> dict:
     return wait_for(lambda: next((a for a in cluster.get("/api/actors")["actors"]
                                   if a["name"] == "pinger" and a["state"] == "ALIVE"), None))
@@ -156,7 +163,7 @@ def test_workers_placement_groups_cluster_status(cluster):
 
 
 def test_tasks_endpoint(cluster):
-    tasks_when(cluster, has_task("explode", "FAILED"))
+    driver_tasks(cluster)
     body = cluster.get("/api/tasks")
     assert body["dropped"] == 0
     names = {t["name"] for t in body["tasks"]}
@@ -211,6 +218,7 @@ COMMENT = re.compile(rf"^# (?:HELP {_NAME} .*|TYPE {_NAME} "
 
 def test_metrics_exposition(cluster):
     actor_row(cluster)
+    driver_tasks(cluster)
     cluster.get("/api/nodes")  # one timed request at least
     status, text = cluster.http("GET", "/metrics")
     assert status == 200 and text.endswith("\n")
@@ -269,7 +277,7 @@ def test_python_state_api(cluster):
 
 
 def test_python_task_rows(cluster):
-    tasks = tasks_when(cluster, has_task("explode", "FAILED"))
+    tasks = driver_tasks(cluster)
     failed = next(t for t in tasks if t["name"] == "__main__.explode")
     assert failed["state"] == "FAILED" and failed["error"] and failed["type"] == "NORMAL_TASK"
     assert failed["attempt"] == 0 and failed["worker_pid"] > 0 and failed["end_time_ms"]
@@ -364,7 +372,7 @@ def test_cli_list_filters_and_summary(cluster):
 
 
 def test_cli_task_commands(cluster, tmp_path):
-    tasks_when(cluster, has_task("explode", "FAILED"))
+    driver_tasks(cluster)
     listing = cluster.cli("list", "tasks", "--filter", "state=FAILED")
     assert listing.returncode == 0 and "__main__.explode" in listing.stdout, listing
     assert "1 tasks." in listing.stdout and "square" not in listing.stdout

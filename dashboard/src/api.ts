@@ -7,6 +7,7 @@ import type {
   JobDetails,
   LogFileReply,
   LogsReply,
+  MemoryReply,
   MetricsHistory,
   NodeInfo,
   PlacementGroupInfo,
@@ -83,6 +84,7 @@ export const api = {
       .placement_groups,
   workers: (s?: AbortSignal) => getJson<WorkersReply>("/api/workers", s),
   tasks: (s?: AbortSignal) => getJson<TasksReply>("/api/tasks", s),
+  memory: (s?: AbortSignal) => getJson<MemoryReply>("/api/memory", s),
   clusterStatus: (s?: AbortSignal) => getJson<ClusterStatus>("/api/cluster_status", s),
   metricsHistory: (s?: AbortSignal) => getJson<MetricsHistory>("/api/metrics/history", s),
   logs: (nodeId?: string, s?: AbortSignal) =>

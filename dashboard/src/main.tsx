@@ -7,6 +7,7 @@ import { Empty, PageHeader } from "./components/common";
 import { ActorsPage } from "./pages/Actors";
 import { JobDetailPage, JobsPage } from "./pages/Jobs";
 import { NodeDetailPage, NodesPage } from "./pages/Nodes";
+import { ObjectsPage } from "./pages/Objects";
 import { OverviewPage } from "./pages/Overview";
 import { PlacementGroupsPage } from "./pages/PlacementGroups";
 import { TasksPage } from "./pages/Tasks";
@@ -25,6 +26,7 @@ const ROUTES: Route[] = [
   { pattern: "/jobs/:id", render: (p) => <JobDetailPage id={p.id} /> },
   { pattern: "/actors", render: () => <ActorsPage /> },
   { pattern: "/tasks", render: () => <TasksPage /> },
+  { pattern: "/objects", render: () => <ObjectsPage /> },
   { pattern: "/nodes", render: () => <NodesPage /> },
   { pattern: "/nodes/:id", render: (p) => <NodeDetailPage id={p.id} key={p.id} /> },
   { pattern: "/placement-groups", render: () => <PlacementGroupsPage /> },
@@ -35,6 +37,7 @@ const NAV = [
   { href: "/jobs", label: "Jobs" },
   { href: "/actors", label: "Actors" },
   { href: "/tasks", label: "Tasks" },
+  { href: "/objects", label: "Objects" },
   { href: "/nodes", label: "Nodes" },
   { href: "/placement-groups", label: "Placement groups" },
 ];

@@ -7,7 +7,6 @@ export interface VersionInfo {
   version: string;
   gcs_address: string;
   session_dir: string;
-  tasks_available: boolean;
 }
 
 export interface NodeInfo {
@@ -79,23 +78,95 @@ export interface WorkersReply {
   errors: { node_id: string; error: string }[];
 }
 
+export type TaskType = "NORMAL_TASK" | "ACTOR_CREATION_TASK" | "ACTOR_TASK";
+
+/** One task attempt (a retried task has one row per attempt). */
 export interface TaskInfo {
   task_id: string;
+  attempt: number;
   name: string;
+  func_name: string;
+  type: TaskType;
   state: string;
   job_id: string;
   node_id: string;
   worker_id: string;
+  worker_pid: number;
   actor_id: string;
+  parent_task_id: string;
+  creation_time_ms: number | null;
   start_time_ms: number | null;
   end_time_ms: number | null;
   error: string;
 }
 
 export interface TasksReply {
-  available: boolean;
   tasks: TaskInfo[];
-  message?: string;
+  /** Task attempts the GCS dropped (it keeps the newest 100k). */
+  dropped: number;
+}
+
+/** One reference a worker or driver holds. */
+export interface ObjectInfo {
+  object_id: string;
+  /** Bytes; -1 while the object is not created yet. */
+  size: number;
+  ownership: "OWNED" | "BORROWED";
+  reference_type: string;
+  location: "inline" | "plasma" | "pending";
+  /** The node of the primary copy (plasma objects). */
+  node_id: string;
+  local_refs: number;
+  submitted_task_refs: number;
+  escaped: boolean;
+  type: "DRIVER" | "WORKER";
+  pid: number;
+  ip: string;
+  worker_id: string;
+  job_id: string;
+}
+
+export interface HolderInfo {
+  type: "DRIVER" | "WORKER";
+  pid: number;
+  ip: string;
+  port: number;
+  worker_id: string;
+  node_id: string;
+  job_id: string;
+  num_objects: number;
+}
+
+export interface ObjectStoreInfo {
+  node_id: string;
+  raylet_address: string;
+  capacity_bytes: number;
+  used_bytes: number;
+  fallback_bytes: number;
+  num_objects: number;
+  num_evictions: number;
+  spilled_bytes_on_disk: number;
+  num_spilled_objects: number;
+  bytes_spilled_total: number;
+  num_objects_spilled_total: number;
+  bytes_restored_total: number;
+  num_objects_restored_total: number;
+  bytes_pulled_total: number;
+  num_pulled_total: number;
+}
+
+export interface MemoryReply {
+  holders: HolderInfo[];
+  objects: ObjectInfo[];
+  nodes: ObjectStoreInfo[];
+  skipped: { type: string; address: string; pid: number | null; node_id: string; error: string }[];
+  summary: {
+    total: number;
+    objects: number;
+    total_bytes: number;
+    by_reference_type: Record<string, number>;
+    by_location: Record<string, number>;
+  };
 }
 
 export interface NodeUsage {
@@ -157,8 +228,11 @@ export interface MetricsSample {
   cpu_total: number;
   memory_used: number;
   memory_total: number;
+  /** Bytes in use in the nodes' object stores, and their capacity. */
   object_store_used: number;
   object_store_total: number;
+  /** Bytes of spilled objects on disk. */
+  object_store_spilled: number;
   tasks: Record<string, number>;
   actors: Record<string, number>;
 }

@@ -135,11 +135,13 @@ export function StateSelect({
   options,
   onChange,
   label = "State",
+  allLabel = "All states",
 }: {
   value: string;
   options: string[];
   onChange: (value: string) => void;
   label?: string;
+  allLabel?: string;
 }) {
   return (
     <select
@@ -148,7 +150,7 @@ export function StateSelect({
       aria-label={label}
       onChange={(e) => onChange((e.target as HTMLSelectElement).value)}
     >
-      <option value="">All states</option>
+      <option value="">{allLabel}</option>
       {options.map((o) => (
         <option key={o} value={o}>
           {o}

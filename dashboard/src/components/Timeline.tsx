@@ -19,6 +19,7 @@ export const TASK_COLORS: Record<string, string> = {
 
 interface Row {
   workerId: string;
+  workerPid: number;
   nodeId: string;
   tasks: TaskInfo[];
 }
@@ -28,7 +29,7 @@ function rowsOf(tasks: TaskInfo[]): Row[] {
   for (const task of tasks) {
     const key = task.worker_id || "(unassigned)";
     let row = byWorker.get(key);
-    if (!row) byWorker.set(key, (row = { workerId: key, nodeId: task.node_id, tasks: [] }));
+    if (!row) byWorker.set(key, (row = { workerId: key, workerPid: task.worker_pid, nodeId: task.node_id, tasks: [] }));
     row.tasks.push(task);
   }
   return [...byWorker.values()].sort(
@@ -85,8 +86,8 @@ export function Timeline({ tasks, now }: { tasks: TaskInfo[]; now: number }) {
             <g key={row.workerId}>
               {i % 2 === 0 && <rect class="row-stripe" x={0} y={y} width={width} height={ROW_H} />}
               <text class="timeline-label" x={6} y={y + 14}>
-                <title>{`worker ${row.workerId}\nnode ${row.nodeId}`}</title>
-                node {shortId(row.nodeId, 6)} · worker {shortId(row.workerId, 8)}
+                <title>{`worker ${row.workerId} (pid ${row.workerPid})\nnode ${row.nodeId}`}</title>
+                node {shortId(row.nodeId, 6)} · worker {row.workerPid ? `pid ${row.workerPid}` : shortId(row.workerId, 8)}
               </text>
               {row.tasks.map((task) => {
                 const left = x(task.start_time_ms!);
@@ -94,7 +95,7 @@ export function Timeline({ tasks, now }: { tasks: TaskInfo[]; now: number }) {
                 const duration = endOf(task) - task.start_time_ms!;
                 return (
                   <rect
-                    key={task.task_id}
+                    key={`${task.task_id}:${task.attempt}`}
                     x={left}
                     y={y + 3}
                     width={w}
@@ -102,7 +103,7 @@ export function Timeline({ tasks, now }: { tasks: TaskInfo[]; now: number }) {
                     rx={2}
                     fill={TASK_COLORS[task.state] ?? "#94a3b8"}
                   >
-                    <title>{`${task.name} (${task.state})\n${formatDuration(duration)}${task.error ? `\n${task.error}` : ""}`}</title>
+                    <title>{`${task.name} (${task.state}${task.attempt ? `, attempt ${task.attempt}` : ""})\n${formatDuration(duration)}${task.error ? `\n${task.error}` : ""}`}</title>
                   </rect>
                 );
               })}

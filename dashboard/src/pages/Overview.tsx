@@ -64,7 +64,7 @@ export function ResourceBars({ total, used }: { total: ResourceMap; used: Resour
   );
 }
 
-function Summary({ status, nodes }: { status: ClusterStatus; nodes: NodeInfo[] }) {
+function Summary({ status, nodes, sample }: { status: ClusterStatus; nodes: NodeInfo[]; sample?: MetricsSample }) {
   const alive = nodes.filter((n) => n.state === "ALIVE").length;
   const dead = nodes.length - alive;
   const cpuUsed = status.used.CPU ?? 0;
@@ -80,9 +80,9 @@ function Summary({ status, nodes }: { status: ClusterStatus; nodes: NodeInfo[] }
         sub={`of ${formatBytes(status.total.memory ?? 0)}`}
       />
       <Stat
-        label="Object store"
-        value={formatBytes(status.used.object_store_memory ?? 0)}
-        sub={`of ${formatBytes(status.total.object_store_memory ?? 0)}`}
+        label="Object store in use"
+        value={sample ? formatBytes(sample.object_store_used) : "–"}
+        sub={sample ? `of ${formatBytes(sample.object_store_total)}${sample.object_store_spilled ? `, ${formatBytes(sample.object_store_spilled)} spilled` : ""}` : undefined}
       />
       <Stat label="Pending demands" value={pending} sub={pending ? "waiting for resources" : "none"} />
     </div>
@@ -125,7 +125,8 @@ function Charts({ samples, windowMs }: { samples: MetricsSample[]; windowMs: num
           yMax={last?.object_store_total}
           format={bytes}
           series={[
-            { name: "object store used", color: "#0ea5e9", values: samples.map((s) => s.object_store_used) },
+            { name: "in use", color: "#0ea5e9", values: samples.map((s) => s.object_store_used) },
+            { name: "spilled to disk", color: "#f97316", values: samples.map((s) => s.object_store_spilled ?? 0) },
           ]}
         />
       </Card>
@@ -137,7 +138,7 @@ function Charts({ samples, windowMs }: { samples: MetricsSample[]; windowMs: num
           <LineChart title="Tasks by state" times={times} windowMs={windowMs} integer format={formatNumber} series={taskSeries} />
         </Card>
       ) : (
-        <div class="muted chart-wide">Tasks by state: task data not available from this build.</div>
+        <div class="muted chart-wide">Tasks by state: no tasks yet.</div>
       )}
     </div>
   );
@@ -168,7 +169,7 @@ export function OverviewPage() {
       <PollView polled={status} what="cluster status">
         {(s) => (
           <>
-            <Summary status={s} nodes={nodes.data ?? []} />
+            <Summary status={s} nodes={nodes.data ?? []} sample={history.data?.samples.at(-1)} />
             <Card title="Cluster resources (used / total)">
               <ResourceBars total={s.total} used={s.used} />
             </Card>

@@ -50,33 +50,11 @@ def _usage_from_state_client(state_client: Any) -> tuple[Usage, list[dict[str, f
     return usage, pending
 
 
-def _usage_from_driver(gcs_address: str) -> Usage:
-    """{node id hex: (total, available)} through a driver connection (each node's
-    totals carry its "node_id:HEX" resource)."""
-    import comet
-    from comet._private import worker
-
-    comet.init(address=gcs_address, log_to_driver=False)
-    try:
-        views = worker._resource_views()
-    finally:
-        comet.shutdown()
-    usage = {}
-    for total, avail in views:
-        ids = [n[len("node_id:"):] for n in total if n.startswith("node_id:")]
-        if len(ids) == 1:
-            usage[ids[0].lower()] = (total, avail)
-    return usage
-
-
-def _usage(gcs_address: str) -> tuple[Usage, list[dict[str, float]] | None]:
-    """Per-node usage and pending demands (None: this build cannot report them)."""
+def _usage(gcs_address: str) -> tuple[Usage, list[dict[str, float]]]:
+    """Per-node usage and pending demands."""
     from comet import _raylet
 
-    state_client = getattr(_raylet, "StateClient", None)
-    if state_client is not None:
-        return _usage_from_state_client(state_client(gcs_address))
-    return _usage_from_driver(gcs_address), None
+    return _usage_from_state_client(_raylet.StateClient(gcs_address))
 
 
 @click.command()
@@ -99,7 +77,7 @@ def status(address: str, temp_dir: str | None) -> None:
         raise click.ClickException(str(e).replace("\n", " ")) from None
     alive = [n for n in nodes if n["Alive"]]
     usage: Usage = {}
-    pending: list[dict[str, float]] | None = None
+    pending: list[dict[str, float]] = []
     if alive:
         try:
             usage, pending = _usage(gcs_address)
@@ -143,12 +121,9 @@ def _print_totals(alive: list[dict[str, Any]], usage: Usage) -> None:
     click.echo(f"  {_fmt_usage(totals, avails if usage else None)}")
 
 
-def _print_pending(pending: list[dict[str, float]] | None) -> None:
+def _print_pending(pending: list[dict[str, float]]) -> None:
     """Each demand shape nobody could place yet, with how many wait."""
     click.echo("\nPending demands:")
-    if pending is None:
-        click.echo("  (not reported by this build)")
-        return
     counts: dict[str, int] = {}
     for demand in pending:
         shape = _fmt_usage(demand, None)

@@ -151,3 +151,36 @@ def test_killed_node_is_noticed_and_work_goes_on(cluster):
     # New work still runs on the surviving node.
     square = comet.remote(lambda x: x * x)
     assert comet.get([square.remote(i) for i in range(10)], timeout=60) == [i * i for i in range(10)]
+
+
+CRASHING_DRIVER = """
+import os, sys, time
+import comet
+comet.init(address=sys.argv[1])
+@comet.remote
+def hold():
+    time.sleep(600)
+refs = [hold.remote() for _ in range(2)]
+deadline = time.time() + 60
+while comet.available_resources().get("CPU", 0) > 0 and time.time() < deadline:
+    time.sleep(0.1)
+print("HOLDING", flush=True)
+os._exit(1)  # dies without returning its leases
+"""
+
+
+@pytest.mark.timeout(180)
+def test_leases_of_a_crashed_driver_are_reclaimed(cluster, tmp_path):
+    import subprocess
+    import sys
+
+    cluster.start_head("--num-cpus", "2")
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING_DRIVER)
+    out = subprocess.run([sys.executable, str(script), cluster.gcs_address],
+                         capture_output=True, text=True, timeout=120)
+    assert "HOLDING" in out.stdout, out.stdout + out.stderr
+    # Its workers held both CPUs; the raylet notices the driver is gone.
+    comet.init(address=cluster.gcs_address)
+    double = comet.remote(lambda x: 2 * x)
+    assert comet.get([double.remote(i) for i in range(4)], timeout=60) == [0, 2, 4, 6]

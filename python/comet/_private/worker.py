@@ -151,9 +151,13 @@ def init(
 ) -> dict[str, Any]:
     """Starts Comet on this machine, or connects to a running cluster.
 
-    With no ``address``, starts a GCS and a raylet as child processes in a new
-    session directory (under ``/tmp/comet``) and stops them at
-    :func:`shutdown` or interpreter exit. Returns a dict describing the node.
+    With no ``address`` (and no ``COMET_ADDRESS`` in the environment), starts
+    a GCS and a raylet as child processes in a new session directory (under
+    ``/tmp/comet``) and stops them at :func:`shutdown` or interpreter exit.
+    ``address="auto"`` joins the cluster that ``comet start`` started on this
+    machine (or ``COMET_ADDRESS``); ``address="HOST:PORT"`` joins the cluster
+    whose GCS listens there, through this host's node. Returns a dict
+    describing the node.
     """
     unknown = set(kwargs) - {"configure_logging", "log_to_driver", "dashboard_host",
                              "dashboard_port", "local_mode", "_node_ip_address"}
@@ -177,6 +181,10 @@ def init(
                                "Call comet.shutdown() first, or pass ignore_reinit_error=True.")
         system_config = dict(_system_config or {})
         temp_dir = _temp_dir or os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR)
+        if address is None and os.environ.get("COMET_ADDRESS") and \
+                num_cpus is None and num_gpus is None and not resources:
+            # Like RAY_ADDRESS: a job's driver joins the cluster it was submitted to.
+            address = os.environ["COMET_ADDRESS"]
         if address is not None:
             if num_cpus is not None or num_gpus is not None or resources:
                 raise ValueError("num_cpus, num_gpus and resources describe a new cluster; "

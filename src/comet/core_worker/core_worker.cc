@@ -99,6 +99,7 @@ absl::Status CoreWorker::Start() {
   submitter_options.max_direct_call_object_size = options_.max_direct_call_object_size;
   submitter_options.max_tasks_in_flight_per_worker = options_.max_tasks_in_flight_per_worker;
   submitter_options.calls = &calls_;
+  submitter_options.node_id = options_.node_id.Binary();
   submitter_ = std::make_unique<NormalTaskSubmitter>(
       submitter_options, &task_manager_, &memory_store_,
       [this](const ObjectID& id) { return references_.IsOwned(id); }, &raylets_, &workers_);

@@ -1,5 +1,7 @@
 #include "src/comet/core_worker/normal_task_submitter.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -86,6 +88,8 @@ void NormalTaskSubmitter::OnDependenciesResolved(rpc::TaskSpec spec) {
     state.lease_request.mutable_required_resources()->insert(spec.required_resources().begin(),
                                                              spec.required_resources().end());
     state.lease_request.set_job_id(spec.job_id());
+    state.lease_request.set_requester_pid(static_cast<int32_t>(getpid()));
+    state.lease_request.set_requester_node_id(options_.node_id);
     state.lease_request.set_scheduling_strategy(spec.scheduling_strategy());
     state.one_task_per_lease = spec.scheduling_strategy() == rpc::SPREAD;
   }
@@ -273,7 +277,7 @@ void NormalTaskSubmitter::ReturnLease(const std::shared_ptr<Lease>& lease, bool 
       },
       std::move(request), [](const grpc::Status& status, rpc::ReturnWorkerReply&&) {
         if (!status.ok()) COMET_LOG(WARNING) << "ReturnWorker failed: " << status.error_message();
-      }, -1, options_.calls);
+      }, 5000, options_.calls, rpc::AtShutdown::kFinish);
 }
 
 bool NormalTaskSubmitter::Cancel(const TaskID& task_id, bool force, bool recursive) {

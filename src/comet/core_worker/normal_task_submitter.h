@@ -31,6 +31,8 @@ namespace comet::core {
 
 struct SubmitterOptions {
   std::string raylet_address;
+  // This process's node (binary id): lease requests carry it and the pid.
+  std::string node_id;
   int64_t max_direct_call_object_size = 100 * 1024;
   // Tasks pushed ahead to one leased worker, for classes whose tasks are
   // short (below pipeline_threshold_ms): it hides the round trip. Long tasks

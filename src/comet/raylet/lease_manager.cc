@@ -168,6 +168,7 @@ bool LeaseManager::Grant(Queued queued, const LeasedWorker& worker,
   lease.lease_id = outcome.grant->lease_id;
   lease.allocation = std::move(*queued.allocation);
   lease.dedicated = queued.request.dedicated;
+  lease.requester_pid = queued.request.requester_pid;
   if (queued.callback(outcome)) return true;
   COMET_LOG(INFO) << "lease requester for task "
                   << absl::BytesToHexString(queued.request.task_id)
@@ -211,6 +212,17 @@ void LeaseManager::Reject(RequestId id, absl::string_view message) {
   LeaseOutcome outcome;
   outcome.failure_message = std::string(message);
   queued.callback(outcome);
+}
+
+std::vector<WorkerID> LeaseManager::LeasesOfDeadRequesters(
+    const std::function<bool(int pid)>& is_dead) const {
+  std::vector<WorkerID> out;
+  for (const auto& [worker_id, lease] : leases_) {
+    if (!lease.dedicated && lease.requester_pid > 0 && is_dead(lease.requester_pid)) {
+      out.push_back(worker_id);
+    }
+  }
+  return out;
 }
 
 void LeaseManager::SpillQueued(

@@ -58,6 +58,8 @@ struct LeaseRequest {
   // Placement hints for the cluster policy (ClusterView::Choose).
   bool spread = false;
   bool grant_or_reject = false;
+  // The requester's pid when it runs on this node (0: elsewhere/unknown).
+  int requester_pid = 0;
 };
 
 // Another node should serve the request.
@@ -139,6 +141,10 @@ class LeaseManager {
       const std::function<std::optional<SpillbackTarget>(const LeaseRequest&)>& choose,
       absl::Time now);
 
+  // Workers leased to local requesters that `is_dead(pid)` says are gone
+  // (not actors' dedicated workers).
+  std::vector<WorkerID> LeasesOfDeadRequesters(const std::function<bool(int pid)>& is_dead) const;
+
   // Rejects every queued request (shutdown).
   void RejectAll(absl::string_view reason);
 
@@ -175,6 +181,7 @@ class LeaseManager {
     // What is lent to others while the worker is blocked (else empty).
     ResourceSet lent;
     bool dedicated = false;
+    int requester_pid = 0;
   };
 
   bool PlaceOnResources();

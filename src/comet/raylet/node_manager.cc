@@ -1,6 +1,9 @@
 #include "src/comet/raylet/node_manager.h"
 
+#include <signal.h>
 #include <sys/wait.h>
+
+#include <cerrno>
 
 #include <boost/asio/post.hpp>
 
@@ -96,6 +99,15 @@ void NodeManager::StopWorkers(absl::Duration grace) {
 
 void NodeManager::OnTick() {
   absl::Time now = absl::Now();
+  // A local driver or worker that died holding leases: its workers may be
+  // running its tasks, so they go too.
+  for (const WorkerID& worker : leases_->LeasesOfDeadRequesters([](int pid) {
+         return kill(pid, 0) != 0 && errno == ESRCH;
+       })) {
+    COMET_LOG(INFO) << "the requester of worker " << worker
+                    << "'s lease died; the worker is stopped";
+    leases_->ReturnWorker(worker, "", /*disconnect=*/true, now).IgnoreError();
+  }
   pool_->Tick(now);
   leases_->Schedule(now);
   NoteChanges();
@@ -193,6 +205,9 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
   lease.dedicated = request.is_actor_creation();
   lease.spread = request.scheduling_strategy() == rpc::SPREAD;
   lease.grant_or_reject = request.grant_or_reject();
+  if (request.requester_node_id() == options_.node_id.Binary()) {
+    lease.requester_pid = request.requester_pid();
+  }
   if (std::optional<SpillbackTarget> target = ChooseNode(lease)) {
     FillLeaseReply(LeaseOutcome{std::nullopt, std::move(target), ""}, reply);
     finish(grpc::Status::OK);

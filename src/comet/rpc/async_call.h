@@ -24,11 +24,14 @@ namespace comet::rpc {
 
 class CallRegistry {
  public:
-  // False once closed: the call must not start.
-  bool Add(grpc::ClientContext* context) {
+  // False once closed: the call must not start. A call that is not
+  // `cancellable` (a lease return, which must reach the raylet) is waited
+  // for at shutdown but not cancelled; give it a deadline.
+  bool Add(grpc::ClientContext* context, bool cancellable = true) {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     if (closed_) return false;
     calls_.insert(context);
+    if (!cancellable) keep_.insert(context);
     return true;
   }
   // After the call's callback has run (its context is deleted right after).
@@ -36,6 +39,7 @@ class CallRegistry {
     {
       std::lock_guard<std::recursive_mutex> lock(mu_);
       calls_.erase(context);
+      keep_.erase(context);
     }
     drained_.notify_all();
   }
@@ -48,7 +52,7 @@ class CallRegistry {
     closed_ = true;
     std::vector<grpc::ClientContext*> in_flight(calls_.begin(), calls_.end());
     for (grpc::ClientContext* context : in_flight) {
-      if (calls_.contains(context)) context->TryCancel();
+      if (calls_.contains(context) && !keep_.contains(context)) context->TryCancel();
     }
     drained_.wait(lock, [this] { return calls_.empty(); });
   }
@@ -58,7 +62,11 @@ class CallRegistry {
   std::condition_variable_any drained_;
   bool closed_ = false;
   absl::flat_hash_set<grpc::ClientContext*> calls_;
+  absl::flat_hash_set<grpc::ClientContext*> keep_;
 };
+
+// Whether a tracked call is cancelled when its registry shuts down.
+enum class AtShutdown { kCancel, kFinish };
 
 template <typename Request, typename Reply>
 struct AsyncCall {
@@ -75,14 +83,16 @@ struct AsyncCall {
 template <typename Request, typename Reply, typename Start>
 void CallAsync(Start start, Request request,
                std::function<void(const grpc::Status&, Reply&&)> callback,
-               int64_t timeout_ms = -1, CallRegistry* registry = nullptr) {
+               int64_t timeout_ms = -1, CallRegistry* registry = nullptr,
+               AtShutdown at_shutdown = AtShutdown::kCancel) {
   auto* call = new AsyncCall<Request, Reply>();
   call->request = std::move(request);
   if (timeout_ms >= 0) {
     call->context.set_deadline(std::chrono::system_clock::now() +
                                std::chrono::milliseconds(timeout_ms));
   }
-  if (registry != nullptr && !registry->Add(&call->context)) {
+  if (registry != nullptr &&
+      !registry->Add(&call->context, at_shutdown == AtShutdown::kCancel)) {
     delete call;
     return;
   }

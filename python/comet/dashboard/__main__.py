@@ -11,6 +11,8 @@ from aiohttp import web
 
 from comet.dashboard.app import make_app
 
+READY_PREFIX = "dashboard ready on"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m comet.dashboard",
@@ -31,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     logging.getLogger("comet.dashboard").info(
         "dashboard for %s on http://%s:%d", args.gcs_address, args.host, args.port)
-    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
+    # aiohttp calls `print` once the socket is bound: that is the ready line
+    # `comet start` waits for (a taken port fails before it).
+    web.run_app(app, host=args.host, port=args.port, access_log=None,
+                print=lambda _: print(f"{READY_PREFIX} http://{args.host}:{args.port}",
+                                      flush=True))
     return 0
 
 

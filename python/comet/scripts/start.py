@@ -60,21 +60,15 @@ def _start_dashboard(session_dir: str, gcs_address: str, host: str,
     """Starts `python -m comet.dashboard`; returns it and its URL (None and an
     explanation when it did not come up: the cluster works without it)."""
     log_dir = os.path.join(session_dir, "logs")
-    dash = DaemonProcess(
-        "dashboard",
-        [sys.executable, "-m", "comet.dashboard", "--gcs-address", gcs_address,
-         "--host", host, "--port", str(port), "--session-dir", session_dir],
-        log_dir, ready_prefix=None)
-    deadline = time.monotonic() + DASHBOARD_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if not dash.alive():
-            return None, f"the dashboard exited: {dash.last_error()}"
-        if is_listening(host, port, timeout_s=0.5):
-            return dash, f"http://{host}:{port}"
-        time.sleep(0.1)
-    dash.stop()
-    return None, f"the dashboard did not listen on {host}:{port} within " \
-                 f"{DASHBOARD_START_TIMEOUT_S:.0f}s (see {dash.stderr_path})"
+    try:
+        dash = DaemonProcess(
+            "dashboard",
+            [sys.executable, "-m", "comet.dashboard", "--gcs-address", gcs_address,
+             "--host", host, "--port", str(port), "--session-dir", session_dir],
+            log_dir, ready_prefix="dashboard ready on", timeout_s=DASHBOARD_START_TIMEOUT_S)
+    except DaemonStartError as e:
+        return None, str(e)
+    return dash, dash.ready_line.split()[-1]
 
 
 class _StopSignals:

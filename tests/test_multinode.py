@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import comet
-from comet.exceptions import ObjectLostError
+from comet.exceptions import ActorDiedError, ObjectLostError
 from conftest import wait_for_condition
 
 MiB = 1024 * 1024
@@ -140,14 +140,24 @@ def test_killed_node_is_noticed_and_work_goes_on(cluster):
 
     lost = big.remote()
     comet.wait([lost], timeout=60)
+
+    @comet.remote(resources={"victim": 0.5})
+    class Resident:
+        def ping(self):
+            return "pong"
+
+    resident = Resident.remote()
+    assert comet.get(resident.ping.remote(), timeout=60) == "pong"
     cluster.raylet_of(victim).send_signal(signal.SIGKILL)
     # 200 ms x 3 failures: noticed well within a few seconds.
     assert wait_for_condition(lambda: victim not in alive_nodes(), timeout=20)
     dead = [n for n in comet.nodes() if n["NodeID"] == victim][0]
     assert not dead["Alive"]
-    # Its only copy is gone with it.
+    # Its only copy is gone with it, and so is the actor that lived there.
     with pytest.raises(ObjectLostError):
         comet.get(lost, timeout=60)
+    with pytest.raises(ActorDiedError):
+        comet.get(resident.ping.remote(), timeout=60)
     # New work still runs on the surviving node.
     square = comet.remote(lambda x: x * x)
     assert comet.get([square.remote(i) for i in range(10)], timeout=60) == [i * i for i in range(10)]
@@ -184,3 +194,20 @@ def test_leases_of_a_crashed_driver_are_reclaimed(cluster, tmp_path):
     comet.init(address=cluster.gcs_address)
     double = comet.remote(lambda x: 2 * x)
     assert comet.get([double.remote(i) for i in range(4)], timeout=60) == [0, 2, 4, 6]
+
+
+@pytest.mark.timeout(120)
+def test_placement_group_bundles_on_separate_nodes(cluster):
+    from comet.util import placement_group
+    from comet.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    cluster.start_head("--num-cpus", "2")
+    cluster.add_node("--num-cpus", "2")
+    comet.init(address=cluster.gcs_address)
+    assert wait_for_condition(lambda: len(alive_nodes()) == 2)
+    pg = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+    assert pg.wait(60)
+    where = comet.remote(num_cpus=1)(node_of_task)
+    nodes = [comet.get(where.options(scheduling_strategy=PlacementGroupSchedulingStrategy(
+        pg, placement_group_bundle_index=i)).remote(), timeout=60) for i in range(2)]
+    assert len(set(nodes)) == 2 and set(nodes) == alive_nodes()

@@ -23,6 +23,16 @@ def cli(*args: object, timeout: float = 60,
                           timeout=timeout, env=full_env)
 
 
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    """The command failed with exactly one `Error: ...` line naming every word."""
+    assert result.returncode != 0, result
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,17 +15,8 @@ from pathlib import Path
 import pytest
 
 import comet
-from cli_cluster import CLI, cli, free_port, processes_of
+from cli_cluster import CLI, assert_one_line_error, cli, free_port, processes_of
 from conftest import wait_for_condition
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    assert result.returncode != 0, result
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-
 
 def test_three_nodes_status_and_stop(cluster):
     head = cluster.start_head("--num-cpus", "1")

@@ -7,21 +7,13 @@ import json
 
 import pytest
 
+from cli_cluster import assert_one_line_error
 from dashboard_cluster import start_cluster, wait_for
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     yield from start_cluster(tmp_path_factory, "jobcli")
-
-
-def one_line_error(result, *words: str) -> None:
-    assert result.returncode != 0, result
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def test_submit_streams_logs_and_exits_0_on_success(cluster, tmp_path):
@@ -55,7 +47,7 @@ def test_no_wait_status_logs_list_delete(cluster):
     table = cluster.cli("job", "list")
     assert "cli-nw" in table.stdout and "SUCCEEDED" in table.stdout
     assert cluster.cli("job", "delete", "cli-nw").returncode == 0
-    one_line_error(cluster.cli("job", "status", "cli-nw"), "does not exist")
+    assert_one_line_error(cluster.cli("job", "status", "cli-nw"), "does not exist")
 
 
 def test_stop(cluster):
@@ -67,17 +59,17 @@ def test_stop(cluster):
     assert stop.returncode == 0 and "stopping" in stop.stdout
     assert cluster.wait_job("cli-stop")["status"] == "STOPPED"
     assert "STOPPED" in cluster.cli("job", "status", "cli-stop").stdout
-    one_line_error(cluster.cli("job", "delete", "--address", cluster.url, "nope"), "nope")
+    assert_one_line_error(cluster.cli("job", "delete", "--address", cluster.url, "nope"), "nope")
 
 
 @pytest.mark.parametrize("command", [["status", "nope"], ["logs", "nope"],
                                      ["logs", "--follow", "nope"], ["stop", "nope"]])
-def test_unknown_job_is_a_one_line_error(cluster, command):
-    one_line_error(cluster.cli("job", *command), "nope", "does not exist")
+def test_unknown_job_is_a_assert_one_line_error(cluster, command):
+    assert_one_line_error(cluster.cli("job", *command), "nope", "does not exist")
 
 
-def test_unreachable_dashboard_is_a_one_line_error(cluster):
-    one_line_error(cluster.cli("job", "list", "--address", "http://127.0.0.1:1"),
+def test_unreachable_dashboard_is_a_assert_one_line_error(cluster):
+    assert_one_line_error(cluster.cli("job", "list", "--address", "http://127.0.0.1:1"),
                    "cannot reach")
-    one_line_error(cluster.cli("job", "submit", "--runtime-env-json", "[1]", "--", "true"),
+    assert_one_line_error(cluster.cli("job", "submit", "--runtime-env-json", "[1]", "--", "true"),
                    "--runtime-env-json")

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
-import textwrap
 import threading
-import time
 
 import pytest
 

@@ -180,6 +180,8 @@ def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int
 
 
 def _failure(cw: Any, task: Any, error: BaseException) -> list[tuple]:
+    cause = error.cause if isinstance(error, exceptions.RayTaskError) and error.cause else error
+    task.set_error(f"{type(cause).__name__}: {cause}"[:2000])
     result = _error_result(task, error)
     if task.is_generator:
         oid = cw.generator_item_id(task.task_id, 0)

@@ -89,9 +89,9 @@ void TaskManager::CompleteTask(const TaskID& task_id, const rpc::PushTaskReply& 
     callbacks_.resubmit(done.spec);
     return;
   }
+  // The executor reports what the task raised.
   ReportState(done.spec,
-              reply.is_application_error() ? rpc::TaskRow::FAILED : rpc::TaskRow::FINISHED,
-              reply.is_application_error() ? "the task raised an exception" : "");
+              reply.is_application_error() ? rpc::TaskRow::FAILED : rpc::TaskRow::FINISHED, "");
   for (const rpc::ReturnObject& ret : reply.return_objects()) {
     auto id = ObjectID::FromBinary(ret.object_id());
     if (id.ok()) callbacks_.store_return(*id, ToObject(ret));

@@ -63,7 +63,7 @@ void GcsTaskManager::Merge(const rpc::TaskEvent& event) {
       break;
     default:
       if (row.end_time_ms() == 0 || Rank(row.state()) < 2) row.set_end_time_ms(event.time_ms());
-      if (!in.error().empty()) row.set_error(in.error());
+      if (row.error().empty()) row.set_error(in.error());
       break;
   }
   // States move forward; between the two final ones, FAILED (the owner's

@@ -148,9 +148,14 @@ class TaskView {
     return out;
   }
 
+  // What the task raised, for its task event (set by the executor).
+  void set_error(std::string error) { error_ = std::move(error); }
+  const std::string& error() const { return error_; }
+
  private:
   WorkerPtr worker_;
   std::unique_ptr<core::ReceivedTask> task_;
+  std::string error_;
 };
 
 void FillReturn(rpc::ReturnObject* ret, const py::bytes& id, const py::tuple& result,
@@ -449,6 +454,8 @@ void BindCoreWorker(py::module_& m) {
       .def("__repr__", [](const PyObjectRef& r) { return "ObjectRef(" + r.id().Hex() + ")"; });
 
   py::class_<TaskView>(m, "TaskView", "A task this worker is asked to run.")
+      .def("set_error", &TaskView::set_error, py::arg("error"),
+           "Records what the task raised (shown in its task event).")
       .def_property_readonly("task_id", [](const TaskView& t) { return py::bytes(t.spec().task_id()); })
       .def_property_readonly("job_id", [](const TaskView& t) { return py::bytes(t.spec().job_id()); })
       .def_property_readonly("function_id",
@@ -670,7 +677,10 @@ void BindCoreWorker(py::module_& m) {
              task->reply->set_is_retryable_error(retryable);
              task->reply->set_num_streamed_items(num_streamed);
              w->RecordTaskEvent(view.spec(), app_error ? rpc::TaskRow::FAILED : rpc::TaskRow::FINISHED,
-                                app_error ? "the task raised an exception" : "", /*executor=*/true);
+                                app_error ? (view.error().empty() ? "the task raised an exception"
+                                                                  : view.error())
+                                          : "",
+                                /*executor=*/true);
              w->receiver().Finish(view.Release());
            })
       .def("report_generator_item",

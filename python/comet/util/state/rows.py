@@ -6,13 +6,17 @@ No I/O here: every function takes the raw rows and returns new ones.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Iterable
 
 Row = dict[str, Any]
 
-# Per-node bookkeeping resources that only clutter totals.
+# Per-node bookkeeping resources that only clutter totals, and the renamed
+# copies of resources that placement-group bundles hold (CPU_group_<hex>,
+# CPU_group_0_<hex>, bundle_group_<hex>): the bundle's CPU is already counted.
 HIDDEN_RESOURCE_PREFIXES = ("node:", "node_id:")
+_BUNDLE_RESOURCE = re.compile(r"_group_(\d+_)?[0-9a-f]{16,}$")
 
 
 def resources(value: Any) -> dict[str, float]:
@@ -23,7 +27,8 @@ def resources(value: Any) -> dict[str, float]:
 
 
 def visible(res: dict[str, float]) -> dict[str, float]:
-    return {k: v for k, v in res.items() if not k.startswith(HIDDEN_RESOURCE_PREFIXES)}
+    return {k: v for k, v in res.items()
+            if not k.startswith(HIDDEN_RESOURCE_PREFIXES) and not _BUNDLE_RESOURCE.search(k)}
 
 
 def node_row(raw: Row, head_session_dir: str | None = None) -> Row:

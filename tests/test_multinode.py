@@ -211,3 +211,40 @@ def test_placement_group_bundles_on_separate_nodes(cluster):
     nodes = [comet.get(where.options(scheduling_strategy=PlacementGroupSchedulingStrategy(
         pg, placement_group_bundle_index=i)).remote(), timeout=60) for i in range(2)]
     assert len(set(nodes)) == 2 and set(nodes) == alive_nodes()
+
+
+METRIC_LINE = r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? \S+$'
+
+
+@pytest.mark.timeout(120)
+def test_every_node_serves_prometheus_metrics(cluster):
+    import re
+    import urllib.request
+
+    cluster.start_head("--num-cpus", "1")
+    cluster.add_node("--num-cpus", "1", "--resources", '{"other": 1}')
+    comet.init(address=cluster.gcs_address)
+    assert wait_for_condition(lambda: len(alive_nodes()) == 2)
+    big = comet.put(np.ones(4 * MiB // 8))  # something in the head's store
+    far = comet.remote(resources={"other": 1})(lambda a: int(a.sum()))
+    assert comet.get(far.remote(big), timeout=60) == 4 * MiB // 8  # a pull to the other node
+    for node in comet.nodes():
+        assert node["MetricsExportPort"] > 0
+        url = f"http://{node['NodeManagerAddress']}:{node['MetricsExportPort']}/metrics"
+        text = urllib.request.urlopen(url, timeout=10).read().decode()
+        samples = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+        bad = [ln for ln in samples if not re.match(METRIC_LINE, ln)]
+        assert not bad, bad[:3]
+        label = f'node_id="{node["NodeID"]}"'
+        for family in ("comet_node_resource_total", "comet_workers",
+                       "comet_object_store_used_bytes", "comet_lease_grant_seconds_count",
+                       "comet_object_pull_seconds_count",
+                       "comet_object_store_spilled_bytes_total"):
+            assert any(ln.startswith(family) and label in ln for ln in samples), family
+    # The pull to the other node shows in its counters.
+    other = [n for n in comet.nodes() if n["Resources"].get("other")][0]
+    text = urllib.request.urlopen(
+        f"http://{other['NodeManagerAddress']}:{other['MetricsExportPort']}/metrics",
+        timeout=10).read().decode()
+    pulled = [ln for ln in text.splitlines() if ln.startswith("comet_object_manager_pulled_bytes_total")]
+    assert pulled and float(pulled[0].split()[-1]) >= 4 * MiB

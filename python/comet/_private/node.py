@@ -66,6 +66,7 @@ class RayletInfo:
     address: str
     node_id: bytes
     plasma_socket: str
+    metrics_port: int  # Prometheus /metrics on the node's address
 
 
 def start_raylet(session_dir: str, gcs_address: str, options: NodeOptions) -> RayletInfo:
@@ -75,9 +76,11 @@ def start_raylet(session_dir: str, gcs_address: str, options: NodeOptions) -> Ra
     raylet = DaemonProcess("raylet", _raylet_args(session_dir, gcs_address, plasma_socket,
                                                   options),
                            log_dir, RAYLET_READY)
+    # "raylet ready on HOST:PORT node_id=HEX metrics_port=N"
     fields = raylet.ready_line.split()
-    return RayletInfo(raylet, fields[3], bytes.fromhex(fields[4].split("=", 1)[1]),
-                      plasma_socket)
+    named = dict(f.split("=", 1) for f in fields[4:] if "=" in f)
+    return RayletInfo(raylet, fields[3], bytes.fromhex(named["node_id"]), plasma_socket,
+                      int(named.get("metrics_port", 0)))
 
 
 def _raylet_args(session_dir: str, gcs_address: str, plasma_socket: str,

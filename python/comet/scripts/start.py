@@ -168,6 +168,7 @@ def _start_node_daemons(options: NodeOptions, temp_dir: str, gcs_port: int | Non
     session.set_latest(session_dir, gcs_address)
     session.write_info(session_dir, gcs_address=gcs_address, node_id=raylet.node_id.hex(),
                        raylet_address=raylet.address, node_ip=options.node_ip,
+                       metrics_url=f"http://{options.node_ip}:{raylet.metrics_port}/metrics",
                        head=head, pids={d.name: d.pid for d in started})
     return session_dir, started, gcs_address, raylet.node_id.hex()
 
@@ -198,6 +199,7 @@ def _start_head(options: NodeOptions, port: int, temp_dir: str, include_dashboar
     click.echo(f"Comet head node started (node {node_id}).\n"
                f"  GCS address:  {gcs_address}\n"
                f"  Session dir:  {session_dir}\n"
+               f"  Metrics:      {session.read_info(session_dir).get('metrics_url', '')}\n"
                + (f"  Dashboard:    {url}\n" if url else "")
                + "\nTo add another node to this cluster, run\n"
                f"    comet start --address='{gcs_address}'\n"
@@ -227,6 +229,7 @@ def _start_worker(options: NodeOptions, address: str, temp_dir: str) -> list[Dae
     session_dir, daemons, _, node_id = _start_node_daemons(options, temp_dir, None, address)
     click.echo(f"Comet node {node_id} joined the cluster at {address}.\n"
                f"  Session dir:  {session_dir}\n"
+               f"  Metrics:      {session.read_info(session_dir).get('metrics_url', '')}\n"
                "To stop it: comet stop"
                + ("" if temp_dir == DEFAULT_TEMP_DIR else f" --temp-dir='{temp_dir}'"))
     return daemons

@@ -201,6 +201,11 @@ void ObjectManager::AdmitPulls() {
 }
 
 void ObjectManager::RunPull(const ObjectID& id, rpc::ObjectToPull object) {
+  struct Timed {
+    Histogram* histogram;
+    absl::Time start = absl::Now();
+    ~Timed() { histogram->Record(absl::Now() - start); }
+  } timed{&pull_seconds_};
   uint64_t size = static_cast<uint64_t>(std::max<int64_t>(object.size(), 0));
   LeasedClient client = LeaseClient();
   if (!client.ok()) {
@@ -416,6 +421,29 @@ void ObjectManager::Stop() {
   threads_->join();
   absl::MutexLock lock(&mu_);
   idle_clients_.clear();
+}
+
+void ObjectManager::AppendMetrics(MetricsText* text, const MetricsText::Labels& node) const {
+  int64_t pulled, bytes;
+  size_t waiting;
+  {
+    absl::MutexLock lock(&mu_);
+    pulled = num_pulled_;
+    bytes = bytes_pulled_;
+    waiting = waiting_.size();
+  }
+  text->Family("comet_object_manager_pulled_total", "counter",
+               "Objects pulled from other nodes since start.")
+      .Sample("comet_object_manager_pulled_total", node, static_cast<double>(pulled));
+  text->Family("comet_object_manager_pulled_bytes_total", "counter",
+               "Bytes pulled from other nodes since start.")
+      .Sample("comet_object_manager_pulled_bytes_total", node, static_cast<double>(bytes));
+  text->Family("comet_object_manager_pulls_waiting", "gauge",
+               "Pulls waiting for admission (store memory).")
+      .Sample("comet_object_manager_pulls_waiting", node, static_cast<double>(waiting));
+  text->Family("comet_object_pull_seconds", "histogram",
+               "Duration of one object's pull from another node.")
+      .HistogramSamples("comet_object_pull_seconds", node, pull_seconds_);
 }
 
 int64_t ObjectManager::num_pulled() const {

@@ -42,6 +42,7 @@
 #include "proto/core_worker.grpc.pb.h"
 #include "proto/node_manager.grpc.pb.h"
 #include "src/comet/common/id.h"
+#include "src/comet/common/metrics.h"
 #include "src/comet/object_manager/plasma/client.h"
 #include "src/comet/rpc/client_pool.h"
 
@@ -85,6 +86,8 @@ class ObjectManager {
 
   int64_t num_pulled() const;
   int64_t bytes_pulled() const;
+  // Pull families for /metrics.
+  void AppendMetrics(MetricsText* text, const MetricsText::Labels& node) const;
 
  private:
   struct PendingPull {
@@ -126,6 +129,8 @@ class ObjectManager {
   std::vector<std::shared_ptr<plasma::PlasmaClient>> idle_clients_ ABSL_GUARDED_BY(mu_);
   int64_t num_pulled_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t bytes_pulled_ ABSL_GUARDED_BY(mu_) = 0;
+  // Admission to the end of each pull (a PullObjects wait is this plus queueing).
+  Histogram pull_seconds_;
 };
 
 }  // namespace comet

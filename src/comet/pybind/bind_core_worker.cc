@@ -422,6 +422,7 @@ py::dict NodeDict(const rpc::NodeInfo& n) {
   d["NodeManagerAddress"] = n.node_manager_address();
   d["NodeManagerPort"] = n.node_manager_port();
   d["ObjectStoreSocketName"] = n.object_store_socket();
+  d["MetricsExportPort"] = n.metrics_export_port();
   d["NodeName"] = n.node_name();
   std::map<std::string, double> res(n.total_resources().quantities().begin(),
                                     n.total_resources().quantities().end());

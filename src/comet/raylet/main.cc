@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
     COMET_LOG(ERROR) << "raylet failed to start: " << raylet.status();
     return Fail(std::string(raylet.status().message()));
   }
-  std::printf("raylet ready on %s node_id=%s\n", (*raylet)->address().c_str(),
-              (*raylet)->node_id().Hex().c_str());
+  std::printf("raylet ready on %s node_id=%s metrics_port=%d\n", (*raylet)->address().c_str(),
+              (*raylet)->node_id().Hex().c_str(), (*raylet)->metrics_port());
   std::fflush(stdout);
 
   int received = 0;

@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "src/comet/common/logging.h"
@@ -215,7 +216,9 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
   }
   auto id = leases_->RequestLease(
       std::move(lease),
-      [this, reply, finish = std::move(finish)](const LeaseOutcome& outcome) {
+      [this, reply, finish = std::move(finish),
+       arrived = absl::Now()](const LeaseOutcome& outcome) {
+        if (outcome.grant) lease_grant_seconds_.Record(absl::Now() - arrived);
         FillLeaseReply(outcome, reply);
         return finish(grpc::Status::OK);
       },
@@ -347,6 +350,50 @@ void NodeManager::GetNodeStats(const rpc::GetNodeStatsRequest& request,
     demand.ToProto(reply->add_infeasible_demands());
   }
   finish(grpc::Status::OK);
+}
+
+void NodeManager::AppendMetrics(MetricsText* text,
+                                const MetricsText::Labels& node) const {
+  auto per_resource = [&](const std::string& name, const std::string& help,
+                          const ResourceSet& set) {
+    text->Family(name, "gauge", help);
+    for (const auto& [resource, quantity] : set.ToDoubles()) {
+      MetricsText::Labels labels = node;
+      labels["resource"] = resource;
+      text->Sample(name, labels, quantity);
+    }
+  };
+  per_resource("comet_node_resource_total", "The node's total of each resource.",
+               resources_.total());
+  per_resource("comet_node_resource_available",
+               "What is free of each resource on the node.",
+               resources_.available());
+  if (!started_) return;
+  std::map<std::string, int> by_state = {
+      {"starting", 0}, {"idle", 0}, {"leased", 0}, {"dying", 0}};
+  for (const WorkerInfo& worker : pool_->Workers()) {
+    by_state[absl::AsciiStrToLower(WorkerStateName(worker.state))]++;
+  }
+  text->Family("comet_workers", "gauge", "Worker processes by state.");
+  for (const auto& [state, count] : by_state) {
+    MetricsText::Labels labels = node;
+    labels["state"] = state;
+    text->Sample("comet_workers", labels, count);
+  }
+  text->Family("comet_lease_requests_pending", "gauge",
+               "Lease requests waiting for resources or a worker.")
+      .Sample("comet_lease_requests_pending", node,
+              static_cast<double>(leases_->NumPendingLeases()));
+  text->Family("comet_lease_requests_infeasible", "gauge",
+               "Lease requests no node of this size can run.")
+      .Sample("comet_lease_requests_infeasible", node,
+              static_cast<double>(leases_->NumInfeasibleLeases()));
+  text->Family("comet_leases_active", "gauge", "Workers leased out now.")
+      .Sample("comet_leases_active", node,
+              static_cast<double>(leases_->NumActiveLeases()));
+  text->Family("comet_lease_grant_seconds", "histogram",
+               "From a lease request's arrival to its grant (RequestWorkerLease).")
+      .HistogramSamples("comet_lease_grant_seconds", node, lease_grant_seconds_);
 }
 
 void NodeManager::NotifyWorkerBlocked(

@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "proto/node_manager.pb.h"
 #include "src/comet/common/id.h"
+#include "src/comet/common/metrics.h"
 #include "src/comet/common/periodic_timer.h"
 #include "src/comet/raylet/cluster_view.h"
 #include "src/comet/raylet/gcs_client.h"
@@ -120,6 +121,9 @@ class NodeManager {
 
   const LocalResourceManager& resources() const { return resources_; }
 
+  // This node's resource, worker and lease families for /metrics.
+  void AppendMetrics(MetricsText* text, const MetricsText::Labels& node) const;
+
  private:
   // Lets gRPC threads post completions here until this object is gone.
   struct Mailbox {
@@ -164,6 +168,8 @@ class NodeManager {
   std::unique_ptr<PeriodicTimer> tick_;
   bool started_ = false;
   bool shutting_down_ = false;
+  // Arrival to grant of each granted lease request.
+  Histogram lease_grant_seconds_;
   uint64_t reported_resource_version_ = 0;
   uint64_t reported_demand_version_ = 0;
 };

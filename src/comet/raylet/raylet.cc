@@ -124,6 +124,13 @@ absl::Status Raylet::StartServing() {
         absl::StrCat("cannot listen on ", options_.host, ":", options_.port));
   }
   address_ = absl::StrCat(options_.host, ":", port_);
+  absl::Status metrics_started = io_.RunSync([this]() -> absl::Status {
+    ASSIGN_OR_RETURN(metrics_, MetricsServer::Start(io_.io_context(), options_.host,
+                                                    options_.metrics_port,
+                                                    [this] { return RenderMetrics(); }));
+    return absl::OkStatus();
+  });
+  RETURN_IF_ERROR(metrics_started);
 
   absl::Status registered =
       gcs_->RegisterNode(MakeNodeInfo(), options_.gcs_register_timeout);
@@ -151,7 +158,39 @@ rpc::NodeInfo Raylet::MakeNodeInfo() const {
   info.set_node_name(options_.node_name);
   info.set_start_time_ms(absl::ToUnixMillis(absl::Now()));
   info.set_session_dir(options_.session_dir);
+  info.set_metrics_export_port(metrics_port());
   return info;
+}
+
+std::string Raylet::RenderMetrics() const {
+  MetricsText text;
+  MetricsText::Labels node{{"node_id", options_.node_id.Hex()}};
+  node_manager_->AppendMetrics(&text, node);
+  plasma::StoreStats store = plasma_->stats();
+  auto gauge = [&](const std::string& name, const std::string& help, double value) {
+    text.Family(name, "gauge", help).Sample(name, node, value);
+  };
+  auto counter = [&](const std::string& name, const std::string& help, double value) {
+    text.Family(name, "counter", help).Sample(name, node, value);
+  };
+  gauge("comet_object_store_capacity_bytes", "Bytes of the node's plasma store.",
+        static_cast<double>(store.capacity));
+  gauge("comet_object_store_used_bytes", "Bytes in use in the plasma store's memory.",
+        static_cast<double>(store.used_bytes));
+  gauge("comet_object_store_fallback_bytes", "Bytes in file-backed fallback allocations.",
+        static_cast<double>(store.fallback_bytes));
+  gauge("comet_object_store_objects", "Objects in the plasma store.",
+        static_cast<double>(store.num_objects));
+  gauge("comet_object_store_spilled_bytes", "Bytes of spilled objects on disk now.",
+        static_cast<double>(store.spill_bytes_on_disk));
+  counter("comet_object_store_spilled_bytes_total", "Bytes spilled to disk since start.",
+          static_cast<double>(store.bytes_spilled));
+  counter("comet_object_store_restored_bytes_total", "Bytes restored from disk since start.",
+          static_cast<double>(store.bytes_restored));
+  counter("comet_object_store_evictions_total", "Cached copies evicted since start.",
+          static_cast<double>(store.num_evictions));
+  objects_->AppendMetrics(&text, node);
+  return text.text();
 }
 
 void Raylet::Stop() {
@@ -170,8 +209,10 @@ void Raylet::Stop() {
     if (!status.ok()) COMET_LOG(WARNING) << "UnregisterNode: " << status;
     registered_ = false;
   }
-  if (node_manager_ && io_.IsRunning()) {
+  if (io_.IsRunning()) {
     io_.RunSync([this] {
+      metrics_.reset();
+      if (!node_manager_) return;
       node_manager_->StopWorkers(options_.shutdown_grace);
       node_manager_.reset();
     });

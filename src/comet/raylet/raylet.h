@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "src/comet/common/id.h"
 #include "src/comet/common/io_thread.h"
+#include "src/comet/common/metrics_server.h"
 #include "src/comet/object_manager/object_manager.h"
 #include "src/comet/object_manager/object_manager_service.h"
 #include "src/comet/object_manager/plasma/store_runner.h"
@@ -39,6 +40,7 @@ struct RayletOptions {
   NodeID node_id;
   std::string host = "127.0.0.1";
   int port = 0;  // 0: the OS picks.
+  int metrics_port = 0;  // Prometheus endpoint; 0: the OS picks.
   std::string gcs_address;
   std::string node_name;
   std::string session_dir;
@@ -82,6 +84,7 @@ class Raylet {
 
   const std::string& address() const { return address_; }
   int port() const { return port_; }
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const NodeID& node_id() const { return options_.node_id; }
   const ResourceSet& total_resources() const { return total_; }
 
@@ -89,6 +92,8 @@ class Raylet {
   explicit Raylet(RayletOptions options);
   absl::Status StartServing();
   rpc::NodeInfo MakeNodeInfo() const;
+  // The Prometheus text of /metrics (on the io thread).
+  std::string RenderMetrics() const;
 
   RayletOptions options_;
   ResourceSet total_;
@@ -104,6 +109,8 @@ class Raylet {
   std::unique_ptr<NodeManager> node_manager_;
   std::unique_ptr<NodeManagerService> service_;
   std::unique_ptr<grpc::Server> server_;
+  // Created and destroyed on the io thread.
+  std::unique_ptr<MetricsServer> metrics_;
 };
 
 }  // namespace comet::raylet

@@ -78,6 +78,10 @@ absl::Status SetFlag(const std::string& name, const std::string& value,
     flags->node_name = value;
   } else if (name == "config") {
     ASSIGN_OR_RETURN(flags->config_overrides, ParseConfigOverrides(value));
+  } else if (name == "metrics-port") {
+    ASSIGN_OR_RETURN(int64_t port, ParseInt(name, value, 0));
+    if (port > 65535) return BadFlag(name, "must be at most 65535");
+    flags->metrics_port = static_cast<int>(port);
   } else if (name == "prestart-workers") {
     ASSIGN_OR_RETURN(flags->prestart_workers, ParseInt(name, value, 0));
   } else {
@@ -94,7 +98,8 @@ std::string RayletUsage() {
          "  [--object-store-memory=BYTES] [--num-cpus=N] [--num-gpus=N]\n"
          "  [--memory=BYTES] [--resources=name:qty,...] [--session-dir=DIR]\n"
          "  [--log-dir=DIR] [--python=PATH] [--node-name=STR]\n"
-         "  [--config=name=value;...] [--prestart-workers=N]\n";
+         "  [--config=name=value;...] [--prestart-workers=N]\n"
+         "  [--metrics-port=N]   Prometheus /metrics on HOST:N (0: any free port)\n";
 }
 
 absl::StatusOr<RayletFlags> ParseRayletFlags(
@@ -206,6 +211,7 @@ absl::StatusOr<RayletOptions> BuildRayletOptions(const RayletFlags& flags,
   }
   options.host = flags.host;
   options.port = flags.port;
+  options.metrics_port = flags.metrics_port;
   options.gcs_address = flags.gcs_address;
   options.node_name = flags.node_name.empty() ? flags.host : flags.node_name;
   options.session_dir = flags.session_dir;

@@ -22,6 +22,7 @@ struct RayletFlags {
   std::string node_id;  // Hex; random when empty.
   std::string host = "127.0.0.1";
   int port = 0;
+  int metrics_port = 0;
   std::string plasma_socket;
   std::optional<int64_t> object_store_memory;
   std::optional<double> num_cpus;

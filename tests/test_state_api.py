@@ -33,6 +33,7 @@ ACTOR_DRIVER = textwrap.dedent("""
 
     @comet.remote
     def square(x):
+        print("square of", x, flush=True)
         return x * x
 
     @comet.remote(max_retries=0)
@@ -435,6 +436,12 @@ def test_cli_logs(cluster):
     actor = actor_row(cluster)
     actor_logs = cluster.cli("logs", "--actor-id", actor["actor_id"][:12])
     assert actor_logs.returncode == 0 and "pinger says hello" in actor_logs.stdout, actor_logs
+    driver_tasks(cluster)
+    tasks = json.loads(cluster.cli("list", "tasks", "--filter", "state=FINISHED",
+                                   "--format", "json").stdout)
+    square = [t for t in tasks if t["name"].endswith("square")][0]
+    task_logs = cluster.cli("logs", "--task-id", square["task_id"][:16])
+    assert task_logs.returncode == 0 and "square of 3" in task_logs.stdout, task_logs
     missing = cluster.cli("logs", "nope.log")
     assert missing.returncode != 0 and "nope.log" in missing.stderr
 

@@ -36,36 +36,60 @@ def _print_file(path: str, tail: int | None, header: str | None = None) -> None:
     click.echo(text, nl=not text or not text.endswith("\n"))
 
 
-def _actor_logs(address: str | None, actor_id: str, tail: int | None) -> None:
-    actors = [a for a in call_state(state.list_actors, address=address)
-              if a["actor_id"].startswith(actor_id.lower())]
-    if len(actors) != 1:
-        raise click.ClickException(f"no actor {actor_id}" if not actors
-                                   else f"actor id {actor_id} is ambiguous")
-    actor = actors[0]
-    node = _nodes(address, actor["node_id"])[0]
-    names = log_files.worker_log_names(actor["worker_id"], actor.get("pid"))
+def _worker_logs(address: str | None, what: str, node_id: str, worker_id: str,
+                 pid: int | None, tail: int | None) -> None:
+    """Prints the log files of the worker that ran an actor or a task."""
+    if not worker_id or not node_id:
+        raise click.ClickException(f"{what} has not run on a worker (yet)")
+    node = _nodes(address, node_id)[0]
+    names = log_files.worker_log_names(worker_id, pid)
     found = [n for n in names
              if os.path.isfile(log_files.log_path(node["session_dir"], n))]
     if not found:
-        raise click.ClickException(f"no log files of actor {actor_id} (worker "
-                                   f"{actor['worker_id']}) on node {node['node_id']}")
+        raise click.ClickException(f"no log files of {what} (worker "
+                                   f"{worker_id}) on node {node['node_id']}")
     for name in found:
         _print_file(log_files.log_path(node["session_dir"], name), tail, name)
+
+
+def _one(items: list[dict[str, Any]], key: str, prefix: str, what: str) -> dict[str, Any]:
+    found = [i for i in items if i[key].startswith(prefix.lower())]
+    ids = {i[key] for i in found}
+    if len(ids) != 1:
+        raise click.ClickException(f"no {what} {prefix}" if not found
+                                   else f"{what} id {prefix} is ambiguous")
+    return found[0]
+
+
+def _actor_logs(address: str | None, actor_id: str, tail: int | None) -> None:
+    actor = _one(call_state(state.list_actors, address=address), "actor_id", actor_id, "actor")
+    _worker_logs(address, f"actor {actor_id}", actor["node_id"], actor["worker_id"],
+                 actor.get("pid"), tail)
+
+
+def _task_logs(address: str | None, task_id: str, tail: int | None) -> None:
+    # Newest attempt first: the one whose logs matter.
+    task = _one(call_state(state.list_tasks, address=address), "task_id", task_id, "task")
+    _worker_logs(address, f"task {task_id}", task.get("node_id", ""), task.get("worker_id", ""),
+                 task.get("worker_pid") or None, tail)
 
 
 @click.command()
 @GCS_ADDRESS_OPTION
 @click.option("--node-id", help="The node (a unique id prefix is enough).")
 @click.option("--actor-id", help="Print the log files of this actor's worker.")
+@click.option("--task-id", help="Print the log files of the worker that ran this task.")
 @click.option("--tail", type=click.IntRange(min=0), default=None,
               help="Only the last N lines of each file.")
 @click.argument("filename", required=False)
-def logs(address: str | None, node_id: str | None, actor_id: str | None, tail: int | None,
-         filename: str | None) -> None:
-    """List the nodes' log files, or print FILENAME (or an actor's logs)."""
+def logs(address: str | None, node_id: str | None, actor_id: str | None, task_id: str | None,
+         tail: int | None, filename: str | None) -> None:
+    """List the nodes' log files, or print FILENAME (or an actor's or a task's logs)."""
     if actor_id:
         _actor_logs(address, actor_id, tail)
+        return
+    if task_id:
+        _task_logs(address, task_id, tail)
         return
     nodes = _nodes(address, node_id)
     if not filename:

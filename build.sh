@@ -101,7 +101,10 @@ need_npm() {
     die "npm not found: building the dashboard UI ($UI_DIR/) needs Node.js >= 20.19 with npm on PATH"
 }
 
-# npm ci, unless node_modules is already at least as new as package-lock.json.
+# npm install of the locked versions, unless node_modules is already at least
+# as new as package-lock.json. Not `npm ci`: npm leaves other platforms'
+# optional packages (rollup's native builds) out of the lock file, which
+# `npm ci` then rejects as out of sync. --no-save keeps the lock file as is.
 setup_dashboard() {
   local installed=$UI_DIR/node_modules/.package-lock.json
   if [[ -f $installed && ! $UI_DIR/package-lock.json -nt $installed ]]; then
@@ -109,8 +112,8 @@ setup_dashboard() {
     return
   fi
   need_npm
-  log "installing the dashboard's npm packages (npm ci)"
-  (cd "$UI_DIR" && npm ci --no-audit --no-fund)
+  log "installing the dashboard's npm packages (npm install --no-save)"
+  (cd "$UI_DIR" && npm install --no-save --no-audit --no-fund)
 }
 
 setup() {

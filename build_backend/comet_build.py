@@ -104,7 +104,8 @@ def build_dashboard_ui() -> None:
         raise RuntimeError("npm not found: building the dashboard UI (dashboard/) needs "
                            "Node.js >= 20.19 with npm on PATH")
     if not (UI_DIR / "node_modules").is_dir():
-        _run_in([npm, "ci", "--no-audit", "--no-fund"], UI_DIR)
+        # Not `npm ci`: see setup_dashboard in build.sh.
+        _run_in([npm, "install", "--no-save", "--no-audit", "--no-fund"], UI_DIR)
     _run_in([npm, "run", "build"], UI_DIR)
 
 

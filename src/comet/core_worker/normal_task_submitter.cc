@@ -172,7 +172,9 @@ void NormalTaskSubmitter::OnLeaseGranted(const std::string& key,
     if (!status.ok() || reply.rejected()) {
       failure = status.ok() ? reply.failure_message()
                             : absl::StrCat("the raylet is unreachable: ", status.error_message());
-      COMET_LOG(WARNING) << "worker lease failed: " << failure;
+      // Requests cancelled by this process's own shutdown are no failure.
+      bool shutting_down = options_.calls != nullptr && options_.calls->closed();
+      if (!shutting_down) COMET_LOG(WARNING) << "worker lease failed: " << failure;
       // Nothing else will run these tasks: fail them.
       if (state.pending_lease_requests == 0 && state.leases.empty()) {
         failed.assign(std::make_move_iterator(state.queue.begin()),

@@ -18,7 +18,7 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 
 namespace comet::rpc {
 
@@ -26,43 +26,57 @@ class CallRegistry {
  public:
   // False once closed: the call must not start. A call that is not
   // `cancellable` (a lease return, which must reach the raylet) is waited
-  // for at shutdown but not cancelled; give it a deadline.
-  bool Add(grpc::ClientContext* context, bool cancellable = true) {
-    std::lock_guard<std::recursive_mutex> lock(mu_);
+  // for at shutdown but not cancelled; give it a deadline. `keep_alive` owns
+  // the context, so that shutdown can cancel it outside the lock.
+  bool Add(std::shared_ptr<void> keep_alive, grpc::ClientContext* context,
+           bool cancellable = true) {
+    std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return false;
-    calls_.insert(context);
-    if (!cancellable) keep_.insert(context);
+    calls_[context] = Entry{std::move(keep_alive), cancellable};
     return true;
   }
-  // After the call's callback has run (its context is deleted right after).
+  // After the call's callback has run.
   void Remove(grpc::ClientContext* context) {
     {
-      std::lock_guard<std::recursive_mutex> lock(mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       calls_.erase(context);
-      keep_.erase(context);
     }
     drained_.notify_all();
   }
+
+  // Whether CancelAllAndWait has begun (its cancellations are not failures).
+  bool closed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return closed_;
+  }
+
   // Refuses new calls, cancels those in flight and waits for their callbacks.
-  // The mutex is recursive because gRPC may run a cancelled call's callback
-  // (and so Remove) inside TryCancel; other calls' Remove waits for the loop,
-  // which keeps their contexts alive while it runs.
+  // The lock is a leaf: it is never held while gRPC runs (TryCancel may run a
+  // callback inline), and callbacks may take their owners' locks.
   void CancelAllAndWait() {
-    std::unique_lock<std::recursive_mutex> lock(mu_);
-    closed_ = true;
-    std::vector<grpc::ClientContext*> in_flight(calls_.begin(), calls_.end());
-    for (grpc::ClientContext* context : in_flight) {
-      if (calls_.contains(context) && !keep_.contains(context)) context->TryCancel();
+    std::vector<std::pair<std::shared_ptr<void>, grpc::ClientContext*>> to_cancel;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+      for (const auto& [context, entry] : calls_) {
+        if (entry.cancellable) to_cancel.emplace_back(entry.keep_alive, context);
+      }
     }
+    for (const auto& [keep_alive, context] : to_cancel) context->TryCancel();
+    to_cancel.clear();
+    std::unique_lock<std::mutex> lock(mu_);
     drained_.wait(lock, [this] { return calls_.empty(); });
   }
 
  private:
-  std::recursive_mutex mu_;
-  std::condition_variable_any drained_;
+  struct Entry {
+    std::shared_ptr<void> keep_alive;
+    bool cancellable = true;
+  };
+  std::mutex mu_;
+  std::condition_variable drained_;
   bool closed_ = false;
-  absl::flat_hash_set<grpc::ClientContext*> calls_;
-  absl::flat_hash_set<grpc::ClientContext*> keep_;
+  absl::flat_hash_map<grpc::ClientContext*, Entry> calls_;
 };
 
 // Whether a tracked call is cancelled when its registry shuts down.
@@ -85,22 +99,21 @@ void CallAsync(Start start, Request request,
                std::function<void(const grpc::Status&, Reply&&)> callback,
                int64_t timeout_ms = -1, CallRegistry* registry = nullptr,
                AtShutdown at_shutdown = AtShutdown::kCancel) {
-  auto* call = new AsyncCall<Request, Reply>();
+  auto call = std::make_shared<AsyncCall<Request, Reply>>();
   call->request = std::move(request);
   if (timeout_ms >= 0) {
     call->context.set_deadline(std::chrono::system_clock::now() +
                                std::chrono::milliseconds(timeout_ms));
   }
   if (registry != nullptr &&
-      !registry->Add(&call->context, at_shutdown == AtShutdown::kCancel)) {
-    delete call;
+      !registry->Add(call, &call->context, at_shutdown == AtShutdown::kCancel)) {
     return;
   }
-  start(&call->context, &call->request, &call->reply,
-        [call, registry, callback = std::move(callback)](grpc::Status status) {
+  AsyncCall<Request, Reply>* raw = call.get();
+  start(&raw->context, &raw->request, &raw->reply,
+        [call = std::move(call), registry, callback = std::move(callback)](grpc::Status status) {
           callback(status, std::move(call->reply));
           if (registry != nullptr) registry->Remove(&call->context);
-          delete call;
         });
 }
 

@@ -5,7 +5,9 @@
 
 namespace comet::raylet {
 
-void ClusterView::Update(const google::protobuf::RepeatedPtrField<rpc::NodeResources>& cluster) {
+std::vector<NodeID> ClusterView::Update(
+    const google::protobuf::RepeatedPtrField<rpc::NodeResources>& cluster) {
+  absl::flat_hash_map<NodeID, RemoteNode> previous = std::move(nodes_);
   nodes_.clear();
   for (const rpc::NodeResources& node : cluster) {
     auto id = NodeID::FromBinary(node.node_id());
@@ -15,6 +17,11 @@ void ClusterView::Update(const google::protobuf::RepeatedPtrField<rpc::NodeResou
     if (!total.ok() || !available.ok()) continue;
     nodes_[*id] = RemoteNode{*id, node.raylet_address(), *std::move(total), *std::move(available)};
   }
+  std::vector<NodeID> gone;
+  for (const auto& [id, node] : previous) {
+    if (!nodes_.contains(id)) gone.push_back(id);
+  }
+  return gone;
 }
 
 std::optional<std::string> ClusterView::AddressOf(const NodeID& node_id) const {

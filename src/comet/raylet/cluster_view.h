@@ -46,8 +46,9 @@ class ClusterView {
   ClusterView(NodeID local_node_id, ClusterViewOptions options)
       : local_(local_node_id), options_(options) {}
 
-  // Replaces the view of the other nodes (the local one is skipped).
-  void Update(const google::protobuf::RepeatedPtrField<rpc::NodeResources>& cluster);
+  // Replaces the view of the other nodes (the local one is skipped); returns
+  // the nodes that were in the view and are not any more (they died or left).
+  std::vector<NodeID> Update(const google::protobuf::RepeatedPtrField<rpc::NodeResources>& cluster);
 
   // The node's raylet address, if it is alive in the view.
   std::optional<std::string> AddressOf(const NodeID& node_id) const;

@@ -46,6 +46,17 @@ TEST_F(ClusterViewTest, KnowsRemoteAddressesButNotItself) {
   EXPECT_FALSE(view_.AddressOf(local_).has_value());
 }
 
+TEST_F(ClusterViewTest, UpdateReportsNodesThatLeft) {
+  SetRemote(4, 4);
+  google::protobuf::RepeatedPtrField<rpc::NodeResources> only_us;
+  *only_us.Add() = Node(local_, "127.0.0.1:1", 4, 4);
+  std::vector<NodeID> gone = view_.Update(only_us);
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0], remote_);
+  EXPECT_TRUE(view_.Update(only_us).empty());
+  EXPECT_FALSE(view_.IsAlive(remote_));
+}
+
 TEST_F(ClusterViewTest, PrefersLocalBelowThreshold) {
   SetRemote(4, 4);
   ResourceSet total = Cpus(4), available = Cpus(4);

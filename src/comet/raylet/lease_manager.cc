@@ -169,6 +169,7 @@ bool LeaseManager::Grant(Queued queued, const LeasedWorker& worker,
   lease.allocation = std::move(*queued.allocation);
   lease.dedicated = queued.request.dedicated;
   lease.requester_pid = queued.request.requester_pid;
+  lease.requester_node = queued.request.requester_node;
   if (queued.callback(outcome)) return true;
   COMET_LOG(INFO) << "lease requester for task "
                   << absl::BytesToHexString(queued.request.task_id)
@@ -219,6 +220,16 @@ std::vector<WorkerID> LeaseManager::LeasesOfDeadRequesters(
   std::vector<WorkerID> out;
   for (const auto& [worker_id, lease] : leases_) {
     if (!lease.dedicated && lease.requester_pid > 0 && is_dead(lease.requester_pid)) {
+      out.push_back(worker_id);
+    }
+  }
+  return out;
+}
+
+std::vector<WorkerID> LeaseManager::LeasesOfRequestersOn(const NodeID& node) const {
+  std::vector<WorkerID> out;
+  for (const auto& [worker_id, lease] : leases_) {
+    if (!lease.dedicated && !node.IsNil() && lease.requester_node == node) {
       out.push_back(worker_id);
     }
   }

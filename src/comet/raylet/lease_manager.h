@@ -58,8 +58,10 @@ struct LeaseRequest {
   // Placement hints for the cluster policy (ClusterView::Choose).
   bool spread = false;
   bool grant_or_reject = false;
-  // The requester's pid when it runs on this node (0: elsewhere/unknown).
+  // The requester's pid when it runs on this node (0: elsewhere/unknown),
+  // and its node (nil: unknown).
   int requester_pid = 0;
+  NodeID requester_node;
 };
 
 // Another node should serve the request.
@@ -144,6 +146,8 @@ class LeaseManager {
   // Workers leased to local requesters that `is_dead(pid)` says are gone
   // (not actors' dedicated workers).
   std::vector<WorkerID> LeasesOfDeadRequesters(const std::function<bool(int pid)>& is_dead) const;
+  // Workers leased to requesters on `node` (not actors' dedicated workers).
+  std::vector<WorkerID> LeasesOfRequestersOn(const NodeID& node) const;
 
   // Rejects every queued request (shutdown).
   void RejectAll(absl::string_view reason);
@@ -182,6 +186,7 @@ class LeaseManager {
     ResourceSet lent;
     bool dedicated = false;
     int requester_pid = 0;
+    NodeID requester_node;
   };
 
   bool PlaceOnResources();

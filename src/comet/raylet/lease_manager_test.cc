@@ -146,6 +146,33 @@ TEST_F(LeaseManagerTest, GrantsAnIdleWorkerRightAway) {
   EXPECT_EQ(pool_.total_starts, 0u);
 }
 
+TEST_F(LeaseManagerTest, FindsLeasesByRequesterPidAndNode) {
+  Init({{"CPU", 4}});
+  NodeID remote = NodeID::FromRandom();
+  auto request = [&](const std::string& name, int pid, const NodeID& node) {
+    pool_.Register();
+    LeaseRequest r;
+    r.demand = Make({{"CPU", 1}});
+    r.job_id = kJobA;
+    r.task_id = name;
+    r.requester_pid = pid;
+    r.requester_node = node;
+    leases_->RequestLease(r, [this, name](const LeaseOutcome& o) {
+      outcomes_[name] = o;
+      return true;
+    }, now_);
+  };
+  request("local", 4242, NodeID::FromRandom());
+  request("remote", 0, remote);
+  auto dead = leases_->LeasesOfDeadRequesters([](int pid) { return pid == 4242; });
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0], GrantOf("local").worker.worker_id);
+  auto on_remote = leases_->LeasesOfRequestersOn(remote);
+  ASSERT_EQ(on_remote.size(), 1u);
+  EXPECT_EQ(on_remote[0], GrantOf("remote").worker.worker_id);
+  EXPECT_TRUE(leases_->LeasesOfRequestersOn(NodeID::Nil()).empty());
+}
+
 TEST_F(LeaseManagerTest, StartsAWorkerAndGrantsWhenItRegisters) {
   Init({{"CPU", 2}});
   Request("t1", {{"CPU", 1}});

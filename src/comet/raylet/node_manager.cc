@@ -209,6 +209,9 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
   if (request.requester_node_id() == options_.node_id.Binary()) {
     lease.requester_pid = request.requester_pid();
   }
+  if (auto node = NodeID::FromBinary(request.requester_node_id()); node.ok()) {
+    lease.requester_node = *node;
+  }
   if (std::optional<SpillbackTarget> target = ChooseNode(lease)) {
     FillLeaseReply(LeaseOutcome{std::nullopt, std::move(target), ""}, reply);
     finish(grpc::Status::OK);
@@ -532,7 +535,17 @@ void NodeManager::SendReport(std::function<void()> done) {
 
 void NodeManager::OnClusterView(const rpc::ReportResourceUsageReply& reply) {
   if (!Serving()) return;
-  cluster_.Update(reply.cluster());
+  std::vector<NodeID> gone = cluster_.Update(reply.cluster());
+  // Workers leased to drivers and workers of a node that left the cluster
+  // run tasks nobody waits for: stop them.
+  absl::Time now = absl::Now();
+  for (const NodeID& node : gone) {
+    for (const WorkerID& worker : leases_->LeasesOfRequestersOn(node)) {
+      COMET_LOG(INFO) << "node " << node << " left the cluster; worker " << worker
+                      << " leased to it is stopped";
+      leases_->ReturnWorker(worker, "", /*disconnect=*/true, now).IgnoreError();
+    }
+  }
   if (options_.on_node_addresses) {
     absl::flat_hash_map<NodeID, std::string> addresses;
     for (const rpc::NodeResources& node : reply.cluster()) {

@@ -2,10 +2,9 @@
 //
 // A lease request waits in one of three places until it is answered:
 //   infeasible            its demand exceeds the node's total resources; it
-//                         waits for good (never rejected), is logged once
-//                         per shape and reported as a pending demand. (The
-//                         multi-node seam: a cluster-aware policy would
-//                         spill it back to another raylet here.)
+//                         waits (never rejected), is logged once per shape
+//                         and reported as a pending demand, until
+//                         SpillQueued hands it to a node that can run it.
 //   waiting for resources FIFO per scheduling class; classes take turns,
 //                         one grant each per round, so one busy class does
 //                         not starve another.

@@ -1,5 +1,6 @@
 // NodeManager: the raylet's state behind its gRPC service — resources,
-// placement-group bundles, worker pool, lease manager, reports to the GCS —
+// placement-group bundles, worker pool, lease manager, reports to the GCS and
+// the cluster view their replies carry (spillback to other nodes) —
 // and the translation
 // between protos and those classes. Decisions live in LeaseManager and
 // WorkerPool; this class only wires events to them and I/O around them.

@@ -5,32 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-CLI = [sys.executable, "-m", "comet.scripts.cli"]
-
-
-def free_port() -> int:
-    """A free port below Linux's ephemeral range (32768+), so that a daemon that
-    binds port 0 (raylets, workers) cannot take it before the dashboard does."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 20000-32000")
-
+from cli_cluster import CLI, free_port
 
 def wait_for(cond: Any, timeout: float = 60.0, interval: float = 0.1) -> Any:
     """Polls cond() until it returns something truthy; returns it (or fails)."""

@@ -19,7 +19,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,10 +26,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
-import psutil
 import pytest
 
 import comet
+from cli_cluster import cli, free_port, processes_of
 from comet.util import placement_group
 from conftest import wait_for_condition
 
@@ -39,7 +38,6 @@ DASHBOARD_DIR = ROOT / "dashboard"
 UI_CHECK = DASHBOARD_DIR / "tests" / "ui_check.mjs"
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CLI = [sys.executable, "-m", "comet.scripts.cli"]
 
 JOB_MARKER = "dashboard-ui-test: the job is running"
 JOB_TICK = "dashboard-ui-test tick "
@@ -73,17 +71,6 @@ _MISSING = _missing_prerequisite()
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli(*args: object, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
-
-
 def http(url: str, body: Any = None, timeout: float = 10) -> Any:
     """GETs (or POSTs body as JSON to) url; returns the decoded JSON answer."""
     data = None if body is None else json.dumps(body).encode()
@@ -91,16 +78,6 @@ def http(url: str, body: Any = None, timeout: float = 10) -> Any:
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
-
-
-def processes_of(temp_dir: Path) -> list[psutil.Process]:
-    """Live processes whose command line names temp_dir (daemons, workers, dashboard, jobs)."""
-    found = []
-    for p in psutil.process_iter(["cmdline", "status"]):
-        if p.info["status"] != psutil.STATUS_ZOMBIE and str(temp_dir) in " ".join(
-                p.info["cmdline"] or []):
-            found.append(p)
-    return found
 
 
 @pytest.fixture

@@ -215,21 +215,11 @@ void LeaseManager::Reject(RequestId id, absl::string_view message) {
   queued.callback(outcome);
 }
 
-std::vector<WorkerID> LeaseManager::LeasesOfDeadRequesters(
-    const std::function<bool(int pid)>& is_dead) const {
+std::vector<WorkerID> LeaseManager::LeasesOfGoneRequesters(
+    const std::function<bool(int pid, const NodeID& node)>& gone) const {
   std::vector<WorkerID> out;
   for (const auto& [worker_id, lease] : leases_) {
-    if (!lease.dedicated && lease.requester_pid > 0 && is_dead(lease.requester_pid)) {
-      out.push_back(worker_id);
-    }
-  }
-  return out;
-}
-
-std::vector<WorkerID> LeaseManager::LeasesOfRequestersOn(const NodeID& node) const {
-  std::vector<WorkerID> out;
-  for (const auto& [worker_id, lease] : leases_) {
-    if (!lease.dedicated && !node.IsNil() && lease.requester_node == node) {
+    if (!lease.dedicated && gone(lease.requester_pid, lease.requester_node)) {
       out.push_back(worker_id);
     }
   }

@@ -142,11 +142,11 @@ class LeaseManager {
       const std::function<std::optional<SpillbackTarget>(const LeaseRequest&)>& choose,
       absl::Time now);
 
-  // Workers leased to local requesters that `is_dead(pid)` says are gone
-  // (not actors' dedicated workers).
-  std::vector<WorkerID> LeasesOfDeadRequesters(const std::function<bool(int pid)>& is_dead) const;
-  // Workers leased to requesters on `node` (not actors' dedicated workers).
-  std::vector<WorkerID> LeasesOfRequestersOn(const NodeID& node) const;
+  // Workers leased to requesters that `gone(pid, node)` says are gone (pid
+  // 0: not on this node; node nil: unknown). Actors' dedicated workers are
+  // never included.
+  std::vector<WorkerID> LeasesOfGoneRequesters(
+      const std::function<bool(int pid, const NodeID& node)>& gone) const;
 
   // Rejects every queued request (shutdown).
   void RejectAll(absl::string_view reason);

@@ -164,13 +164,17 @@ TEST_F(LeaseManagerTest, FindsLeasesByRequesterPidAndNode) {
   };
   request("local", 4242, NodeID::FromRandom());
   request("remote", 0, remote);
-  auto dead = leases_->LeasesOfDeadRequesters([](int pid) { return pid == 4242; });
+  auto dead = leases_->LeasesOfGoneRequesters([](int pid, const NodeID&) { return pid == 4242; });
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0], GrantOf("local").worker.worker_id);
-  auto on_remote = leases_->LeasesOfRequestersOn(remote);
+  auto on_remote =
+      leases_->LeasesOfGoneRequesters([&](int, const NodeID& node) { return node == remote; });
   ASSERT_EQ(on_remote.size(), 1u);
   EXPECT_EQ(on_remote[0], GrantOf("remote").worker.worker_id);
-  EXPECT_TRUE(leases_->LeasesOfRequestersOn(NodeID::Nil()).empty());
+  // Both requesters' nodes were recorded: none is nil.
+  EXPECT_TRUE(
+      leases_->LeasesOfGoneRequesters([](int, const NodeID& node) { return node.IsNil(); })
+          .empty());
 }
 
 TEST_F(LeaseManagerTest, StartsAWorkerAndGrantsWhenItRegisters) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <boost/asio/post.hpp>
@@ -102,16 +103,24 @@ void NodeManager::OnTick() {
   absl::Time now = absl::Now();
   // A local driver or worker that died holding leases: its workers may be
   // running its tasks, so they go too.
-  for (const WorkerID& worker : leases_->LeasesOfDeadRequesters([](int pid) {
-         return kill(pid, 0) != 0 && errno == ESRCH;
-       })) {
-    COMET_LOG(INFO) << "the requester of worker " << worker
-                    << "'s lease died; the worker is stopped";
-    leases_->ReturnWorker(worker, "", /*disconnect=*/true, now).IgnoreError();
-  }
+  StopLeasesOfGoneRequesters(
+      [](int pid, const NodeID&) {
+        return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+      },
+      "died", now);
   pool_->Tick(now);
   leases_->Schedule(now);
   NoteChanges();
+}
+
+void NodeManager::StopLeasesOfGoneRequesters(
+    const std::function<bool(int pid, const NodeID& node)>& gone,
+    absl::string_view why, absl::Time now) {
+  for (const WorkerID& worker : leases_->LeasesOfGoneRequesters(gone)) {
+    COMET_LOG(INFO) << "the requester of worker " << worker << "'s lease " << why
+                    << "; the worker is stopped";
+    leases_->ReturnWorker(worker, "", /*disconnect=*/true, now).IgnoreError();
+  }
 }
 
 void NodeManager::OnProcessExited(int pid, int status) {
@@ -539,12 +548,12 @@ void NodeManager::OnClusterView(const rpc::ReportResourceUsageReply& reply) {
   // Workers leased to drivers and workers of a node that left the cluster
   // run tasks nobody waits for: stop them.
   absl::Time now = absl::Now();
-  for (const NodeID& node : gone) {
-    for (const WorkerID& worker : leases_->LeasesOfRequestersOn(node)) {
-      COMET_LOG(INFO) << "node " << node << " left the cluster; worker " << worker
-                      << " leased to it is stopped";
-      leases_->ReturnWorker(worker, "", /*disconnect=*/true, now).IgnoreError();
-    }
+  if (!gone.empty()) {
+    StopLeasesOfGoneRequesters(
+        [&gone](int, const NodeID& node) {
+          return std::find(gone.begin(), gone.end(), node) != gone.end();
+        },
+        "is on a node that left the cluster", now);
   }
   if (options_.on_node_addresses) {
     absl::flat_hash_map<NodeID, std::string> addresses;

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/node_manager.pb.h"
@@ -134,6 +135,11 @@ class NodeManager {
 
   bool Serving() const { return started_ && !shutting_down_; }
   void OnTick();
+  // Ends (and stops the workers of) the leases whose requester `gone` says
+  // is gone; `why` is for the log.
+  void StopLeasesOfGoneRequesters(
+      const std::function<bool(int pid, const NodeID& node)>& gone,
+      absl::string_view why, absl::Time now);
   void OnProcessExited(int pid, int status);
   // Tells the GCS (which fails the worker's actor, if any).
   void ReportWorkerExit(const WorkerInfo& worker, int status);

@@ -25,7 +25,6 @@ namespace py = pybind11;
 namespace comet::pybind {
 namespace {
 
-constexpr absl::Duration kCallTimeout = kBlockingCallTimeout;
 constexpr absl::string_view kStrategyPrefix = "PLACEMENT_";
 
 // "PACK" for PLACEMENT_PACK.
@@ -81,12 +80,6 @@ class GcsClient {
     nodes_ = rpc::NodeInfoGcsService::NewStub(channel);
   }
 
-  template <typename Reply, typename Call>
-  Reply Invoke(absl::string_view what, Call call,
-               absl::Duration timeout = kCallTimeout) {
-    return InvokeBlocking<Reply>(what, std::move(call), timeout);
-  }
-
   void Create(const py::bytes& id,
               const std::vector<std::map<std::string, double>>& bundles,
               const std::string& strategy, const std::string& name,
@@ -105,7 +98,7 @@ class GcsClient {
       group->add_bundles()->mutable_resources()->insert(resources.begin(),
                                                         resources.end());
     }
-    auto reply = Invoke<rpc::CreatePlacementGroupReply>(
+    auto reply = InvokeBlocking<rpc::CreatePlacementGroupReply>(
         "CreatePlacementGroup", [&](auto* context, auto* reply) {
           return groups_->CreatePlacementGroup(context, request, reply);
         });
@@ -115,7 +108,7 @@ class GcsClient {
   bool Remove(const py::bytes& id) {
     rpc::RemovePlacementGroupRequest request;
     request.set_placement_group_id(id);
-    return Invoke<rpc::RemovePlacementGroupReply>(
+    return InvokeBlocking<rpc::RemovePlacementGroupReply>(
                "RemovePlacementGroup",
                [&](auto* context, auto* reply) {
                  return groups_->RemovePlacementGroup(context, request, reply);
@@ -126,7 +119,7 @@ class GcsClient {
   py::object Get(const py::bytes& id) {
     rpc::GetPlacementGroupRequest request;
     request.set_placement_group_id(id);
-    auto reply = Invoke<rpc::GetPlacementGroupReply>(
+    auto reply = InvokeBlocking<rpc::GetPlacementGroupReply>(
         "GetPlacementGroup", [&](auto* context, auto* reply) {
           return groups_->GetPlacementGroup(context, request, reply);
         });
@@ -139,7 +132,7 @@ class GcsClient {
     rpc::GetNamedPlacementGroupRequest request;
     request.set_name(name);
     request.set_ray_namespace(ray_namespace);
-    auto reply = Invoke<rpc::GetNamedPlacementGroupReply>(
+    auto reply = InvokeBlocking<rpc::GetNamedPlacementGroupReply>(
         "GetNamedPlacementGroup", [&](auto* context, auto* reply) {
           return groups_->GetNamedPlacementGroup(context, request, reply);
         });
@@ -148,7 +141,7 @@ class GcsClient {
   }
 
   py::list GetAll() {
-    auto reply = Invoke<rpc::GetAllPlacementGroupReply>(
+    auto reply = InvokeBlocking<rpc::GetAllPlacementGroupReply>(
         "GetAllPlacementGroup", [&](auto* context, auto* reply) {
           return groups_->GetAllPlacementGroup(
               context, rpc::GetAllPlacementGroupRequest(), reply);
@@ -167,17 +160,17 @@ class GcsClient {
     request.set_placement_group_id(id);
     absl::Duration timeout = absl::Seconds(std::max(0.0, timeout_s));
     request.set_timeout_ms(absl::ToInt64Milliseconds(timeout));
-    auto reply = Invoke<rpc::WaitPlacementGroupUntilReadyReply>(
+    auto reply = InvokeBlocking<rpc::WaitPlacementGroupUntilReadyReply>(
         "WaitPlacementGroupUntilReady",
         [&](auto* context, auto* reply) {
           return groups_->WaitPlacementGroupUntilReady(context, request, reply);
         },
-        timeout + kCallTimeout);
+        timeout + kBlockingCallTimeout);
     return {reply.ready(), reply.removed()};
   }
 
   std::vector<py::bytes> AliveNodeIds() {
-    auto reply = Invoke<rpc::GetAllNodeInfoReply>(
+    auto reply = InvokeBlocking<rpc::GetAllNodeInfoReply>(
         "GetAllNodeInfo", [&](auto* context, auto* reply) {
           return nodes_->GetAllNodeInfo(context, rpc::GetAllNodeInfoRequest(),
                                         reply);

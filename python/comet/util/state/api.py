@@ -77,7 +77,7 @@ def list_workers(address: str | None = None, filters: dict[str, str] | None = No
     out = []
     for node in list_nodes(address, {"state": "ALIVE"}):
         try:
-            stats = _raylet.node_stats(node["raylet_address"])
+            stats = memory.ask(_raylet.node_stats, node["raylet_address"], 10.0)
         except (ConnectionError, RuntimeError, OSError):
             continue
         out += rows.worker_rows(node["node_id"], node["raylet_address"], stats)

@@ -11,6 +11,7 @@ parallel; one that does not answer within `timeout_s` is skipped with a note.
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from typing import Any
 
 from comet.util.state import rows
@@ -19,6 +20,17 @@ Row = dict[str, Any]
 
 DEFAULT_TIMEOUT_S = 2.0
 _ERRORS = (ConnectionError, TimeoutError, RuntimeError, OSError)
+
+
+def ask(call: Any, address: str, timeout_s: float) -> Any:
+    """`call(address, timeout_s)`, tried once more after a failed connection:
+    a live process's first connection attempt can fail on a loaded machine
+    (gRPC fails a call at once when its channel's first connect fails)."""
+    try:
+        return call(address, timeout_s)
+    except ConnectionError:
+        time.sleep(0.2)
+        return call(address, timeout_s)
 
 
 def _first_line(error: BaseException) -> str:
@@ -33,7 +45,7 @@ def _targets(client: Any, nodes: list[Row], timeout_s: float,
     from comet import _raylet
 
     stores, targets, skipped = [], [], []
-    stats = {n["node_id"]: pool.submit(_raylet.node_stats, n["raylet_address"], timeout_s)
+    stats = {n["node_id"]: pool.submit(ask, _raylet.node_stats, n["raylet_address"], timeout_s)
              for n in nodes}
     for node in nodes:
         try:
@@ -79,8 +91,8 @@ def gather(client: Any, timeout_s: float = DEFAULT_TIMEOUT_S) -> Row:
             if target["address"] in seen:
                 continue
             seen.add(target["address"])
-            futures.append((target, pool.submit(_raylet.object_refs, target["address"],
-                                                timeout_s)))
+            futures.append((target, pool.submit(ask, _raylet.object_refs,
+                                                target["address"], timeout_s)))
         holders, objects = [], []
         for target, future in futures:
             try:

@@ -1,10 +1,10 @@
 #include "src/comet/core_worker/actor_task_submitter.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "src/comet/core_worker/ray_object.h"
-#include "src/comet/rpc/async_call.h"
 
 namespace comet::core {
 namespace {
@@ -33,40 +33,38 @@ bool ActorTaskSubmitter::Tracks(const ActorID& actor_id) const {
 
 void ActorTaskSubmitter::Submit(rpc::TaskSpec spec) {
   ActorID actor_id = ActorOf(spec);
-  std::string dead_cause;
-  bool creation_failed = false;
+  Effects effects;
   {
     absl::MutexLock lock(&mu_);
     Actor& actor = actors_[actor_id];
-    creation_failed = actor.creation_failed;
     // A resubmission (retry of an exception) is a new call: a new number.
     spec.mutable_actor_task()->set_sequence_number(++actor.next_sequence);
     spec.mutable_actor_task()->set_caller_id(caller_id_.Binary());
     if (actor.state == rpc::ActorTableData::DEAD) {
-      dead_cause = actor.death_cause;
+      effects.failed.push_back(std::move(spec));
+      effects.failed_cause = actor.death_cause;
+      effects.creation_failed = actor.creation_failed;
     } else {
       int64_t seq = spec.actor_task().sequence_number();
       actor.waiting[seq] = std::move(spec);
-      if (actor.state == rpc::ActorTableData::ALIVE) SendWaiting(actor_id, actor);
-      return;
+      if (actor.state == rpc::ActorTableData::ALIVE) SendWaiting(actor_id, actor, &effects);
     }
   }
-  if (creation_failed) {
-    FailCreation({spec}, dead_cause);
-  } else {
-    FailDead({spec}, dead_cause);
-  }
+  Apply(std::move(effects));
 }
 
-void ActorTaskSubmitter::SendWaiting(const ActorID& actor_id, Actor& actor) {
+void ActorTaskSubmitter::SendWaiting(const ActorID& actor_id, Actor& actor, Effects* effects) {
+  if (actor.waiting.empty()) return;
+  std::shared_ptr<ActorCallStream> stream = StreamTo(actor_id, actor);
   while (!actor.waiting.empty()) {
     auto node = actor.waiting.extract(actor.waiting.begin());
-    Push(actor_id, actor, node.mapped());
+    effects->sends.emplace_back(stream, MakeRequest(actor, node.mapped()));
     actor.in_flight.insert(std::move(node));
   }
 }
 
-void ActorTaskSubmitter::Push(const ActorID& actor_id, Actor& actor, const rpc::TaskSpec& spec) {
+rpc::PushTaskRequest ActorTaskSubmitter::MakeRequest(const Actor& actor,
+                                                     const rpc::TaskSpec& spec) const {
   rpc::PushTaskRequest request;
   *request.mutable_task_spec() = spec;
   request.set_intended_worker_id(actor.address.worker_id());
@@ -75,26 +73,33 @@ void ActorTaskSubmitter::Push(const ActorID& actor_id, Actor& actor, const rpc::
   if (!actor.in_flight.empty()) lowest = std::min(lowest, actor.in_flight.begin()->first);
   if (!actor.waiting.empty()) lowest = std::min(lowest, actor.waiting.begin()->first);
   request.set_client_processed_up_to(lowest - 1);
-  std::string address = absl::StrCat(actor.address.ip_address(), ":", actor.address.port());
-  auto stub = workers_->Get(address);
-  int64_t seq = spec.actor_task().sequence_number();
-  int64_t incarnation = actor.incarnation;
-  rpc::CallAsync<rpc::PushTaskRequest, rpc::PushTaskReply>(
-      [stub](auto* ctx, auto* req, auto* reply, auto done) {
-        stub->async()->PushTask(ctx, req, reply, std::move(done));
-      },
-      std::move(request),
-      [this, actor_id, seq, incarnation](const grpc::Status& status, rpc::PushTaskReply&& reply) {
-        OnReply(actor_id, seq, incarnation, status, std::move(reply));
-      }, -1, calls_);
+  return request;
 }
 
-void ActorTaskSubmitter::RequeueInFlight(Actor& actor, std::vector<rpc::TaskSpec>* failed) {
+std::shared_ptr<ActorCallStream> ActorTaskSubmitter::StreamTo(const ActorID& actor_id,
+                                                              Actor& actor) {
+  if (actor.stream != nullptr) return actor.stream;
+  std::string address = absl::StrCat(actor.address.ip_address(), ":", actor.address.port());
+  int64_t incarnation = actor.incarnation;
+  actor.stream = ActorCallStream::Create(
+      workers_->Get(address),
+      [this, actor_id, incarnation](int64_t seq, const grpc::Status& status,
+                                    rpc::PushTaskReply reply) {
+        OnReply(actor_id, seq, incarnation, status, std::move(reply));
+      },
+      [this, actor_id](ActorCallStream* stream) { OnStreamEnded(actor_id, stream); }, calls_);
+  return actor.stream;
+}
+
+void ActorTaskSubmitter::LeaveWorker(Actor& actor, Effects* effects) {
+  if (actor.stream != nullptr) effects->closing.push_back(std::move(actor.stream));
+  if (actor.in_flight.empty()) return;
+  actor.incarnation++;
   // Calls that were sent used an attempt: they go back to wait for the next
   // incarnation if their budget allows, in sequence order.
   for (auto& [seq, spec] : actor.in_flight) {
     if (spec.max_retries() == 0) {
-      failed->push_back(std::move(spec));
+      effects->interrupted.push_back(std::move(spec));
       continue;
     }
     if (spec.max_retries() > 0) spec.set_max_retries(spec.max_retries() - 1);
@@ -104,12 +109,25 @@ void ActorTaskSubmitter::RequeueInFlight(Actor& actor, std::vector<rpc::TaskSpec
   actor.in_flight.clear();
 }
 
+void ActorTaskSubmitter::OnCallsLost(Actor& actor, Effects* effects) {
+  if (actor.state == rpc::ActorTableData::DEAD) {
+    // Dead for good: its calls went away with its worker.
+    if (actor.stream != nullptr) effects->closing.push_back(std::move(actor.stream));
+    for (auto& [seq, spec] : actor.in_flight) effects->failed.push_back(std::move(spec));
+    actor.in_flight.clear();
+    effects->failed_cause = actor.death_cause;
+    effects->creation_failed = actor.creation_failed;
+    return;
+  }
+  // The actor's worker is gone; the GCS will say whether it restarts.
+  actor.state = rpc::ActorTableData::RESTARTING;
+  LeaveWorker(actor, effects);
+}
+
 void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int64_t incarnation,
                                  const grpc::Status& status, rpc::PushTaskReply reply) {
   rpc::TaskSpec spec;
-  std::vector<rpc::TaskSpec> failed;
-  std::string dead_cause;
-  bool creation_failed = false;
+  Effects effects;
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(actor_id);
@@ -121,36 +139,41 @@ void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int6
       spec = std::move(call->second);
       actor.in_flight.erase(call);
     } else if (actor.state == rpc::ActorTableData::DEAD) {
-      // Dead for good: this call's worker went away with it.
-      failed.push_back(std::move(call->second));
+      // Dead for good: this call's worker went away with it; the others may
+      // still be answered.
+      effects.failed.push_back(std::move(call->second));
       actor.in_flight.erase(call);
-      dead_cause = actor.death_cause;
-      creation_failed = actor.creation_failed;
+      effects.failed_cause = actor.death_cause;
+      effects.creation_failed = actor.creation_failed;
     } else {
-      // The actor's worker is gone; the GCS will say whether it restarts.
-      actor.state = rpc::ActorTableData::RESTARTING;
-      actor.incarnation++;
-      RequeueInFlight(actor, &failed);
-      dead_cause = "the actor died while running this call (max_task_retries exhausted)";
+      OnCallsLost(actor, &effects);
     }
   }
   if (!status.ok()) {
-    if (creation_failed) {
-      FailCreation(failed, dead_cause);
-    } else {
-      FailDead(failed, dead_cause);
-    }
+    Apply(std::move(effects));
     return;
   }
   task_manager_->CompleteTask(TaskOf(spec), reply);
 }
 
+void ActorTaskSubmitter::OnStreamEnded(const ActorID& actor_id, ActorCallStream* stream) {
+  Effects effects;
+  std::shared_ptr<ActorCallStream> ended;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(actor_id);
+    if (it == actors_.end() || it->second.stream.get() != stream) return;  // Already left.
+    Actor& actor = it->second;
+    ended = std::move(actor.stream);
+    if (!actor.in_flight.empty()) OnCallsLost(actor, &effects);
+  }
+  Apply(std::move(effects));
+}
+
 void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
   auto actor_id = ActorID::FromBinary(data.actor_id());
   if (!actor_id.ok()) return;
-  std::vector<rpc::TaskSpec> failed;
-  std::vector<rpc::TaskSpec> interrupted;
-  std::string cause = data.death_cause();
+  Effects effects;
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(*actor_id);
@@ -161,32 +184,28 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
     switch (data.state()) {
       case rpc::ActorTableData::ALIVE:
         if (actor.address.worker_id() != data.address().worker_id()) {
-          if (!actor.in_flight.empty()) {
-            actor.incarnation++;
-            RequeueInFlight(actor, &interrupted);
-          }
+          LeaveWorker(actor, &effects);
           actor.address = data.address();
         }
         actor.state = rpc::ActorTableData::ALIVE;
-        SendWaiting(*actor_id, actor);
+        SendWaiting(*actor_id, actor, &effects);
         break;
       case rpc::ActorTableData::RESTARTING:
-        if (!actor.in_flight.empty()) {
-          actor.incarnation++;
-          RequeueInFlight(actor, &interrupted);
-        }
+        LeaveWorker(actor, &effects);
         actor.state = rpc::ActorTableData::RESTARTING;
         break;
       case rpc::ActorTableData::DEAD:
         actor.state = rpc::ActorTableData::DEAD;
         // Calls in flight may still be answered (a graceful exit runs the
-        // calls queued before it); they fail when their RPC does.
-        failed = TakeWaiting(actor);
+        // calls queued before it); they fail when their stream ends.
+        effects.failed = TakeWaiting(actor);
+        effects.failed_cause = data.death_cause();
         if (data.has_creation_error()) {
           // The constructor raised: calls fail with its (serialized) error.
           actor.death_cause = data.creation_error().data();
           actor.creation_failed = true;
-          cause = actor.death_cause;
+          effects.failed_cause = actor.death_cause;
+          effects.creation_failed = true;
         }
         break;
       default:
@@ -194,11 +213,20 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
         break;
     }
   }
-  FailDead(interrupted, "the actor died while running this call (max_task_retries exhausted)");
-  if (data.state() == rpc::ActorTableData::DEAD && data.has_creation_error()) {
-    FailCreation(failed, cause);
+  Apply(std::move(effects));
+}
+
+void ActorTaskSubmitter::Apply(Effects effects) {
+  for (auto& [stream, request] : effects.sends) {
+    if (stream != nullptr) stream->Send(std::move(request));
+  }
+  for (const auto& stream : effects.closing) stream->Close();
+  FailDead(effects.interrupted,
+           "the actor died while running this call (max_task_retries exhausted)");
+  if (effects.creation_failed) {
+    FailCreation(effects.failed, effects.failed_cause);
   } else {
-    FailDead(failed, cause);
+    FailDead(effects.failed, effects.failed_cause);
   }
 }
 

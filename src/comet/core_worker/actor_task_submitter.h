@@ -3,6 +3,7 @@
 // Per actor it keeps the actor's state as the GCS reports it, the calls not
 // yet sent (waiting for the actor to be ALIVE) and the calls in flight, and
 // numbers this caller's calls so the actor runs them in submission order.
+// Calls go out on one ActorCallStream per actor worker.
 // When the actor dies, calls in flight are retried after its restart if their
 // retry budget allows, else failed with ACTOR_DIED; when it is DEAD for good
 // every waiting call fails. Thread-safe: guarded by mu_; RPC replies arrive on
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "proto/core_worker.grpc.pb.h"
 #include "proto/gcs_service.pb.h"
 #include "src/comet/common/id.h"
+#include "src/comet/core_worker/actor_call_stream.h"
 #include "src/comet/core_worker/task_manager.h"
 #include "src/comet/rpc/async_call.h"
 #include "src/comet/rpc/client_pool.h"
@@ -57,22 +60,44 @@ class ActorTaskSubmitter {
     // Calls waiting to be sent and calls in flight, by sequence number.
     std::map<int64_t, rpc::TaskSpec> waiting;
     std::map<int64_t, rpc::TaskSpec> in_flight;
-    // Bumped when the actor restarts, so replies of a dead incarnation are
-    // told apart.
+    // Bumped when calls in flight are interrupted (the worker went away), so
+    // that late replies from the old worker are told apart.
     int64_t incarnation = 0;
     // DEAD because the constructor raised; death_cause holds its error.
     bool creation_failed = false;
+    // The stream that carries calls to the current worker, once one went out.
+    std::shared_ptr<ActorCallStream> stream;
+  };
+  // What the locked sections leave for after the lock: requests to write,
+  // streams to close and calls to fail. gRPC may run stream handlers inline,
+  // and they take mu_.
+  struct Effects {
+    std::vector<std::pair<std::shared_ptr<ActorCallStream>, rpc::PushTaskRequest>> sends;
+    std::vector<std::shared_ptr<ActorCallStream>> closing;
+    std::vector<rpc::TaskSpec> failed;  // Fail with failed_cause.
+    std::string failed_cause;
+    bool creation_failed = false;       // failed_cause is the constructor's error.
+    std::vector<rpc::TaskSpec> interrupted;  // The actor died running them.
   };
 
-  void SendWaiting(const ActorID& actor_id, Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Push(const ActorID& actor_id, Actor& actor, const rpc::TaskSpec& spec)
+  void SendWaiting(const ActorID& actor_id, Actor& actor, Effects* effects)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  rpc::PushTaskRequest MakeRequest(const Actor& actor, const rpc::TaskSpec& spec) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stream to the actor's current worker (opened if needed); nullptr at shutdown.
+  std::shared_ptr<ActorCallStream> StreamTo(const ActorID& actor_id, Actor& actor)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The calls sent to the actor's worker can no longer be answered: they go
+  // back to wait (or fail if out of retries) and its stream is closed.
+  void LeaveWorker(Actor& actor, Effects* effects) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A call failed or its stream ended with calls unanswered.
+  void OnCallsLost(Actor& actor, Effects* effects) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnReply(const ActorID& actor_id, int64_t sequence, int64_t incarnation,
                const grpc::Status& status, rpc::PushTaskReply reply);
-  void RequeueInFlight(Actor& actor, std::vector<rpc::TaskSpec>* failed)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Calls that can never run: failed outside the lock by the caller.
+  void OnStreamEnded(const ActorID& actor_id, ActorCallStream* stream);
+  // Calls that can never run: failed outside the lock.
   std::vector<rpc::TaskSpec> TakeWaiting(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Apply(Effects effects);
   void FailDead(const std::vector<rpc::TaskSpec>& specs, const std::string& cause);
   void FailCreation(const std::vector<rpc::TaskSpec>& specs, const std::string& error);
 

@@ -144,6 +144,7 @@ absl::Status CoreWorker::RegisterWorker() {
 void CoreWorker::Shutdown() {
   if (shut_down_.exchange(true)) return;
   receiver_.Stop();
+  server_streams_.CloseAll();
   if (options_.is_driver && !job_id_.IsNil()) {
     rpc::MarkJobFinishedRequest request;
     request.set_job_id(job_id_.Binary());

@@ -30,6 +30,7 @@
 #include "src/comet/core_worker/actor_task_submitter.h"
 #include "src/comet/core_worker/memory_store.h"
 #include "src/comet/core_worker/normal_task_submitter.h"
+#include "src/comet/core_worker/push_task_stream.h"
 #include "src/comet/core_worker/reference_counter.h"
 #include "src/comet/core_worker/task_event_buffer.h"
 #include "src/comet/core_worker/task_manager.h"
@@ -144,6 +145,7 @@ class CoreWorker {
   absl::StatusOr<std::vector<rpc::NodeResources>> GetAllResourceUsage();
 
   TaskReceiver& receiver() { return receiver_; }
+  ServerStreams& server_streams() { return server_streams_; }
 
   // Task events: a state change of `spec`'s attempt, as its owner sees it or
   // (executor) as the worker that runs it does.
@@ -198,6 +200,8 @@ class CoreWorker {
   rpc::ClientPool<rpc::CoreWorkerService> workers_;
   std::unique_ptr<NormalTaskSubmitter> submitter_;
   TaskReceiver receiver_;
+  // Callers' PushTaskStreams into this worker; closed by Shutdown().
+  ServerStreams server_streams_;
   std::unique_ptr<rpc::NodeInfoGcsService::Stub> gcs_nodes_;
   std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> gcs_resources_;
   std::unique_ptr<rpc::JobInfoGcsService::Stub> gcs_jobs_;

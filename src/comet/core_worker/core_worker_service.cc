@@ -10,6 +10,15 @@
 #include "src/comet/core_worker/core_worker.h"
 
 namespace comet::core {
+namespace {
+
+// A task of a unary PushTask: answered by finishing the call.
+struct UnaryTask final : ReceivedTask {
+  void Respond(const grpc::Status& status) override { reactor->Finish(status); }
+  grpc::ServerUnaryReactor* reactor = nullptr;
+};
+
+}  // namespace
 
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PushTask(grpc::CallbackServerContext* context,
                                                           const rpc::PushTaskRequest* request,
@@ -20,7 +29,7 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PushTask(grpc::CallbackServerCo
                                  "task pushed to the wrong worker"));
     return reactor;
   }
-  auto task = std::make_unique<ReceivedTask>();
+  auto task = std::make_unique<UnaryTask>();
   task->request = request;
   task->reply = reply;
   task->reactor = reactor;
@@ -28,6 +37,12 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PushTask(grpc::CallbackServerCo
   task->task_id = task_id.ok() ? *task_id : TaskID::Nil();
   worker_->receiver().Enqueue(std::move(task));
   return reactor;
+}
+
+grpc::ServerBidiReactor<rpc::PushTaskRequest, rpc::PushTaskStreamReply>*
+CoreWorkerServiceImpl::PushTaskStream(grpc::CallbackServerContext*) {
+  return PushTaskStreamReactor::Start(&worker_->receiver(), worker_->worker_id().Binary(),
+                                      &worker_->server_streams());
 }
 
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObjectStatus(

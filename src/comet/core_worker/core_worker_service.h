@@ -1,7 +1,7 @@
 // CoreWorkerServiceImpl: the gRPC face of a CoreWorker (callback API).
 //
-// PushTask calls are queued in the TaskReceiver and answered when the
-// execution thread finishes them; GetObjectStatus is answered when the object
+// PushTask calls and the tasks of PushTaskStreams (actor calls) are queued in
+// the TaskReceiver and answered when the execution thread finishes them; GetObjectStatus is answered when the object
 // exists; CancelTask and ReportGeneratorItem go to the receiver and the task
 // manager. Handlers run on gRPC threads and never block.
 #pragma once
@@ -22,6 +22,8 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
   grpc::ServerUnaryReactor* PushTask(grpc::CallbackServerContext* context,
                                      const rpc::PushTaskRequest* request,
                                      rpc::PushTaskReply* reply) override;
+  grpc::ServerBidiReactor<rpc::PushTaskRequest, rpc::PushTaskStreamReply>* PushTaskStream(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* GetObjectStatus(grpc::CallbackServerContext* context,
                                             const rpc::GetObjectStatusRequest* request,
                                             rpc::GetObjectStatusReply* reply) override;

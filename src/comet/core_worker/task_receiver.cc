@@ -25,7 +25,7 @@ void TaskReceiver::Enqueue(std::unique_ptr<ReceivedTask> task) {
   absl::MutexLock lock(&mu_);
   if (stopped_ || draining_) {
     task->reply->set_worker_exiting(true);
-    task->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
+    task->Respond(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
     return;
   }
   const rpc::TaskSpec& spec = task->request->task_spec();
@@ -71,7 +71,7 @@ void TaskReceiver::Finish(std::unique_ptr<ReceivedTask> task) {
     absl::MutexLock lock(&mu_);
     running_ = TaskID::Nil();
   }
-  task->reactor->Finish(grpc::Status::OK);
+  task->Respond(grpc::Status::OK);
 }
 
 bool TaskReceiver::Cancel(const TaskID& task_id) {
@@ -95,7 +95,7 @@ bool TaskReceiver::Cancel(const TaskID& task_id) {
     FillErrorReply(removed->request->task_spec(), kTaskCancelled,
                    "task " + task_id.Hex() + " was cancelled before it started",
                    removed->reply);
-    removed->reactor->Finish(grpc::Status::OK);
+    removed->Respond(grpc::Status::OK);
     return true;
   }
   if (interrupt) interrupt(task_id);
@@ -120,7 +120,7 @@ void TaskReceiver::Stop() {
   }
   for (auto& task : queued) {
     task->reply->set_worker_exiting(true);
-    task->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
+    task->Respond(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
   }
 }
 

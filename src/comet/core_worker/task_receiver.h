@@ -1,6 +1,6 @@
 // TaskReceiver: the worker side of task pushes.
 //
-// gRPC threads hand in PushTask calls; the execution thread (the Python main
+// gRPC threads hand in pushed tasks (unary or streamed); the execution thread (the Python main
 // thread) takes them one at a time with Next(), runs them, and Finish()es
 // them, which sends the reply. Cancellation removes a queued task (answered as
 // cancelled) or flags the running one and calls the interrupt hook.
@@ -23,11 +23,15 @@
 
 namespace comet::core {
 
-// One pushed task: the request, the reply to fill, and the reactor to finish.
+// One pushed task: the request, the reply to fill, and the way back to its
+// caller (a unary PushTask or a PushTaskStream).
 struct ReceivedTask {
+  virtual ~ReceivedTask() = default;
+  // Sends `reply` (status OK) or the error status to the caller; once.
+  virtual void Respond(const grpc::Status& status) = 0;
+
   const rpc::PushTaskRequest* request = nullptr;
   rpc::PushTaskReply* reply = nullptr;
-  grpc::ServerUnaryReactor* reactor = nullptr;
   TaskID task_id;
 };
 

@@ -24,22 +24,28 @@ namespace comet::rpc {
 
 class CallRegistry {
  public:
-  // False once closed: the call must not start. A call that is not
-  // `cancellable` (a lease return, which must reach the raylet) is waited
-  // for at shutdown but not cancelled; give it a deadline. `keep_alive` owns
-  // the context, so that shutdown can cancel it outside the lock.
-  bool Add(std::shared_ptr<void> keep_alive, grpc::ClientContext* context,
-           bool cancellable = true) {
+  // False once closed: the call must not start. `cancel` (empty for a call
+  // that must finish, such as a lease return: give it a deadline) is run at
+  // shutdown, outside the lock, while `keep_alive` keeps the call alive.
+  // `key` names the call for Remove.
+  bool Add(std::shared_ptr<void> keep_alive, const void* key, std::function<void()> cancel) {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return false;
-    calls_[context] = Entry{std::move(keep_alive), cancellable};
+    calls_[key] = Entry{std::move(keep_alive), std::move(cancel)};
     return true;
   }
-  // After the call's callback has run.
-  void Remove(grpc::ClientContext* context) {
+  // A unary call: cancelled with its context's TryCancel when `cancellable`.
+  bool Add(std::shared_ptr<void> keep_alive, grpc::ClientContext* context,
+           bool cancellable = true) {
+    std::function<void()> cancel;
+    if (cancellable) cancel = [context] { context->TryCancel(); };
+    return Add(std::move(keep_alive), static_cast<const void*>(context), std::move(cancel));
+  }
+  // After the call's last callback has run.
+  void Remove(const void* key) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      calls_.erase(context);
+      calls_.erase(key);
     }
     drained_.notify_all();
   }
@@ -54,15 +60,15 @@ class CallRegistry {
   // The lock is a leaf: it is never held while gRPC runs (TryCancel may run a
   // callback inline), and callbacks may take their owners' locks.
   void CancelAllAndWait() {
-    std::vector<std::pair<std::shared_ptr<void>, grpc::ClientContext*>> to_cancel;
+    std::vector<std::pair<std::shared_ptr<void>, std::function<void()>>> to_cancel;
     {
       std::lock_guard<std::mutex> lock(mu_);
       closed_ = true;
-      for (const auto& [context, entry] : calls_) {
-        if (entry.cancellable) to_cancel.emplace_back(entry.keep_alive, context);
+      for (const auto& [key, entry] : calls_) {
+        if (entry.cancel) to_cancel.emplace_back(entry.keep_alive, entry.cancel);
       }
     }
-    for (const auto& [keep_alive, context] : to_cancel) context->TryCancel();
+    for (const auto& [keep_alive, cancel] : to_cancel) cancel();
     to_cancel.clear();
     std::unique_lock<std::mutex> lock(mu_);
     drained_.wait(lock, [this] { return calls_.empty(); });
@@ -71,12 +77,12 @@ class CallRegistry {
  private:
   struct Entry {
     std::shared_ptr<void> keep_alive;
-    bool cancellable = true;
+    std::function<void()> cancel;
   };
   std::mutex mu_;
   std::condition_variable drained_;
   bool closed_ = false;
-  absl::flat_hash_map<grpc::ClientContext*, Entry> calls_;
+  absl::flat_hash_map<const void*, Entry> calls_;
 };
 
 // Whether a tracked call is cancelled when its registry shuts down.

@@ -163,6 +163,39 @@ def test_killed_node_is_noticed_and_work_goes_on(cluster):
     assert comet.get([square.remote(i) for i in range(10)], timeout=60) == [i * i for i in range(10)]
 
 
+@pytest.mark.timeout(180)
+def test_object_survives_its_node_through_a_pulled_copy(cluster):
+    """The node of an object's only primary copy dies after another node pulled
+    a copy: later readers get the object from that copy (the dead source is
+    skipped) rather than an ObjectLostError."""
+    cluster.env.update({"COMET_health_check_period_ms": "200",
+                        "COMET_health_check_failure_threshold": "3"})
+    cluster.start_head("--num-cpus", "1", "--resources", '{"reader": 1}')
+    source = cluster.add_node("--num-cpus", "1", "--resources", '{"source": 1}')
+    copier = cluster.add_node("--num-cpus", "1", "--resources", '{"copier": 1}')
+    comet.init(address=cluster.gcs_address)
+    assert wait_for_condition(lambda: len(alive_nodes()) == 3)
+
+    @comet.remote(resources={"source": 1})
+    def produce():
+        return np.arange(30 * MiB // 8, dtype=np.int64)
+
+    def summary(a):
+        return int(a.sum()), comet.get_runtime_context().get_node_id()
+
+    expected = int(np.arange(30 * MiB // 8, dtype=np.int64).sum())
+    ref = produce.remote()
+    on_copier = comet.remote(resources={"copier": 1})(summary)
+    assert comet.get(on_copier.remote(ref), timeout=60) == (expected, copier)
+
+    cluster.raylet_of(source).send_signal(signal.SIGKILL)
+    assert wait_for_condition(lambda: source not in alive_nodes(), timeout=20)
+    on_reader = comet.remote(resources={"reader": 1})(summary)
+    head = comet.get_runtime_context().get_node_id()
+    assert comet.get(on_reader.remote(ref), timeout=60) == (expected, head)
+    assert int(comet.get(ref, timeout=60).sum()) == expected
+
+
 CRASHING_DRIVER = """
 import os, sys, time
 import comet

@@ -140,7 +140,19 @@ class ActorHandle:
         self._methods = methods
         self._class_name = class_name
         self._max_task_retries = max_task_retries
-        worker_context.core_worker().track_actor(actor_id)
+        cw = worker_context.core_worker()
+        cw.add_actor_handle(actor_id)
+        self._core_worker = cw
+
+    def __del__(self) -> None:
+        # The last handle of an actor this process created ends it (Ray's
+        # scope-based actor lifetime), unless a copy was serialized.
+        cw = self.__dict__.get("_core_worker")
+        if cw is not None:
+            try:
+                cw.remove_actor_handle(self._actor_id)
+            except Exception:  # noqa: BLE001 - the worker may be shut down
+                pass
 
     def __getattr__(self, name: str) -> ActorMethod:
         methods = self.__dict__.get("_methods", {})
@@ -170,6 +182,7 @@ class ActorHandle:
         return refs
 
     def __reduce__(self) -> tuple:
+        self._core_worker.actor_handle_escaped(self._actor_id)
         return (_rebuild_handle, (self._actor_id, self._methods, self._class_name,
                                   self._max_task_retries))
 

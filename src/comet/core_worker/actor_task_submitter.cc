@@ -21,9 +21,42 @@ TaskID TaskOf(const rpc::TaskSpec& spec) {
 
 }  // namespace
 
-void ActorTaskSubmitter::AddActor(const ActorID& actor_id) {
+void ActorTaskSubmitter::AddActor(const ActorID& actor_id, bool collectable) {
   absl::MutexLock lock(&mu_);
-  actors_.try_emplace(actor_id);
+  Actor& actor = actors_[actor_id];
+  if (collectable) actor.collectable = true;
+}
+
+void ActorTaskSubmitter::AddHandle(const ActorID& actor_id) {
+  absl::MutexLock lock(&mu_);
+  actors_[actor_id].handles++;
+}
+
+void ActorTaskSubmitter::MarkHandleEscaped(const ActorID& actor_id) {
+  absl::MutexLock lock(&mu_);
+  actors_[actor_id].escaped = true;
+}
+
+void ActorTaskSubmitter::RemoveHandle(const ActorID& actor_id) {
+  Effects effects;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(actor_id);
+    if (it == actors_.end()) return;
+    it->second.handles--;
+    if (BecameOutOfScope(it->second)) effects.out_of_scope = actor_id;
+  }
+  Apply(std::move(effects));
+}
+
+bool ActorTaskSubmitter::BecameOutOfScope(Actor& actor) {
+  if (!actor.collectable || actor.escaped || actor.released || actor.handles > 0 ||
+      !actor.waiting.empty() || !actor.in_flight.empty() ||
+      actor.state == rpc::ActorTableData::DEAD) {
+    return false;
+  }
+  actor.released = true;
+  return true;
 }
 
 bool ActorTaskSubmitter::Tracks(const ActorID& actor_id) const {
@@ -148,12 +181,10 @@ void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int6
     } else {
       OnCallsLost(actor, &effects);
     }
+    if (BecameOutOfScope(actor)) effects.out_of_scope = actor_id;
   }
-  if (!status.ok()) {
-    Apply(std::move(effects));
-    return;
-  }
-  task_manager_->CompleteTask(TaskOf(spec), reply);
+  if (status.ok()) task_manager_->CompleteTask(TaskOf(spec), reply);
+  Apply(std::move(effects));
 }
 
 void ActorTaskSubmitter::OnStreamEnded(const ActorID& actor_id, ActorCallStream* stream) {
@@ -166,6 +197,7 @@ void ActorTaskSubmitter::OnStreamEnded(const ActorID& actor_id, ActorCallStream*
     Actor& actor = it->second;
     ended = std::move(actor.stream);
     if (!actor.in_flight.empty()) OnCallsLost(actor, &effects);
+    if (BecameOutOfScope(actor)) effects.out_of_scope = actor_id;
   }
   Apply(std::move(effects));
 }
@@ -228,6 +260,7 @@ void ActorTaskSubmitter::Apply(Effects effects) {
   } else {
     FailDead(effects.failed, effects.failed_cause);
   }
+  if (effects.out_of_scope && on_out_of_scope_) on_out_of_scope_(*effects.out_of_scope);
 }
 
 void ActorTaskSubmitter::FailCreation(const std::vector<rpc::TaskSpec>& specs,

@@ -10,7 +10,9 @@
 // gRPC threads and no callback into other components runs under the lock.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <utility>
 #include <memory>
 #include <string>
@@ -30,15 +32,32 @@ namespace comet::core {
 
 class ActorTaskSubmitter {
  public:
-  // `calls` (optional) tracks the pushes in flight for shutdown.
+  // Called (outside the lock) once an actor this process created is out of
+  // scope: its handles are gone and its calls answered.
+  using OutOfScopeHandler = std::function<void(const ActorID& actor_id)>;
+
+  // `calls` (optional) tracks the streams for shutdown.
   ActorTaskSubmitter(WorkerID caller_id, TaskManager* task_manager,
                      rpc::ClientPool<rpc::CoreWorkerService>* workers,
-                     rpc::CallRegistry* calls = nullptr)
-      : caller_id_(caller_id), task_manager_(task_manager), workers_(workers), calls_(calls) {}
+                     rpc::CallRegistry* calls = nullptr, OutOfScopeHandler on_out_of_scope = {})
+      : caller_id_(caller_id),
+        task_manager_(task_manager),
+        workers_(workers),
+        calls_(calls),
+        on_out_of_scope_(std::move(on_out_of_scope)) {}
 
-  // Starts tracking an actor (idempotent).
-  void AddActor(const ActorID& actor_id);
+  // Starts tracking an actor (idempotent). `collectable`: this process
+  // created it and nothing but its handles here keeps it (not detached, not
+  // named), so it ends when they are all gone.
+  void AddActor(const ActorID& actor_id, bool collectable = false);
   bool Tracks(const ActorID& actor_id) const;
+
+  // This process's live handle objects of an actor. A handle that was
+  // serialized (passed to a task, stored in an object) may live on elsewhere:
+  // the actor is then never collected.
+  void AddHandle(const ActorID& actor_id);
+  void RemoveHandle(const ActorID& actor_id);
+  void MarkHandleEscaped(const ActorID& actor_id);
 
   // Queues or sends a call; fills its sequence number.
   void Submit(rpc::TaskSpec spec);
@@ -67,6 +86,11 @@ class ActorTaskSubmitter {
     bool creation_failed = false;
     // The stream that carries calls to the current worker, once one went out.
     std::shared_ptr<ActorCallStream> stream;
+    // Handle counting (see AddActor and AddHandle).
+    int64_t handles = 0;
+    bool collectable = false;
+    bool escaped = false;
+    bool released = false;  // Reported out of scope.
   };
   // What the locked sections leave for after the lock: requests to write,
   // streams to close and calls to fail. gRPC may run stream handlers inline,
@@ -78,6 +102,7 @@ class ActorTaskSubmitter {
     std::string failed_cause;
     bool creation_failed = false;       // failed_cause is the constructor's error.
     std::vector<rpc::TaskSpec> interrupted;  // The actor died running them.
+    std::optional<ActorID> out_of_scope;
   };
 
   void SendWaiting(const ActorID& actor_id, Actor& actor, Effects* effects)
@@ -92,6 +117,8 @@ class ActorTaskSubmitter {
   void LeaveWorker(Actor& actor, Effects* effects) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A call failed or its stream ended with calls unanswered.
   void OnCallsLost(Actor& actor, Effects* effects) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the actor is now out of scope (reported once).
+  bool BecameOutOfScope(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnReply(const ActorID& actor_id, int64_t sequence, int64_t incarnation,
                const grpc::Status& status, rpc::PushTaskReply reply);
   void OnStreamEnded(const ActorID& actor_id, ActorCallStream* stream);
@@ -105,6 +132,7 @@ class ActorTaskSubmitter {
   TaskManager* task_manager_;
   rpc::ClientPool<rpc::CoreWorkerService>* workers_;
   rpc::CallRegistry* const calls_;
+  const OutOfScopeHandler on_out_of_scope_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<ActorID, Actor> actors_ ABSL_GUARDED_BY(mu_);
 };

@@ -52,7 +52,8 @@ CoreWorker::CoreWorker(CoreWorkerOptions options)
           [this](const rpc::TaskSpec& spec, rpc::TaskRow::State state, const std::string& error) {
             RecordTaskEvent(spec, state, error, /*executor=*/false);
           }}),
-      actor_submitter_(options_.worker_id, &task_manager_, &workers_, &calls_) {}
+      actor_submitter_(options_.worker_id, &task_manager_, &workers_, &calls_,
+                       [this](const ActorID& actor_id) { ReleaseActor(actor_id); }) {}
 
 CoreWorker::~CoreWorker() { Shutdown(); }
 
@@ -271,7 +272,9 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(rpc::TaskSpec spec) {
   rpc::RegisterActorReply reply;
   RETURN_IF_ERROR(FromGrpc(gcs_actors_->RegisterActor(&ctx, request, &reply), "RegisterActor"));
   if (!reply.error().empty()) return absl::AlreadyExistsError(reply.error());
-  actor_submitter_.AddActor(actor_id);
+  const rpc::ActorCreationSpec& creation = spec.actor_creation();
+  actor_submitter_.AddActor(actor_id,
+                            /*collectable=*/!creation.is_detached() && creation.name().empty());
   EnsureActorSubscription();
   rpc::CreateActorRequest create;
   create.set_actor_id(actor_id.Binary());
@@ -291,6 +294,37 @@ void CoreWorker::TrackActor(const ActorID& actor_id) {
   bool started = actor_poller_started_;
   EnsureActorSubscription();
   if (started) SyncActor(actor_id);  // A new poller syncs every actor itself.
+}
+
+void CoreWorker::AddActorHandle(const ActorID& actor_id) {
+  TrackActor(actor_id);
+  actor_submitter_.AddHandle(actor_id);
+}
+
+void CoreWorker::RemoveActorHandle(const ActorID& actor_id) {
+  actor_submitter_.RemoveHandle(actor_id);
+}
+
+void CoreWorker::MarkActorHandleEscaped(const ActorID& actor_id) {
+  actor_submitter_.MarkHandleEscaped(actor_id);
+}
+
+void CoreWorker::ReleaseActor(const ActorID& actor_id) {
+  rpc::KillActorViaGcsRequest request;
+  request.set_actor_id(actor_id.Binary());
+  request.set_force_kill(false);
+  request.set_no_restart(true);
+  request.set_reason("all handles to the actor went out of scope");
+  rpc::CallAsync<rpc::KillActorViaGcsRequest, rpc::KillActorViaGcsReply>(
+      [this](auto* c, auto* q, auto* r, auto done) {
+        gcs_actors_->async()->KillActorViaGcs(c, q, r, std::move(done));
+      },
+      std::move(request), [actor_id](const grpc::Status& status, rpc::KillActorViaGcsReply&&) {
+        if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+          COMET_LOG(WARNING) << "cannot end out-of-scope actor " << actor_id << ": "
+                             << status.error_message();
+        }
+      }, kGcsTimeoutMs, &calls_);
 }
 
 std::vector<ObjectID> CoreWorker::SubmitActorTask(const ActorID& actor_id, rpc::TaskSpec spec) {

@@ -123,6 +123,12 @@ class CoreWorker {
   std::vector<ObjectID> SubmitActorTask(const ActorID& actor_id, rpc::TaskSpec spec);
   // Starts following an actor known from a handle made elsewhere.
   void TrackActor(const ActorID& actor_id);
+  // This process's handle objects of an actor (see ActorTaskSubmitter):
+  // an actor it created, unnamed and not detached, is ended gracefully once
+  // its handles are gone (none serialized) and its calls answered.
+  void AddActorHandle(const ActorID& actor_id);
+  void RemoveActorHandle(const ActorID& actor_id);
+  void MarkActorHandleEscaped(const ActorID& actor_id);
   absl::Status KillActor(const ActorID& actor_id, bool force, bool no_restart);
   absl::StatusOr<std::optional<rpc::ActorTableData>> GetActorInfo(const ActorID& actor_id);
   absl::StatusOr<std::optional<rpc::ActorTableData>> GetNamedActor(const std::string& name,
@@ -186,6 +192,8 @@ class CoreWorker {
   void EnsureActorSubscription();
   void PollActorUpdates();
   void SyncActor(const ActorID& actor_id);
+  // Asks the GCS to end an actor whose handles are all gone (async).
+  void ReleaseActor(const ActorID& actor_id);
 
   CoreWorkerOptions options_;
   JobID job_id_;

@@ -96,7 +96,8 @@ grpc::ServerUnaryReactor* ActorInfoService::KillActorViaGcs(
     absl::StatusOr<ActorID> id = ActorID::FromBinary(request->actor_id());
     if (!id.ok()) return id.status();
     reply->set_found(
-        actors_->KillActor(*id, request->force_kill(), request->no_restart()));
+        actors_->KillActor(*id, request->force_kill(), request->no_restart(),
+                           request->reason().empty() ? "killed by comet.kill" : request->reason()));
     return absl::OkStatus();
   });
 }

@@ -235,12 +235,12 @@ void GcsActorManager::OnCreationTaskReplied(const ActorID& actor_id,
   Answer(*actor);
 }
 
-bool GcsActorManager::KillActor(const ActorID& actor_id, bool force_kill,
-                                bool no_restart) {
+bool GcsActorManager::KillActor(const ActorID& actor_id, bool force_kill, bool no_restart,
+                                const std::string& reason) {
   Actor* actor = Find(actor_id);
   if (actor == nullptr) return false;
   if (actor->data.state() != Row::DEAD) {
-    Kill(*actor, force_kill, no_restart, "killed by comet.kill");
+    Kill(*actor, force_kill, no_restart, reason);
   }
   return true;
 }

@@ -93,7 +93,8 @@ class GcsActorManager : public GcsActorScheduler::Listener {
   absl::Status CreateActor(const ActorID& actor_id, CreateCallback callback);
 
   // False for an unknown actor. See the header comment.
-  bool KillActor(const ActorID& actor_id, bool force_kill, bool no_restart);
+  bool KillActor(const ActorID& actor_id, bool force_kill, bool no_restart,
+                 const std::string& reason = "killed by comet.kill");
 
   // A worker process exited (the raylet's report): its actor fails, and the
   // actors it owned die.

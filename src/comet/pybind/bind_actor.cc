@@ -114,12 +114,26 @@ void BindActors(py::module_& m) {
            py::arg("args"), py::arg("resources"), py::arg("creation"),
            py::arg("placement") = py::none())
       .def("submit_actor_task", &SubmitActorTask)
-      .def("track_actor",
+      .def("add_actor_handle",
            [](CoreWorker& w, const py::bytes& actor_id) {
              ActorID id = ToActorId(actor_id);
              py::gil_scoped_release release;
-             w.TrackActor(id);
-           })
+             w.AddActorHandle(id);
+           },
+           "A handle object of the actor was made in this process (follows the actor).")
+      .def("remove_actor_handle",
+           [](CoreWorker& w, const py::bytes& actor_id) {
+             ActorID id = ToActorId(actor_id);
+             py::gil_scoped_release release;
+             w.RemoveActorHandle(id);
+           },
+           "A handle object was destroyed; the last one ends an actor this process "
+           "created (unnamed, not detached, never serialized) once its calls are answered.")
+      .def("actor_handle_escaped",
+           [](CoreWorker& w, const py::bytes& actor_id) {
+             w.MarkActorHandleEscaped(ToActorId(actor_id));
+           },
+           "A handle was serialized: the actor may be used elsewhere and is never collected.")
       .def("actor_state",
            [](CoreWorker& w, const py::bytes& actor_id) {
              return static_cast<int>(w.actor_submitter().State(ToActorId(actor_id)));

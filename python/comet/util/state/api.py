@@ -19,6 +19,14 @@ Row = dict[str, Any]
 
 
 def resolve_address(address: str | None = None) -> str:
+    """The GCS address to read: `address`, else the cluster this process is
+    connected to, else COMET_ADDRESS or the latest session on this machine."""
+    if address is None:
+        from comet._private import worker_context
+
+        ctx = worker_context.get()
+        if ctx.connected and ctx.gcs_address:
+            return ctx.gcs_address
     temp_dir = os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR)
     return find_gcs_address(address or "auto", temp_dir)
 

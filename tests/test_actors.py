@@ -117,6 +117,42 @@ def test_named_actor_lookup_and_name_clash(shared):
         comet.get_actor("nobody-has-this-name")
 
 
+OTHER_DRIVER = """
+import sys
+import comet
+comet.init(address=sys.argv[1], namespace=sys.argv[2] if len(sys.argv) > 2 else None)
+try:
+    print("found", comet.get(comet.get_actor("job-private").get.remote()))
+except ValueError:
+    print("not found")
+"""
+
+
+def test_named_actors_live_in_their_jobs_namespace(shared):
+    import subprocess
+    import sys
+
+    c = Counter.options(name="job-private").remote(5)
+    namespace = comet.get_runtime_context().namespace
+    assert namespace.startswith("anonymous-")
+
+    @comet.remote
+    def lookup():
+        # A task of this job looks in the job's namespace.
+        handle = comet.get_actor("job-private")
+        return comet.get(handle.get.remote()), comet.get_runtime_context().namespace
+
+    assert comet.get(lookup.remote(), timeout=60) == (5, namespace)
+    gcs = comet.get_runtime_context().gcs_address
+    # Another job has a namespace of its own, unless it names this one.
+    for args, expected in (([], "not found"), ([namespace], "found 5")):
+        out = subprocess.run([sys.executable, "-c", OTHER_DRIVER, gcs, *args],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == expected
+    comet.kill(c)
+
+
 def test_kill_fails_pending_calls_with_actor_died(shared):
     c = Counter.remote()
     assert comet.get(c.incr.remote()) == 1

@@ -266,7 +266,7 @@ def test_groups_of_a_finished_job_are_removed_unless_detached(cluster, tmp_path)
         import sys
         import comet
         from comet.util.placement_group import placement_group
-        comet.init(address=sys.argv[1])
+        comet.init(address=sys.argv[1], namespace=sys.argv[2])  # this job's, to look it up
         owned = placement_group([{"CPU": 1}])
         kept = placement_group([{"CPU": 1}], lifetime="detached", name="kept_after_job")
         assert owned.wait(60) and kept.wait(60)
@@ -276,8 +276,9 @@ def test_groups_of_a_finished_job_are_removed_unless_detached(cluster, tmp_path)
     path = tmp_path / "driver.py"
     path.write_text(script)
     gcs_address = comet.init(ignore_reinit_error=True)["gcs_address"]
-    out = subprocess.run([sys.executable, str(path), gcs_address], capture_output=True,
-                         text=True, timeout=120, env=dict(os.environ))
+    namespace = comet.get_runtime_context().namespace
+    out = subprocess.run([sys.executable, str(path), gcs_address, namespace],
+                         capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     owned, kept = out.stdout.split()
     table = placement_group_table()

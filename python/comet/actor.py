@@ -77,10 +77,9 @@ class ActorClass:
     def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
         """Creates the actor; returns a handle to call its methods."""
         cw = worker_context.core_worker()
-        ctx = worker_context.get()
         merged = opts.merge_options(opts.DEFAULT_ACTOR_OPTIONS, self._options)
         name = merged.get("name") or ""
-        namespace = merged.get("namespace") or ctx.namespace
+        namespace = merged.get("namespace") or worker_context.current_namespace()
         if merged.get("get_if_exists") and name:
             existing = cw.get_named_actor(name, namespace)
             if existing is not None:
@@ -210,7 +209,7 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
     if not isinstance(name, str) or not name:
         raise ValueError("get_actor() needs a non-empty actor name")
     cw = worker_context.core_worker()
-    ns = worker_context.get().namespace if namespace is None else namespace
+    ns = worker_context.current_namespace() if namespace is None else namespace
     info = cw.get_named_actor(name, ns)
     if info is None:
         raise ValueError(f"Failed to look up actor with name '{name}'"
@@ -233,8 +232,8 @@ def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
 
 def list_named_actors(all_namespaces: bool = False) -> list[Any]:
     """Names of the living named actors (dicts with namespace when all_namespaces)."""
-    ctx = worker_context.get()
-    actors = worker_context.core_worker().list_named_actors(ctx.namespace, all_namespaces)
+    actors = worker_context.core_worker().list_named_actors(worker_context.current_namespace(),
+                                                            all_namespaces)
     if all_namespaces:
         return [{"name": a["name"], "namespace": a["namespace"]} for a in actors]
     return [a["name"] for a in actors]

@@ -46,7 +46,7 @@ class RuntimeContext:
 
     @property
     def namespace(self) -> str:
-        return worker_context.get().namespace
+        return worker_context.current_namespace()
 
     @property
     def gcs_address(self) -> str:

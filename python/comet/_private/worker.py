@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import uuid
 import warnings
 from typing import Any, Sequence
 
@@ -179,6 +180,12 @@ def init(
                 return _node_info(ctx)
             raise RuntimeError("Maybe you called comet.init twice by accident? "
                                "Call comet.shutdown() first, or pass ignore_reinit_error=True.")
+        if namespace is not None and not isinstance(namespace, str):
+            raise ValueError(f"namespace must be a string, got {type(namespace).__name__}")
+        if namespace is None:
+            # Like Ray: a job's named actors and placement groups are its own
+            # unless it names a namespace to share.
+            namespace = f"anonymous-{uuid.uuid4()}"
         system_config = dict(_system_config or {})
         temp_dir = _temp_dir or os.environ.get("COMET_TEMP_DIR", DEFAULT_TEMP_DIR)
         if address is None and os.environ.get("COMET_ADDRESS") and \
@@ -203,7 +210,7 @@ def init(
                 node_id=node.node_id, worker_id=os.urandom(28), node_ip=node.node_ip,
                 max_direct_call_object_size=max_inline,
                 max_tasks_in_flight_per_worker=in_flight,
-                entrypoint=" ".join(_argv()), namespace=namespace or "")
+                entrypoint=" ".join(_argv()), namespace=namespace)
         except BaseException:
             node.stop()
             raise
@@ -215,13 +222,13 @@ def init(
         ctx.node_id = node.node_id
         ctx.node_ip = node.node_ip
         ctx.session_dir = node.session_dir
-        ctx.namespace = namespace or ""
+        ctx.namespace = namespace
         ctx.max_direct_call_object_size = max_inline
         return _node_info(ctx)
 
 
 def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
-             namespace: str | None, system_config: dict[str, Any]) -> dict[str, Any]:
+             namespace: str, system_config: dict[str, Any]) -> dict[str, Any]:
     """Joins a running cluster as a driver, through its local node."""
     gcs_address = find_gcs_address(address, temp_dir)
     nodes = [n for n in _raylet.gcs_nodes(gcs_address) if n["Alive"]]
@@ -236,7 +243,7 @@ def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
         worker_id=os.urandom(28), node_ip=node["NodeManagerAddress"],
         max_direct_call_object_size=max_inline,
         max_tasks_in_flight_per_worker=int(system_config.get("max_tasks_in_flight_per_worker", 8)),
-        entrypoint=" ".join(_argv()), namespace=namespace or "")
+        entrypoint=" ".join(_argv()), namespace=namespace)
     ctx.core_worker = cw
     ctx.mode = "driver"
     ctx.gcs_address = gcs_address
@@ -244,7 +251,7 @@ def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
     ctx.node_id = node["NodeIDBinary"]
     ctx.node_ip = node["NodeManagerAddress"]
     ctx.session_dir = node.get("SessionDir", "")
-    ctx.namespace = namespace or ""
+    ctx.namespace = namespace
     ctx.max_direct_call_object_size = max_inline
     return _node_info(ctx)
 

@@ -24,6 +24,7 @@ class WorkerContext:
     node_ip: str = "127.0.0.1"
     session_dir: str = ""
     namespace: str = ""
+    job_namespaces: dict[str, str] = field(default_factory=dict)  # on workers, by job id
     max_direct_call_object_size: int = 100 * 1024
     cluster_totals: dict[str, float] | None = None
     # function id -> callable, on workers; on drivers the ids already exported.
@@ -56,6 +57,24 @@ _CONTEXT = WorkerContext()
 def get() -> WorkerContext:
     """This process's context (always the same object)."""
     return _CONTEXT
+
+
+def current_namespace() -> str:
+    """The namespace named actors and placement groups live in: the driver's
+    (its `init(namespace=...)`, else an anonymous one of its own), and on a
+    worker the namespace of the job it works for (read from the GCS once)."""
+    ctx = _CONTEXT
+    if ctx.mode != "worker" or ctx.core_worker is None:
+        return ctx.namespace
+    job_hex = ctx.core_worker.job_id.hex()
+    cached = ctx.job_namespaces.get(job_hex)
+    if cached is None:
+        from comet import _raylet
+
+        jobs = _raylet.StateClient(ctx.gcs_address).jobs()
+        cached = next((j.get("namespace", "") for j in jobs if j.get("job_id") == job_hex), "")
+        ctx.job_namespaces[job_hex] = cached
+    return cached
 
 
 def reset() -> None:

@@ -185,11 +185,10 @@ def placement_group(bundles: list[dict[str, float]], strategy: str = "PACK", nam
         except (TypeError, ValueError):
             raise ValueError("_soft_target_node_id must be a node id in hex, got "
                              f"{_soft_target_node_id!r}") from None
-    ctx = worker_context.get()
     job_id = worker_context.core_worker().job_id
     group_id = PlacementGroupID.of_job(job_id)
     _client().create_placement_group(
-        group_id.binary(), checked, strategy, name, ctx.namespace, job_id,
+        group_id.binary(), checked, strategy, name, worker_context.current_namespace(), job_id,
         lifetime == "detached", soft_target)
     return PlacementGroup(group_id, checked)
 
@@ -210,7 +209,7 @@ def get_placement_group(placement_group_name: str) -> PlacementGroup:
         raise ValueError("get_placement_group() expects a non-empty name, got "
                          f"{placement_group_name!r}")
     row = _client().get_named_placement_group(placement_group_name,
-                                              worker_context.get().namespace)
+                                              worker_context.current_namespace())
     if row is None:
         raise ValueError(f"Failed to look up placement group with name: {placement_group_name}")
     return PlacementGroup(row["placement_group_id"], [dict(b) for b in row["bundles"]])

@@ -142,8 +142,15 @@ def _terminate() -> None:
 
 
 def _begin(task: Any) -> None:
-    local = worker_context.get().local
-    local.gpu_ids = task.resource_ids().get("GPU", [])
+    ctx = worker_context.get()
+    local = ctx.local
+    if task.task_type == ACTOR_TASK:
+        # Method calls run on the GPUs of the actor's lease (its creation's).
+        local.gpu_ids = ctx.actor_gpu_ids
+    else:
+        local.gpu_ids = task.resource_ids().get("GPU", [])
+        if task.task_type == ACTOR_CREATION_TASK:
+            ctx.actor_gpu_ids = local.gpu_ids
     if local.gpu_ids:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in local.gpu_ids)
     local.task_id = task.task_id

@@ -34,6 +34,7 @@ class WorkerContext:
     actor_id: bytes | None = None
     actor_instance: Any = None
     actor_options: dict[str, Any] | None = None
+    actor_gpu_ids: list[int] = field(default_factory=list)  # its lease's GPUs
     actor_loop: Any = None  # asyncio loop of an async actor
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)
     actor_semaphores: dict[str, Any] = field(default_factory=dict)  # per concurrency group

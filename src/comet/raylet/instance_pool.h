@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace comet::raylet {
@@ -31,6 +32,9 @@ class InstancePool {
   // `total` fixed-point units: one instance per whole unit, plus one smaller
   // instance for a fractional remainder (unusual; whole counts are normal).
   explicit InstancePool(int64_t total);
+  // Instances of the given capacities (fixed point each, > 0).
+  explicit InstancePool(std::vector<int64_t> capacities)
+      : capacity_(std::move(capacities)), free_(capacity_) {}
 
   // Places `demand` (fixed point, > 0) or returns nullopt, changing nothing.
   std::optional<std::vector<InstanceShare>> Allocate(int64_t demand);

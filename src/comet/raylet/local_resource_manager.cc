@@ -1,6 +1,8 @@
 #include "src/comet/raylet/local_resource_manager.h"
 
 #include <algorithm>
+#include <set>
+#include <string>
 
 namespace comet::raylet {
 
@@ -27,18 +29,22 @@ std::optional<ResourceAllocation> LocalResourceManager::Allocate(
     const ResourceSet& demand) {
   if (!available_.Contains(demand)) return std::nullopt;
   ResourceAllocation allocation;
+  bool placed = true;
   for (auto& [name, pool] : instance_pools_) {
     int64_t amount = demand.GetFixed(name);
     if (amount == 0) continue;
     auto shares = pool.Allocate(amount);
     if (!shares) {
-      // Undo the pools already placed; nothing else has changed yet.
-      for (const InstanceAssignment& done : allocation.instances) {
-        instance_pools_.at(done.resource).Free(done.shares);
-      }
-      return std::nullopt;
+      placed = false;
+      break;
     }
-    allocation.instances.push_back({name, std::move(*shares)});
+    allocation.instances.push_back({name, std::move(*shares), ""});
+  }
+  if (placed && !bundle_instances_.empty()) placed = PlaceOnBundles(demand, &allocation);
+  if (!placed) {
+    // Undo the instances already placed; nothing else has changed yet.
+    FreeInstances(allocation.instances);
+    return std::nullopt;
   }
   allocation.amounts = demand;
   available_ -= demand;
@@ -46,11 +52,83 @@ std::optional<ResourceAllocation> LocalResourceManager::Allocate(
   return allocation;
 }
 
-void LocalResourceManager::Free(const ResourceAllocation& allocation) {
-  for (const InstanceAssignment& assignment : allocation.instances) {
-    instance_pools_.at(assignment.resource).Free(assignment.shares);
+std::optional<InstanceAssignment> LocalResourceManager::PlaceOnBundle(
+    const std::string& indexed, BundleInstances& bundle, int64_t amount) {
+  auto shares = bundle.pool.Allocate(amount);
+  if (!shares) return std::nullopt;
+  for (InstanceShare& share : *shares) share.instance_id = bundle.ids[share.instance_id];
+  return InstanceAssignment{bundle.resource, std::move(*shares), indexed};
+}
+
+bool LocalResourceManager::PlaceOnBundles(const ResourceSet& demand,
+                                          ResourceAllocation* allocation) {
+  std::set<std::string> wildcards_placed;
+  for (auto& [indexed, bundle] : bundle_instances_) {
+    int64_t amount = demand.GetFixed(indexed);
+    if (amount == 0) continue;
+    auto placed = PlaceOnBundle(indexed, bundle, amount);
+    if (!placed) return false;
+    allocation->instances.push_back(*std::move(placed));
+    wildcards_placed.insert(bundle.wildcard);
   }
+  // A demand on the group alone runs within one of its bundles.
+  std::set<std::string> wildcards_tried;
+  for (auto& [indexed, bundle] : bundle_instances_) {
+    const std::string& wildcard = bundle.wildcard;
+    int64_t amount = demand.GetFixed(wildcard);
+    if (amount == 0 || wildcards_placed.count(wildcard) > 0) continue;
+    wildcards_tried.insert(wildcard);
+    auto placed = PlaceOnBundle(indexed, bundle, amount);
+    if (!placed) continue;
+    allocation->instances.push_back(*std::move(placed));
+    wildcards_placed.insert(wildcard);
+  }
+  for (const std::string& wildcard : wildcards_tried) {
+    if (wildcards_placed.count(wildcard) == 0) return false;
+  }
+  return true;
+}
+
+void LocalResourceManager::FreeInstances(const std::vector<InstanceAssignment>& instances) {
+  for (const InstanceAssignment& assignment : instances) {
+    if (assignment.bundle.empty()) {
+      instance_pools_.at(assignment.resource).Free(assignment.shares);
+      continue;
+    }
+    auto it = bundle_instances_.find(assignment.bundle);
+    if (it == bundle_instances_.end()) continue;  // The bundle was removed.
+    std::vector<InstanceShare> local;
+    for (const InstanceShare& share : assignment.shares) {
+      const std::vector<int64_t>& ids = it->second.ids;
+      auto pos = std::find(ids.begin(), ids.end(), share.instance_id);
+      if (pos != ids.end()) local.push_back({pos - ids.begin(), share.amount});
+    }
+    it->second.pool.Free(local);
+  }
+}
+
+void LocalResourceManager::Free(const ResourceAllocation& allocation) {
+  FreeInstances(allocation.instances);
   Lend(allocation.amounts);
+}
+
+void LocalResourceManager::AddBundleInstances(const std::string& resource,
+                                              const std::string& indexed,
+                                              const std::string& wildcard,
+                                              const std::vector<InstanceShare>& reserved) {
+  std::vector<int64_t> ids;
+  std::vector<int64_t> capacities;
+  for (const InstanceShare& share : reserved) {
+    ids.push_back(share.instance_id);
+    capacities.push_back(share.amount);
+  }
+  bundle_instances_.insert_or_assign(
+      indexed, BundleInstances{resource, wildcard, std::move(ids),
+                               InstancePool(std::move(capacities))});
+}
+
+void LocalResourceManager::RemoveBundleInstances(const std::string& indexed) {
+  bundle_instances_.erase(indexed);
 }
 
 void LocalResourceManager::Lend(const ResourceSet& amounts) {

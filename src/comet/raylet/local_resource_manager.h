@@ -22,10 +22,14 @@
 
 namespace comet::raylet {
 
-// The instances of one unit resource that an allocation holds.
+// The instances of one unit resource that an allocation holds (node-wide
+// instance ids).
 struct InstanceAssignment {
   std::string resource;
   std::vector<InstanceShare> shares;
+  // Set when they came from a placement-group bundle's instances: the
+  // bundle resource (R_group_i_G) they were taken from.
+  std::string bundle;
 };
 
 // What one lease holds.
@@ -67,6 +71,16 @@ class LocalResourceManager {
   // never raises availability above the total.
   void RemoveResources(const ResourceSet& amounts);
 
+  // A committed bundle's instances of unit resource `resource` (node-wide
+  // ids and amounts, from its reservation). Leases on the bundle's
+  // resources are placed on them: `indexed` (R_group_i_G) on this bundle's,
+  // `wildcard` (R_group_G) alone on any one bundle of the group, so that
+  // their workers learn real ids (CUDA_VISIBLE_DEVICES).
+  void AddBundleInstances(const std::string& resource, const std::string& indexed,
+                          const std::string& wildcard, const std::vector<InstanceShare>& reserved);
+  // Leases still holding some give them back into nothing.
+  void RemoveBundleInstances(const std::string& indexed);
+
   const ResourceSet& total() const { return total_; }
   // Never negative: while oversubscribed it is zero and debt() is not.
   const ResourceSet& available() const { return available_; }
@@ -77,7 +91,22 @@ class LocalResourceManager {
   ResourceSet total_;
   ResourceSet available_;
   ResourceSet debt_;
+  struct BundleInstances {
+    std::string resource;      // The unit resource, e.g. "GPU".
+    std::string wildcard;      // R_group_G.
+    std::vector<int64_t> ids;  // Node-wide id of the pool's instance i.
+    InstancePool pool;
+  };
+  // Places `amount` on a bundle's instances, or returns nullopt.
+  static std::optional<InstanceAssignment> PlaceOnBundle(const std::string& indexed,
+                                                         BundleInstances& bundle, int64_t amount);
+  // Places the demand's bundle resources that have instances; false (undoing
+  // nothing: the caller frees what was added to `allocation`) if one does not fit.
+  bool PlaceOnBundles(const ResourceSet& demand, ResourceAllocation* allocation);
+  void FreeInstances(const std::vector<InstanceAssignment>& instances);
+
   std::map<std::string, InstancePool> instance_pools_;
+  std::map<std::string, BundleInstances> bundle_instances_;  // By indexed name.
   uint64_t version_ = 0;
 };
 

@@ -73,6 +73,11 @@ absl::Status PlacementGroupResourceManager::Commit(
     if (!it->second.committed.IsEmpty()) continue;
     it->second.committed = CommittedResources(bundle);
     resources_->AddResources(it->second.committed);
+    for (const InstanceAssignment& reserved : it->second.reservation.instances) {
+      resources_->AddBundleInstances(
+          reserved.resource, BundleResourceName(reserved.resource, bundle.group_id, bundle.index),
+          BundleResourceName(reserved.resource, bundle.group_id, -1), reserved.shares);
+    }
   }
   if (unknown.empty()) return absl::OkStatus();
   return absl::NotFoundError(absl::StrCat("bundles never prepared here: ",
@@ -88,6 +93,10 @@ bool PlacementGroupResourceManager::Cancel(
     any = true;
     if (!it->second.committed.IsEmpty()) {
       resources_->RemoveResources(it->second.committed);
+      for (const InstanceAssignment& reserved : it->second.reservation.instances) {
+        resources_->RemoveBundleInstances(
+            BundleResourceName(reserved.resource, bundle.group_id, bundle.index));
+      }
     }
     resources_->Free(it->second.reservation);
     bundles_.erase(it);

@@ -11,7 +11,9 @@
 //              bundle_group_i_G = 1000, bundle_group_G = 1000 (summed too)
 //            The "bundle" entries let a task with no resources of its own
 //            still target a bundle (it asks for 0.001 of one). Names come
-//            from src/comet/common/bundle_resource_name.h.
+//            from src/comet/common/bundle_resource_name.h. The GPUs the
+//            bundle reserved become its instances (LocalResourceManager::
+//            AddBundleInstances), so that its leases get their ids.
 //   Cancel   removes a bundle's resources (committed or not) and gives its
 //            reservation back. Leases still running on them release later
 //            into nothing (LocalResourceManager clamps at the total).

@@ -107,6 +107,65 @@ TEST_F(PlacementGroupResourceManagerTest, CancelOfPreparedBundleReturnsIt) {
   EXPECT_TRUE(node_.Allocate(Make({{"GPU", 1}})));  // The instance is free.
 }
 
+// The ids of the GPUs a lease on bundle resources holds (its assignment).
+std::vector<int64_t> GpuIds(const ResourceAllocation& allocation) {
+  std::vector<int64_t> ids;
+  for (const InstanceAssignment& a : allocation.instances) {
+    EXPECT_EQ(a.resource, "GPU");
+    for (const InstanceShare& share : a.shares) ids.push_back(share.instance_id);
+  }
+  return ids;
+}
+
+TEST(PlacementGroupGpuIds, LeasesOnBundlesGetTheBundlesGpus) {
+  LocalResourceManager node(Make({{"CPU", 8}, {"GPU", 4}}));
+  PlacementGroupResourceManager bundles(&node);
+  PlacementGroupID group = PlacementGroupID::FromRandom(JobID::FromInt(1));
+  auto name = [&](absl::string_view r, int32_t i) { return BundleResourceName(r, group, i); };
+  // GPU 0 is busy, so the bundles get GPUs 1 and 2-3.
+  auto busy = node.Allocate(Make({{"GPU", 1}}));
+  ASSERT_TRUE(busy);
+  std::vector<BundleSpec> specs = {BundleSpec{group, 0, Make({{"GPU", 1}})},
+                                   BundleSpec{group, 1, Make({{"GPU", 2}})}};
+  ASSERT_TRUE(bundles.Prepare(specs));
+  ASSERT_TRUE(bundles.Commit(specs).ok());
+
+  // Bundle 1 by index (the demand names the group too, as tasks do).
+  auto second = node.Allocate(Make({{name("GPU", 1), 1}, {name("GPU", -1), 1}}));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(GpuIds(*second), std::vector<int64_t>{2});
+  // The group alone: placed within one bundle, on a GPU nobody holds.
+  auto any = node.Allocate(Make({{name("GPU", -1), 1}}));
+  ASSERT_TRUE(any);
+  EXPECT_EQ(GpuIds(*any), std::vector<int64_t>{1});
+  auto last = node.Allocate(Make({{name("GPU", -1), 1}}));
+  ASSERT_TRUE(last);
+  EXPECT_EQ(GpuIds(*last), std::vector<int64_t>{3});
+  // Every bundle GPU is held now.
+  EXPECT_FALSE(node.Allocate(Make({{name("GPU", 1), 1}, {name("GPU", -1), 1}})));
+
+  node.Free(*second);
+  auto again = node.Allocate(Make({{name("GPU", 1), 1}, {name("GPU", -1), 1}}));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(GpuIds(*again), std::vector<int64_t>{2});
+  // A fractional lease shares the bundle's GPU.
+  node.Free(*any);
+  auto half = node.Allocate(Make({{name("GPU", 0), 0.5}, {name("GPU", -1), 0.5}}));
+  ASSERT_TRUE(half);
+  EXPECT_EQ(GpuIds(*half), std::vector<int64_t>{1});
+
+  // Removing the group while leases run: their GPUs go back to the node.
+  ASSERT_TRUE(bundles.Cancel(specs));
+  node.Free(*again);
+  node.Free(*last);
+  node.Free(*half);
+  node.Free(*busy);
+  EXPECT_EQ(node.available(), node.total());
+  auto all = node.Allocate(Make({{"GPU", 4}}));
+  ASSERT_TRUE(all);
+  EXPECT_EQ(GpuIds(*all), (std::vector<int64_t>{0, 1, 2, 3}));
+}
+
 TEST_F(PlacementGroupResourceManagerTest, FromProtoValidates) {
   google::protobuf::RepeatedPtrField<rpc::Bundle> bundles;
   rpc::Bundle* bundle = bundles.Add();

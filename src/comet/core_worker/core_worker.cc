@@ -101,6 +101,7 @@ absl::Status CoreWorker::Start() {
   submitter_options.max_tasks_in_flight_per_worker = options_.max_tasks_in_flight_per_worker;
   submitter_options.calls = &calls_;
   submitter_options.node_id = options_.node_id.Binary();
+  submitter_options.worker_id = options_.worker_id.Binary();
   submitter_ = std::make_unique<NormalTaskSubmitter>(
       submitter_options, &task_manager_, &memory_store_,
       [this](const ObjectID& id) { return references_.IsOwned(id); }, &raylets_, &workers_);
@@ -125,8 +126,22 @@ absl::Status CoreWorker::RegisterDriver() {
   SetDeadline(&add_ctx);
   rpc::AddJobReply reply;
   RETURN_IF_ERROR(FromGrpc(gcs_jobs_->AddJob(&add_ctx, request, &reply), "AddJob"));
+  RETURN_IF_ERROR(RegisterDriverWithRaylet());
   SetCurrentTask(TaskID::ForDriverTask(job_id_), job_id_);
   return absl::OkStatus();
+}
+
+absl::Status CoreWorker::RegisterDriverWithRaylet() {
+  rpc::RegisterDriverRequest request;
+  request.set_job_id(job_id_.Binary());
+  request.set_worker_id(options_.worker_id.Binary());
+  request.set_pid(getpid());
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  rpc::RegisterDriverReply reply;
+  return FromGrpc(
+      raylets_.Get(options_.raylet_address)->RegisterDriver(&ctx, request, &reply),
+      "cannot register the driver with the raylet");
 }
 
 absl::Status CoreWorker::RegisterWorker() {

@@ -178,7 +178,10 @@ class CoreWorker {
  private:
   explicit CoreWorker(CoreWorkerOptions options);
   absl::Status Start();
+  // Adds the job at the GCS, then tells the local raylet, which reports the
+  // driver to the GCS if its process dies before finishing the job.
   absl::Status RegisterDriver();
+  absl::Status RegisterDriverWithRaylet();
   absl::Status RegisterWorker();
   void OnObjectFreed(const ObjectID& id, bool owned);
   // Every node known to hold a copy, the primary's first.

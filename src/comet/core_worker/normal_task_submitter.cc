@@ -90,6 +90,7 @@ void NormalTaskSubmitter::OnDependenciesResolved(rpc::TaskSpec spec) {
     state.lease_request.set_job_id(spec.job_id());
     state.lease_request.set_requester_pid(static_cast<int32_t>(getpid()));
     state.lease_request.set_requester_node_id(options_.node_id);
+    state.lease_request.set_requester_worker_id(options_.worker_id);
     state.lease_request.set_scheduling_strategy(spec.scheduling_strategy());
     state.one_task_per_lease = spec.scheduling_strategy() == rpc::SPREAD;
   }

@@ -31,8 +31,10 @@ namespace comet::core {
 
 struct SubmitterOptions {
   std::string raylet_address;
-  // This process's node (binary id): lease requests carry it and the pid.
+  // This process's node and worker (binary ids): lease requests carry them
+  // and the pid, so that raylets end the leases when this process dies.
   std::string node_id;
+  std::string worker_id;
   int64_t max_direct_call_object_size = 100 * 1024;
   // Tasks pushed ahead to one leased worker, for classes whose tasks are
   // short (below pipeline_threshold_ms): it hides the round trip. Long tasks

@@ -102,19 +102,4 @@ grpc::ServerUnaryReactor* ActorInfoService::KillActorViaGcs(
   });
 }
 
-grpc::ServerUnaryReactor* WorkerInfoService::ReportWorkerFailure(
-    grpc::CallbackServerContext* context,
-    const rpc::ReportWorkerFailureRequest* request,
-    rpc::ReportWorkerFailureReply* reply) {
-  return OnGcsThread(io_, context, [this, request]() -> absl::Status {
-    absl::StatusOr<WorkerID> worker =
-        WorkerID::FromBinary(request->worker_id());
-    if (!worker.ok()) return worker.status();
-    NodeID node = NodeID::FromBinary(request->node_id()).value_or(NodeID());
-    actors_->OnWorkerDead(*worker, node, request->exit_detail(),
-                          request->intentional());
-    return absl::OkStatus();
-  });
-}
-
 }  // namespace comet::gcs

@@ -1,11 +1,11 @@
-// The GCS's actor services: ActorInfoGcsService and WorkerInfoGcsService,
-// thin glue from RPCs to the GcsActorManager in the same pattern as
-// gcs_grpc_services.h — handlers post to the GCS io_context and finish their
-// reactor there. A CreateActor's reactor stays open (no thread) until the
-// manager answers it: when the actor is ALIVE or DEAD, or at shutdown.
+// The GCS's actor service, ActorInfoGcsService: thin glue from RPCs to the
+// GcsActorManager in the same pattern as gcs_grpc_services.h — handlers post
+// to the GCS io_context and finish their reactor there. A CreateActor's
+// reactor stays open (no thread) until the manager answers it: when the
+// actor is ALIVE or DEAD, or at shutdown.
 //
-// Ownership: the services do not own the manager or the io_context; both
-// must outlive the grpc::Server the services are registered with, and the
+// Ownership: the service does not own the manager or the io_context; both
+// must outlive the grpc::Server the service is registered with, and the
 // io_context must keep running until that server's Shutdown() returns
 // (GcsActorManager::Shutdown() answers waiting CreateActor calls first).
 // Thread model: handlers are called on gRPC threads and only post.
@@ -50,21 +50,6 @@ class ActorInfoService : public rpc::ActorInfoGcsService::CallbackService {
       grpc::CallbackServerContext* context,
       const rpc::KillActorViaGcsRequest* request,
       rpc::KillActorViaGcsReply* reply) override;
-
- private:
-  boost::asio::io_context& io_;
-  GcsActorManager* actors_;
-};
-
-class WorkerInfoService : public rpc::WorkerInfoGcsService::CallbackService {
- public:
-  WorkerInfoService(boost::asio::io_context& io, GcsActorManager* actors)
-      : io_(io), actors_(actors) {}
-
-  grpc::ServerUnaryReactor* ReportWorkerFailure(
-      grpc::CallbackServerContext* context,
-      const rpc::ReportWorkerFailureRequest* request,
-      rpc::ReportWorkerFailureReply* reply) override;
 
  private:
   boost::asio::io_context& io_;

@@ -83,6 +83,7 @@ grpc::ServerUnaryReactor* NodeResourceInfoService::ReportResourceUsage(
     for (rpc::NodeResources& node : resources_->GetAllResourceUsage()) {
       *reply->add_cluster() = std::move(node);
     }
+    workers_->FillDeadWorkers(request->dead_workers_after(), reply);
     return absl::OkStatus();
   });
 }
@@ -96,6 +97,17 @@ grpc::ServerUnaryReactor* NodeResourceInfoService::GetAllResourceUsage(
       *reply->add_nodes() = std::move(node);
     }
     return absl::OkStatus();
+  });
+}
+
+// --- WorkerInfoGcsService ---
+
+grpc::ServerUnaryReactor* WorkerInfoService::ReportWorkerFailure(
+    grpc::CallbackServerContext* context,
+    const rpc::ReportWorkerFailureRequest* request,
+    rpc::ReportWorkerFailureReply* reply) {
+  return OnGcsThread(io_, context, [this, request] {
+    return workers_->ReportWorkerFailure(*request);
   });
 }
 

@@ -27,6 +27,7 @@
 #include "src/comet/gcs/gcs_pubsub_manager.h"
 #include "src/comet/gcs/gcs_resource_manager.h"
 #include "src/comet/gcs/gcs_task_manager.h"
+#include "src/comet/gcs/gcs_worker_manager.h"
 
 namespace comet::gcs {
 
@@ -69,12 +70,15 @@ class NodeInfoService : public rpc::NodeInfoGcsService::CallbackService {
   GcsNodeManager* nodes_;
 };
 
+// A report's reply carries the cluster view and the workers that died
+// since the reporter last asked.
 class NodeResourceInfoService
     : public rpc::NodeResourceInfoGcsService::CallbackService {
  public:
   NodeResourceInfoService(boost::asio::io_context& io,
-                          GcsResourceManager* resources)
-      : io_(io), resources_(resources) {}
+                          GcsResourceManager* resources,
+                          const GcsWorkerManager* workers)
+      : io_(io), resources_(resources), workers_(workers) {}
 
   grpc::ServerUnaryReactor* ReportResourceUsage(
       grpc::CallbackServerContext* context,
@@ -88,6 +92,22 @@ class NodeResourceInfoService
  private:
   boost::asio::io_context& io_;
   GcsResourceManager* resources_;
+  const GcsWorkerManager* workers_;
+};
+
+class WorkerInfoService : public rpc::WorkerInfoGcsService::CallbackService {
+ public:
+  WorkerInfoService(boost::asio::io_context& io, GcsWorkerManager* workers)
+      : io_(io), workers_(workers) {}
+
+  grpc::ServerUnaryReactor* ReportWorkerFailure(
+      grpc::CallbackServerContext* context,
+      const rpc::ReportWorkerFailureRequest* request,
+      rpc::ReportWorkerFailureReply* reply) override;
+
+ private:
+  boost::asio::io_context& io_;
+  GcsWorkerManager* workers_;
 };
 
 class TaskInfoService : public rpc::TaskInfoGcsService::CallbackService {

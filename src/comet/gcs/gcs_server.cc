@@ -77,6 +77,7 @@ absl::Status GcsServer::InitializeOnGcsThread() {
   kv_ = std::make_unique<GcsKvManager>(store_.get());
   resources_ = std::make_unique<GcsResourceManager>();
   tasks_ = std::make_unique<GcsTaskManager>();
+  workers_ = std::make_unique<GcsWorkerManager>();
   prober_ = std::make_unique<GrpcNodeProber>(io);
   health_ = std::make_unique<GcsHealthCheckManager>(
       io, prober_.get(), options_.health_check,
@@ -138,20 +139,35 @@ void GcsServer::WireListeners() {
   });
   jobs_->AddJobFinishedListener(
       [this](const JobID& job_id) { actors_->OnJobFinished(job_id); });
+  workers_->AddWorkerDeadListener(
+      [this](const WorkerFailure& failure) { OnWorkerDead(failure); });
+}
+
+void GcsServer::OnWorkerDead(const WorkerFailure& failure) {
+  if (failure.is_driver()) {
+    // Already finished when the driver shut down cleanly: a no-op then.
+    absl::Status status = jobs_->MarkJobFinished(failure.driver_job_id);
+    if (!status.ok()) {
+      COMET_LOG(WARNING) << "cannot finish job " << failure.driver_job_id
+                         << " of a dead driver: " << status;
+    }
+  }
+  actors_->OnWorkerDead(failure.worker_id, failure.node_id,
+                        failure.exit_detail, failure.intentional);
 }
 
 absl::Status GcsServer::StartGrpcServer() {
   boost::asio::io_context& io = thread_.io_context();
   node_service_ = std::make_unique<NodeInfoService>(io, nodes_.get());
-  resource_service_ =
-      std::make_unique<NodeResourceInfoService>(io, resources_.get());
+  resource_service_ = std::make_unique<NodeResourceInfoService>(
+      io, resources_.get(), workers_.get());
   job_service_ = std::make_unique<JobInfoService>(io, jobs_.get());
   kv_service_ = std::make_unique<InternalKVService>(io, kv_.get());
   pubsub_service_ = std::make_unique<InternalPubSubService>(io, pubsub_.get());
   placement_group_service_ =
       std::make_unique<PlacementGroupInfoService>(io, placement_groups_.get());
   actor_service_ = std::make_unique<ActorInfoService>(io, actors_.get());
-  worker_service_ = std::make_unique<WorkerInfoService>(io, actors_.get());
+  worker_service_ = std::make_unique<WorkerInfoService>(io, workers_.get());
   task_service_ = std::make_unique<TaskInfoService>(io, tasks_.get());
 
   grpc::ServerBuilder builder;
@@ -226,6 +242,7 @@ void GcsServer::Destroy() {
   prober_.reset();
   resources_.reset();
   tasks_.reset();
+  workers_.reset();
   kv_.reset();
   jobs_.reset();
   nodes_.reset();

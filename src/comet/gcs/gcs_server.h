@@ -10,8 +10,10 @@
 // are retried on resource reports, new nodes and a periodic tick, placed
 // again when their node dies, and removed when their job finishes. Actors:
 // dead nodes fail the actors on them, finished jobs end theirs
-// (GcsActorManager); raylets report worker exits through
-// WorkerInfoGcsService.
+// (GcsActorManager). Raylets report worker exits and drivers that went away
+// through WorkerInfoGcsService (GcsWorkerManager): a dead driver's job
+// finishes, a dead worker's actor fails; the dead workers' ids go back to
+// every raylet in its resource report's reply.
 //
 // Ownership: owns everything above, including the StoreClient.
 // Thread model: Start(), Stop() and the destructor are called from one
@@ -40,6 +42,7 @@
 #include "src/comet/gcs/gcs_placement_group_manager.h"
 #include "src/comet/gcs/gcs_pubsub_manager.h"
 #include "src/comet/gcs/gcs_resource_manager.h"
+#include "src/comet/gcs/gcs_worker_manager.h"
 #include "src/comet/gcs/grpc_bundle_reserver.h"
 #include "src/comet/gcs/grpc_core_worker_client_pool.h"
 #include "src/comet/gcs/grpc_node_prober.h"
@@ -96,6 +99,8 @@ class GcsServer {
   // Builds the managers and loads the tables; on the GCS thread.
   absl::Status InitializeOnGcsThread();
   void WireListeners();
+  // A reported death: a driver's job finishes; a worker's actor fails.
+  void OnWorkerDead(const WorkerFailure& failure);
   absl::Status StartGrpcServer();
   // Destroys what Start() built, after the thread and server stopped.
   void Destroy();
@@ -112,6 +117,7 @@ class GcsServer {
   std::unique_ptr<GcsKvManager> kv_;
   std::unique_ptr<GcsResourceManager> resources_;
   std::unique_ptr<GcsTaskManager> tasks_;
+  std::unique_ptr<GcsWorkerManager> workers_;
   std::unique_ptr<GrpcNodeProber> prober_;
   std::unique_ptr<GcsHealthCheckManager> health_;
   std::unique_ptr<GrpcBundleReserver> bundle_reserver_;

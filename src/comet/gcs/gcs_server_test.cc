@@ -266,6 +266,71 @@ TEST_F(GcsServerTest, JobsArePublished) {
   EXPECT_EQ(events.messages(1).key(), id1.job_id());
 }
 
+TEST_F(GcsServerTest, DeadDriversFinishTheirJobsAndRayletsHearOfDeaths) {
+  using Jobs = rpc::JobInfoGcsService::Stub;
+  using Resources = rpc::NodeResourceInfoGcsService::Stub;
+  using Workers = rpc::WorkerInfoGcsService::Stub;
+  auto workers = rpc::WorkerInfoGcsService::NewStub(channel_);
+  FakeRaylet raylet;
+  NodeID node = NodeID::FromRandom();
+  rpc::RegisterNodeRequest reg;
+  *reg.mutable_node_info() = Node(node, raylet.port());
+  rpc::RegisterNodeReply reg_reply;
+  ASSERT_TRUE(Call(nodes_, &rpc::NodeInfoGcsService::Stub::RegisterNode, reg,
+                   &reg_reply)
+                  .ok());
+  rpc::ReportResourceUsageRequest report;
+  report.set_node_id(node.Binary());
+  rpc::ReportResourceUsageReply first;
+  ASSERT_TRUE(
+      Call(resources_, &Resources::ReportResourceUsage, report, &first).ok());
+  EXPECT_EQ(first.dead_workers_size(), 0);
+
+  rpc::AddJobRequest add;
+  add.mutable_job_info()->set_job_id(JobID::FromInt(1).Binary());
+  rpc::AddJobReply add_reply;
+  ASSERT_TRUE(Call(jobs_, &Jobs::AddJob, add, &add_reply).ok());
+  WorkerID driver = WorkerID::FromRandom();
+  rpc::ReportWorkerFailureRequest failure;
+  failure.set_worker_id(driver.Binary());
+  failure.set_node_id(node.Binary());
+  failure.set_driver_job_id(JobID::FromInt(1).Binary());
+  rpc::ReportWorkerFailureReply failure_reply;
+  ASSERT_TRUE(Call(workers, &Workers::ReportWorkerFailure, failure,
+                   &failure_reply)
+                  .ok());
+  // Twice (a report retried, or a driver that had finished its job): fine.
+  ASSERT_TRUE(Call(workers, &Workers::ReportWorkerFailure, failure,
+                   &failure_reply)
+                  .ok());
+  rpc::GetAllJobInfoReply all;
+  ASSERT_TRUE(
+      Call(jobs_, &Jobs::GetAllJobInfo, rpc::GetAllJobInfoRequest(), &all)
+          .ok());
+  ASSERT_EQ(all.job_info_list_size(), 1);
+  EXPECT_TRUE(all.job_info_list(0).is_dead());
+
+  // The raylet's next report hears of the death, the one after does not.
+  report.set_dead_workers_after(first.dead_workers_sequence());
+  rpc::ReportResourceUsageReply second;
+  ASSERT_TRUE(
+      Call(resources_, &Resources::ReportResourceUsage, report, &second).ok());
+  ASSERT_GE(second.dead_workers_size(), 1);
+  EXPECT_EQ(second.dead_workers(0), driver.Binary());
+  EXPECT_GT(second.dead_workers_sequence(), first.dead_workers_sequence());
+  report.set_dead_workers_after(second.dead_workers_sequence());
+  rpc::ReportResourceUsageReply third;
+  ASSERT_TRUE(
+      Call(resources_, &Resources::ReportResourceUsage, report, &third).ok());
+  EXPECT_EQ(third.dead_workers_size(), 0);
+
+  failure.set_worker_id("bad id");
+  EXPECT_EQ(Call(workers, &Workers::ReportWorkerFailure, failure,
+                 &failure_reply)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(GcsServerTest, NodesResourcesAndHealthChecks) {
   using Nodes = rpc::NodeInfoGcsService::Stub;
   using Resources = rpc::NodeResourceInfoGcsService::Stub;

@@ -168,8 +168,7 @@ bool LeaseManager::Grant(Queued queued, const LeasedWorker& worker,
   lease.lease_id = outcome.grant->lease_id;
   lease.allocation = std::move(*queued.allocation);
   lease.dedicated = queued.request.dedicated;
-  lease.requester_pid = queued.request.requester_pid;
-  lease.requester_node = queued.request.requester_node;
+  lease.requester = queued.request.requester;
   if (queued.callback(outcome)) return true;
   COMET_LOG(INFO) << "lease requester for task "
                   << absl::BytesToHexString(queued.request.task_id)
@@ -216,10 +215,10 @@ void LeaseManager::Reject(RequestId id, absl::string_view message) {
 }
 
 std::vector<WorkerID> LeaseManager::LeasesOfGoneRequesters(
-    const std::function<bool(int pid, const NodeID& node)>& gone) const {
+    const std::function<bool(const LeaseRequester&)>& gone) const {
   std::vector<WorkerID> out;
   for (const auto& [worker_id, lease] : leases_) {
-    if (!lease.dedicated && gone(lease.requester_pid, lease.requester_node)) {
+    if (!lease.dedicated && gone(lease.requester)) {
       out.push_back(worker_id);
     }
   }

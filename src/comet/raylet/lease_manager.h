@@ -45,6 +45,14 @@
 
 namespace comet::raylet {
 
+// The process that asked for a lease: the lease ends when it is gone.
+struct LeaseRequester {
+  // Its pid when it runs on this node (0: elsewhere/unknown).
+  int pid = 0;
+  NodeID node;      // Nil: unknown.
+  WorkerID worker;  // Nil: unknown.
+};
+
 struct LeaseRequest {
   // Requests of one class are interchangeable; empty = derived from demand.
   std::string scheduling_class;
@@ -57,10 +65,7 @@ struct LeaseRequest {
   // Placement hints for the cluster policy (ClusterView::Choose).
   bool spread = false;
   bool grant_or_reject = false;
-  // The requester's pid when it runs on this node (0: elsewhere/unknown),
-  // and its node (nil: unknown).
-  int requester_pid = 0;
-  NodeID requester_node;
+  LeaseRequester requester;
 };
 
 // Another node should serve the request.
@@ -142,11 +147,10 @@ class LeaseManager {
       const std::function<std::optional<SpillbackTarget>(const LeaseRequest&)>& choose,
       absl::Time now);
 
-  // Workers leased to requesters that `gone(pid, node)` says are gone (pid
-  // 0: not on this node; node nil: unknown). Actors' dedicated workers are
-  // never included.
+  // Workers leased to requesters that `gone` says are gone. Actors'
+  // dedicated workers are never included.
   std::vector<WorkerID> LeasesOfGoneRequesters(
-      const std::function<bool(int pid, const NodeID& node)>& gone) const;
+      const std::function<bool(const LeaseRequester&)>& gone) const;
 
   // Rejects every queued request (shutdown).
   void RejectAll(absl::string_view reason);
@@ -184,8 +188,7 @@ class LeaseManager {
     // What is lent to others while the worker is blocked (else empty).
     ResourceSet lent;
     bool dedicated = false;
-    int requester_pid = 0;
-    NodeID requester_node;
+    LeaseRequester requester;
   };
 
   bool PlaceOnResources();

@@ -146,35 +146,46 @@ TEST_F(LeaseManagerTest, GrantsAnIdleWorkerRightAway) {
   EXPECT_EQ(pool_.total_starts, 0u);
 }
 
-TEST_F(LeaseManagerTest, FindsLeasesByRequesterPidAndNode) {
+TEST_F(LeaseManagerTest, FindsLeasesByRequesterPidNodeAndWorker) {
   Init({{"CPU", 4}});
   NodeID remote = NodeID::FromRandom();
-  auto request = [&](const std::string& name, int pid, const NodeID& node) {
+  WorkerID remote_worker = WorkerID::FromRandom();
+  auto request = [&](const std::string& name, const LeaseRequester& requester,
+                     bool dedicated = false) {
     pool_.Register();
     LeaseRequest r;
     r.demand = Make({{"CPU", 1}});
     r.job_id = kJobA;
     r.task_id = name;
-    r.requester_pid = pid;
-    r.requester_node = node;
+    r.requester = requester;
+    r.dedicated = dedicated;
     leases_->RequestLease(r, [this, name](const LeaseOutcome& o) {
       outcomes_[name] = o;
       return true;
     }, now_);
   };
-  request("local", 4242, NodeID::FromRandom());
-  request("remote", 0, remote);
-  auto dead = leases_->LeasesOfGoneRequesters([](int pid, const NodeID&) { return pid == 4242; });
+  request("local", {4242, NodeID::FromRandom(), WorkerID::FromRandom()});
+  request("remote", {0, remote, remote_worker});
+  // An actor's worker, asked for by the GCS for a requester on `remote`.
+  request("actor", {0, remote, remote_worker}, /*dedicated=*/true);
+  auto dead = leases_->LeasesOfGoneRequesters(
+      [](const LeaseRequester& r) { return r.pid == 4242; });
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0], GrantOf("local").worker.worker_id);
-  auto on_remote =
-      leases_->LeasesOfGoneRequesters([&](int, const NodeID& node) { return node == remote; });
+  auto on_remote = leases_->LeasesOfGoneRequesters(
+      [&](const LeaseRequester& r) { return r.node == remote; });
   ASSERT_EQ(on_remote.size(), 1u);
   EXPECT_EQ(on_remote[0], GrantOf("remote").worker.worker_id);
-  // Both requesters' nodes were recorded: none is nil.
-  EXPECT_TRUE(
-      leases_->LeasesOfGoneRequesters([](int, const NodeID& node) { return node.IsNil(); })
-          .empty());
+  auto of_worker = leases_->LeasesOfGoneRequesters(
+      [&](const LeaseRequester& r) { return r.worker == remote_worker; });
+  ASSERT_EQ(of_worker.size(), 1u);
+  EXPECT_EQ(of_worker[0], GrantOf("remote").worker.worker_id);
+  // Every requester's node and worker were recorded: none is nil.
+  EXPECT_TRUE(leases_
+                  ->LeasesOfGoneRequesters([](const LeaseRequester& r) {
+                    return r.node.IsNil() || r.worker.IsNil();
+                  })
+                  .empty());
 }
 
 TEST_F(LeaseManagerTest, StartsAWorkerAndGrantsWhenItRegisters) {

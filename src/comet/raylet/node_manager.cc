@@ -8,10 +8,12 @@
 
 #include <boost/asio/post.hpp>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "src/comet/common/logging.h"
+#include "src/comet/common/status_macros.h"
 #include "src/comet/raylet/grpc_status.h"
 
 namespace comet::raylet {
@@ -33,6 +35,11 @@ std::string DescribeExit(int status) {
 
 absl::StatusOr<WorkerID> ParseWorkerId(const std::string& binary) {
   return WorkerID::FromBinary(binary);
+}
+
+// The process no longer exists (a zombie still does: its parent reaps it).
+bool ProcessGone(int pid) {
+  return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 }  // namespace
@@ -104,22 +111,49 @@ void NodeManager::OnTick() {
   // A local driver or worker that died holding leases: its workers may be
   // running its tasks, so they go too.
   StopLeasesOfGoneRequesters(
-      [](int pid, const NodeID&) {
-        return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+      [](const LeaseRequester& requester) {
+        return ProcessGone(requester.pid);
       },
       "died", now);
+  ReportGoneDrivers();
   pool_->Tick(now);
   leases_->Schedule(now);
   NoteChanges();
 }
 
 void NodeManager::StopLeasesOfGoneRequesters(
-    const std::function<bool(int pid, const NodeID& node)>& gone,
+    const std::function<bool(const LeaseRequester&)>& gone,
     absl::string_view why, absl::Time now) {
   for (const WorkerID& worker : leases_->LeasesOfGoneRequesters(gone)) {
     COMET_LOG(INFO) << "the requester of worker " << worker << "'s lease " << why
                     << "; the worker is stopped";
     leases_->ReturnWorker(worker, "", /*disconnect=*/true, now).IgnoreError();
+  }
+}
+
+void NodeManager::ReportGoneDrivers() {
+  for (const LocalDrivers::Driver& driver : drivers_.TakeGone(ProcessGone)) {
+    COMET_LOG(INFO) << "driver of job " << driver.job_id << " (pid "
+                    << driver.pid << ") exited; telling the GCS";
+    rpc::ReportWorkerFailureRequest request;
+    request.set_worker_id(driver.worker_id.Binary());
+    request.set_node_id(options_.node_id.Binary());
+    request.set_pid(driver.pid);
+    request.set_exit_detail("the driver process exited");
+    request.set_driver_job_id(driver.job_id.Binary());
+    gcs_->ReportWorkerFailure(
+        request, options_.report_timeout,
+        [this, mailbox = mailbox_,
+         worker_id = driver.worker_id](absl::Status status) {
+          if (!status.ok()) {
+            COMET_LOG(WARNING) << "cannot report the exit of driver "
+                               << worker_id << " to the GCS (retried): "
+                               << status;
+          }
+          Post(mailbox, [this, worker_id, ok = status.ok()](bool alive) {
+            if (alive) drivers_.OnReported(worker_id, ok);
+          });
+        });
   }
 }
 
@@ -181,6 +215,29 @@ void NodeManager::RegisterWorker(const rpc::RegisterWorkerRequest& request,
   }
 }
 
+void NodeManager::RegisterDriver(const rpc::RegisterDriverRequest& request,
+                                 rpc::RegisterDriverReply* reply,
+                                 const FinishFn& finish) {
+  if (!Serving()) {
+    finish(Unavailable(started_));
+    return;
+  }
+  LocalDrivers::Driver driver;
+  driver.pid = request.pid();
+  absl::Status status = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(driver.job_id, JobID::FromBinary(request.job_id()));
+    ASSIGN_OR_RETURN(driver.worker_id, ParseWorkerId(request.worker_id()));
+    return drivers_.Register(driver);
+  }();
+  if (status.ok()) {
+    COMET_LOG(INFO) << "driver of job " << driver.job_id << " registered (pid "
+                    << driver.pid << ")";
+  } else {
+    COMET_LOG(WARNING) << "RegisterDriver: " << status;
+  }
+  finish(ToGrpcStatus(status));
+}
+
 std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
     const rpc::RequestWorkerLeaseRequest& request,
     rpc::RequestWorkerLeaseReply* reply, FinishFn finish) {
@@ -216,10 +273,14 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
   lease.spread = request.scheduling_strategy() == rpc::SPREAD;
   lease.grant_or_reject = request.grant_or_reject();
   if (request.requester_node_id() == options_.node_id.Binary()) {
-    lease.requester_pid = request.requester_pid();
+    lease.requester.pid = request.requester_pid();
   }
   if (auto node = NodeID::FromBinary(request.requester_node_id()); node.ok()) {
-    lease.requester_node = *node;
+    lease.requester.node = *node;
+  }
+  if (auto worker = WorkerID::FromBinary(request.requester_worker_id());
+      worker.ok()) {
+    lease.requester.worker = *worker;
   }
   if (std::optional<SpillbackTarget> target = ChooseNode(lease)) {
     FillLeaseReply(LeaseOutcome{std::nullopt, std::move(target), ""}, reply);
@@ -512,6 +573,7 @@ void NodeManager::SendReport(std::function<void()> done) {
        leases_->PendingDemands(kMaxReportedDemands)) {
     demand.ToProto(request.add_pending_demands());
   }
+  request.set_dead_workers_after(dead_workers_seen_);
   gcs_->ReportResourceUsage(
       request, options_.report_timeout,
       [this, mailbox = mailbox_, failing = report_failing_,
@@ -524,22 +586,28 @@ void NodeManager::SendReport(std::function<void()> done) {
         } else if (status.ok() && failing->exchange(false)) {
           COMET_LOG(INFO) << "ReportResourceUsage to the GCS works again";
         }
-        absl::MutexLock lock(&mailbox->mu);
-        if (mailbox->io == nullptr) return;
-        // `this` is alive while the mailbox is open (closed on destruction
-        // on the io thread, where the posted work runs).
-        boost::asio::post(*mailbox->io,
-                          [this, mailbox, ok = status.ok(),
-                           reply = std::move(reply), done] {
-                            bool alive;
-                            {
-                              absl::MutexLock lock(&mailbox->mu);
-                              alive = mailbox->io != nullptr;
-                            }
-                            if (alive && ok) OnClusterView(reply);
-                            done();
-                          });
+        Post(mailbox, [this, ok = status.ok(), reply = std::move(reply),
+                       done](bool alive) {
+          if (alive && ok) OnClusterView(reply);
+          done();
+        });
       });
+}
+
+void NodeManager::Post(const std::shared_ptr<Mailbox>& mailbox,
+                       std::function<void(bool alive)> fn) {
+  absl::MutexLock lock(&mailbox->mu);
+  if (mailbox->io == nullptr) return;
+  // The NodeManager is alive while the mailbox is open (closed on
+  // destruction on the io thread, where the posted work runs).
+  boost::asio::post(*mailbox->io, [mailbox, fn = std::move(fn)] {
+    bool alive;
+    {
+      absl::MutexLock lock(&mailbox->mu);
+      alive = mailbox->io != nullptr;
+    }
+    fn(alive);
+  });
 }
 
 void NodeManager::OnClusterView(const rpc::ReportResourceUsageReply& reply) {
@@ -550,11 +618,13 @@ void NodeManager::OnClusterView(const rpc::ReportResourceUsageReply& reply) {
   absl::Time now = absl::Now();
   if (!gone.empty()) {
     StopLeasesOfGoneRequesters(
-        [&gone](int, const NodeID& node) {
-          return std::find(gone.begin(), gone.end(), node) != gone.end();
+        [&gone](const LeaseRequester& requester) {
+          return std::find(gone.begin(), gone.end(), requester.node) !=
+                 gone.end();
         },
         "is on a node that left the cluster", now);
   }
+  OnDeadWorkers(reply, now);
   if (options_.on_node_addresses) {
     absl::flat_hash_map<NodeID, std::string> addresses;
     for (const rpc::NodeResources& node : reply.cluster()) {
@@ -571,6 +641,23 @@ void NodeManager::OnClusterView(const rpc::ReportResourceUsageReply& reply) {
       },
       absl::Now());
   NoteChanges();
+}
+
+void NodeManager::OnDeadWorkers(const rpc::ReportResourceUsageReply& reply,
+                                absl::Time now) {
+  dead_workers_seen_ = reply.dead_workers_sequence();
+  if (reply.dead_workers().empty()) return;
+  absl::flat_hash_set<WorkerID> dead;
+  for (const std::string& binary : reply.dead_workers()) {
+    if (auto worker = WorkerID::FromBinary(binary); worker.ok()) {
+      dead.insert(*worker);
+    }
+  }
+  StopLeasesOfGoneRequesters(
+      [&dead](const LeaseRequester& requester) {
+        return dead.contains(requester.worker);
+      },
+      "died (the GCS says)", now);
 }
 
 std::optional<SpillbackTarget> NodeManager::ChooseNode(

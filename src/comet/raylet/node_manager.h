@@ -1,18 +1,20 @@
 // NodeManager: the raylet's state behind its gRPC service — resources,
-// placement-group bundles, worker pool, lease manager, reports to the GCS and
-// the cluster view their replies carry (spillback to other nodes) —
-// and the translation
-// between protos and those classes. Decisions live in LeaseManager and
-// WorkerPool; this class only wires events to them and I/O around them.
+// placement-group bundles, worker pool, lease manager, the local drivers,
+// reports to the GCS and what their replies carry (the cluster view, for
+// spillback to other nodes; the workers that died anywhere, whose leases
+// here end) — and the translation between protos and those classes.
+// Decisions live in LeaseManager, WorkerPool and LocalDrivers; this class
+// only wires events to them and I/O around them.
 //
 // Lifecycle: construct, Start() once the raylet's address is known (RPCs
 // before that get UNAVAILABLE), BeginShutdown() (queued leases rejected, no
 // more reports), StopWorkers(), destroy.
 //
 // Ownership: owns the spawner (made by the factory in Start), the pool, the
-// lease manager, the reporter and the tick timer; borrows the GcsClient,
-// which must outlive it. Thread model: confined to the io_context given at
-// construction — every method, including destruction, runs on its thread.
+// lease manager, the local drivers, the reporter and the tick timer; borrows
+// the GcsClient, which must outlive it. Thread model: confined to the
+// io_context given at construction — every method, including destruction,
+// runs on its thread.
 #pragma once
 
 #include <grpcpp/support/status.h>
@@ -35,6 +37,7 @@
 #include "src/comet/raylet/cluster_view.h"
 #include "src/comet/raylet/gcs_client.h"
 #include "src/comet/raylet/lease_manager.h"
+#include "src/comet/raylet/local_drivers.h"
 #include "src/comet/raylet/local_resource_manager.h"
 #include "src/comet/raylet/placement_group_resource_manager.h"
 #include "src/comet/raylet/resource_reporter.h"
@@ -89,6 +92,8 @@ class NodeManager {
   // do so much later. Lease requests return an id for CancelLeaseRequest.
   void RegisterWorker(const rpc::RegisterWorkerRequest& request,
                       rpc::RegisterWorkerReply* reply, const FinishFn& finish);
+  void RegisterDriver(const rpc::RegisterDriverRequest& request,
+                      rpc::RegisterDriverReply* reply, const FinishFn& finish);
   std::optional<LeaseManager::RequestId> RequestWorkerLease(
       const rpc::RequestWorkerLeaseRequest& request,
       rpc::RequestWorkerLeaseReply* reply, FinishFn finish);
@@ -132,14 +137,23 @@ class NodeManager {
     absl::Mutex mu;
     boost::asio::io_context* io ABSL_GUARDED_BY(mu) = nullptr;
   };
+  // Runs `fn(alive)` on the io thread, `alive` saying whether the
+  // NodeManager still exists; dropped when the mailbox is closed already.
+  static void Post(const std::shared_ptr<Mailbox>& mailbox,
+                   std::function<void(bool alive)> fn);
 
   bool Serving() const { return started_ && !shutting_down_; }
   void OnTick();
   // Ends (and stops the workers of) the leases whose requester `gone` says
   // is gone; `why` is for the log.
   void StopLeasesOfGoneRequesters(
-      const std::function<bool(int pid, const NodeID& node)>& gone,
+      const std::function<bool(const LeaseRequester&)>& gone,
       absl::string_view why, absl::Time now);
+  // Tells the GCS about local drivers whose process is gone.
+  void ReportGoneDrivers();
+  // Ends the leases of the workers the GCS lists as dead since last time.
+  void OnDeadWorkers(const rpc::ReportResourceUsageReply& reply,
+                     absl::Time now);
   void OnProcessExited(int pid, int status);
   // Tells the GCS (which fails the worker's actor, if any).
   void ReportWorkerExit(const WorkerInfo& worker, int status);
@@ -167,6 +181,7 @@ class NodeManager {
 
   LocalResourceManager resources_;
   PlacementGroupResourceManager bundles_{&resources_};
+  LocalDrivers drivers_;
   ClusterView cluster_;
   std::unique_ptr<WorkerSpawner> spawner_;
   std::unique_ptr<WorkerPool> pool_;
@@ -179,6 +194,8 @@ class NodeManager {
   Histogram lease_grant_seconds_;
   uint64_t reported_resource_version_ = 0;
   uint64_t reported_demand_version_ = 0;
+  // The GCS's number of the newest dead worker this raylet has handled.
+  int64_t dead_workers_seen_ = 0;
 };
 
 }  // namespace comet::raylet

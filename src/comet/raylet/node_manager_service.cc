@@ -110,6 +110,13 @@ grpc::ServerUnaryReactor* NodeManagerService::RegisterWorker(
   return Dispatch(context, request, reply, &NodeManager::RegisterWorker);
 }
 
+grpc::ServerUnaryReactor* NodeManagerService::RegisterDriver(
+    grpc::CallbackServerContext* context,
+    const rpc::RegisterDriverRequest* request,
+    rpc::RegisterDriverReply* reply) {
+  return Dispatch(context, request, reply, &NodeManager::RegisterDriver);
+}
+
 grpc::ServerUnaryReactor* NodeManagerService::RequestWorkerLease(
     grpc::CallbackServerContext* context,
     const rpc::RequestWorkerLeaseRequest* request,

@@ -37,6 +37,10 @@ class NodeManagerService final
       grpc::CallbackServerContext* context,
       const rpc::RegisterWorkerRequest* request,
       rpc::RegisterWorkerReply* reply) override;
+  grpc::ServerUnaryReactor* RegisterDriver(
+      grpc::CallbackServerContext* context,
+      const rpc::RegisterDriverRequest* request,
+      rpc::RegisterDriverReply* reply) override;
   grpc::ServerUnaryReactor* RequestWorkerLease(
       grpc::CallbackServerContext* context,
       const rpc::RequestWorkerLeaseRequest* request,

@@ -5,7 +5,9 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -69,10 +71,21 @@ class StubGcs final : public rpc::NodeInfoGcsService::Service,
   }
   grpc::Status ReportResourceUsage(
       grpc::ServerContext*, const rpc::ReportResourceUsageRequest* request,
-      rpc::ReportResourceUsageReply*) override {
+      rpc::ReportResourceUsageReply* reply) override {
     absl::MutexLock lock(&mu_);
     reports_.push_back(*request);
+    // Like the GCS: the dead workers the raylet has not seen.
+    reply->set_dead_workers_sequence(dead_workers_sequence_);
+    if (request->dead_workers_after() < dead_workers_sequence_) {
+      for (const std::string& id : dead_workers_) reply->add_dead_workers(id);
+    }
     return grpc::Status::OK;
+  }
+  // What later reports' replies list as dead (all under one new number).
+  void SetDeadWorkers(std::vector<std::string> ids, int64_t sequence) {
+    absl::MutexLock lock(&mu_);
+    dead_workers_ = std::move(ids);
+    dead_workers_sequence_ = sequence;
   }
 
   std::vector<rpc::NodeInfo> registered() {
@@ -95,6 +108,8 @@ class StubGcs final : public rpc::NodeInfoGcsService::Service,
   std::vector<std::string> unregistered_ ABSL_GUARDED_BY(mu_);
   std::vector<rpc::ReportResourceUsageRequest> reports_ ABSL_GUARDED_BY(mu_);
   std::vector<rpc::ReportWorkerFailureRequest> failures_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> dead_workers_ ABSL_GUARDED_BY(mu_);
+  int64_t dead_workers_sequence_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Worker "processes" as threads: each registers with the raylet through a
@@ -677,6 +692,71 @@ TEST_F(RayletTest, ReportsWorkerCrashesToTheGcs) {
   EXPECT_FALSE(failure->intentional());
   EXPECT_EQ(failure->exit_detail(), "signal 11");
   ASSERT_TRUE(WaitFor([&] { return Available("CPU") == 2; }));
+}
+
+TEST_F(RayletTest, EndsLeasesOfRequestersTheGcsListsAsDead) {
+  WorkerID doomed = WorkerID::FromRandom();
+  NodeID elsewhere = NodeID::FromRandom();
+  rpc::RequestWorkerLeaseRequest request = LeaseRequest({{"CPU", 1}});
+  request.set_requester_node_id(elsewhere.Binary());
+  request.set_requester_worker_id(doomed.Binary());
+  rpc::RequestWorkerLeaseReply lease, kept;
+  ASSERT_TRUE(Lease(request, &lease).ok());
+  request.set_requester_worker_id(WorkerID::FromRandom().Binary());
+  ASSERT_TRUE(Lease(request, &kept).ok());
+  ASSERT_FALSE(lease.rejected() || kept.rejected());
+  EXPECT_EQ(Available("CPU"), 0);
+
+  gcs_.SetDeadWorkers({doomed.Binary()}, 7);
+  // The doomed requester's worker is stopped and its CPU freed; the other
+  // lease stays.
+  ASSERT_TRUE(WaitFor([&] { return Available("CPU") == 1; }));
+  auto stopped = FailureOf(gcs_, lease.worker_address().worker_id());
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_TRUE(stopped->intentional());
+  ASSERT_TRUE(WaitFor([&] {
+    auto report = gcs_.last_report();
+    return report && report->dead_workers_after() == 7;
+  }));
+  ASSERT_TRUE(Return(kept).ok());
+  EXPECT_EQ(Available("CPU"), 2);
+}
+
+TEST_F(RayletTest, ReportsADriverWhoseProcessIsGone) {
+  auto register_driver = [&](uint32_t job, const WorkerID& worker, int pid) {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline(absl::Seconds(30)));
+    rpc::RegisterDriverRequest request;
+    request.set_job_id(JobID::FromInt(job).Binary());
+    request.set_worker_id(worker.Binary());
+    request.set_pid(pid);
+    rpc::RegisterDriverReply reply;
+    return stub_->RegisterDriver(&context, request, &reply);
+  };
+  EXPECT_EQ(register_driver(1, WorkerID::FromRandom(), 0).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    for (;;) pause();
+  }
+  WorkerID alive = WorkerID::FromRandom();
+  WorkerID killed = WorkerID::FromRandom();
+  ASSERT_TRUE(register_driver(3, alive, getpid()).ok());
+  ASSERT_TRUE(register_driver(4, killed, child).ok());
+  kill(child, SIGKILL);
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+
+  auto failure = FailureOf(gcs_, killed.Binary());
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->driver_job_id(), JobID::FromInt(4).Binary());
+  EXPECT_EQ(failure->pid(), child);
+  EXPECT_EQ(failure->node_id(), raylet_->node_id().Binary());
+  // The same check found the live driver (this process) alive.
+  for (const auto& f : gcs_.failures()) {
+    EXPECT_NE(f.worker_id(), alive.Binary());
+  }
 }
 
 }  // namespace

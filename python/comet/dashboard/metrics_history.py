@@ -18,7 +18,7 @@ WINDOW_S = 600
 logger = logging.getLogger(__name__)
 
 
-def make_sample(usage: list[dict], actors: list[dict], tasks: list[dict],
+def make_sample(usage: list[dict], actors: list[dict], task_counts: dict[str, int],
                 stores: list[dict]) -> dict[str, Any]:
     """One sample; object store figures are the stores' bytes in use and
     capacity (`rows.object_store_row`), not the object_store_memory resource."""
@@ -30,7 +30,7 @@ def make_sample(usage: list[dict], actors: list[dict], tasks: list[dict],
             "object_store_used": sum(s["used_bytes"] for s in stores),
             "object_store_total": sum(s["capacity_bytes"] for s in stores),
             "object_store_spilled": sum(s["spilled_bytes_on_disk"] for s in stores),
-            "tasks": rows.count_by(tasks, "state"),
+            "tasks": dict(task_counts),
             "actors": rows.count_by(actors, "state")}
 
 
@@ -61,9 +61,9 @@ class MetricsHistory:
     async def sample_once(self) -> None:
         usage = await self._gcs.table("resource_usage")
         actors = await self._gcs.table("actors")
-        tasks = await self._gcs.table("tasks")
+        task_counts = await self._gcs.call(self._gcs.client.task_counts)
         stores = await self._gcs.object_stores()
-        self._samples.append(make_sample(usage, actors, tasks, stores))
+        self._samples.append(make_sample(usage, actors, task_counts, stores))
 
     async def _run(self) -> None:
         while True:

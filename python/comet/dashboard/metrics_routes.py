@@ -73,8 +73,9 @@ class MetricsRoutes:
             out.family(name, kind, help_text,
                        [({"node_id": s["node_id"]}, s[field]) for s in stores])
         out.family("comet_actors", "gauge", "Actors by state.", _counts(actors, "state"))
+        task_counts = await self._gcs.call(self._gcs.client.task_counts)
         out.family("comet_tasks", "gauge", "Task attempts the GCS keeps, by state.",
-                   _counts(await self._gcs.table("tasks"), "state"))
+                   [({"state": k}, v) for k, v in sorted(task_counts.items())])
         dropped = await self._gcs.call(self._gcs.client.tasks_dropped)
         out.family("comet_task_events_dropped_total", "counter",
                    "Task attempts the GCS dropped (over its limit).", [({}, dropped)])

@@ -128,8 +128,14 @@ grpc::ServerUnaryReactor* TaskInfoService::GetTaskEvents(
     const rpc::GetTaskEventsRequest* request,
     rpc::GetTaskEventsReply* reply) {
   return OnGcsThread(io_, context, [this, request, reply] {
-    for (rpc::TaskRow& row : tasks_->GetRows(request->job_id(), request->limit())) {
-      *reply->add_tasks() = std::move(row);
+    if (request->counts_only()) {
+      for (const auto& [state, count] : tasks_->CountByState(request->job_id())) {
+        (*reply->mutable_count_by_state())[state] = count;
+      }
+    } else {
+      for (rpc::TaskRow& row : tasks_->GetRows(request->job_id(), request->limit())) {
+        *reply->add_tasks() = std::move(row);
+      }
     }
     reply->set_num_dropped(tasks_->num_dropped());
     return absl::OkStatus();

@@ -86,4 +86,13 @@ std::vector<rpc::TaskRow> GcsTaskManager::GetRows(const std::string& job_id,
   return out;
 }
 
+std::map<std::string, int64_t> GcsTaskManager::CountByState(const std::string& job_id) const {
+  std::map<std::string, int64_t> counts;
+  for (const auto& [key, row] : rows_) {
+    if (!job_id.empty() && row.job_id() != job_id) continue;
+    counts[rpc::TaskRow::State_Name(row.state())]++;
+  }
+  return counts;
+}
+
 }  // namespace comet::gcs

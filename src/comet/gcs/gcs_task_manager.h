@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ class GcsTaskManager {
   // The newest rows first, of one job when `job_id` is set, at most `limit`
   // (<= 0: all).
   std::vector<rpc::TaskRow> GetRows(const std::string& job_id, int64_t limit) const;
+
+  // How many rows (of one job when `job_id` is set) are in each state, by
+  // the state's name.
+  std::map<std::string, int64_t> CountByState(const std::string& job_id) const;
 
   int64_t num_dropped() const { return num_dropped_; }
   size_t num_rows() const { return rows_.size(); }

@@ -67,5 +67,19 @@ TEST(GcsTaskManagerTest, KeepsTheNewestRowsAndFiltersByJob) {
   EXPECT_EQ(tasks.GetRows("", 1).size(), 1u);
 }
 
+TEST(GcsTaskManagerTest, CountsRowsByState) {
+  GcsTaskManager tasks;
+  Add(tasks, Event("a", rpc::TaskRow::PENDING, 1));
+  Add(tasks, Event("b", rpc::TaskRow::RUNNING, 1));
+  Add(tasks, Event("c", rpc::TaskRow::RUNNING, 1));
+  rpc::TaskEvent other_job = Event("d", rpc::TaskRow::FINISHED, 1);
+  other_job.mutable_row()->set_job_id("j2");
+  Add(tasks, other_job);
+  std::map<std::string, int64_t> all = {{"PENDING", 1}, {"RUNNING", 2}, {"FINISHED", 1}};
+  EXPECT_EQ(tasks.CountByState(""), all);
+  std::map<std::string, int64_t> j2 = {{"FINISHED", 1}};
+  EXPECT_EQ(tasks.CountByState("j2"), j2);
+}
+
 }  // namespace
 }  // namespace comet::gcs

@@ -137,33 +137,26 @@ void PushTaskStreamReactor::OnWriteDone(bool ok) {
 }
 
 void PushTaskStreamReactor::OnCancel() {
-  bool finish = false;
-  grpc::Status status;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!closing_) {
-      closing_ = true;
-      final_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "the caller cancelled");
-    }
-    finish = ShouldFinish();
-    status = final_status_;
-  }
-  if (finish) Finish(status);
+  CloseWith(grpc::Status(grpc::StatusCode::CANCELLED, "the caller cancelled"));
 }
 
 void PushTaskStreamReactor::Close() {
+  CloseWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
+}
+
+void PushTaskStreamReactor::CloseWith(const grpc::Status& status) {
   bool finish = false;
-  grpc::Status status;
+  grpc::Status final_status;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!closing_) {
       closing_ = true;
-      final_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting");
+      final_status_ = status;
     }
     finish = ShouldFinish();
-    status = final_status_;
+    final_status = final_status_;
   }
-  if (finish) Finish(status);
+  if (finish) Finish(final_status);
 }
 
 void PushTaskStreamReactor::OnDone() {

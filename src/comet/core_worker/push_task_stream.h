@@ -53,6 +53,9 @@ class PushTaskStreamReactor
       : receiver_(receiver), worker_id_(std::move(worker_id)), streams_(streams) {}
   // Whether to call Finish now (sets finished_); under mu_.
   bool ShouldFinish();
+  // No more answers are written; finishes with `status` (the first close's)
+  // once no write is in flight.
+  void CloseWith(const grpc::Status& status);
 
   TaskReceiver* const receiver_;
   const std::string worker_id_;

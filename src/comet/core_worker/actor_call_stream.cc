@@ -32,7 +32,7 @@ void ActorCallStream::Start() {
   StartCall();
 }
 
-void ActorCallStream::Send(rpc::PushTaskRequest request) {
+void ActorCallStream::Send(std::shared_ptr<const rpc::PushTaskRequest> request) {
   bool start = false;
   const rpc::PushTaskRequest* next = nullptr;
   {
@@ -45,7 +45,7 @@ void ActorCallStream::Send(rpc::PushTaskRequest request) {
     }
     if (!writing_) {
       writing_ = true;
-      next = &outgoing_.front();
+      next = outgoing_.front().get();
     }
   }
   // Only this thread can write until OnWriteDone: the first write always
@@ -103,7 +103,7 @@ void ActorCallStream::OnWriteDone(bool ok) {
         release = true;
       }
     } else if (!outgoing_.empty()) {
-      next = &outgoing_.front();
+      next = outgoing_.front().get();
     } else {
       writing_ = false;
     }

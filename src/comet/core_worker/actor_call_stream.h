@@ -40,9 +40,10 @@ class ActorCallStream
       std::shared_ptr<rpc::CoreWorkerService::Stub> stub, ReplyHandler on_reply,
       EndHandler on_end, rpc::CallRegistry* registry);
 
-  // Queues a request (dropped once the stream has ended: the end handler
-  // accounts for every call not answered).
-  void Send(rpc::PushTaskRequest request);
+  // Queues a request, kept (shared, unchanged) until it is written; dropped
+  // once the stream has ended: the end handler accounts for every call not
+  // answered.
+  void Send(std::shared_ptr<const rpc::PushTaskRequest> request);
 
   // Ends the stream: no more writes, the call is cancelled.
   void Close();
@@ -71,7 +72,7 @@ class ActorCallStream
 
   std::mutex mu_;
   // Requests to write; the front one is being written while `writing_`.
-  std::deque<rpc::PushTaskRequest> outgoing_;
+  std::deque<std::shared_ptr<const rpc::PushTaskRequest>> outgoing_;
   // kNew until the first Send starts the call; kAbandoned if closed before.
   enum class Phase { kNew, kStarted, kAbandoned } phase_ = Phase::kNew;
   bool writing_ = false;

@@ -91,21 +91,24 @@ void ActorTaskSubmitter::SendWaiting(const ActorID& actor_id, Actor& actor, Effe
   std::shared_ptr<ActorCallStream> stream = StreamTo(actor_id, actor);
   while (!actor.waiting.empty()) {
     auto node = actor.waiting.extract(actor.waiting.begin());
-    effects->sends.emplace_back(stream, MakeRequest(actor, node.mapped()));
-    actor.in_flight.insert(std::move(node));
+    int64_t seq = node.key();
+    std::shared_ptr<const rpc::PushTaskRequest> request =
+        MakeRequest(actor, std::move(node.mapped()));
+    actor.in_flight.emplace(seq, request);
+    effects->sends.emplace_back(stream, std::move(request));
   }
 }
 
-rpc::PushTaskRequest ActorTaskSubmitter::MakeRequest(const Actor& actor,
-                                                     const rpc::TaskSpec& spec) const {
-  rpc::PushTaskRequest request;
-  *request.mutable_task_spec() = spec;
-  request.set_intended_worker_id(actor.address.worker_id());
+std::shared_ptr<const rpc::PushTaskRequest> ActorTaskSubmitter::MakeRequest(
+    const Actor& actor, rpc::TaskSpec spec) const {
+  auto request = std::make_shared<rpc::PushTaskRequest>();
+  request->set_intended_worker_id(actor.address.worker_id());
   // Everything below the smallest outstanding call has been answered.
   int64_t lowest = spec.actor_task().sequence_number();
   if (!actor.in_flight.empty()) lowest = std::min(lowest, actor.in_flight.begin()->first);
   if (!actor.waiting.empty()) lowest = std::min(lowest, actor.waiting.begin()->first);
-  request.set_client_processed_up_to(lowest - 1);
+  request->set_client_processed_up_to(lowest - 1);
+  *request->mutable_task_spec() = std::move(spec);
   return request;
 }
 
@@ -130,7 +133,9 @@ void ActorTaskSubmitter::LeaveWorker(Actor& actor, Effects* effects) {
   actor.incarnation++;
   // Calls that were sent used an attempt: they go back to wait for the next
   // incarnation if their budget allows, in sequence order.
-  for (auto& [seq, spec] : actor.in_flight) {
+  for (auto& [seq, request] : actor.in_flight) {
+    // A copy: the stream may still be writing the request.
+    rpc::TaskSpec spec = request->task_spec();
     if (spec.max_retries() == 0) {
       effects->interrupted.push_back(std::move(spec));
       continue;
@@ -146,7 +151,7 @@ void ActorTaskSubmitter::OnCallsLost(Actor& actor, Effects* effects) {
   if (actor.state == rpc::ActorTableData::DEAD) {
     // Dead for good: its calls went away with its worker.
     if (actor.stream != nullptr) effects->closing.push_back(std::move(actor.stream));
-    for (auto& [seq, spec] : actor.in_flight) effects->failed.push_back(std::move(spec));
+    for (auto& [seq, request] : actor.in_flight) effects->failed.push_back(request->task_spec());
     actor.in_flight.clear();
     effects->failed_cause = actor.death_cause;
     effects->creation_failed = actor.creation_failed;
@@ -159,7 +164,7 @@ void ActorTaskSubmitter::OnCallsLost(Actor& actor, Effects* effects) {
 
 void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int64_t incarnation,
                                  const grpc::Status& status, rpc::PushTaskReply reply) {
-  rpc::TaskSpec spec;
+  TaskID answered;
   Effects effects;
   {
     absl::MutexLock lock(&mu_);
@@ -169,12 +174,12 @@ void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int6
     auto call = actor.in_flight.find(sequence);
     if (call == actor.in_flight.end() || incarnation != actor.incarnation) return;
     if (status.ok()) {
-      spec = std::move(call->second);
+      answered = TaskOf(call->second->task_spec());
       actor.in_flight.erase(call);
     } else if (actor.state == rpc::ActorTableData::DEAD) {
       // Dead for good: this call's worker went away with it; the others may
       // still be answered.
-      effects.failed.push_back(std::move(call->second));
+      effects.failed.push_back(call->second->task_spec());
       actor.in_flight.erase(call);
       effects.failed_cause = actor.death_cause;
       effects.creation_failed = actor.creation_failed;
@@ -183,7 +188,7 @@ void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int6
     }
     if (BecameOutOfScope(actor)) effects.out_of_scope = actor_id;
   }
-  if (status.ok()) task_manager_->CompleteTask(TaskOf(spec), reply);
+  if (status.ok()) task_manager_->CompleteTask(answered, reply);
   Apply(std::move(effects));
 }
 

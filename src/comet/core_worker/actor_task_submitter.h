@@ -76,9 +76,10 @@ class ActorTaskSubmitter {
     rpc::Address address;
     std::string death_cause;
     int64_t next_sequence = 0;
-    // Calls waiting to be sent and calls in flight, by sequence number.
+    // Calls waiting to be sent, and the requests of calls in flight (shared
+    // with the stream that writes them), by sequence number.
     std::map<int64_t, rpc::TaskSpec> waiting;
-    std::map<int64_t, rpc::TaskSpec> in_flight;
+    std::map<int64_t, std::shared_ptr<const rpc::PushTaskRequest>> in_flight;
     // Bumped when calls in flight are interrupted (the worker went away), so
     // that late replies from the old worker are told apart.
     int64_t incarnation = 0;
@@ -96,7 +97,9 @@ class ActorTaskSubmitter {
   // streams to close and calls to fail. gRPC may run stream handlers inline,
   // and they take mu_.
   struct Effects {
-    std::vector<std::pair<std::shared_ptr<ActorCallStream>, rpc::PushTaskRequest>> sends;
+    std::vector<std::pair<std::shared_ptr<ActorCallStream>,
+                          std::shared_ptr<const rpc::PushTaskRequest>>>
+        sends;
     std::vector<std::shared_ptr<ActorCallStream>> closing;
     std::vector<rpc::TaskSpec> failed;  // Fail with failed_cause.
     std::string failed_cause;
@@ -107,7 +110,9 @@ class ActorTaskSubmitter {
 
   void SendWaiting(const ActorID& actor_id, Actor& actor, Effects* effects)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  rpc::PushTaskRequest MakeRequest(const Actor& actor, const rpc::TaskSpec& spec) const
+  // The request of a call leaving `waiting` (its spec moves into it).
+  std::shared_ptr<const rpc::PushTaskRequest> MakeRequest(const Actor& actor,
+                                                          rpc::TaskSpec spec) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The stream to the actor's current worker (opened if needed); nullptr at shutdown.
   std::shared_ptr<ActorCallStream> StreamTo(const ActorID& actor_id, Actor& actor)

@@ -90,10 +90,11 @@ class PushTaskStreamTest : public ::testing::Test {
         [answers](ActorCallStream*) { answers->ended.Notify(); }, &calls_);
   }
 
-  static rpc::PushTaskRequest Call(int64_t seq, const std::string& worker = kWorker) {
-    rpc::PushTaskRequest request;
-    request.set_intended_worker_id(worker);
-    rpc::TaskSpec* spec = request.mutable_task_spec();
+  static std::shared_ptr<const rpc::PushTaskRequest> Call(int64_t seq,
+                                                          const std::string& worker = kWorker) {
+    auto request = std::make_shared<rpc::PushTaskRequest>();
+    request->set_intended_worker_id(worker);
+    rpc::TaskSpec* spec = request->mutable_task_spec();
     spec->set_type(rpc::ACTOR_TASK);
     spec->set_task_id(TaskID::FromRandom(JobID::FromInt(1)).Binary());
     spec->mutable_actor_task()->set_caller_id("caller");

@@ -112,10 +112,14 @@ void ActorCallStream::OnWriteDone(bool ok) {
   if (release) RemoveHold();
 }
 
+void ActorCallStream::OnReadInitialMetadataDone(bool ok) {
+  if (ok) reached_worker_ = true;
+}
+
 void ActorCallStream::OnReadDone(bool ok) {
   if (!ok) {
     StopWriting();
-    on_end_(this);
+    on_end_(this, reached_worker_);
     return;
   }
   // Handled before the next read, so that the end handler sees every answer

@@ -13,6 +13,7 @@
 // more (the actor's worker went away, the stream was closed or cancelled).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -31,8 +32,10 @@ class ActorCallStream
  public:
   using ReplyHandler =
       std::function<void(int64_t sequence, const grpc::Status& status, rpc::PushTaskReply reply)>;
-  // Told which stream ended.
-  using EndHandler = std::function<void(ActorCallStream* stream)>;
+  // Told which stream ended and whether it ever reached the worker (the
+  // worker's initial metadata arrived); calls on a stream that never did
+  // were not delivered.
+  using EndHandler = std::function<void(ActorCallStream* stream, bool reached_worker)>;
 
   // A stream over `stub`, started by the first Send(). With a `registry` it is
   // closed at shutdown; nullptr once the registry is closed.
@@ -48,6 +51,7 @@ class ActorCallStream
   // Ends the stream: no more writes, the call is cancelled.
   void Close();
 
+  void OnReadInitialMetadataDone(bool ok) override;
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnDone(const grpc::Status& status) override;
@@ -67,6 +71,7 @@ class ActorCallStream
   rpc::CallRegistry* const registry_;
   grpc::ClientContext context_;
   rpc::PushTaskStreamReply incoming_;
+  std::atomic<bool> reached_worker_{false};
   // Itself, from Create until OnDone.
   std::shared_ptr<ActorCallStream> self_;
 

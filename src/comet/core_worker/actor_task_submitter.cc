@@ -123,7 +123,10 @@ std::shared_ptr<ActorCallStream> ActorTaskSubmitter::StreamTo(const ActorID& act
                                     rpc::PushTaskReply reply) {
         OnReply(actor_id, seq, incarnation, status, std::move(reply));
       },
-      [this, actor_id](ActorCallStream* stream) { OnStreamEnded(actor_id, stream); }, calls_);
+      [this, actor_id](ActorCallStream* stream, bool reached_worker) {
+        OnStreamEnded(actor_id, stream, reached_worker);
+      },
+      calls_);
   return actor.stream;
 }
 
@@ -192,7 +195,8 @@ void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int6
   Apply(std::move(effects));
 }
 
-void ActorTaskSubmitter::OnStreamEnded(const ActorID& actor_id, ActorCallStream* stream) {
+void ActorTaskSubmitter::OnStreamEnded(const ActorID& actor_id, ActorCallStream* stream,
+                                       bool reached_worker) {
   Effects effects;
   std::shared_ptr<ActorCallStream> ended;
   {
@@ -201,7 +205,18 @@ void ActorTaskSubmitter::OnStreamEnded(const ActorID& actor_id, ActorCallStream*
     if (it == actors_.end() || it->second.stream.get() != stream) return;  // Already left.
     Actor& actor = it->second;
     ended = std::move(actor.stream);
-    if (!actor.in_flight.empty()) OnCallsLost(actor, &effects);
+    if (!reached_worker && !actor.in_flight.empty() &&
+        actor.state != rpc::ActorTableData::DEAD) {
+      // Nothing was delivered: the calls wait as they were until the GCS
+      // says where the actor is (maybe where it was: a failed connection).
+      for (auto& [seq, request] : actor.in_flight) actor.waiting[seq] = request->task_spec();
+      actor.in_flight.clear();
+      actor.incarnation++;
+      actor.state = rpc::ActorTableData::RESTARTING;
+      unreachable_.insert(actor_id);
+    } else if (!actor.in_flight.empty()) {
+      OnCallsLost(actor, &effects);
+    }
     if (BecameOutOfScope(actor)) effects.out_of_scope = actor_id;
   }
   Apply(std::move(effects));
@@ -216,6 +231,7 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
     auto it = actors_.find(*actor_id);
     if (it == actors_.end()) return;
     Actor& actor = it->second;
+    unreachable_.erase(*actor_id);
     if (actor.state == rpc::ActorTableData::DEAD) return;
     actor.death_cause = data.death_cause();
     switch (data.state()) {
@@ -300,6 +316,11 @@ std::string ActorTaskSubmitter::DeathCause(const ActorID& actor_id) const {
   absl::MutexLock lock(&mu_);
   auto it = actors_.find(actor_id);
   return it == actors_.end() ? "" : it->second.death_cause;
+}
+
+std::vector<ActorID> ActorTaskSubmitter::Unreachable() const {
+  absl::MutexLock lock(&mu_);
+  return std::vector<ActorID>(unreachable_.begin(), unreachable_.end());
 }
 
 std::vector<ActorID> ActorTaskSubmitter::Actors() const {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/core_worker.grpc.pb.h"
 #include "proto/gcs_service.pb.h"
@@ -69,6 +70,12 @@ class ActorTaskSubmitter {
   rpc::ActorTableData::ActorState State(const ActorID& actor_id) const;
   std::string DeathCause(const ActorID& actor_id) const;
   std::vector<ActorID> Actors() const;
+
+  // Actors whose calls could not reach their worker (its stream never
+  // connected): the calls wait, retries unspent, until the next update of the
+  // actor (the caller reads the GCS's view of these and hands it to
+  // OnActorUpdate, which resends them if the actor is still ALIVE there).
+  std::vector<ActorID> Unreachable() const;
 
  private:
   struct Actor {
@@ -126,7 +133,7 @@ class ActorTaskSubmitter {
   bool BecameOutOfScope(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnReply(const ActorID& actor_id, int64_t sequence, int64_t incarnation,
                const grpc::Status& status, rpc::PushTaskReply reply);
-  void OnStreamEnded(const ActorID& actor_id, ActorCallStream* stream);
+  void OnStreamEnded(const ActorID& actor_id, ActorCallStream* stream, bool reached_worker);
   // Calls that can never run: failed outside the lock.
   std::vector<rpc::TaskSpec> TakeWaiting(Actor& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Apply(Effects effects);
@@ -140,6 +147,7 @@ class ActorTaskSubmitter {
   const OutOfScopeHandler on_out_of_scope_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<ActorID, Actor> actors_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<ActorID> unreachable_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace comet::core

@@ -248,6 +248,9 @@ void CoreWorker::PollActorUpdates() {
     for (const rpc::PubMessage& msg : reply.messages()) {
       if (msg.has_actor_data()) actor_submitter_.OnActorUpdate(msg.actor_data());
     }
+    // Calls that never reached their actor's worker go out again once the
+    // GCS says it is still ALIVE there (at most one poll later).
+    for (const ActorID& id : actor_submitter_.Unreachable()) SyncActor(id);
     if (reply.latest_sequence() < after) synced = false;  // The GCS restarted.
     after = reply.latest_sequence();
     if (!synced) {

@@ -43,6 +43,9 @@ PushTaskStreamReactor* PushTaskStreamReactor::Start(TaskReceiver* receiver, std:
     stream->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
     return stream.get();
   }
+  // Tells the caller at once that its stream reached this worker (so that a
+  // stream that never did can be retried without spending a call's retries).
+  stream->StartSendInitialMetadata();
   stream->StartRead(&stream->incoming_);
   return stream.get();
 }

@@ -1,6 +1,10 @@
 // PushTaskStream end to end over a real gRPC server on loopback: the caller's
 // ActorCallStream, the worker's PushTaskStreamReactor and TaskReceiver.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <map>
@@ -45,6 +49,7 @@ struct Answers {
   std::mutex mu;
   std::map<int64_t, grpc::Status> by_sequence;
   absl::Notification ended;
+  std::atomic<bool> reached_worker{false};
 
   size_t size() {
     std::lock_guard<std::mutex> lock(mu);
@@ -87,7 +92,11 @@ class PushTaskStreamTest : public ::testing::Test {
             EXPECT_EQ(reply.return_objects(0).value().data(), "result " + std::to_string(seq));
           }
         },
-        [answers](ActorCallStream*) { answers->ended.Notify(); }, &calls_);
+        [answers](ActorCallStream*, bool reached_worker) {
+          answers->reached_worker = reached_worker;
+          answers->ended.Notify();
+        },
+        &calls_);
   }
 
   static std::shared_ptr<const rpc::PushTaskRequest> Call(int64_t seq,
@@ -170,6 +179,7 @@ TEST_F(PushTaskStreamTest, WorkerShutdownEndsTheStream) {
   receiver_.Stop();
   streams_.CloseAll();
   ASSERT_TRUE(answers_.ended.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_TRUE(answers_.reached_worker);  // Its calls may have run there.
   std::lock_guard<std::mutex> lock(answers_.mu);
   auto second = answers_.by_sequence.find(2);
   // Answered as "exiting", or dropped with the stream: never OK.
@@ -192,6 +202,27 @@ TEST_F(PushTaskStreamTest, CallerShutdownCancelsStreamsWithCallsStillRunning) {
   EXPECT_EQ(ActorCallStream::Create(stub_, nullptr, nullptr, &calls_), nullptr);
   // The late answer is dropped by the cancelled stream.
   receiver_.Finish(std::move(running));
+  EXPECT_EQ(answers_.size(), 0u);
+}
+
+TEST_F(PushTaskStreamTest, StreamToNoWorkerEndsWithoutReachingOne) {
+  // A port nothing listens on: the stream ends, and says nothing was delivered.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  int port = ntohs(addr.sin_port);
+  close(fd);  // Bound once, never listened on: connections are refused.
+  stub_ = std::shared_ptr<rpc::CoreWorkerService::Stub>(
+      rpc::CoreWorkerService::NewStub(rpc::MakeChannel("127.0.0.1:" + std::to_string(port))));
+  auto stream = Open();
+  stream->Send(Call(1));
+  ASSERT_TRUE(answers_.ended.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_FALSE(answers_.reached_worker);
   EXPECT_EQ(answers_.size(), 0u);
 }
 

@@ -290,3 +290,51 @@ def test_groups_of_a_finished_job_are_removed_unless_detached(cluster, tmp_path)
     remove_placement_group(kept_group)
     assert wait_for_condition(lambda: comet.available_resources().get("CPU") == 4,
                               timeout=TIMEOUT)
+
+
+def test_queued_tasks_fail_when_their_group_is_removed(groups):
+    import time
+
+    from comet.exceptions import TaskPlacementGroupRemoved
+    from comet.util import state
+
+    group = groups([{"CPU": 1}])
+    assert group.wait(TIMEOUT)
+    in_group = PlacementGroupSchedulingStrategy(group)
+
+    @comet.remote(num_cpus=1)
+    def hold(seconds):
+        time.sleep(seconds)
+        return "done"
+
+    running = hold.options(scheduling_strategy=in_group).remote(3)
+    assert wait_for_condition(
+        lambda: any(t["state"] == "RUNNING" and t["name"].endswith("hold")
+                    for t in state.list_tasks()), timeout=TIMEOUT)
+    queued = [hold.options(scheduling_strategy=in_group).remote(0) for _ in range(2)]
+    remove_placement_group(group)
+    for ref in queued:
+        with pytest.raises(TaskPlacementGroupRemoved, match="was removed"):
+            comet.get(ref, timeout=TIMEOUT)
+    assert comet.get(running, timeout=TIMEOUT) == "done"  # Already running: it finishes.
+
+
+def test_actor_waiting_in_a_removed_group_dies(groups):
+    from comet.exceptions import ActorDiedError
+
+    group = groups([{"CPU": 1}])
+    assert group.wait(TIMEOUT)
+    in_group = PlacementGroupSchedulingStrategy(group)
+
+    @comet.remote(num_cpus=1)
+    class Holder:
+        def ping(self):
+            return "pong"
+
+    first = Holder.options(scheduling_strategy=in_group).remote()
+    assert comet.get(first.ping.remote(), timeout=TIMEOUT) == "pong"
+    waiting = Holder.options(scheduling_strategy=in_group).remote()  # No room left in the bundle.
+    remove_placement_group(group)
+    with pytest.raises(ActorDiedError, match="placement group .* was removed"):
+        comet.get(waiting.ping.remote(), timeout=TIMEOUT)
+

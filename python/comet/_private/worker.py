@@ -29,6 +29,7 @@ _SYSTEM_ERRORS: dict[bytes, type[exceptions.RayError]] = {
     b"OWNER_DIED": exceptions.OwnerDiedError,
     b"OBJECT_FREED": exceptions.ReferenceCountingAssertionError,
     b"TASK_UNSCHEDULABLE": exceptions.TaskUnschedulableError,
+    b"TASK_PLACEMENT_GROUP_REMOVED": exceptions.TaskPlacementGroupRemoved,
     b"ACTOR_DIED": exceptions.ActorDiedError,
 }
 KWARGS_METADATA = b"COMET_KWARGS"

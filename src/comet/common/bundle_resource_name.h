@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,16 @@ namespace comet {
 
 inline constexpr absl::string_view kBundleResource = "bundle";
 inline constexpr int64_t kBundleResourceUnits = 1000;
+
+// The group (hex id) a bundle resource name belongs to; nullopt for any
+// other name.
+inline std::optional<std::string> BundleGroupHex(absl::string_view resource) {
+  size_t at = resource.find("_group_");
+  if (at == absl::string_view::npos) return std::nullopt;
+  size_t last = resource.rfind('_');
+  if (last < at + 6) return std::nullopt;
+  return std::string(resource.substr(last + 1));
+}
 
 // `index` < 0 names the group's wildcard resource.
 inline std::string BundleResourceName(absl::string_view resource,

@@ -150,6 +150,7 @@ void NormalTaskSubmitter::OnLeaseGranted(const std::string& key,
                                          rpc::RequestWorkerLeaseReply reply) {
   std::vector<rpc::TaskSpec> failed;
   std::string failure;
+  const char* failure_kind = kTaskUnschedulable;
   std::shared_ptr<Lease> unused;
   {
     absl::MutexLock lock(&mu_);
@@ -176,8 +177,11 @@ void NormalTaskSubmitter::OnLeaseGranted(const std::string& key,
       // Requests cancelled by this process's own shutdown are no failure.
       bool shutting_down = options_.calls != nullptr && options_.calls->closed();
       if (!shutting_down) COMET_LOG(WARNING) << "worker lease failed: " << failure;
-      // Nothing else will run these tasks: fail them.
-      if (state.pending_lease_requests == 0 && state.leases.empty()) {
+      // Nothing else will run these tasks: fail them. Nothing can run them
+      // once their placement group is gone.
+      if (status.ok() && reply.placement_group_removed()) failure_kind = kTaskPlacementGroupRemoved;
+      if ((state.pending_lease_requests == 0 && state.leases.empty()) ||
+          failure_kind == kTaskPlacementGroupRemoved) {
         failed.assign(std::make_move_iterator(state.queue.begin()),
                       std::make_move_iterator(state.queue.end()));
         state.queue.clear();
@@ -200,7 +204,7 @@ void NormalTaskSubmitter::OnLeaseGranted(const std::string& key,
   if (unused) ReturnLease(unused, /*disconnect=*/false);
   for (const rpc::TaskSpec& spec : failed) {
     auto task_id = TaskID::FromBinary(spec.task_id());
-    if (task_id.ok()) task_manager_->FailTask(*task_id, kTaskUnschedulable, failure, false);
+    if (task_id.ok()) task_manager_->FailTask(*task_id, failure_kind, failure, false);
   }
 }
 

@@ -58,6 +58,7 @@ inline constexpr const char* kObjectLost = "OBJECT_LOST";
 inline constexpr const char* kOwnerDied = "OWNER_DIED";
 inline constexpr const char* kObjectFreed = "OBJECT_FREED";
 inline constexpr const char* kTaskUnschedulable = "TASK_UNSCHEDULABLE";
+inline constexpr const char* kTaskPlacementGroupRemoved = "TASK_PLACEMENT_GROUP_REMOVED";
 inline constexpr const char* kActorDied = "ACTOR_DIED";
 // Data: the constructor's serialized error (metadata ERROR layout).
 inline constexpr const char* kActorCreationFailed = "ACTOR_CREATION_FAILED";

@@ -187,6 +187,13 @@ bool GcsActorManager::OnWorkerLeased(const ActorID& actor_id, uint64_t attempt,
   return true;
 }
 
+void GcsActorManager::OnUnschedulable(const ActorID& actor_id, uint64_t attempt,
+                                      const std::string& why) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr || actor->attempt != attempt || actor->data.state() == Row::DEAD) return;
+  Die(*actor, absl::StrCat("the actor cannot be scheduled: ", why));
+}
+
 void GcsActorManager::OnCreationTaskReplied(const ActorID& actor_id,
                                             uint64_t attempt,
                                             const absl::Status& status,

@@ -122,6 +122,9 @@ class GcsActorManager : public GcsActorScheduler::Listener {
   void OnCreationTaskReplied(const ActorID& actor_id, uint64_t attempt,
                              const absl::Status& status,
                              const rpc::PushTaskReply& reply) override;
+  // The actor dies: it can never be placed.
+  void OnUnschedulable(const ActorID& actor_id, uint64_t attempt,
+                       const std::string& why) override;
 
   size_t num_actors() const { return actors_.size(); }
 

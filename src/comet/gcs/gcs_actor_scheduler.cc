@@ -143,6 +143,11 @@ void GcsActorScheduler::OnLeaseReply(
     return;
   }
   Pending& pending = it->second;
+  if (status.ok() && reply.placement_group_removed()) {
+    pending_.erase(it);
+    if (listener_ != nullptr) listener_->OnUnschedulable(actor_id, attempt, reply.failure_message());
+    return;
+  }
   if (!granted || node == nullptr) {
     // Rejected (the raylet is shutting down), the RPC failed, the node
     // died, or the raylet redirected us (multi-node, not yet): again later.

@@ -73,6 +73,10 @@ class GcsActorScheduler {
                                        uint64_t attempt,
                                        const absl::Status& status,
                                        const rpc::PushTaskReply& reply) = 0;
+    // The actor can never be placed (its placement group was removed); the
+    // attempt is dropped.
+    virtual void OnUnschedulable(const ActorID& actor_id, uint64_t attempt,
+                                 const std::string& why) {}
   };
 
   GcsActorScheduler(const GcsNodeManager* nodes,

@@ -207,10 +207,14 @@ void LeaseManager::Detach(const Queued& queued) {
 }
 
 void LeaseManager::Reject(RequestId id, absl::string_view message) {
-  Queued queued = Remove(id);
-  if (queued.allocation) resources_->Free(*queued.allocation);
   LeaseOutcome outcome;
   outcome.failure_message = std::string(message);
+  Reject(id, outcome);
+}
+
+void LeaseManager::Reject(RequestId id, const LeaseOutcome& outcome) {
+  Queued queued = Remove(id);
+  if (queued.allocation) resources_->Free(*queued.allocation);
   queued.callback(outcome);
 }
 
@@ -324,6 +328,18 @@ void LeaseManager::EndLease(const WorkerID& worker_id) {
   if (!it->second.lent.IsEmpty()) resources_->Reclaim(it->second.lent);
   resources_->Free(it->second.allocation);
   leases_.erase(it);
+}
+
+size_t LeaseManager::RejectMatching(
+    const std::function<bool(const ResourceSet& demand)>& matches, const LeaseOutcome& outcome,
+    absl::Time now) {
+  std::vector<RequestId> ids;
+  for (const auto& [id, queued] : requests_) {
+    if (matches(queued.request.demand)) ids.push_back(id);
+  }
+  for (RequestId id : ids) Reject(id, outcome);
+  if (!ids.empty()) Schedule(now);
+  return ids.size();
 }
 
 void LeaseManager::RejectAll(absl::string_view reason) {

@@ -85,6 +85,8 @@ struct LeaseOutcome {
   std::optional<LeaseGrant> grant;
   std::optional<SpillbackTarget> spillback;
   std::string failure_message;
+  // Rejected: it asks for a placement group that was removed.
+  bool placement_group_removed = false;
 };
 
 // Delivers an outcome. For a grant, returning false says the requester is
@@ -154,6 +156,10 @@ class LeaseManager {
 
   // Rejects every queued request (shutdown).
   void RejectAll(absl::string_view reason);
+  // Rejects the queued requests whose demand matches (placement group
+  // removed); returns how many.
+  size_t RejectMatching(const std::function<bool(const ResourceSet& demand)>& matches,
+                        const LeaseOutcome& outcome, absl::Time now);
 
   // Requests waiting for resources or a worker (not infeasible ones).
   size_t NumPendingLeases() const;
@@ -203,6 +209,7 @@ class LeaseManager {
   // Takes the request out of its stage's queue (it stays in requests_).
   void Detach(const Queued& queued);
   void Reject(RequestId id, absl::string_view message);
+  void Reject(RequestId id, const LeaseOutcome& outcome);
   void EndLease(const WorkerID& worker_id);
   std::string NewLeaseId();
 

@@ -220,6 +220,26 @@ TEST_F(LeaseManagerTest, QueuesFifoUntilResourcesFree) {
   EXPECT_EQ(pool_.total_starts, 0u);
 }
 
+TEST_F(LeaseManagerTest, RejectsTheQueuedRequestsThatMatch) {
+  Init({{"CPU", 1}, {"GPU", 1}});
+  for (int i = 0; i < 3; ++i) pool_.Register();
+  Request("running", {{"CPU", 1}});
+  Request("cpu", {{"CPU", 1}});
+  Request("gpu", {{"GPU", 2}});  // Infeasible: queued forever, until rejected.
+  LeaseOutcome removed;
+  removed.failure_message = "gone";
+  removed.placement_group_removed = true;
+  size_t rejected = leases_->RejectMatching(
+      [](const ResourceSet& demand) { return demand.Has("GPU"); }, removed, now_);
+  EXPECT_EQ(rejected, 1u);
+  ASSERT_TRUE(outcomes_.count("gpu"));
+  EXPECT_FALSE(outcomes_["gpu"].grant);
+  EXPECT_TRUE(outcomes_["gpu"].placement_group_removed);
+  EXPECT_FALSE(outcomes_.count("cpu"));  // Still waiting for the CPU.
+  Return("running");
+  EXPECT_TRUE(GrantOf("cpu").lease_id.size() > 0);
+}
+
 TEST_F(LeaseManagerTest, SchedulingClassesTakeTurns) {
   Init({{"CPU", 1}});
   for (int i = 0; i < 5; ++i) pool_.Register();

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "src/comet/common/bundle_resource_name.h"
 #include "src/comet/common/logging.h"
 #include "src/comet/common/status_macros.h"
 #include "src/comet/raylet/grpc_status.h"
@@ -20,6 +21,7 @@ namespace comet::raylet {
 namespace {
 
 constexpr size_t kMaxReportedDemands = 1000;
+constexpr size_t kMaxRemovedGroups = 1000;
 
 grpc::Status Unavailable(bool started) {
   return grpc::Status(
@@ -282,8 +284,13 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
       worker.ok()) {
     lease.requester.worker = *worker;
   }
+  if (std::optional<std::string> removed = RemovedGroupOf(lease.demand)) {
+    FillLeaseReply(GroupRemoved(*removed), reply);
+    finish(grpc::Status::OK);
+    return std::nullopt;
+  }
   if (std::optional<SpillbackTarget> target = ChooseNode(lease)) {
-    FillLeaseReply(LeaseOutcome{std::nullopt, std::move(target), ""}, reply);
+    FillLeaseReply(LeaseOutcome{std::nullopt, std::move(target), "", false}, reply);
     finish(grpc::Status::OK);
     return std::nullopt;
   }
@@ -318,6 +325,7 @@ void NodeManager::FillLeaseReply(const LeaseOutcome& outcome,
   if (!outcome.grant) {
     reply->set_rejected(true);
     reply->set_failure_message(outcome.failure_message);
+    reply->set_placement_group_removed(outcome.placement_group_removed);
     return;
   }
   const LeaseGrant& grant = *outcome.grant;
@@ -545,12 +553,58 @@ void NodeManager::CancelResourceReserve(
     rpc::CancelResourceReserveReply* reply, const FinishFn& finish) {
   auto bundles = BundlesOf(request.bundles(), finish);
   if (!bundles) return;
+  // Committed bundles are cancelled only when their group is removed (a
+  // failed reservation cancels prepared ones).
+  std::vector<std::string> removed;
+  for (const BundleSpec& bundle : *bundles) {
+    std::string hex = bundle.group_id.Hex();
+    if (bundles_.IsCommitted(bundle.group_id, bundle.index) &&
+        std::find(removed.begin(), removed.end(), hex) == removed.end()) {
+      removed.push_back(hex);
+    }
+  }
   bool released = bundles_.Cancel(*bundles);
   finish(grpc::Status::OK);
+  absl::Time now = absl::Now();
+  for (const std::string& hex : removed) {
+    removed_groups_.push_back(hex);
+    if (removed_groups_.size() > kMaxRemovedGroups) removed_groups_.pop_front();
+    size_t rejected = leases_->RejectMatching(
+        [&hex](const ResourceSet& demand) {
+          for (const auto& [name, fixed] : demand.fixed_quantities()) {
+            if (BundleGroupHex(name) == hex) return true;
+          }
+          return false;
+        },
+        GroupRemoved(hex), now);
+    if (rejected > 0) {
+      COMET_LOG(INFO) << "placement group " << hex << " removed: " << rejected
+                      << " queued lease requests for it rejected";
+    }
+  }
   if (released) {
-    leases_->OnTotalResourcesChanged(absl::Now());
+    leases_->OnTotalResourcesChanged(now);
     NoteChanges();
   }
+}
+
+std::optional<std::string> NodeManager::RemovedGroupOf(const ResourceSet& demand) const {
+  if (removed_groups_.empty()) return std::nullopt;
+  for (const auto& [name, fixed] : demand.fixed_quantities()) {
+    std::optional<std::string> hex = BundleGroupHex(name);
+    if (hex && std::find(removed_groups_.begin(), removed_groups_.end(), *hex) !=
+                   removed_groups_.end()) {
+      return hex;
+    }
+  }
+  return std::nullopt;
+}
+
+LeaseOutcome NodeManager::GroupRemoved(const std::string& group_hex) {
+  LeaseOutcome outcome;
+  outcome.failure_message = absl::StrCat("placement group ", group_hex, " was removed");
+  outcome.placement_group_removed = true;
+  return outcome;
 }
 
 void NodeManager::NoteChanges() {

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -164,6 +165,9 @@ class NodeManager {
   std::optional<std::vector<BundleSpec>> BundlesOf(
       const google::protobuf::RepeatedPtrField<rpc::Bundle>& bundles,
       const FinishFn& finish) const;
+  // The removed placement group (hex id) a demand asks for, if any.
+  std::optional<std::string> RemovedGroupOf(const ResourceSet& demand) const;
+  static LeaseOutcome GroupRemoved(const std::string& group_hex);
   // Reports to the GCS soon if availability or demand changed.
   void NoteChanges();
   void SendReport(std::function<void()> done);
@@ -181,6 +185,9 @@ class NodeManager {
 
   LocalResourceManager resources_;
   PlacementGroupResourceManager bundles_{&resources_};
+  // Groups (hex ids) whose committed bundles here were cancelled: removed.
+  // Requests for them are rejected (the newest kMaxRemovedGroups are kept).
+  std::deque<std::string> removed_groups_;
   LocalDrivers drivers_;
   ClusterView cluster_;
   std::unique_ptr<WorkerSpawner> spawner_;

@@ -26,6 +26,10 @@ class PlacementGroupResourceManagerTest : public ::testing::Test {
 TEST_F(PlacementGroupResourceManagerTest, NamesFollowRay) {
   EXPECT_EQ(Name("CPU", 3), "CPU_group_3_" + group_.Hex());
   EXPECT_EQ(Name("CPU", -1), "CPU_group_" + group_.Hex());
+  EXPECT_EQ(BundleGroupHex(Name("CPU", 3)), group_.Hex());
+  EXPECT_EQ(BundleGroupHex(Name("bundle", -1)), group_.Hex());
+  EXPECT_EQ(BundleGroupHex("CPU"), std::nullopt);
+  EXPECT_EQ(BundleGroupHex("node_id:abc"), std::nullopt);
 }
 
 TEST_F(PlacementGroupResourceManagerTest, PrepareReservesCommitCreates) {

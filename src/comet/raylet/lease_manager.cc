@@ -229,6 +229,15 @@ std::vector<WorkerID> LeaseManager::LeasesOfGoneRequesters(
   return out;
 }
 
+std::vector<WorkerID> LeaseManager::LeasesUsing(
+    const std::function<bool(const ResourceSet& amounts)>& uses) const {
+  std::vector<WorkerID> out;
+  for (const auto& [worker_id, lease] : leases_) {
+    if (uses(lease.allocation.amounts)) out.push_back(worker_id);
+  }
+  return out;
+}
+
 void LeaseManager::SpillQueued(
     const std::function<std::optional<SpillbackTarget>(const LeaseRequest&)>& choose,
     absl::Time now) {

@@ -153,6 +153,9 @@ class LeaseManager {
   // dedicated workers are never included.
   std::vector<WorkerID> LeasesOfGoneRequesters(
       const std::function<bool(const LeaseRequester&)>& gone) const;
+  // Workers (actors' included) whose lease holds resources `uses` matches.
+  std::vector<WorkerID> LeasesUsing(
+      const std::function<bool(const ResourceSet& amounts)>& uses) const;
 
   // Rejects every queued request (shutdown).
   void RejectAll(absl::string_view reason);

@@ -569,18 +569,21 @@ void NodeManager::CancelResourceReserve(
   for (const std::string& hex : removed) {
     removed_groups_.push_back(hex);
     if (removed_groups_.size() > kMaxRemovedGroups) removed_groups_.pop_front();
-    size_t rejected = leases_->RejectMatching(
-        [&hex](const ResourceSet& demand) {
-          for (const auto& [name, fixed] : demand.fixed_quantities()) {
-            if (BundleGroupHex(name) == hex) return true;
-          }
-          return false;
-        },
-        GroupRemoved(hex), now);
-    if (rejected > 0) {
-      COMET_LOG(INFO) << "placement group " << hex << " removed: " << rejected
-                      << " queued lease requests for it rejected";
+    auto in_group = [&hex](const ResourceSet& resources) {
+      for (const auto& [name, fixed] : resources.fixed_quantities()) {
+        if (BundleGroupHex(name) == hex) return true;
+      }
+      return false;
+    };
+    size_t rejected = leases_->RejectMatching(in_group, GroupRemoved(hex), now);
+    // As in Ray, what runs in a removed group is killed.
+    std::vector<WorkerID> running = leases_->LeasesUsing(in_group);
+    for (const WorkerID& worker : running) {
+      leases_->ReturnWorker(worker, "", /*disconnect=*/true, now).IgnoreError();
     }
+    COMET_LOG(INFO) << "placement group " << hex << " removed: " << rejected
+                    << " queued lease requests rejected, " << running.size()
+                    << " workers stopped";
   }
   if (released) {
     leases_->OnTotalResourcesChanged(now);

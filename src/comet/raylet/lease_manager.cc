@@ -218,24 +218,24 @@ void LeaseManager::Reject(RequestId id, const LeaseOutcome& outcome) {
   queued.callback(outcome);
 }
 
-std::vector<WorkerID> LeaseManager::LeasesOfGoneRequesters(
-    const std::function<bool(const LeaseRequester&)>& gone) const {
+std::vector<WorkerID> LeaseManager::LeasesWhere(
+    const std::function<bool(const Lease&)>& matches) const {
   std::vector<WorkerID> out;
   for (const auto& [worker_id, lease] : leases_) {
-    if (!lease.dedicated && gone(lease.requester)) {
-      out.push_back(worker_id);
-    }
+    if (matches(lease)) out.push_back(worker_id);
   }
   return out;
 }
 
+std::vector<WorkerID> LeaseManager::LeasesOfGoneRequesters(
+    const std::function<bool(const LeaseRequester&)>& gone) const {
+  return LeasesWhere(
+      [&gone](const Lease& lease) { return !lease.dedicated && gone(lease.requester); });
+}
+
 std::vector<WorkerID> LeaseManager::LeasesUsing(
     const std::function<bool(const ResourceSet& amounts)>& uses) const {
-  std::vector<WorkerID> out;
-  for (const auto& [worker_id, lease] : leases_) {
-    if (uses(lease.allocation.amounts)) out.push_back(worker_id);
-  }
-  return out;
+  return LeasesWhere([&uses](const Lease& lease) { return uses(lease.allocation.amounts); });
 }
 
 void LeaseManager::SpillQueued(
@@ -256,15 +256,11 @@ void LeaseManager::SpillQueued(
 }
 
 bool LeaseManager::CancelByTaskId(absl::string_view task_id, absl::Time now) {
-  std::vector<RequestId> matches;
-  for (const auto& [id, queued] : requests_) {
-    if (queued.request.task_id == task_id) matches.push_back(id);
-  }
-  for (RequestId id : matches) {
-    Reject(id, "lease request cancelled by its submitter");
-  }
-  if (!matches.empty()) Schedule(now);
-  return !matches.empty();
+  LeaseOutcome cancelled;
+  cancelled.failure_message = "lease request cancelled by its submitter";
+  return RejectMatching(
+             [task_id](const LeaseRequest& request) { return request.task_id == task_id; },
+             cancelled, now) > 0;
 }
 
 void LeaseManager::CancelRequest(RequestId id, absl::string_view reason,
@@ -339,12 +335,11 @@ void LeaseManager::EndLease(const WorkerID& worker_id) {
   leases_.erase(it);
 }
 
-size_t LeaseManager::RejectMatching(
-    const std::function<bool(const ResourceSet& demand)>& matches, const LeaseOutcome& outcome,
-    absl::Time now) {
+size_t LeaseManager::RejectMatching(const std::function<bool(const LeaseRequest&)>& matches,
+                                    const LeaseOutcome& outcome, absl::Time now) {
   std::vector<RequestId> ids;
   for (const auto& [id, queued] : requests_) {
-    if (matches(queued.request.demand)) ids.push_back(id);
+    if (matches(queued.request)) ids.push_back(id);
   }
   for (RequestId id : ids) Reject(id, outcome);
   if (!ids.empty()) Schedule(now);

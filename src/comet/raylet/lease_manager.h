@@ -159,9 +159,9 @@ class LeaseManager {
 
   // Rejects every queued request (shutdown).
   void RejectAll(absl::string_view reason);
-  // Rejects the queued requests whose demand matches (placement group
-  // removed); returns how many.
-  size_t RejectMatching(const std::function<bool(const ResourceSet& demand)>& matches,
+  // Answers the queued requests that match with `outcome` (a rejection);
+  // returns how many.
+  size_t RejectMatching(const std::function<bool(const LeaseRequest&)>& matches,
                         const LeaseOutcome& outcome, absl::Time now);
 
   // Requests waiting for resources or a worker (not infeasible ones).
@@ -200,6 +200,7 @@ class LeaseManager {
     LeaseRequester requester;
   };
 
+  std::vector<WorkerID> LeasesWhere(const std::function<bool(const Lease&)>& matches) const;
   bool PlaceOnResources();
   void DispatchToWorkers(absl::Time now, bool* undone);
   void StartWorkers(absl::Time now);

@@ -230,7 +230,7 @@ TEST_F(LeaseManagerTest, RejectsTheQueuedRequestsThatMatch) {
   removed.failure_message = "gone";
   removed.placement_group_removed = true;
   size_t rejected = leases_->RejectMatching(
-      [](const ResourceSet& demand) { return demand.Has("GPU"); }, removed, now_);
+      [](const LeaseRequest& request) { return request.demand.Has("GPU"); }, removed, now_);
   EXPECT_EQ(rejected, 1u);
   ASSERT_TRUE(outcomes_.count("gpu"));
   EXPECT_FALSE(outcomes_["gpu"].grant);

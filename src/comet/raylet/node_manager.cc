@@ -575,7 +575,9 @@ void NodeManager::CancelResourceReserve(
       }
       return false;
     };
-    size_t rejected = leases_->RejectMatching(in_group, GroupRemoved(hex), now);
+    size_t rejected = leases_->RejectMatching(
+        [&in_group](const LeaseRequest& request) { return in_group(request.demand); },
+        GroupRemoved(hex), now);
     // As in Ray, what runs in a removed group is killed.
     std::vector<WorkerID> running = leases_->LeasesUsing(in_group);
     for (const WorkerID& worker : running) {

@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "ActorDiedError",
+    "AuthenticationError",
     "ActorPlacementGroupRemoved",
     "ActorUnavailableError",
     "ActorUnschedulableError",
@@ -77,6 +78,13 @@ class RayError(Exception):
 
 CometError = RayError
 """Comet's own name for :class:`RayError`."""
+
+
+class AuthenticationError(RayError, ConnectionError):
+    """A Comet process, the dashboard or the job server refused this process's
+    cluster token (missing or different), or no token was found. The message
+    says where this process looked: ``$COMET_AUTH_TOKEN``,
+    ``$COMET_AUTH_TOKEN_PATH``, then ``~/.comet/auth_token``."""
 
 
 class RaySystemError(RayError):

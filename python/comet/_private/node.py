@@ -10,7 +10,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from comet._private import session
+from comet._private import auth, session
 from comet._private.binaries import binary_path
 from comet._private.daemon import DaemonProcess
 from comet._private.session import DEFAULT_TEMP_DIR
@@ -115,6 +115,9 @@ class LocalNode:
     """A GCS and a raylet started by this driver, stopped by :meth:`stop`."""
 
     def __init__(self, options: NodeOptions) -> None:
+        # A new cluster: its token is made now if this user has none yet.
+        auth.ensure_token()
+        auth.check_listen_host(options.node_ip, "the node address")
         self.session_dir = session.new_session_dir(options.temp_dir)
         self.log_dir = os.path.join(self.session_dir, "logs")
         self.gcs, self.gcs_address = start_gcs(self.session_dir, options.node_ip, 0,

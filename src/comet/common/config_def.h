@@ -74,4 +74,17 @@ COMET_CONFIG(int64_t, worker_idle_timeout_ms, 60000,
              "Idle workers above the pool's minimum are stopped after this "
              "long.")
 
+// --- Security (the cluster token itself is never a config entry: see
+// src/comet/rpc/cluster_auth.h) ---
+COMET_CONFIG(std::string, metrics_auth, "token",
+             "\"token\": a node's Prometheus /metrics endpoint needs "
+             "Authorization: Bearer <cluster token>; \"none\": it is open "
+             "(read-only).")
+COMET_CONFIG(int64_t, raylet_max_request_bytes, 64LL * 1024 * 1024,
+             "Largest gRPC request a raylet reads; larger ones are refused "
+             "(RESOURCE_EXHAUSTED) before they are buffered whole.")
+COMET_CONFIG(int64_t, worker_max_request_bytes, 512LL * 1024 * 1024,
+             "Largest gRPC request a driver or worker reads (task pushes carry "
+             "inline arguments).")
+
 // clang-format on

@@ -55,7 +55,8 @@ std::string Fetch(int port, const std::string& request) {
 
 TEST(MetricsTest, ServerAnswersMetricsAndRejectsOtherPaths) {
   boost::asio::io_context io;
-  auto server = MetricsServer::Start(io, "127.0.0.1", 0, [] { return std::string("comet_up 1\n"); });
+  auto server =
+      MetricsServer::Start(io, "127.0.0.1", 0, [] { return std::string("comet_up 1\n"); }, "");
   ASSERT_TRUE(server.ok()) << server.status();
   int port = (*server)->port();
   std::thread thread([&] { io.run(); });
@@ -63,6 +64,28 @@ TEST(MetricsTest, ServerAnswersMetricsAndRejectsOtherPaths) {
   EXPECT_NE(ok.find("200 OK"), std::string::npos);
   EXPECT_NE(ok.find("\r\n\r\ncomet_up 1\n"), std::string::npos);
   EXPECT_NE(Fetch(port, "GET /other HTTP/1.1\r\n\r\n").find("404"), std::string::npos);
+  boost::asio::post(io, [&] { (*server)->Stop(); });
+  io.stop();
+  thread.join();
+}
+
+TEST(MetricsTest, ServerWithATokenAnswersOnlyScrapesThatCarryIt) {
+  boost::asio::io_context io;
+  auto server = MetricsServer::Start(
+      io, "127.0.0.1", 0, [] { return std::string("comet_up 1\n"); }, "secret-token-0123");
+  ASSERT_TRUE(server.ok()) << server.status();
+  int port = (*server)->port();
+  std::thread thread([&] { io.run(); });
+  std::string none = Fetch(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(none.find("401 Unauthorized"), std::string::npos);
+  EXPECT_EQ(none.find("comet_up"), std::string::npos);
+  std::string wrong =
+      Fetch(port, "GET /metrics HTTP/1.1\r\nAuthorization: Bearer nope\r\n\r\n");
+  EXPECT_NE(wrong.find("401"), std::string::npos);
+  std::string ok = Fetch(
+      port, "GET /metrics HTTP/1.1\r\nHost: x\r\nauthorization: Bearer secret-token-0123\r\n\r\n");
+  EXPECT_NE(ok.find("200 OK"), std::string::npos);
+  EXPECT_NE(ok.find("comet_up 1"), std::string::npos);
   boost::asio::post(io, [&] { (*server)->Stop(); });
   io.stop();
   thread.join();

@@ -11,6 +11,7 @@
 #include "src/comet/common/status_macros.h"
 #include "src/comet/core_worker/core_worker_service.h"
 #include "src/comet/rpc/async_call.h"
+#include "src/comet/rpc/grpc_auth.h"
 
 namespace comet::core {
 namespace {
@@ -21,6 +22,9 @@ constexpr uint32_t kPutIndexBase = 0x80000000u;
 
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    return absl::UnauthenticatedError(absl::StrCat(what, ": ", status.error_message()));
+  }
   return absl::UnavailableError(absl::StrCat(what, ": ", status.error_message()));
 }
 
@@ -67,7 +71,7 @@ absl::Status CoreWorker::Start() {
   ASSIGN_OR_RETURN(plasma_, plasma::PlasmaClient::Connect(
                                 options_.plasma_socket,
                                 absl::StrCat(options_.is_driver ? "driver-" : "worker-", getpid())));
-  auto gcs_channel = rpc::MakeChannel(options_.gcs_address);
+  auto gcs_channel = rpc::MakeChannel(options_.gcs_address, options_.auth);
   gcs_nodes_ = rpc::NodeInfoGcsService::NewStub(gcs_channel);
   gcs_resources_ = rpc::NodeResourceInfoGcsService::NewStub(gcs_channel);
   gcs_jobs_ = rpc::JobInfoGcsService::NewStub(gcs_channel);
@@ -80,9 +84,9 @@ absl::Status CoreWorker::Start() {
   service_ = std::make_unique<CoreWorkerServiceImpl>(this);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::StrCat(options_.node_ip, ":0"), grpc::InsecureServerCredentials(),
-                           &port);
-  builder.SetMaxReceiveMessageSize(-1);
+  RETURN_IF_ERROR(
+      rpc::AddListeningPort(&builder, options_.node_ip, 0, options_.auth, nullptr, &port));
+  builder.SetMaxReceiveMessageSize(options_.max_request_bytes);
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();

@@ -54,6 +54,9 @@ struct CoreWorkerOptions {
   // Drivers: recorded in the job table.
   std::string entrypoint;
   std::string ray_namespace;
+  // Presented on every call and checked on every call to this process.
+  rpc::ClusterAuth auth;
+  int max_request_bytes = 512 << 20;
 };
 
 class CoreWorkerServiceImpl;
@@ -207,8 +210,8 @@ class CoreWorker {
   TaskManager task_manager_;
   // The async RPCs in flight; cancelled and drained by Shutdown().
   rpc::CallRegistry calls_;
-  rpc::ClientPool<rpc::NodeManagerService> raylets_;
-  rpc::ClientPool<rpc::CoreWorkerService> workers_;
+  rpc::ClientPool<rpc::NodeManagerService> raylets_{options_.auth};
+  rpc::ClientPool<rpc::CoreWorkerService> workers_{options_.auth};
   std::unique_ptr<NormalTaskSubmitter> submitter_;
   TaskReceiver receiver_;
   // Callers' PushTaskStreams into this worker; closed by Shutdown().

@@ -68,7 +68,7 @@ class PushTaskStreamTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(port, 0);
     stub_ = std::shared_ptr<rpc::CoreWorkerService::Stub>(
-        rpc::CoreWorkerService::NewStub(rpc::MakeChannel("127.0.0.1:" + std::to_string(port))));
+        rpc::CoreWorkerService::NewStub(rpc::MakeChannel("127.0.0.1:" + std::to_string(port), rpc::ClusterAuth{})));
   }
 
   void TearDown() override {
@@ -218,7 +218,7 @@ TEST_F(PushTaskStreamTest, StreamToNoWorkerEndsWithoutReachingOne) {
   int port = ntohs(addr.sin_port);
   close(fd);  // Bound once, never listened on: connections are refused.
   stub_ = std::shared_ptr<rpc::CoreWorkerService::Stub>(
-      rpc::CoreWorkerService::NewStub(rpc::MakeChannel("127.0.0.1:" + std::to_string(port))));
+      rpc::CoreWorkerService::NewStub(rpc::MakeChannel("127.0.0.1:" + std::to_string(port), rpc::ClusterAuth{})));
   auto stream = Open();
   stream->Send(Call(1));
   ASSERT_TRUE(answers_.ended.WaitForNotificationWithTimeout(absl::Seconds(20)));

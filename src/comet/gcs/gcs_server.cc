@@ -78,7 +78,7 @@ absl::Status GcsServer::InitializeOnGcsThread() {
   resources_ = std::make_unique<GcsResourceManager>();
   tasks_ = std::make_unique<GcsTaskManager>();
   workers_ = std::make_unique<GcsWorkerManager>();
-  prober_ = std::make_unique<GrpcNodeProber>(io);
+  prober_ = std::make_unique<GrpcNodeProber>(io, options_.auth);
   health_ = std::make_unique<GcsHealthCheckManager>(
       io, prober_.get(), options_.health_check,
       [this](const NodeID& node_id, std::string reason) {
@@ -88,15 +88,15 @@ absl::Status GcsServer::InitializeOnGcsThread() {
                            << " dead: " << status;
         }
       });
-  raylet_clients_ = std::make_unique<GrpcRayletClientPool>(io);
-  worker_clients_ = std::make_unique<GrpcCoreWorkerClientPool>(io);
+  raylet_clients_ = std::make_unique<GrpcRayletClientPool>(io, options_.auth);
+  worker_clients_ = std::make_unique<GrpcCoreWorkerClientPool>(io, options_.auth);
   actor_scheduler_ = std::make_unique<GcsActorScheduler>(
       nodes_.get(), resources_.get(), raylet_clients_.get(),
       worker_clients_.get(), RunAfterOn(io), GcsActorSchedulerOptions());
   actors_ = std::make_unique<GcsActorManager>(
       store_.get(), pubsub_.get(), actor_scheduler_.get(), RunAfterOn(io));
   bundle_reserver_ = std::make_unique<GrpcBundleReserver>(
-      io, [this](const NodeID& id) { return nodes_->GetAliveNode(id); });
+      io, options_.auth, [this](const NodeID& id) { return nodes_->GetAliveNode(id); });
   placement_groups_ = std::make_unique<GcsPlacementGroupManager>(
       io, store_.get(), pubsub_.get(), resources_.get(),
       bundle_reserver_.get());
@@ -177,7 +177,8 @@ absl::Status GcsServer::StartGrpcServer() {
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
   std::string listen = JoinHostPort(options_.host, options_.port);
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port_);
+  RETURN_IF_ERROR(rpc::AddListeningPort(&builder, options_.host, options_.port, options_.auth,
+                                        auth_stats_, &port_));
   builder.RegisterService(node_service_.get());
   builder.RegisterService(resource_service_.get());
   builder.RegisterService(job_service_.get());

@@ -48,6 +48,8 @@
 #include "src/comet/gcs/grpc_node_prober.h"
 #include "src/comet/gcs/grpc_raylet_client_pool.h"
 #include "src/comet/gcs/store_client.h"
+#include "src/comet/rpc/cluster_auth.h"
+#include "src/comet/rpc/grpc_auth.h"
 
 namespace comet::gcs {
 
@@ -65,6 +67,8 @@ struct GcsServerOptions {
   absl::Duration placement_group_retry = absl::Seconds(1);
   // Largest request accepted (KV values carry pickled functions).
   int max_message_bytes = 512 << 20;
+  // The token every call must carry (and TLS); LoadClusterAuth() in main.
+  rpc::ClusterAuth auth;
 };
 
 class GcsServer {
@@ -109,6 +113,7 @@ class GcsServer {
   std::unique_ptr<StoreClient> store_;
   IoThread thread_{"gcs_server"};
   int port_ = 0;
+  std::shared_ptr<rpc::AuthStats> auth_stats_ = std::make_shared<rpc::AuthStats>();
   bool started_ = false;
 
   std::unique_ptr<GcsPubSubManager> pubsub_;

@@ -38,7 +38,7 @@ void GrpcBundleReserver::Send(
   Entry& entry = stubs_[node_id];
   if (entry.stub == nullptr || entry.target != target) {
     entry.target = target;
-    entry.stub = rpc::NodeManagerService::NewStub(rpc::MakeChannel(target));
+    entry.stub = rpc::NodeManagerService::NewStub(rpc::MakeChannel(target, auth_));
   }
   Request request;
   for (rpc::Bundle& bundle : bundles)

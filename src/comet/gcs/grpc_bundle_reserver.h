@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "proto/node_manager.grpc.pb.h"
 #include "src/comet/gcs/async_call_tracker.h"
+#include "src/comet/rpc/cluster_auth.h"
 #include "src/comet/gcs/bundle_reserver_interface.h"
 
 namespace comet::gcs {
@@ -31,8 +32,8 @@ class GrpcBundleReserver : public BundleReserver {
   // The live node's info, or nullptr.
   using NodeLookup = std::function<const rpc::NodeInfo*(const NodeID&)>;
 
-  GrpcBundleReserver(boost::asio::io_context& io, NodeLookup lookup)
-      : io_(io), lookup_(std::move(lookup)), calls_(io) {}
+  GrpcBundleReserver(boost::asio::io_context& io, rpc::ClusterAuth auth, NodeLookup lookup)
+      : io_(io), auth_(std::move(auth)), lookup_(std::move(lookup)), calls_(io) {}
 
   void Prepare(const NodeID& node_id, std::vector<rpc::Bundle> bundles,
                Callback callback) override;
@@ -60,6 +61,7 @@ class GrpcBundleReserver : public BundleReserver {
             std::function<void(const absl::Status&, Reply)> callback);
 
   boost::asio::io_context& io_;
+  const rpc::ClusterAuth auth_;
   NodeLookup lookup_;
   AsyncCallTracker calls_;
   absl::flat_hash_map<NodeID, Entry> stubs_;

@@ -22,7 +22,7 @@ std::shared_ptr<rpc::CoreWorkerService::Stub> GrpcCoreWorkerClientPool::StubFor(
   std::string target = TargetOf(worker);
   auto& stub = stubs_[target];
   if (stub == nullptr) {
-    stub = rpc::CoreWorkerService::NewStub(rpc::MakeChannel(target));
+    stub = rpc::CoreWorkerService::NewStub(rpc::MakeChannel(target, auth_));
   }
   return stub;
 }

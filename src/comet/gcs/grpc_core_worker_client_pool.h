@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "proto/core_worker.grpc.pb.h"
 #include "src/comet/gcs/async_call_tracker.h"
+#include "src/comet/rpc/cluster_auth.h"
 #include "src/comet/gcs/core_worker_client_pool_interface.h"
 
 namespace comet::gcs {
@@ -23,7 +24,8 @@ class GrpcCoreWorkerClientPool : public CoreWorkerClientPool {
  public:
   static constexpr absl::Duration kKillTimeout = absl::Seconds(10);
 
-  explicit GrpcCoreWorkerClientPool(boost::asio::io_context& io) : calls_(io) {}
+  GrpcCoreWorkerClientPool(boost::asio::io_context& io, rpc::ClusterAuth auth)
+      : auth_(std::move(auth)), calls_(io) {}
 
   void PushTask(const rpc::Address& worker, rpc::PushTaskRequest request,
                 Callback<rpc::PushTaskReply> callback) override;
@@ -40,6 +42,7 @@ class GrpcCoreWorkerClientPool : public CoreWorkerClientPool {
   std::shared_ptr<rpc::CoreWorkerService::Stub> StubFor(
       const rpc::Address& worker);
 
+  const rpc::ClusterAuth auth_;
   AsyncCallTracker calls_;
   absl::flat_hash_map<std::string,
                       std::shared_ptr<rpc::CoreWorkerService::Stub>>

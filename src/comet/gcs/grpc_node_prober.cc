@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "src/comet/rpc/grpc_auth.h"
 
 namespace comet::gcs {
 
@@ -40,7 +41,7 @@ absl::Status ToAbslStatus(const grpc::Status& status) {
 
 }  // namespace
 
-GrpcNodeProber::GrpcNodeProber(boost::asio::io_context& io_context)
+GrpcNodeProber::GrpcNodeProber(boost::asio::io_context& io_context, rpc::ClusterAuth auth)
     : io_context_(io_context), in_flight_(std::make_shared<InFlight>()) {}
 
 GrpcNodeProber::~GrpcNodeProber() { Shutdown(); }
@@ -64,8 +65,7 @@ rpc::NodeManagerService::Stub* GrpcNodeProber::StubFor(
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     channel.target = target;
-    channel.stub = rpc::NodeManagerService::NewStub(grpc::CreateCustomChannel(
-        target, grpc::InsecureChannelCredentials(), args));
+    channel.stub = rpc::NodeManagerService::NewStub(rpc::MakeAuthChannel(target, auth_, args));
   }
   return channel.stub.get();
 }

@@ -18,12 +18,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "proto/node_manager.grpc.pb.h"
 #include "src/comet/gcs/node_prober_interface.h"
+#include "src/comet/rpc/cluster_auth.h"
 
 namespace comet::gcs {
 
 class GrpcNodeProber : public NodeProber {
  public:
-  explicit GrpcNodeProber(boost::asio::io_context& io_context);
+  GrpcNodeProber(boost::asio::io_context& io_context, rpc::ClusterAuth auth);
   ~GrpcNodeProber() override;  // Shutdown()
 
   GrpcNodeProber(const GrpcNodeProber&) = delete;
@@ -54,6 +55,7 @@ class GrpcNodeProber : public NodeProber {
                                          const std::string& target);
 
   boost::asio::io_context& io_context_;
+  const rpc::ClusterAuth auth_;
   // Shared with completion callbacks, which may outlive this object.
   std::shared_ptr<InFlight> in_flight_;
   absl::flat_hash_map<NodeID, Channel> channels_;

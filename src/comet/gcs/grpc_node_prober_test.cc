@@ -68,7 +68,7 @@ TEST(GrpcNodeProberTest, TargetOf) {
 TEST(GrpcNodeProberTest, NothingListeningFails) {
   Socket closed(/*listening=*/false);
   boost::asio::io_context io;
-  GrpcNodeProber prober(io);
+  GrpcNodeProber prober(io, rpc::ClusterAuth{});
   std::optional<absl::Status> result;
   prober.Probe(Node("127.0.0.1", closed.port()), absl::Seconds(20),
                [&](absl::Status status) { result = status; });
@@ -79,7 +79,7 @@ TEST(GrpcNodeProberTest, NothingListeningFails) {
 TEST(GrpcNodeProberTest, HungNodeTimesOut) {
   Socket silent(/*listening=*/true);
   boost::asio::io_context io;
-  GrpcNodeProber prober(io);
+  GrpcNodeProber prober(io, rpc::ClusterAuth{});
   std::optional<absl::Status> result;
   prober.Probe(Node("127.0.0.1", silent.port()), absl::Milliseconds(200),
                [&](absl::Status status) { result = status; });
@@ -90,7 +90,7 @@ TEST(GrpcNodeProberTest, HungNodeTimesOut) {
 TEST(GrpcNodeProberTest, ShutdownCancelsProbesInFlight) {
   Socket silent(/*listening=*/true);
   boost::asio::io_context io;
-  GrpcNodeProber prober(io);
+  GrpcNodeProber prober(io, rpc::ClusterAuth{});
   std::optional<absl::Status> result;
   prober.Probe(Node("127.0.0.1", silent.port()), absl::Hours(1),
                [&](absl::Status status) { result = status; });

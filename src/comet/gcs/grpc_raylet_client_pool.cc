@@ -14,7 +14,7 @@ std::shared_ptr<rpc::NodeManagerService::Stub> GrpcRayletClientPool::StubFor(
   Entry& entry = stubs_[id];
   if (entry.stub == nullptr || entry.target != target) {
     entry.target = target;
-    entry.stub = rpc::NodeManagerService::NewStub(rpc::MakeChannel(target));
+    entry.stub = rpc::NodeManagerService::NewStub(rpc::MakeChannel(target, auth_));
   }
   return entry.stub;
 }

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "proto/node_manager.grpc.pb.h"
 #include "src/comet/gcs/async_call_tracker.h"
+#include "src/comet/rpc/cluster_auth.h"
 #include "src/comet/gcs/raylet_client_pool_interface.h"
 
 namespace comet::gcs {
@@ -25,7 +26,8 @@ class GrpcRayletClientPool : public RayletClientPool {
   // Deadline of the calls that are not leases.
   static constexpr absl::Duration kCallTimeout = absl::Seconds(10);
 
-  explicit GrpcRayletClientPool(boost::asio::io_context& io) : calls_(io) {}
+  GrpcRayletClientPool(boost::asio::io_context& io, rpc::ClusterAuth auth)
+      : auth_(std::move(auth)), calls_(io) {}
 
   void RequestWorkerLease(
       const rpc::NodeInfo& node, rpc::RequestWorkerLeaseRequest request,
@@ -46,6 +48,7 @@ class GrpcRayletClientPool : public RayletClientPool {
   std::shared_ptr<rpc::NodeManagerService::Stub> StubFor(
       const rpc::NodeInfo& node);
 
+  const rpc::ClusterAuth auth_;
   AsyncCallTracker calls_;
   absl::flat_hash_map<NodeID, Entry> stubs_;
 };

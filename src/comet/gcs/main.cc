@@ -4,7 +4,9 @@
 //   gcs_server [--port=N] [--host=127.0.0.1] [--log-dir=DIR]
 //              [--session-dir=DIR] [--config=name=value;name=value]
 //
-// --port=0 (the default) lets the OS pick. Settings come from the config
+// --port=0 (the default) lets the OS pick. The cluster token comes from
+// COMET_AUTH_TOKEN, COMET_AUTH_TOKEN_PATH or ~/.comet/auth_token
+// (src/comet/rpc/cluster_auth.h); every call must carry it. Settings come from the config
 // table: defaults, then COMET_* environment variables, then --config. Logs
 // go to <log-dir>/gcs_server.<pid>.log (<session-dir>/logs when only
 // --session-dir is given, else stderr). Once listening, stdout gets exactly
@@ -23,6 +25,7 @@
 #include "src/comet/common/config.h"
 #include "src/comet/common/logging.h"
 #include "src/comet/gcs/gcs_server.h"
+#include "src/comet/rpc/cluster_auth.h"
 
 namespace {
 
@@ -84,6 +87,15 @@ int main(int argc, char** argv) {
     return Fail(2, "--port must be a number from 0 to 65535");
   }
   options.session_dir = flags["session-dir"];
+  // The token is read here, never from a flag (flags show in `ps`).
+  auto auth = comet::rpc::LoadClusterAuth();
+  if (!auth.ok()) return Fail(2, std::string(auth.status().message()));
+  options.auth = *std::move(auth);
+  if (!options.auth.token_required()) {
+    std::fprintf(stderr,
+                 "gcs_server: WARNING: cluster auth is disabled (COMET_AUTH_MODE=disabled): "
+                 "any local process can control this cluster\n");
+  }
   options.health_check.period =
       absl::Milliseconds(config->health_check_period_ms());
   options.health_check.timeout = options.health_check.period;

@@ -127,6 +127,9 @@ absl::StatusOr<std::unique_ptr<ObjectManager>> ObjectManager::Create(ObjectManag
 
 ObjectManager::ObjectManager(ObjectManagerOptions options)
     : options_(std::move(options)),
+      peers_(options_.auth),
+      raylets_(options_.auth),
+      owners_(options_.auth),
       threads_(std::make_unique<boost::asio::thread_pool>(std::max(1, options_.num_pull_threads))) {}
 
 ObjectManager::~ObjectManager() { Stop(); }

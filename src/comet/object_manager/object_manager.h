@@ -58,6 +58,8 @@ struct ObjectManagerOptions {
   double max_pull_fraction = 0.7;
   // Whole-transfer deadline for one source.
   absl::Duration pull_timeout = absl::Minutes(5);
+  // Presented to peers, owners and raylets.
+  rpc::ClusterAuth auth;
 };
 
 class ObjectManager {

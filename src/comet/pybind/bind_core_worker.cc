@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/comet/common/logging.h"
 #include "src/comet/core_worker/core_worker.h"
+#include "src/comet/pybind/process_auth.h"
 #include "src/comet/pybind/core_worker_args.h"
 #include "src/comet/pybind/object_ref.h"
 #include "src/comet/pybind/plasma_buffer.h"
@@ -199,6 +200,7 @@ WorkerPtr CreateWorker(bool is_driver, const std::string& gcs_address,
   options.max_tasks_in_flight_per_worker = max_tasks_in_flight_per_worker;
   options.entrypoint = entrypoint;
   options.ray_namespace = ray_namespace;
+  options.auth = ProcessAuth();
   absl::StatusOr<WorkerPtr> created;
   {
     py::gil_scoped_release release;
@@ -728,13 +730,18 @@ void BindCoreWorker(py::module_& m) {
         rpc::GetAllNodeInfoReply reply;
         grpc::Status status;
         {
+          rpc::ClusterAuth auth = ProcessAuth();
           py::gil_scoped_release release;
-          auto stub = rpc::NodeInfoGcsService::NewStub(rpc::MakeChannel(gcs_address));
+          auto stub = rpc::NodeInfoGcsService::NewStub(rpc::MakeChannel(gcs_address, auth));
           grpc::ClientContext ctx;
           ctx.set_deadline(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
           ctx.set_wait_for_ready(true);
           status = stub->GetAllNodeInfo(&ctx, {}, &reply);
+        }
+        if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+          ThrowIfError(absl::UnauthenticatedError("the GCS at " + gcs_address + " refused: " +
+                                                  status.error_message()));
         }
         if (!status.ok()) {
           PyErr_SetString(PyExc_ConnectionError,

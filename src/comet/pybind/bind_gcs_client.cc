@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "proto/gcs_service.grpc.pb.h"
+#include "src/comet/pybind/process_auth.h"
 #include "src/comet/pybind/blocking_call.h"
 #include "src/comet/rpc/client_pool.h"
 
@@ -75,7 +76,7 @@ py::dict GroupDict(const rpc::PlacementGroupTableData& group) {
 class GcsClient {
  public:
   explicit GcsClient(const std::string& address) {
-    auto channel = rpc::MakeChannel(address);
+    auto channel = rpc::MakeChannel(address, ProcessAuth());
     groups_ = rpc::PlacementGroupInfoGcsService::NewStub(channel);
     nodes_ = rpc::NodeInfoGcsService::NewStub(channel);
   }

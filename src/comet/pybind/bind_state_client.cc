@@ -19,6 +19,7 @@
 #include "proto/gcs_service.grpc.pb.h"
 #include "proto/core_worker.grpc.pb.h"
 #include "proto/node_manager.grpc.pb.h"
+#include "src/comet/pybind/process_auth.h"
 #include "src/comet/pybind/blocking_call.h"
 #include "src/comet/rpc/client_pool.h"
 
@@ -106,7 +107,7 @@ py::list RowsToList(const Rows& rows) {
 class StateClient {
  public:
   explicit StateClient(const std::string& gcs_address) {
-    auto channel = rpc::MakeChannel(gcs_address);
+    auto channel = rpc::MakeChannel(gcs_address, ProcessAuth());
     nodes_ = rpc::NodeInfoGcsService::NewStub(channel);
     resources_ = rpc::NodeResourceInfoGcsService::NewStub(channel);
     jobs_ = rpc::JobInfoGcsService::NewStub(channel);
@@ -235,7 +236,7 @@ class StateClient {
 
 // The core worker at `address`'s references (GetObjectRefs) as a dict.
 py::dict ObjectRefs(const std::string& address, double timeout_s) {
-  auto stub = rpc::CoreWorkerService::NewStub(rpc::MakeChannel(address));
+  auto stub = rpc::CoreWorkerService::NewStub(rpc::MakeChannel(address, ProcessAuth()));
   auto reply = InvokeBlocking<rpc::GetObjectRefsReply>(
       "GetObjectRefs",
       [&](auto* c, auto* r) { return stub->GetObjectRefs(c, rpc::GetObjectRefsRequest(), r); },
@@ -245,7 +246,7 @@ py::dict ObjectRefs(const std::string& address, double timeout_s) {
 
 // The raylet at `address`'s GetNodeStats reply as a dict.
 py::dict NodeStats(const std::string& address, double timeout_s) {
-  auto stub = rpc::NodeManagerService::NewStub(rpc::MakeChannel(address));
+  auto stub = rpc::NodeManagerService::NewStub(rpc::MakeChannel(address, ProcessAuth()));
   auto reply = InvokeBlocking<rpc::GetNodeStatsReply>(
       "GetNodeStats",
       [&](auto* c, auto* r) { return stub->GetNodeStats(c, rpc::GetNodeStatsRequest(), r); },

@@ -1,6 +1,7 @@
 // Blocking gRPC calls from Python bindings: the call runs without the GIL and
 // with a deadline; a failed call raises the matching Python exception
-// (ValueError, ConnectionError, TimeoutError, RuntimeError). Used from the
+// (AuthenticationError, ValueError, ConnectionError, TimeoutError,
+// RuntimeError). Used from the
 // calling Python thread only.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "src/comet/pybind/status_to_python.h"
 
 namespace comet::pybind {
 
@@ -23,6 +25,9 @@ inline constexpr absl::Duration kBlockingCallTimeout = absl::Seconds(30);
                                        absl::string_view peer = "the GCS") {
   std::string message = absl::StrCat(what, " to ", peer, " failed: ", status.error_message());
   switch (status.error_code()) {
+    case grpc::StatusCode::UNAUTHENTICATED:
+      ThrowIfError(absl::UnauthenticatedError(message));
+      throw std::runtime_error(message);  // not reached
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::NOT_FOUND:
       throw pybind11::value_error(message);

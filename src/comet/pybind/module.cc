@@ -12,6 +12,7 @@ void BindCoreWorker(py::module_& m);
 void BindActors(py::module_& m);
 void BindGcsClient(py::module_& m);
 void BindStateClient(py::module_& m);
+void BindAuth(py::module_& m);
 }  // namespace comet::pybind
 
 PYBIND11_MODULE(_raylet, m) {
@@ -30,4 +31,5 @@ PYBIND11_MODULE(_raylet, m) {
   comet::pybind::BindActors(m);
   comet::pybind::BindGcsClient(m);
   comet::pybind::BindStateClient(m);
+  comet::pybind::BindAuth(m);
 }

@@ -40,6 +40,11 @@ void ThrowIfError(const absl::Status& status) {
   std::string message(status.message());
   PyObject* type = g_plasma_error;
   switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated: {
+      py::object error = py::module_::import("comet.exceptions").attr("AuthenticationError");
+      PyErr_SetString(error.ptr(), message.c_str());
+      throw py::error_already_set();
+    }
     case absl::StatusCode::kInvalidArgument:
       throw py::value_error(message);
     case absl::StatusCode::kUnavailable:

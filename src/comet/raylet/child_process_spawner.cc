@@ -26,6 +26,8 @@ struct ChildPlan {
   std::string exe;
   std::vector<std::string> args;
   std::vector<char*> argv;
+  std::vector<std::string> env;
+  std::vector<char*> envp;
   std::string out_path;  // Empty: stdout and stderr to the parent's stderr.
   std::string err_path;
   pid_t parent = 0;
@@ -81,8 +83,19 @@ int OpenLog(const std::string& path) {
     if (err_fd < 0 || dup2(err_fd, STDERR_FILENO) < 0) Fail(plan.report_fd);
   }
   CloseFrom(3, plan.report_fd);
-  execv(plan.exe.c_str(), plan.argv.data());
+  execve(plan.exe.c_str(), plan.argv.data(), plan.envp.data());
   Fail(plan.report_fd);
+}
+
+// This process's environment with `extra` set over it.
+std::vector<std::string> ChildEnvironment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    absl::string_view item(*entry);
+    if (extra.count(std::string(item.substr(0, item.find('=')))) == 0) env.emplace_back(item);
+  }
+  for (const auto& [name, value] : extra) env.push_back(absl::StrCat(name, "=", value));
+  return env;
 }
 
 }  // namespace
@@ -127,6 +140,9 @@ absl::StatusOr<int> ChildProcessSpawner::Spawn(const WorkerID& worker_id) {
   plan.exe = *exe;
   for (std::string& arg : plan.args) plan.argv.push_back(arg.data());
   plan.argv.push_back(nullptr);
+  plan.env = ChildEnvironment(options_.env);
+  for (std::string& item : plan.env) plan.envp.push_back(item.data());
+  plan.envp.push_back(nullptr);
   if (!options_.log_dir.empty()) {
     std::string base =
         absl::StrCat(options_.log_dir, "/worker-", worker_id.Hex());

@@ -18,6 +18,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct ChildProcessSpawnerOptions {
   std::function<std::vector<std::string>(const WorkerID&)> make_argv;
   // Where worker-<id>.out/.err go; empty = this process's stderr.
   std::string log_dir;
+  // Set in each worker's environment, over the raylet's own (the cluster
+  // token goes here: never on a command line, which `ps` shows).
+  std::map<std::string, std::string> env;
   // Between SIGTERM and SIGKILL in Terminate().
   absl::Duration terminate_grace = absl::Seconds(2);
 };

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "src/comet/raylet/grpc_status.h"
+#include "src/comet/rpc/client_pool.h"
 
 namespace comet::raylet {
 namespace {
@@ -23,9 +24,9 @@ GcsClient::GcsClient(std::shared_ptr<grpc::Channel> channel)
       resource_stub_(rpc::NodeResourceInfoGcsService::NewStub(channel_)),
       worker_stub_(rpc::WorkerInfoGcsService::NewStub(channel_)) {}
 
-std::unique_ptr<GcsClient> GcsClient::Connect(const std::string& address) {
-  return std::make_unique<GcsClient>(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+std::unique_ptr<GcsClient> GcsClient::Connect(const std::string& address,
+                                              const rpc::ClusterAuth& auth) {
+  return std::make_unique<GcsClient>(rpc::MakeChannel(address, auth));
 }
 
 absl::Status GcsClient::RegisterNode(const rpc::NodeInfo& info,

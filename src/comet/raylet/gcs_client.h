@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "proto/gcs_service.grpc.pb.h"
 #include "src/comet/common/id.h"
+#include "src/comet/rpc/cluster_auth.h"
 
 namespace comet::raylet {
 
@@ -24,7 +25,8 @@ class GcsClient {
  public:
   explicit GcsClient(std::shared_ptr<grpc::Channel> channel);
   // An insecure channel to HOST:PORT.
-  static std::unique_ptr<GcsClient> Connect(const std::string& address);
+  static std::unique_ptr<GcsClient> Connect(const std::string& address,
+                                            const rpc::ClusterAuth& auth);
 
   // Blocks until the GCS accepts the node, waiting up to `timeout` for the
   // GCS to come up.

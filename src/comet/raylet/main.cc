@@ -11,6 +11,7 @@
 #include "src/comet/common/logging.h"
 #include "src/comet/raylet/raylet.h"
 #include "src/comet/raylet/raylet_flags.h"
+#include "src/comet/rpc/cluster_auth.h"
 
 namespace {
 
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
   if (!overrides.ok()) return Fail(std::string(overrides.message()));
   auto options = comet::raylet::BuildRayletOptions(*flags, *config);
   if (!options.ok()) return Fail(std::string(options.status().message()));
+  // The token is read here, never from a flag (flags show in `ps`).
+  auto auth = comet::rpc::LoadClusterAuth();
+  if (!auth.ok()) return Fail(std::string(auth.status().message()));
+  options->auth = *std::move(auth);
   absl::Status logging =
       comet::InitLogging("raylet", options->log_dir, config->log_level());
   if (!logging.ok()) return Fail(std::string(logging.message()));

@@ -58,10 +58,11 @@ absl::Status Raylet::StartServing() {
   objects.node_id = options_.node_id;
   objects.plasma_socket = options_.plasma.socket_path;
   objects.store_capacity = plasma_->capacity();
+  objects.auth = options_.auth;
   ASSIGN_OR_RETURN(objects_, ObjectManager::Create(std::move(objects)));
   object_service_ = std::make_unique<ObjectManagerGrpcService>(objects_.get());
 
-  gcs_ = GcsClient::Connect(options_.gcs_address);
+  gcs_ = GcsClient::Connect(options_.gcs_address, options_.auth);
   NodeManagerOptions manager;
   manager.node_id = options_.node_id;
   manager.host = options_.host;
@@ -98,6 +99,7 @@ absl::Status Raylet::StartServing() {
                                    const std::string& raylet_address) {
       ChildProcessSpawnerOptions spawner;
       spawner.log_dir = options.log_dir;
+      spawner.env = rpc::AuthEnvironment(options.auth);
       spawner.make_argv = [options, raylet_address](const WorkerID& id) {
         return WorkerCommandLine(options, raylet_address, id);
       };
@@ -112,11 +114,11 @@ absl::Status Raylet::StartServing() {
   service_ = std::make_unique<NodeManagerService>(
       io_.io_context(), node_manager_.get(), objects_.get());
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.port),
-                           grpc::InsecureServerCredentials(), &port_);
+  RETURN_IF_ERROR(rpc::AddListeningPort(&builder, options_.host, options_.port, options_.auth,
+                                        auth_stats_, &port_));
   builder.RegisterService(service_.get());
   builder.RegisterService(object_service_.get());
-  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxReceiveMessageSize(options_.max_request_bytes);
   builder.SetMaxSendMessageSize(-1);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
@@ -127,7 +129,10 @@ absl::Status Raylet::StartServing() {
   absl::Status metrics_started = io_.RunSync([this]() -> absl::Status {
     ASSIGN_OR_RETURN(metrics_, MetricsServer::Start(io_.io_context(), options_.host,
                                                     options_.metrics_port,
-                                                    [this] { return RenderMetrics(); }));
+                                                    [this] { return RenderMetrics(); },
+                                                    options_.metrics_open
+                                                        ? std::string()
+                                                        : options_.auth.token));
     return absl::OkStatus();
   });
   RETURN_IF_ERROR(metrics_started);
@@ -190,6 +195,9 @@ std::string Raylet::RenderMetrics() const {
   counter("comet_object_store_evictions_total", "Cached copies evicted since start.",
           static_cast<double>(store.num_evictions));
   objects_->AppendMetrics(&text, node);
+  counter("comet_grpc_unauthenticated_total",
+          "gRPC calls to this raylet refused for a missing or wrong cluster token.",
+          static_cast<double>(auth_stats_->refused.load()));
   return text.text();
 }
 

@@ -30,6 +30,8 @@
 #include "src/comet/raylet/gcs_client.h"
 #include "src/comet/raylet/node_manager.h"
 #include "src/comet/raylet/node_manager_service.h"
+#include "src/comet/rpc/cluster_auth.h"
+#include "src/comet/rpc/grpc_auth.h"
 
 namespace comet::raylet {
 
@@ -59,6 +61,11 @@ struct RayletOptions {
   ClusterViewOptions cluster;
   ObjectManagerOptions objects;  // node_id, socket and capacity are filled in.
   absl::Duration gcs_register_timeout = absl::Seconds(30);
+  // Checked on every gRPC call; passed to workers in their environment.
+  rpc::ClusterAuth auth;
+  // /metrics without the token (config metrics_auth=none).
+  bool metrics_open = false;
+  int max_request_bytes = 64 << 20;
   absl::Duration shutdown_grace = absl::Seconds(2);
   // Interpreter for workers (ChildProcessSpawner).
   std::string python = "python3";
@@ -99,6 +106,7 @@ class Raylet {
   ResourceSet total_;
   std::string address_;
   int port_ = 0;
+  std::shared_ptr<rpc::AuthStats> auth_stats_ = std::make_shared<rpc::AuthStats>();
   bool registered_ = false;
   std::unique_ptr<plasma::PlasmaStoreRunner> plasma_;
   std::unique_ptr<ObjectManager> objects_;

@@ -1,5 +1,6 @@
 #include "src/comet/raylet/raylet_flags.h"
 
+#include <limits>
 #include <unistd.h>
 
 #include <algorithm>
@@ -249,6 +250,16 @@ absl::StatusOr<RayletOptions> BuildRayletOptions(const RayletFlags& flags,
       config.plasma_create_fallback_timeout_ms();
   options.plasma.max_message_bytes =
       static_cast<uint64_t>(config.plasma_max_message_bytes());
+  if (config.metrics_auth() != "token" && config.metrics_auth() != "none") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metrics_auth must be \"token\" or \"none\", got \"", config.metrics_auth(), "\""));
+  }
+  options.metrics_open = config.metrics_auth() == "none";
+  if (config.raylet_max_request_bytes() < (1 << 20) ||
+      config.raylet_max_request_bytes() > std::numeric_limits<int>::max()) {
+    return absl::InvalidArgumentError("raylet_max_request_bytes must be from 1 MiB to 2 GiB");
+  }
+  options.max_request_bytes = static_cast<int>(config.raylet_max_request_bytes());
 
   double num_cpus = flags.num_cpus.value_or(
       static_cast<double>(std::max(1u, std::thread::hardware_concurrency())));

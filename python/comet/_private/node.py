@@ -116,7 +116,8 @@ class LocalNode:
 
     def __init__(self, options: NodeOptions) -> None:
         # A new cluster: its token is made now if this user has none yet.
-        auth.ensure_token()
+        if auth.ensure_token()["mode"] == "disabled":
+            print(auth.DISABLED_WARNING, file=sys.stderr)
         auth.check_listen_host(options.node_ip, "the node address")
         self.session_dir = session.new_session_dir(options.temp_dir)
         self.log_dir = os.path.join(self.session_dir, "logs")

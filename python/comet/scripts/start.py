@@ -13,10 +13,11 @@ import time
 
 import click
 
-from comet._private import session
+from comet._private import auth, session
 from comet._private.daemon import DaemonProcess, DaemonStartError
 from comet._private.node import NodeOptions, start_gcs, start_raylet
 from comet._private.session import DEFAULT_TEMP_DIR
+from comet.exceptions import AuthenticationError
 from comet.scripts.netcheck import is_listening, port_in_use, split_address
 
 DEFAULT_PORT = 6379
@@ -122,14 +123,22 @@ def _wait_blocking(daemons: list[DaemonProcess], signals: _StopSignals) -> None:
               help="Start the dashboard with the head [default: when installed].")
 @click.option("--block", is_flag=True,
               help="Stay in the foreground; stop the node on Ctrl-C or when a daemon dies.")
+@click.option("--auth-mode", type=click.Choice(auth.AUTH_MODES), default=None,
+              help="'token' (the default: every call needs the cluster token) or "
+                   "'disabled' (loopback only, with a warning) [default: $COMET_AUTH_MODE "
+                   "or token].")
+@click.option("--metrics-auth", type=click.Choice(["token", "none"]), default=None,
+              help="Whether Prometheus /metrics endpoints need the token (a bearer "
+                   "token) or are open, read-only [default: token].")
 def start(head: bool, address: str | None, port: int | None, num_cpus: int | None,
           num_gpus: int | None, resources: str | None, object_store_memory: int | None,
           memory: int | None, node_ip_address: str, temp_dir: str | None,
           dashboard_host: str, dashboard_port: int, include_dashboard: bool | None,
-          block: bool) -> None:
+          block: bool, auth_mode: str | None, metrics_auth: str | None) -> None:
     """Start Comet's daemons on this machine: a head node, or a node joining --address."""
     if head == bool(address):
         raise _fail("give exactly one of --head and --address=HOST:PORT")
+    _setup_auth(head, auth_mode, metrics_auth, node_ip_address, dashboard_host)
     options = NodeOptions(num_cpus=num_cpus, num_gpus=num_gpus,
                           resources=parse_resources(resources) or None, memory=memory,
                           object_store_memory=object_store_memory, node_ip=node_ip_address)
@@ -145,6 +154,26 @@ def start(head: bool, address: str | None, port: int | None, num_cpus: int | Non
     if signals is not None:
         _wait_blocking(daemons, signals)
         signals.restore()
+
+
+def _setup_auth(head: bool, auth_mode: str | None, metrics_auth: str | None,
+                node_ip: str, dashboard_host: str) -> None:
+    """Applies --auth-mode/--metrics-auth to the daemons (through their
+    environment) and makes sure this node has the cluster token: a head
+    creates it when none exists, a joining node must already have it."""
+    try:
+        auth.set_auth_mode(auth_mode)
+        auth.check_listen_host(node_ip, "--node-ip-address")
+        if head:
+            auth.check_listen_host(dashboard_host, "--dashboard-host")
+    except ValueError as e:
+        raise _fail(str(e)) from None
+    if metrics_auth is not None:
+        os.environ["COMET_METRICS_AUTH"] = metrics_auth
+    try:
+        auth.ensure_token() if head else auth.load()
+    except AuthenticationError as e:
+        raise _fail(str(e)) from None
 
 
 def _start_node_daemons(options: NodeOptions, temp_dir: str, gcs_port: int | None,
@@ -224,6 +253,8 @@ def _start_worker(options: NodeOptions, address: str, temp_dir: str) -> list[Dae
                     "(`comet start --head`)?")
     try:
         _raylet.gcs_nodes(address, timeout_s=5.0)
+    except AuthenticationError as e:  # its message names the token and where it came from
+        raise _fail(str(e)) from None
     except ConnectionError as e:
         raise _fail(f"{address} does not answer as a Comet GCS: {e}") from None
     session_dir, daemons, _, node_id = _start_node_daemons(options, temp_dir, None, address)

@@ -27,7 +27,8 @@ APT_PACKAGES=(
   iproute2
 )
 # Distribution names as pip knows them.
-PIP_PACKAGES=(pytest pytest-timeout numpy cloudpickle click psutil aiohttp setuptools wheel)
+PIP_PACKAGES=(pytest pytest-timeout numpy cloudpickle click psutil aiohttp setuptools wheel
+  cryptography)
 
 log() { echo "[build.sh] $*"; }
 die() { echo "[build.sh] ERROR: $*" >&2; exit 1; }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,9 @@ class Target:
 
 
 def test_every_grpc_service_refuses_calls_without_the_right_token(comet_start):
-    comet_start(num_cpus=2)
+    # Health checks every 100 ms: a GCS whose checks lacked the token would
+    # mark the node dead within 0.5 s, well before the end of this test.
+    comet_start(num_cpus=2, _system_config={"health_check_period_ms": 100})
     ctx = worker_context.get()
     actor = Target.options(name="victim", lifetime="detached").remote()
     port, worker_id = comet.get(actor.where.remote())
@@ -75,8 +78,11 @@ def test_every_grpc_service_refuses_calls_without_the_right_token(comet_start):
             for code, message in calls.values():
                 assert "token" in message, message
 
-    # Nothing the attacker asked for happened.
+    # Nothing the attacker asked for happened, and the node's own health
+    # checks (which carry the token) kept it alive.
+    time.sleep(1.0)  # 10 health-check periods; waits for something not to happen
     assert len(list_nodes()) == nodes_before
+    assert all(n["state"] == "ALIVE" for n in list_nodes())
     assert comet.get(actor.ping.remote()) == "pong"
     assert state_client().kv_get("probe", b"pwned") is None
 

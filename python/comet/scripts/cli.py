@@ -11,6 +11,7 @@ from comet.scripts.start import start
 from comet.scripts.state_cli import list_command, memory, summary
 from comet.scripts.status import status
 from comet.scripts.stop import stop
+from comet.scripts.tls import tls
 
 
 @click.group()
@@ -28,6 +29,7 @@ main.add_command(summary)
 main.add_command(memory)
 main.add_command(logs)
 main.add_command(timeline)
+main.add_command(tls)
 
 
 if __name__ == "__main__":

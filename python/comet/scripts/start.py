@@ -130,14 +130,23 @@ def _wait_blocking(daemons: list[DaemonProcess], signals: _StopSignals) -> None:
 @click.option("--metrics-auth", type=click.Choice(["token", "none"]), default=None,
               help="Whether Prometheus /metrics endpoints need the token (a bearer "
                    "token) or are open, read-only [default: token].")
+@click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CA certificate (PEM): with --tls-cert and --tls-key, mutual TLS on "
+                   "every gRPC channel and HTTPS for the dashboard [default: $COMET_TLS_CA].")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="This node's certificate (PEM), signed by --tls-ca (`comet tls init`).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The private key (PEM) of --tls-cert.")
 def start(head: bool, address: str | None, port: int | None, num_cpus: int | None,
           num_gpus: int | None, resources: str | None, object_store_memory: int | None,
           memory: int | None, node_ip_address: str, temp_dir: str | None,
           dashboard_host: str, dashboard_port: int, include_dashboard: bool | None,
-          block: bool, auth_mode: str | None, metrics_auth: str | None) -> None:
+          block: bool, auth_mode: str | None, metrics_auth: str | None,
+          tls_ca: str | None, tls_cert: str | None, tls_key: str | None) -> None:
     """Start Comet's daemons on this machine: a head node, or a node joining --address."""
     if head == bool(address):
         raise _fail("give exactly one of --head and --address=HOST:PORT")
+    _setup_tls(tls_ca, tls_cert, tls_key)
     _setup_auth(head, auth_mode, metrics_auth, node_ip_address, dashboard_host)
     options = NodeOptions(num_cpus=num_cpus, num_gpus=num_gpus,
                           resources=parse_resources(resources) or None, memory=memory,
@@ -154,6 +163,20 @@ def start(head: bool, address: str | None, port: int | None, num_cpus: int | Non
     if signals is not None:
         _wait_blocking(daemons, signals)
         signals.restore()
+
+
+def _setup_tls(ca: str | None, cert: str | None, key: str | None) -> None:
+    """--tls-* go to the daemons as COMET_TLS_* (absolute paths)."""
+    given = {"--tls-ca": ca, "--tls-cert": cert, "--tls-key": key}
+    if not any(given.values()):
+        return
+    missing = [flag for flag, value in given.items() if not value]
+    if missing:
+        raise _fail(f"TLS needs --tls-ca, --tls-cert and --tls-key together; missing "
+                    f"{', '.join(missing)}")
+    for variable, value in (("COMET_TLS_CA", ca), ("COMET_TLS_CERT", cert),
+                            ("COMET_TLS_KEY", key)):
+        os.environ[variable] = os.path.abspath(value or "")
 
 
 def _setup_auth(head: bool, auth_mode: str | None, metrics_auth: str | None,

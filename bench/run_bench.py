@@ -13,6 +13,15 @@ are pooled. Reports median [min-max] and the ratio Comet/Ray of the medians
 (above 1: Comet is faster). Rewrites the section `## <--section>` of the
 output (default "Comet vs Ray microbenchmarks") and leaves the others alone.
 
+The cost of the cluster token (Comet with auth on, the default, against the
+same build with COMET_AUTH_MODE=disabled; no Ray needed):
+
+    python bench/run_bench.py --against comet-auth-disabled --rounds 3 \
+        --section "Cluster token: auth on vs off" \
+        --only single_client_tasks_sync single_client_tasks_async multi_client_tasks_async \
+        actor_calls_sync_1_1 actor_calls_async_1_1 actor_calls_async_n_n \
+        single_client_put_calls single_client_get_calls
+
 Cross-node transfer and spilling (issues 5 and 6):
 
     python bench/run_bench.py --rounds 2 --section "Cross-node transfer and spilling" \
@@ -41,19 +50,27 @@ from workloads import WORKLOADS  # noqa: E402
 COMET_PYTHONPATH = str(HERE.parent / "python")  # the staged build of this checkout
 
 
+# The second system of a run: Ray, or Comet itself with the cluster token off.
+AGAINST = {"ray": "Ray", "comet-auth-disabled": "Comet, auth disabled"}
+
+
 def env_for(system: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     env.pop("RAY_TMPDIR", None)
-    if system == "comet":
+    env.pop("COMET_AUTH_MODE", None)
+    if system.startswith("comet"):
         env["PYTHONPATH"] = COMET_PYTHONPATH
+    if system == "comet-auth-disabled":
+        env["COMET_AUTH_MODE"] = "disabled"
     return env
 
 
 def run_one(system: str, workload: str, scale: float) -> list[float]:
-    python = sys.executable if system == "comet" else str(RAY_PYTHON)
+    python = sys.executable if system.startswith("comet") else str(RAY_PYTHON)
+    driver = "comet" if system.startswith("comet") else system
     proc = subprocess.run(
-        [python, str(HERE / "workloads.py"), "--system", system, "--workload", workload,
+        [python, str(HERE / "workloads.py"), "--system", driver, "--workload", workload,
          "--scale", str(scale)],
         capture_output=True, text=True, timeout=900, env=env_for(system), cwd="/tmp")
     if proc.returncode != 0:
@@ -79,26 +96,31 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
     parser.add_argument("--section", default="Comet vs Ray microbenchmarks",
                         help="title of the RESULTS.md section to rewrite")
+    parser.add_argument("--against", choices=sorted(AGAINST), default="ray",
+                        help="what Comet is compared with [default: ray]")
     args = parser.parse_args()
     args.load_before = os.getloadavg()
-    if not RAY_PYTHON.exists():
+    other = args.against
+    if other == "ray" and not RAY_PYTHON.exists():
         sys.exit(f"Ray's virtualenv is missing: python -m venv {HERE}/.venv-ray && "
                  f"{HERE}/.venv-ray/bin/pip install ray numpy")
     names = args.only or list(WORKLOADS)
     rows = []
     for name in names:
-        samples: dict[str, list[float]] = {"comet": [], "ray": []}
+        samples: dict[str, list[float]] = {"comet": [], other: []}
         for r in range(args.rounds):
-            order = ("comet", "ray") if r % 2 == 0 else ("ray", "comet")
+            order = ("comet", other) if r % 2 == 0 else (other, "comet")
             for system in order:
                 samples[system].extend(run_one(system, name, args.scale))
         med = {s: statistics.median(v) for s, v in samples.items()}
+        med["ray"] = med[other]
+        samples["ray"] = samples[other]
         unit = WORKLOADS[name][1]
         # Ratios read "how many times better Comet is" for every metric.
         lower_is_better = "lower is better" in unit
         ratio = med["ray"] / med["comet"] if lower_is_better else med["comet"] / med["ray"]
         rows.append((name, unit, samples, med, ratio))
-        print(f"{name:32s} comet {med['comet']:12.3f}  ray {med['ray']:12.3f}  "
+        print(f"{name:32s} comet {med['comet']:12.3f}  {other} {med['ray']:12.3f}  "
               f"ratio {ratio:.2f}", flush=True)
     write_results(args, rows)
 
@@ -114,6 +136,11 @@ def write_results(args: argparse.Namespace, rows: list) -> None:
     marker = f"## {args.section}"
     load_after = os.getloadavg()
     command = "python bench/run_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    other = AGAINST[args.against]
+    versions = (f"- versions: comet {version_of(sys.executable, 'comet', 'comet')}, "
+                + (f"ray {version_of(str(RAY_PYTHON), 'ray', 'ray')}, "
+                   if args.against == "ray" else "")
+                + f"python {platform.python_version()}")
     lines = [
         marker,
         "",
@@ -121,17 +148,16 @@ def write_results(args: argparse.Namespace, rows: list) -> None:
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
         f"{platform.platform()}",
-        f"- versions: comet {version_of(sys.executable, 'comet', 'comet')}, "
-        f"ray {version_of(str(RAY_PYTHON), 'ray', 'ray')}, python {platform.python_version()}",
+        versions,
         f"- command: `{command.strip()}`",
         f"- load average (1 min) before / after the run: {args.load_before[0]:.1f} / "
         f"{load_after[0]:.1f} (other work shares the machine)",
         f"- each figure: median [min–max] of the samples of {args.rounds} rounds (n = samples "
         "per system), each round a fresh process per system (`init(num_cpus=2)` unless the "
         "workload says otherwise); systems interleaved; ratio = how many times better Comet "
-        "is (Comet/Ray for rates, Ray/Comet for times and memory)",
+        f"is (Comet/{other} for rates, {other}/Comet for times and memory)",
         "",
-        "| workload | unit | Comet | Ray | ratio |",
+        f"| workload | unit | Comet | {other} | ratio |",
         "| --- | --- | --- | --- | --- |",
     ]
     for name, unit, samples, med, ratio in rows:

@@ -166,3 +166,18 @@ def test_disabled_auth_runs_on_loopback_with_a_warning(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("5")
     assert "auth is disabled" in result.stderr, result.stderr
+
+
+def test_session_and_socket_folders_are_private(comet_start):
+    comet_start(num_cpus=1)
+    ctx = worker_context.get()
+    session = Path(ctx.session_dir)
+    assert stat.S_IMODE(session.stat().st_mode) == 0o700
+    sockets = Path(os.path.realpath(session / "sockets"))
+    assert stat.S_IMODE(sockets.stat().st_mode) == 0o700
+    assert (sockets / "plasma_store").is_socket()
+    # Nothing in the session holds the token.
+    token = auth.load()["token"]
+    for path in session.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert token not in path.read_text(errors="replace"), path

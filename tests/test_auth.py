@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import comet
-from cli_cluster import CLI, Cluster, cli
+from cli_cluster import Cluster, cli
 from comet._private import auth, worker_context
 from comet.util.state import list_nodes
 from comet.util.state.api import state_client
@@ -45,6 +46,15 @@ def probe(target: str, address: str, *args: str) -> dict[str, tuple[int, str]]:
         calls[name] = (int(code), message[0] if message else "")
     assert calls, out
     return calls
+
+
+def python(code: str, env: dict[str, str | None]) -> subprocess.CompletedProcess:
+    """Runs `python -c code` with os.environ updated by env (None values removed)."""
+    full = {**os.environ, **env}
+    for name in [k for k, v in env.items() if v is None]:
+        full.pop(name, None)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=full)
 
 
 @comet.remote
@@ -105,23 +115,17 @@ def test_token_file_is_private_and_an_open_one_is_refused(tmp_path):
     open_file = tmp_path / "open_token"
     open_file.write_text("an-open-token-0123456789\n")
     open_file.chmod(0o644)
-    env = {**os.environ, "COMET_AUTH_TOKEN_PATH": str(open_file)}
-    env.pop("COMET_AUTH_TOKEN", None)
-    result = subprocess.run(
-        [*CLI[:1], "-c", "import comet; comet.init(_temp_dir=%r)" % str(tmp_path / "c")],
-        capture_output=True, text=True, timeout=60, env=env)
+    result = python("import comet; comet.init(_temp_dir=%r)" % str(tmp_path / "c"),
+                    {"COMET_AUTH_TOKEN_PATH": str(open_file), "COMET_AUTH_TOKEN": None})
     assert result.returncode != 0
     assert "AuthenticationError" in result.stderr and "chmod 600" in result.stderr, result.stderr
 
 
 def test_new_token_is_created_where_the_path_says(tmp_path):
     path = tmp_path / "secrets" / "token"
-    env = {**os.environ, "COMET_AUTH_TOKEN_PATH": str(path)}
-    env.pop("COMET_AUTH_TOKEN", None)
-    result = subprocess.run(
-        [*CLI[:1], "-c", "import comet; comet.init(_temp_dir=%r); "
-         "print(comet.get(comet.put(7)))" % str(tmp_path / "c")],
-        capture_output=True, text=True, timeout=60, env=env)
+    result = python("import comet; comet.init(_temp_dir=%r); print(comet.get(comet.put(7)))"
+                    % str(tmp_path / "c"),
+                    {"COMET_AUTH_TOKEN_PATH": str(path), "COMET_AUTH_TOKEN": None})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("7")
     assert len(path.read_text().strip()) == 64
@@ -138,9 +142,7 @@ def test_node_and_driver_with_a_wrong_token_are_refused(cluster: Cluster, tmp_pa
     assert "token" in joined.stderr and "COMET_AUTH_TOKEN" in joined.stderr, joined.stderr
     assert len([n for n in list_nodes(cluster.gcs_address) if n["state"] == "ALIVE"]) == 1
 
-    driver = subprocess.run(
-        [*CLI[:1], "-c", "import comet; comet.init(address=%r)" % cluster.gcs_address],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **wrong})
+    driver = python("import comet; comet.init(address=%r)" % cluster.gcs_address, wrong)
     assert driver.returncode != 0
     assert "AuthenticationError" in driver.stderr, driver.stderr
     assert "token" in driver.stderr and "COMET_AUTH_TOKEN" in driver.stderr, driver.stderr
@@ -158,11 +160,8 @@ def test_disabled_auth_refuses_non_loopback_addresses(tmp_path):
 
 
 def test_disabled_auth_runs_on_loopback_with_a_warning(tmp_path):
-    env = {**os.environ, "COMET_AUTH_MODE": "disabled"}
-    result = subprocess.run(
-        [*CLI[:1], "-c", "import comet; comet.init(_temp_dir=%r); "
-         "print(comet.get(comet.put(5)))" % str(tmp_path / "c")],
-        capture_output=True, text=True, timeout=60, env=env)
+    result = python("import comet; comet.init(_temp_dir=%r); print(comet.get(comet.put(5)))"
+                    % str(tmp_path / "c"), {"COMET_AUTH_MODE": "disabled"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("5")
     assert "auth is disabled" in result.stderr, result.stderr

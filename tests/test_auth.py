@@ -30,6 +30,7 @@ from comet.util.state.api import state_client
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT / "bazel-bin" / "src" / "comet" / "tools" / "auth_probe"
 UNAUTHENTICATED = 16
+RESOURCE_EXHAUSTED = 8
 WRONG_TOKEN = "wrong-token-" + "0" * 52
 
 pytestmark = pytest.mark.skipif(not PROBE.exists(),
@@ -101,8 +102,12 @@ def test_every_grpc_service_refuses_calls_without_the_right_token(comet_start):
         calls = probe(target, address, *ids, f"--token={token}")
         served = {name: code for name, (code, _) in calls.items() if code != UNAUTHENTICATED}
         assert served == {name: code for name, (code, _) in calls.items()}, (target, calls)
-        # Reads are answered OK; a pull of an unknown object fails on its own terms.
-        assert all(code == 0 for name, code in served.items() if "Pull" not in name), calls
+        # Reads are answered OK; a pull of an unknown object fails on its own
+        # terms, and a 100 MiB request to the raylet is refused unread.
+        assert all(code == 0 for name, code in served.items()
+                   if "Pull" not in name and "100MiB" not in name), calls
+        if target == "raylet":
+            assert served["NodeManagerService/KillWorker(100MiB)"] == RESOURCE_EXHAUSTED, calls
     comet.kill(actor)
 
 

@@ -155,6 +155,16 @@ std::vector<Probe> RayletProbes(const std::shared_ptr<grpc::Channel>& ch,
          rpc::KillWorkerReply r;
          return raylet->KillWorker(c, q, &r);
        }},
+      {"NodeManagerService/KillWorker(100MiB)", false,
+       [=](auto* c) {
+         // Larger than a raylet reads (raylet_max_request_bytes): refused
+         // before any handler, whatever the token.
+         rpc::KillWorkerRequest q;
+         q.set_worker_id(worker_id);
+         q.set_reason(std::string(100 << 20, 'x'));
+         rpc::KillWorkerReply r;
+         return raylet->KillWorker(c, q, &r);
+       }},
       {"ObjectManagerService/Pull", false,
        [=](auto* c) {
          rpc::ObjectPullRequest q;

@@ -42,7 +42,7 @@ absl::Status ToAbslStatus(const grpc::Status& status) {
 }  // namespace
 
 GrpcNodeProber::GrpcNodeProber(boost::asio::io_context& io_context, rpc::ClusterAuth auth)
-    : io_context_(io_context), in_flight_(std::make_shared<InFlight>()) {}
+    : io_context_(io_context), auth_(std::move(auth)), in_flight_(std::make_shared<InFlight>()) {}
 
 GrpcNodeProber::~GrpcNodeProber() { Shutdown(); }
 

@@ -63,6 +63,8 @@ def _redirect(location: str) -> web.Response:
 
 
 class LoginRoutes:
+    """The login form, the token-for-cookie exchange and logout."""
+
     def __init__(self, policy: HttpAuthPolicy) -> None:
         self._policy = policy
 

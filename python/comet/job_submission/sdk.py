@@ -132,7 +132,6 @@ class JobSubmissionClient:
                                   "--head`)? --address/COMET_DASHBOARD_ADDRESS pick "
                                   "another") from None
 
-
     def _refused(self, body: bytes) -> AuthenticationError:
         from comet import _raylet
 

@@ -25,6 +25,7 @@ APT_PACKAGES=(
   bazel-bootstrap libgrpc++-dev protobuf-compiler-grpc libabsl-dev libboost-dev
   libflatbuffers-dev flatbuffers-compiler pybind11-dev libgtest-dev pkg-config
   iproute2
+  chromium # tests/test_dashboard_ui.py drives it (through playwright-core)
 )
 # Distribution names as pip knows them.
 PIP_PACKAGES=(pytest pytest-timeout numpy cloudpickle click psutil aiohttp setuptools wheel

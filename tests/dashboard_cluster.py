@@ -14,6 +14,15 @@ from typing import Any
 
 from cli_cluster import CLI, free_port
 
+
+def bearer() -> dict[str, str]:
+    """The Authorization header with this machine's cluster token (the one
+    `comet start --head` made or found), as every client sends it."""
+    from comet._private import auth
+
+    return auth.bearer_headers()
+
+
 def wait_for(cond: Any, timeout: float = 60.0, interval: float = 0.1) -> Any:
     """Polls cond() until it returns something truthy; returns it (or fails)."""
     deadline = time.monotonic() + timeout
@@ -27,8 +36,12 @@ def wait_for(cond: Any, timeout: float = 60.0, interval: float = 0.1) -> Any:
 
 
 class DashboardCluster:
-    def __init__(self, temp_dir: Path) -> None:
+    """``extra_env`` goes to every CLI call (and so to the daemons it starts)."""
+
+    def __init__(self, temp_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.temp_dir = temp_dir
+        self.extra_env = dict(extra_env or {})
+        self.start_output = ""
         self.gcs_port = free_port()
         self.dashboard_port = free_port()
         self.url = f"http://127.0.0.1:{self.dashboard_port}"
@@ -41,6 +54,7 @@ class DashboardCluster:
         env = {k: v for k, v in os.environ.items()
                if k not in ("COMET_ADDRESS", "COMET_DASHBOARD_ADDRESS")}
         env["COMET_TEMP_DIR"] = str(self.temp_dir)
+        env.update(self.extra_env)
         return env
 
     def cli(self, *args: object, timeout: float = 90) -> subprocess.CompletedProcess:
@@ -52,6 +66,7 @@ class DashboardCluster:
                           "--temp-dir", self.temp_dir, "--dashboard-port", self.dashboard_port)
         assert result.returncode == 0, result.stderr
         assert self.url in result.stdout, result.stdout + result.stderr
+        self.start_output = result.stdout
         latest = self.temp_dir / "session_latest"
         self.gcs_address = (latest / "gcs_address").read_text().strip()
         self.session_dir = os.path.realpath(latest)
@@ -64,11 +79,15 @@ class DashboardCluster:
         info = json.loads((Path(self.session_dir) / "session.json").read_text())
         return info["pids"]["dashboard"]
 
-    def http(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """(status, decoded JSON or text) of one request to the dashboard."""
+    def http(self, method: str, path: str, body: Any = None,
+             headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """(status, decoded JSON or text) of one request to the dashboard, sent
+        as JSON with the cluster token unless ``headers`` say otherwise."""
         data = None if body is None else (body if isinstance(body, bytes)
                                           else json.dumps(body).encode())
-        req = urllib.request.Request(self.url + path, data=data, method=method)
+        headers = {**bearer(), "Content-Type": "application/json", **(headers or {})}
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={k: v for k, v in headers.items() if v})
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
                 status, raw, ctype = resp.status, resp.read(), resp.headers["Content-Type"]

@@ -31,6 +31,7 @@ import pytest
 import comet
 from cli_cluster import cli, free_port, processes_of
 from comet.util import placement_group
+from comet._private import auth
 from conftest import wait_for_condition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 JOB_MARKER = "dashboard-ui-test: the job is running"
 JOB_TICK = "dashboard-ui-test tick "
-PAGES = ["overview", "nodes", "node-detail", "actors", "tasks", "tasks-timeline", "objects",
+PAGES = ["login", "overview", "nodes", "node-detail", "actors", "tasks", "tasks-timeline", "objects",
          "placement-groups", "jobs", "job-detail", "job-stopped", "error-state"]
 
 
@@ -75,7 +76,8 @@ def http(url: str, body: Any = None, timeout: float = 10) -> Any:
     """GETs (or POSTs body as JSON to) url; returns the decoded JSON answer."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={**auth.bearer_headers(),
+                                              "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -146,7 +148,7 @@ def _run_ui_check(url: str, expect: dict[str, Any], tmp_path: Path) -> str:
         ["node", str(UI_CHECK), "--url", url, "--out", str(ARTIFACTS),
          "--expect", str(expect_file)],
         cwd=DASHBOARD_DIR, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "CHROMIUM": CHROMIUM})
+        env={**os.environ, "CHROMIUM": CHROMIUM, "COMET_UI_TOKEN": auth.load()["token"]})
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"browser checks failed (screenshots in {ARTIFACTS}):\n{output}"
     return output

@@ -254,6 +254,8 @@ def test_every_node_serves_prometheus_metrics(cluster):
     import re
     import urllib.request
 
+    from comet._private.auth import bearer_headers
+
     cluster.start_head("--num-cpus", "1")
     cluster.add_node("--num-cpus", "1", "--resources", '{"other": 1}')
     comet.init(address=cluster.gcs_address)
@@ -264,7 +266,8 @@ def test_every_node_serves_prometheus_metrics(cluster):
     for node in comet.nodes():
         assert node["MetricsExportPort"] > 0
         url = f"http://{node['NodeManagerAddress']}:{node['MetricsExportPort']}/metrics"
-        text = urllib.request.urlopen(url, timeout=10).read().decode()
+        text = urllib.request.urlopen(urllib.request.Request(url, headers=bearer_headers()),
+                                      timeout=10).read().decode()
         samples = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
         bad = [ln for ln in samples if not re.match(METRIC_LINE, ln)]
         assert not bad, bad[:3]
@@ -276,8 +279,8 @@ def test_every_node_serves_prometheus_metrics(cluster):
             assert any(ln.startswith(family) and label in ln for ln in samples), family
     # The pull to the other node shows in its counters.
     other = [n for n in comet.nodes() if n["Resources"].get("other")][0]
-    text = urllib.request.urlopen(
+    text = urllib.request.urlopen(urllib.request.Request(
         f"http://{other['NodeManagerAddress']}:{other['MetricsExportPort']}/metrics",
-        timeout=10).read().decode()
+        headers=bearer_headers()), timeout=10).read().decode()
     pulled = [ln for ln in text.splitlines() if ln.startswith("comet_object_manager_pulled_bytes_total")]
     assert pulled and float(pulled[0].split()[-1]) >= 4 * MiB

@@ -1,6 +1,8 @@
 // The REST client: one function per endpoint of docs/dashboard.md. Every call
 // throws ApiError with the backend's {"error": ...} message on a non-2xx
-// answer, so pages show one kind of error.
+// answer, so pages show one kind of error. A 401 (no session cookie, or one
+// from another token) sends the browser to the login page. Mutating calls
+// always say Content-Type: application/json, which the server requires.
 import type {
   ActorInfo,
   ClusterStatus,
@@ -34,11 +36,20 @@ async function request(path: string, init?: RequestInit): Promise<Response> {
     if (err instanceof DOMException && err.name === "AbortError") throw err;
     throw new ApiError(0, "cannot reach the dashboard server");
   }
+  if (response.status === 401) toLogin();
   if (!response.ok) {
     throw new ApiError(response.status, await errorMessage(response));
   }
   return response;
 }
+
+/** Leaves for /login, which comes back to this page once the token is given. */
+function toLogin(): void {
+  const here = window.location.pathname + window.location.search + window.location.hash;
+  window.location.assign(`/login?${new URLSearchParams({ next: here }).toString()}`);
+}
+
+const JSON_HEADERS = { "Content-Type": "application/json" };
 
 async function errorMessage(response: Response): Promise<string> {
   const fallback = `${response.status} ${response.statusText}`.trim();
@@ -55,11 +66,8 @@ async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
 }
 
 async function postJson<T>(path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method: "POST" };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { "Content-Type": "application/json" };
-  }
+  const init: RequestInit = { method: "POST", headers: JSON_HEADERS };
+  if (body !== undefined) init.body = JSON.stringify(body);
   return (await (await request(path, init)).json()) as T;
 }
 
@@ -96,10 +104,10 @@ export const api = {
   jobLogs: async (id: string, s?: AbortSignal) =>
     (await getJson<{ logs: string }>(`/api/jobs/${enc(id)}/logs`, s)).logs,
   stopJob: (id: string) => postJson<{ stopped: boolean }>(`/api/jobs/${enc(id)}/stop`),
-  deleteJob: async (id: string) =>
-    (await (await request(`/api/jobs/${enc(id)}`, { method: "DELETE" })).json()) as {
-      deleted: boolean;
-    },
+  deleteJob: async (id: string) => {
+    const init: RequestInit = { method: "DELETE", headers: JSON_HEADERS };
+    return (await (await request(`/api/jobs/${enc(id)}`, init)).json()) as { deleted: boolean };
+  },
   submitJob: (body: { entrypoint: string; runtime_env?: unknown; metadata?: unknown }) =>
     postJson<{ submission_id: string; job_id: string | null }>("/api/jobs/", body),
 };

@@ -10,7 +10,10 @@
 //    "stop_job": true}
 // job_tick_prefix: the job prints "<prefix><n>" with a growing n; the check
 // waits for a larger n than the page first showed (the log is live).
-// Every key is optional. Chromium is Debian's (/usr/bin/chromium, or
+// Every key is optional. $COMET_UI_TOKEN is the cluster token: the run starts
+// on the login page (a wrong token first, then this one), and ends by showing
+// that a lost session sends the UI back to it. Without it (auth disabled) no
+// login is expected. Chromium is Debian's (/usr/bin/chromium, or
 // $CHROMIUM); playwright-core never downloads a browser. Exits 0 when every
 // check passed, 1 with the failed step (and a FAILED-*.png) otherwise.
 import { mkdirSync, readFileSync } from "node:fs";
@@ -73,12 +76,46 @@ async function seeText(text, scope = "main") {
   await page.locator(scope).getByText(text, { exact: false }).first().waitFor({ state: "visible" });
 }
 
+/** Types a token into the login form and submits it. */
+async function submitLogin(token) {
+  await page.locator('[data-page="login"]').waitFor();
+  await page.locator("#token").fill(token);
+  await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: "Log in" }).click()]);
+}
+
+/** The session cookie, checked for HttpOnly and SameSite=Strict. */
+async function sessionCookie() {
+  const cookie = (await page.context().cookies()).find((c) => c.name === "comet_session");
+  if (!cookie) throw new Error("no comet_session cookie after logging in");
+  if (!cookie.httpOnly || cookie.sameSite !== "Strict") {
+    throw new Error(`the session cookie is not HttpOnly + SameSite=Strict: ${JSON.stringify(cookie)}`);
+  }
+  if (cookie.value === token) throw new Error("the session cookie is the token itself");
+  return cookie;
+}
+
+const token = process.env.COMET_UI_TOKEN ?? "";
+
 async function visit(path, pageName) {
   await page.goto(base + path);
   await page.locator(`[data-page="${pageName}"]`).waitFor();
 }
 
 try {
+  if (token) {
+    await step("a visit without a session lands on the login page, which takes the token", async () => {
+      await page.goto(base + "/nodes");
+      await page.locator('[data-page="login"]').waitFor();
+      if (new URL(page.url()).pathname !== "/login") throw new Error(`not redirected to /login: ${page.url()}`);
+      await submitLogin("not-the-cluster-token-0123456789");
+      await page.locator("p.error").getByText("not this cluster's token").waitFor();
+      await shot("login");
+      await submitLogin(token);
+      await page.locator('[data-page="nodes"]').waitFor();  // back where the visit started
+      await sessionCookie();
+    });
+  }
+
   await step("overview shows nodes, resources and charts", async () => {
     await visit("/", "overview");
     await seeText("Cluster resources");
@@ -225,6 +262,27 @@ try {
     await page.goto(`${base}/no/such/page`);
     await seeText("No page at");
   });
+
+  if (token) {
+    await step("a page whose session is gone goes to the login page and back", async () => {
+      await visit("/", "overview");
+      await page.context().clearCookies();  // the next poll gets 401
+      await page.locator('[data-page="login"]').waitFor();
+      await submitLogin(token);
+      await page.locator('[data-page="overview"]').waitFor();
+      await sessionCookie();
+    });
+
+    await step("logging out ends the session", async () => {
+      await page.goto(`${base}/logout`);
+      await page.locator('[data-page="login"]').waitFor();
+      if ((await page.context().cookies()).some((c) => c.name === "comet_session")) {
+        throw new Error("the session cookie survived /logout");
+      }
+      await page.goto(`${base}/actors`);
+      await page.locator('[data-page="login"]').waitFor();
+    });
+  }
 } catch (err) {
   console.log(`FAIL ${current}: ${err instanceof Error ? err.message.split("\n")[0] : err}`);
   try {

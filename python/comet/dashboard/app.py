@@ -6,25 +6,33 @@ from __future__ import annotations
 from aiohttp import web
 
 from comet.dashboard import static_routes
+from comet.dashboard.auth_middleware import (HttpAuthPolicy, add_security_headers,
+                                             make_auth_middleware)
 from comet.dashboard.gcs import Gcs
 from comet.dashboard.http_util import error_middleware
 from comet.dashboard.job_manager import JobManager
 from comet.dashboard.job_routes import JobRoutes
 from comet.dashboard.log_routes import LogRoutes
+from comet.dashboard.login_routes import LoginRoutes
 from comet.dashboard.metrics_history import MetricsHistory
 from comet.dashboard.metrics_routes import MetricsRoutes
 from comet.dashboard.state_routes import StateRoutes
 
 
-def make_app(gcs_address: str, session_dir: str,
+def make_app(gcs_address: str, session_dir: str, policy: HttpAuthPolicy,
              static_dir: str = static_routes.STATIC_DIR) -> web.Application:
+    """The dashboard app; ``policy`` says what callers must present (its
+    middleware runs before every other one)."""
     gcs = Gcs(gcs_address)
     jobs = JobManager(gcs, session_dir)
     history = MetricsHistory(gcs)
     metrics = MetricsRoutes(gcs, jobs, history)
     state = StateRoutes(gcs, session_dir)
 
-    app = web.Application(middlewares=[metrics.timing_middleware, error_middleware])
+    app = web.Application(middlewares=[make_auth_middleware(policy),
+                                       metrics.timing_middleware, error_middleware])
+    app.on_response_prepare.append(add_security_headers)
+    LoginRoutes(policy).add_routes(app)
     JobRoutes(jobs, gcs).add_routes(app)
     state.add_routes(app)
     LogRoutes(state).add_routes(app)

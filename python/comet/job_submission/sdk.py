@@ -1,21 +1,26 @@
 """JobSubmissionClient: Ray's job-submission SDK against a Comet dashboard.
 
 Blocking methods use urllib; `tail_job_logs` is an async generator (aiohttp).
-HTTP errors raise RuntimeError with the server's message; an unreachable
-dashboard raises ConnectionError.
+Every request carries the cluster token (``Authorization: Bearer``), found as
+every Comet process finds it, unless the caller's ``headers`` bring their own
+``Authorization``. A 401 raises AuthenticationError naming the token used and
+where it was looked up; other HTTP errors raise RuntimeError with the server's
+message; an unreachable dashboard raises ConnectionError.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import os
 import urllib.error
 import urllib.request
 from typing import Any, AsyncIterator
 
-from comet._private import session
+from comet._private import auth, session
 from comet._private.session import DEFAULT_TEMP_DIR
+from comet.exceptions import AuthenticationError
 from comet.job_submission.common import JobInfo, JobStatus
 
 DEFAULT_DASHBOARD_ADDRESS = "http://127.0.0.1:8265"
@@ -35,17 +40,31 @@ def resolve_dashboard_address(address: str | None = None) -> str:
 
 
 class JobSubmissionClient:
-    def __init__(self, address: str | None = None, timeout_s: float = 30.0) -> None:
+    """Submits and manages jobs through a Comet dashboard's job server.
+
+    ``headers`` go with every request; an ``Authorization`` among them
+    replaces the cluster token this process would otherwise send. Raises
+    AuthenticationError when no token is found (and auth is not disabled)."""
+
+    def __init__(self, address: str | None = None, timeout_s: float = 30.0,
+                 headers: dict[str, str] | None = None) -> None:
         self.address = resolve_dashboard_address(address)
         self._timeout_s = timeout_s
+        self._headers, self._credentials = _request_headers(headers)
 
     # -- Ray's API -----------------------------------------------------------------
 
     def submit_job(self, *, entrypoint: str, runtime_env: dict[str, Any] | None = None,
                    metadata: dict[str, str] | None = None, submission_id: str | None = None,
-                   **ignored: Any) -> str:
+                   **unsupported: Any) -> str:
         """Submits a job; returns its submission id. A relative working_dir is made
-        absolute here (the dashboard runs on this machine)."""
+        absolute here (the dashboard runs on this machine). Ray's other options
+        (entrypoint_num_cpus, ...) raise TypeError unless None: the job server
+        does not implement them."""
+        given = sorted(k for k, v in unsupported.items() if v is not None)
+        if given:
+            raise TypeError(f"submit_job: {', '.join(given)} not supported by Comet's job "
+                            "server")
         runtime_env = dict(runtime_env or {})
         if runtime_env.get("working_dir"):
             runtime_env["working_dir"] = os.path.abspath(runtime_env["working_dir"])
@@ -78,8 +97,10 @@ class JobSubmissionClient:
         import aiohttp
 
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout) as client:
+        async with aiohttp.ClientSession(timeout=timeout, headers=self._headers) as client:
             async with client.get(f"{self.address}/api/jobs/{job_id}/logs/tail") as resp:
+                if resp.status == 401:
+                    raise self._refused(await resp.read())
                 if resp.status != 200:
                     raise RuntimeError(_error_message(resp.status, await resp.read()))
                 decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -96,17 +117,42 @@ class JobSubmissionClient:
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.address + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={**self._headers,
+                                              "Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=self._timeout_s) as resp:
                 return json.loads(resp.read())
         except urllib.error.HTTPError as e:
+            if e.code == 401:
+                raise self._refused(e.read()) from None
             raise RuntimeError(_error_message(e.code, e.read())) from None
         except urllib.error.URLError as e:
             raise ConnectionError(f"cannot reach the Comet dashboard at {self.address} "
                                   f"({e.reason}); is the cluster running (`comet start "
                                   "--head`)? --address/COMET_DASHBOARD_ADDRESS pick "
                                   "another") from None
+
+    def _refused(self, body: bytes) -> AuthenticationError:
+        from comet import _raylet
+
+        return AuthenticationError(
+            f"the Comet dashboard at {self.address} refused this client: "
+            f"{_error_message(401, body)}. This client sent {self._credentials}; the "
+            f"cluster token is looked up in {_raylet.token_lookup_order()} and must be "
+            "the one of the user who started the head")
+
+
+def _request_headers(headers: dict[str, str] | None) -> tuple[dict[str, str], str]:
+    """(headers for every request, a description of the credentials in them)."""
+    given = dict(headers or {})
+    if any(k.lower() == "authorization" for k in given):
+        return given, "the Authorization header passed in headers="
+    creds = auth.load()
+    if creds["mode"] == "disabled":
+        return given, "no token (cluster auth is disabled here: COMET_AUTH_MODE=disabled)"
+    fingerprint = hashlib.sha256(creds["token"].encode()).hexdigest()[:12]
+    return ({"Authorization": f"Bearer {creds['token']}", **given},
+            f"the cluster token from {creds['source']} (sha256 {fingerprint}...)")
 
 
 def _error_message(status: int, body: bytes) -> str:

@@ -20,7 +20,8 @@ ADDRESS_OPTION = click.option(
 
 
 def _client(address: str | None) -> JobSubmissionClient:
-    return JobSubmissionClient(address)
+    """The SDK client; it finds the cluster token itself (no token: a one-line error)."""
+    return _run(JobSubmissionClient, address)
 
 
 def _json_option(text: str | None, name: str) -> dict[str, Any]:

@@ -65,11 +65,24 @@ def _start_dashboard(session_dir: str, gcs_address: str, host: str,
         dash = DaemonProcess(
             "dashboard",
             [sys.executable, "-m", "comet.dashboard", "--gcs-address", gcs_address,
-             "--host", host, "--port", str(port), "--session-dir", session_dir],
+             "--host", host, "--port", str(port), "--session-dir", session_dir,
+             "--metrics-auth", os.environ.get("COMET_METRICS_AUTH", "token")],
             log_dir, ready_prefix="dashboard ready on", timeout_s=DASHBOARD_START_TIMEOUT_S)
     except DaemonStartError as e:
         return None, str(e)
     return dash, dash.ready_line.split()[-1]
+
+
+def _dashboard_login_hint() -> str:
+    """How to get into the dashboard, from where this head found its token."""
+    creds = auth.load()
+    if creds["mode"] == "disabled":
+        return "no login: cluster auth is disabled"
+    source = creds["source"]
+    if source == "COMET_AUTH_TOKEN":
+        return "log in with the cluster token in $COMET_AUTH_TOKEN"
+    path = source.split("=", 1)[1] if source.startswith("COMET_AUTH_TOKEN_PATH=") else source
+    return f"log in with the cluster token: `cat {path}`"
 
 
 class _StopSignals:
@@ -252,7 +265,8 @@ def _start_head(options: NodeOptions, port: int, temp_dir: str, include_dashboar
                f"  GCS address:  {gcs_address}\n"
                f"  Session dir:  {session_dir}\n"
                f"  Metrics:      {session.read_info(session_dir).get('metrics_url', '')}\n"
-               + (f"  Dashboard:    {url}\n" if url else "")
+               + (f"  Dashboard:    {url}\n"
+                  f"                ({_dashboard_login_hint()})\n" if url else "")
                + "\nTo add another node to this cluster, run\n"
                f"    comet start --address='{gcs_address}'\n"
                "To connect to it from Python on this machine:\n"

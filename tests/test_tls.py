@@ -78,3 +78,36 @@ def test_tls_flags_must_come_together(tmp_path, certs):
                  f"--tls-ca={certs['COMET_TLS_CA']}")
     assert result.returncode != 0
     assert "--tls-cert" in result.stderr and "--tls-key" in result.stderr, result.stderr
+
+
+def test_tls_head_serves_the_dashboard_over_https(tmp_path, certs):
+    from cli_cluster import free_port
+
+    temp_dir = tmp_path / "head"
+    port = free_port()
+    flags = [f"--tls-ca={certs['COMET_TLS_CA']}", f"--tls-cert={certs['COMET_TLS_CERT']}",
+             f"--tls-key={certs['COMET_TLS_KEY']}"]
+    started = cli("start", "--head", "--port", free_port(), "--num-cpus", 1, "--temp-dir",
+                  temp_dir, "--dashboard-port", port, *flags)
+    try:
+        assert started.returncode == 0, started.stderr
+        url = f"https://127.0.0.1:{port}"
+        assert url in started.stdout, started.stdout
+        client = subprocess.run(
+            [sys.executable, "-c",
+             "from comet.job_submission import JobSubmissionClient\n"
+             f"print('jobs', JobSubmissionClient({url!r}).list_jobs())"],
+            capture_output=True, text=True, timeout=60, env={**os.environ, **certs})
+        assert client.returncode == 0, client.stderr
+        assert "jobs []" in client.stdout, client.stdout
+        # Without the cluster's CA the certificate is not trusted.
+        untrusted = subprocess.run(
+            [sys.executable, "-c",
+             "from comet.job_submission import JobSubmissionClient\n"
+             f"JobSubmissionClient({url!r}).list_jobs()"],
+            capture_output=True, text=True, timeout=60,
+            env={k: v for k, v in os.environ.items() if k not in certs})
+        assert untrusted.returncode != 0
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr, untrusted.stderr
+    finally:
+        cli("stop", "--force", "--temp-dir", temp_dir)

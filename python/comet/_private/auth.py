@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import sys
 from typing import Any
 
@@ -88,3 +89,36 @@ def bearer_headers() -> dict[str, str]:
     if creds["mode"] == "disabled":
         return {}
     return {"Authorization": f"Bearer {creds['token']}"}
+
+
+TLS_ENV = ("COMET_TLS_CA", "COMET_TLS_CERT", "COMET_TLS_KEY")
+
+
+def tls_files() -> tuple[str, str, str] | None:
+    """(CA, certificate, key) paths from COMET_TLS_*, or None when TLS is off;
+    ValueError unless all three or none are set."""
+    values = tuple(os.environ.get(name, "") for name in TLS_ENV)
+    if not any(values):
+        return None
+    if not all(values):
+        raise ValueError("TLS needs all three of COMET_TLS_CA, COMET_TLS_CERT and COMET_TLS_KEY")
+    return values  # type: ignore[return-value]
+
+
+def server_ssl_context() -> ssl.SSLContext | None:
+    """HTTPS for the dashboard when TLS is on: this node's certificate and key."""
+    files = tls_files()
+    if files is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files[1], files[2])
+    return context
+
+
+def client_ssl_context() -> ssl.SSLContext | None:
+    """For HTTPS to the dashboard: trusts the cluster's CA when TLS is on, else
+    the system's CAs (None)."""
+    files = tls_files()
+    if files is None:
+        return None
+    return ssl.create_default_context(cafile=files[0])

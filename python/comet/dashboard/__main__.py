@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         policy = load_policy(args.metrics_auth.strip().lower())
         auth.check_listen_host(args.host, "--host")
-    except (AuthenticationError, ValueError) as e:
+        ssl_context = auth.server_ssl_context()  # HTTPS when the cluster has TLS
+    except (AuthenticationError, ValueError, OSError) as e:
         print(f"dashboard: {e}", file=sys.stderr)
         return 1
     try:
@@ -61,13 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConnectionError, RuntimeError) as e:
         print(f"dashboard: cannot reach the GCS at {args.gcs_address}: {e}", file=sys.stderr)
         return 1
-    logging.getLogger("comet.dashboard").info(
-        "dashboard for %s on http://%s:%d", args.gcs_address, args.host, args.port)
+    url = f"{'https' if ssl_context else 'http'}://{args.host}:{args.port}"
+    logging.getLogger("comet.dashboard").info("dashboard for %s on %s", args.gcs_address, url)
     # aiohttp calls `print` once the socket is bound: that is the ready line
     # `comet start` waits for (a taken port fails before it).
-    web.run_app(app, host=args.host, port=args.port, access_log=None,
-                print=lambda _: print(f"{READY_PREFIX} http://{args.host}:{args.port}",
-                                      flush=True))
+    web.run_app(app, host=args.host, port=args.port, access_log=None, ssl_context=ssl_context,
+                print=lambda _: print(f"{READY_PREFIX} {url}", flush=True))
     return 0
 
 

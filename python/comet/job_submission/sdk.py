@@ -51,6 +51,8 @@ class JobSubmissionClient:
         self.address = resolve_dashboard_address(address)
         self._timeout_s = timeout_s
         self._headers, self._credentials = _request_headers(headers)
+        # HTTPS to a TLS cluster's dashboard trusts the cluster's CA (COMET_TLS_CA).
+        self._ssl = auth.client_ssl_context() if self.address.startswith("https:") else None
 
     # -- Ray's API -----------------------------------------------------------------
 
@@ -98,7 +100,8 @@ class JobSubmissionClient:
 
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout_s)
         async with aiohttp.ClientSession(timeout=timeout, headers=self._headers) as client:
-            async with client.get(f"{self.address}/api/jobs/{job_id}/logs/tail") as resp:
+            async with client.get(f"{self.address}/api/jobs/{job_id}/logs/tail",
+                                  ssl=self._ssl or True) as resp:
                 if resp.status == 401:
                     raise self._refused(await resp.read())
                 if resp.status != 200:
@@ -120,7 +123,7 @@ class JobSubmissionClient:
                                      headers={**self._headers,
                                               "Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=self._timeout_s) as resp:
+            with urllib.request.urlopen(req, timeout=self._timeout_s, context=self._ssl) as resp:
                 return json.loads(resp.read())
         except urllib.error.HTTPError as e:
             if e.code == 401:

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import urllib.parse
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from comet._private import auth
 from comet.dashboard.http_util import Handler, error_response
 
 SESSION_COOKIE = "comet_session"
@@ -125,15 +125,7 @@ def cross_site_reason(request: web.Request) -> str | None:
 
 def _loopback_host(request: web.Request) -> bool:
     host_port = _host_port(request.host, request.scheme)
-    if host_port is None:
-        return False
-    host = host_port[0]
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    return host_port is not None and auth.is_loopback(host_port[0])
 
 
 def _is_json(request: web.Request) -> bool:

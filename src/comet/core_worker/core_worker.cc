@@ -116,7 +116,14 @@ absl::Status CoreWorker::RegisterDriver() {
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
   rpc::GetNextJobIDReply next;
-  RETURN_IF_ERROR(FromGrpc(gcs_jobs_->GetNextJobID(&ctx, {}, &next), "cannot reach the GCS"));
+  // The driver's first call to the GCS: a refused token is explained here.
+  absl::Status first = rpc::ExplainRefusal(gcs_jobs_->GetNextJobID(&ctx, {}, &next), options_.auth);
+  if (!first.ok()) {
+    return absl::Status(absl::IsUnauthenticated(first) ? first.code()
+                                                       : absl::StatusCode::kUnavailable,
+                        absl::StrCat("cannot reach the GCS at ", options_.gcs_address, ": ",
+                                     first.message()));
+  }
   ASSIGN_OR_RETURN(job_id_, JobID::FromBinary(next.job_id()));
   rpc::AddJobRequest request;
   rpc::JobInfo* info = request.mutable_job_info();

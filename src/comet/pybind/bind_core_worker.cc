@@ -17,6 +17,7 @@
 #include "src/comet/common/logging.h"
 #include "src/comet/core_worker/core_worker.h"
 #include "src/comet/pybind/process_auth.h"
+#include "src/comet/rpc/grpc_auth.h"
 #include "src/comet/pybind/core_worker_args.h"
 #include "src/comet/pybind/object_ref.h"
 #include "src/comet/pybind/plasma_buffer.h"
@@ -729,8 +730,8 @@ void BindCoreWorker(py::module_& m) {
       [](const std::string& gcs_address, double timeout_s) {
         rpc::GetAllNodeInfoReply reply;
         grpc::Status status;
+        rpc::ClusterAuth auth = ProcessAuth();
         {
-          rpc::ClusterAuth auth = ProcessAuth();
           py::gil_scoped_release release;
           auto stub = rpc::NodeInfoGcsService::NewStub(rpc::MakeChannel(gcs_address, auth));
           grpc::ClientContext ctx;
@@ -740,8 +741,9 @@ void BindCoreWorker(py::module_& m) {
           status = stub->GetAllNodeInfo(&ctx, {}, &reply);
         }
         if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-          ThrowIfError(absl::UnauthenticatedError("the GCS at " + gcs_address + " refused: " +
-                                                  status.error_message()));
+          ThrowIfError(absl::UnauthenticatedError(
+              "the GCS at " + gcs_address + " refused this process: " +
+              std::string(rpc::ExplainRefusal(status, auth).message())));
         }
         if (!status.ok()) {
           PyErr_SetString(PyExc_ConnectionError,

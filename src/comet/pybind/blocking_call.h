@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "src/comet/pybind/status_to_python.h"
+#include "src/comet/rpc/grpc_auth.h"
 
 namespace comet::pybind {
 
@@ -25,8 +26,14 @@ inline constexpr absl::Duration kBlockingCallTimeout = absl::Seconds(30);
                                        absl::string_view peer = "the GCS") {
   std::string message = absl::StrCat(what, " to ", peer, " failed: ", status.error_message());
   switch (status.error_code()) {
-    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::UNAUTHENTICATED: {
+      auto auth = rpc::LoadClusterAuth();
+      if (auth.ok()) {
+        message = absl::StrCat(what, " to ", peer, " failed: ",
+                               rpc::RefusedTokenMessage(status.error_message(), *auth));
+      }
       ThrowIfError(absl::UnauthenticatedError(message));
+    }
       throw std::runtime_error(message);  // not reached
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::NOT_FOUND:

@@ -8,6 +8,7 @@
 
 #include "src/comet/raylet/grpc_status.h"
 #include "src/comet/rpc/client_pool.h"
+#include "src/comet/rpc/grpc_auth.h"
 
 namespace comet::raylet {
 namespace {
@@ -18,15 +19,16 @@ void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
 
 }  // namespace
 
-GcsClient::GcsClient(std::shared_ptr<grpc::Channel> channel)
+GcsClient::GcsClient(std::shared_ptr<grpc::Channel> channel, rpc::ClusterAuth auth)
     : channel_(std::move(channel)),
+      auth_(std::move(auth)),
       node_stub_(rpc::NodeInfoGcsService::NewStub(channel_)),
       resource_stub_(rpc::NodeResourceInfoGcsService::NewStub(channel_)),
       worker_stub_(rpc::WorkerInfoGcsService::NewStub(channel_)) {}
 
 std::unique_ptr<GcsClient> GcsClient::Connect(const std::string& address,
                                               const rpc::ClusterAuth& auth) {
-  return std::make_unique<GcsClient>(rpc::MakeChannel(address, auth));
+  return std::make_unique<GcsClient>(rpc::MakeChannel(address, auth), auth);
 }
 
 absl::Status GcsClient::RegisterNode(const rpc::NodeInfo& info,
@@ -37,7 +39,7 @@ absl::Status GcsClient::RegisterNode(const rpc::NodeInfo& info,
   rpc::RegisterNodeRequest request;
   *request.mutable_node_info() = info;
   rpc::RegisterNodeReply reply;
-  return ToAbslStatus(node_stub_->RegisterNode(&context, request, &reply));
+  return rpc::ExplainRefusal(node_stub_->RegisterNode(&context, request, &reply), auth_);
 }
 
 absl::Status GcsClient::UnregisterNode(const NodeID& node_id,

@@ -23,7 +23,7 @@ namespace comet::raylet {
 
 class GcsClient {
  public:
-  explicit GcsClient(std::shared_ptr<grpc::Channel> channel);
+  GcsClient(std::shared_ptr<grpc::Channel> channel, rpc::ClusterAuth auth);
   // An insecure channel to HOST:PORT.
   static std::unique_ptr<GcsClient> Connect(const std::string& address,
                                             const rpc::ClusterAuth& auth);
@@ -49,6 +49,7 @@ class GcsClient {
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
+  const rpc::ClusterAuth auth_;  // for explaining a refused token
   std::unique_ptr<rpc::NodeInfoGcsService::Stub> node_stub_;
   std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> resource_stub_;
   std::unique_ptr<rpc::WorkerInfoGcsService::Stub> worker_stub_;

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace comet::rpc {
 
@@ -80,6 +81,6 @@ std::map<std::string, std::string> AuthEnvironment(const ClusterAuth& auth);
 bool IsLoopbackHost(const std::string& host);
 
 // Constant-time equality (the time depends on the lengths only).
-bool ConstantTimeEquals(const std::string& a, const std::string& b);
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
 }  // namespace comet::rpc

@@ -6,7 +6,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
-#include <grpcpp/support/client_interceptor.h>
+#include <grpc/support/string_util.h>
 
 #include <utility>
 #include <vector>
@@ -34,9 +34,10 @@ struct TokenCheck {
 };
 
 bool SliceEquals(const grpc_slice& slice, const std::string& expected) {
-  std::string value(reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(slice)),
-                    GRPC_SLICE_LENGTH(slice));
-  return ConstantTimeEquals(value, expected);
+  return ConstantTimeEquals(
+      absl::string_view(reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(slice)),
+                        GRPC_SLICE_LENGTH(slice)),
+      expected);
 }
 
 // Runs in gRPC's server auth filter, on the transport's thread, for every
@@ -105,52 +106,56 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentialsFor(
 
 // ---- client side -----------------------------------------------------------
 
-// Attaches the token to each call; explains a refusal.
-class TokenInterceptor final : public grpc::experimental::Interceptor {
- public:
-  explicit TokenInterceptor(const ClusterAuth* auth) : auth_(auth) {}
-
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    using Hook = grpc::experimental::InterceptionHookPoints;
-    if (methods->QueryInterceptionHookPoint(Hook::PRE_SEND_INITIAL_METADATA)) {
-      methods->GetSendInitialMetadata()->emplace(kAuthorization, BearerHeader(*auth_));
-    }
-    if (methods->QueryInterceptionHookPoint(Hook::POST_RECV_STATUS)) {
-      grpc::Status* status = methods->GetRecvStatus();
-      if (status->error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-        *status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                               RefusedTokenMessage(status->error_message(), *auth_));
-      }
-    }
-    methods->Proceed();
-  }
-
- private:
-  const ClusterAuth* auth_;  // owned by the factory, which outlives the channel's calls
+// Call credentials that attach "authorization: Bearer <token>" to every call
+// (once per call: stream messages pay nothing), on plain TCP too: gRPC's core
+// lets a plugin declare that it needs no channel security
+// (GRPC_SECURITY_NONE), which the C++ InsecureChannelCredentials cannot be
+// composed with.
+struct TokenPlugin {
+  grpc_slice value;  // "Bearer <token>", ref-counted, shared by all calls
 };
 
-class TokenInterceptorFactory final
-    : public grpc::experimental::ClientInterceptorFactoryInterface {
- public:
-  explicit TokenInterceptorFactory(ClusterAuth auth) : auth_(std::move(auth)) {}
-  grpc::experimental::Interceptor* CreateClientInterceptor(
-      grpc::experimental::ClientRpcInfo* /*info*/) override {
-    return new TokenInterceptor(&auth_);
-  }
+int GetTokenMetadata(void* state, grpc_auth_metadata_context /*context*/,
+                     grpc_credentials_plugin_metadata_cb /*cb*/, void* /*user_data*/,
+                     grpc_metadata creds_md[GRPC_METADATA_CREDENTIALS_PLUGIN_SYNC_MAX],
+                     size_t* num_creds_md, grpc_status_code* status,
+                     const char** error_details) {
+  auto* plugin = static_cast<TokenPlugin*>(state);
+  creds_md[0].key = grpc_slice_from_static_string(kAuthorization);
+  creds_md[0].value = grpc_slice_ref(plugin->value);  // the caller takes this reference
+  *num_creds_md = 1;
+  *status = GRPC_STATUS_OK;
+  *error_details = nullptr;
+  return 1;  // answered synchronously
+}
 
- private:
-  const ClusterAuth auth_;
-};
+char* DescribeTokenPlugin(void* /*state*/) { return gpr_strdup("comet cluster token"); }
 
-std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const ClusterAuth& auth,
-                                                                grpc::ChannelArguments* args) {
-  if (!auth.tls.enabled()) return grpc::InsecureChannelCredentials();
-  args->SetSslTargetNameOverride(kTlsTargetName);
-  grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = auth.tls.ca_pem;
-  tls.pem_private_key = auth.tls.key_pem;
-  tls.pem_cert_chain = auth.tls.cert_pem;
-  return grpc::SslCredentials(tls);
+void DestroyTokenPlugin(void* state) {
+  auto* plugin = static_cast<TokenPlugin*>(state);
+  grpc_slice_unref(plugin->value);
+  delete plugin;
+}
+
+grpc_channel_credentials* CoreChannelCredentials(const ClusterAuth& auth) {
+  if (!auth.tls.enabled()) return grpc_insecure_credentials_create();
+  grpc_ssl_pem_key_cert_pair pair = {auth.tls.key_pem.c_str(), auth.tls.cert_pem.c_str()};
+  return grpc_ssl_credentials_create_ex(auth.tls.ca_pem.c_str(), &pair, nullptr, nullptr);
+}
+
+grpc_channel_credentials* WithToken(grpc_channel_credentials* channel, const ClusterAuth& auth) {
+  if (!auth.token_required()) return channel;
+  std::string header = BearerHeader(auth);
+  auto* state = new TokenPlugin{grpc_slice_from_copied_buffer(header.data(), header.size())};
+  grpc_metadata_credentials_plugin plugin = {GetTokenMetadata, DescribeTokenPlugin,
+                                             DestroyTokenPlugin, state, "comet_token"};
+  grpc_call_credentials* call =
+      grpc_metadata_credentials_create_from_plugin(plugin, GRPC_SECURITY_NONE, nullptr);
+  grpc_channel_credentials* composite =
+      grpc_composite_channel_credentials_create(channel, call, nullptr);
+  grpc_channel_credentials_release(channel);
+  grpc_call_credentials_release(call);
+  return composite;
 }
 
 }  // namespace
@@ -175,12 +180,26 @@ absl::Status AddListeningPort(grpc::ServerBuilder* builder, const std::string& h
 std::shared_ptr<grpc::Channel> MakeAuthChannel(const std::string& address,
                                                const ClusterAuth& auth,
                                                grpc::ChannelArguments args) {
-  auto credentials = ChannelCredentialsFor(auth, &args);
-  if (!auth.token_required()) return grpc::CreateCustomChannel(address, credentials, args);
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> hooks;
-  hooks.push_back(std::make_unique<TokenInterceptorFactory>(auth));
-  return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
-                                                                 std::move(hooks));
+  if (auth.tls.enabled()) args.SetSslTargetNameOverride(kTlsTargetName);
+  // The core API needs gRPC initialised; the C++ Channel keeps its own
+  // reference once made, so this one is dropped at the end.
+  grpc_init();
+  grpc_channel_credentials* credentials = WithToken(CoreChannelCredentials(auth), auth);
+  grpc_channel_args c_args = args.c_channel_args();
+  grpc_channel* channel = grpc_channel_create(address.c_str(), credentials, &c_args);
+  grpc_channel_credentials_release(credentials);
+  auto wrapped = grpc::CreateChannelInternal("", channel, {});
+  grpc_shutdown();
+  return wrapped;
+}
+
+absl::Status ExplainRefusal(const grpc::Status& status, const ClusterAuth& auth) {
+  if (status.ok()) return absl::OkStatus();
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    return absl::UnauthenticatedError(RefusedTokenMessage(status.error_message(), auth));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
 }
 
 std::string RefusedTokenMessage(const std::string& server_detail, const ClusterAuth& auth) {

@@ -7,9 +7,11 @@
 //    token, or with another, is answered UNAUTHENTICATED and counted in
 //    AuthStats. With TLS (ClusterAuth::tls) the port also requires a client
 //    certificate signed by the cluster's CA.
-//  - MakeChannel() returns a channel whose interceptor attaches the token to
-//    every call and rewrites an UNAUTHENTICATED answer to say where this
-//    process's token came from.
+//  - MakeChannel() returns a channel whose credentials attach the token to
+//    every call (call credentials composed into the channel's, once per
+//    call: messages on a stream cost nothing more). ExplainRefusal() turns an
+//    UNAUTHENTICATED answer into a status that says where this process's
+//    token came from.
 //
 // Thread-safe: the credentials, channels and stats may be used from any
 // thread.
@@ -46,6 +48,11 @@ absl::Status AddListeningPort(grpc::ServerBuilder* builder, const std::string& h
 std::shared_ptr<grpc::Channel> MakeAuthChannel(const std::string& address,
                                                const ClusterAuth& auth,
                                                grpc::ChannelArguments args);
+
+// The status for a call's answer: UNAUTHENTICATED becomes an
+// absl::UnauthenticatedError naming this process's token source; any other
+// code is kept as it is.
+absl::Status ExplainRefusal(const grpc::Status& status, const ClusterAuth& auth);
 
 // The text of an UNAUTHENTICATED answer as this process's clients see it.
 std::string RefusedTokenMessage(const std::string& server_detail, const ClusterAuth& auth);

@@ -5,7 +5,7 @@
 // call of each, and their ratio. Not a test: see bench/RESULTS.md.
 //
 //   bazel-bin/src/comet/rpc/grpc_auth_bench [--calls=20000] [--blocks=10]
-//   bazel-bin/src/comet/rpc/grpc_auth_bench --only=checked|disabled --calls=N
+//   bazel-bin/src/comet/rpc/grpc_auth_bench --only=checked|client|disabled --calls=N
 //
 // --only makes `calls` calls of one kind and nothing else, for counting
 // instructions (`valgrind --tool=callgrind`): the difference between the two
@@ -45,14 +45,16 @@ struct Served {
   std::unique_ptr<rpc::InternalKVGcsService::Stub> stub;
 };
 
-void Serve(Served* s, const rpc::ClusterAuth& auth) {
+void Serve(Served* s, const rpc::ClusterAuth& server_auth, const rpc::ClusterAuth& client_auth) {
   grpc::ServerBuilder builder;
   int port = 0;
-  if (!rpc::AddListeningPort(&builder, "127.0.0.1", 0, auth, nullptr, &port).ok()) std::abort();
+  if (!rpc::AddListeningPort(&builder, "127.0.0.1", 0, server_auth, nullptr, &port).ok()) {
+    std::abort();
+  }
   builder.RegisterService(&s->service);
   s->server = builder.BuildAndStart();
   s->stub = rpc::InternalKVGcsService::NewStub(
-      rpc::MakeChannel("127.0.0.1:" + std::to_string(port), auth));
+      rpc::MakeChannel("127.0.0.1:" + std::to_string(port), client_auth));
 }
 
 double CpuSeconds() {
@@ -99,15 +101,17 @@ int main(int argc, char** argv) {
   token.source = "bench";
   Served on, off;
   if (!only.empty()) {
+    // "client": the token is sent but not checked (what the client side costs).
     Served* served = only == "checked" ? &on : &off;
-    Serve(served, only == "checked" ? token : rpc::ClusterAuth{});
+    Serve(served, only == "checked" ? token : rpc::ClusterAuth{},
+          only == "disabled" ? rpc::ClusterAuth{} : token);
     Block(served, calls);
     std::printf("%d calls, %s\n", calls, only.c_str());
     served->server->Shutdown();
     return 0;
   }
-  Serve(&on, token);
-  Serve(&off, rpc::ClusterAuth{});
+  Serve(&on, token, token);
+  Serve(&off, rpc::ClusterAuth{}, rpc::ClusterAuth{});
   Block(&on, 1000);  // warm both channels
   Block(&off, 1000);
   std::vector<double> wall_on, wall_off, cpu_on, cpu_off;

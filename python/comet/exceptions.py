@@ -21,11 +21,11 @@ from typing import Any
 
 __all__ = [
     "ActorDiedError",
-    "AuthenticationError",
     "ActorPlacementGroupRemoved",
     "ActorUnavailableError",
     "ActorUnschedulableError",
     "AsyncioActorExit",
+    "AuthenticationError",
     "CometError",
     "GetTimeoutError",
     "LocalRayletDiedError",

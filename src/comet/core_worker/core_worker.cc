@@ -20,14 +20,6 @@ constexpr int64_t kGcsTimeoutMs = 30000;
 // Put ids use the upper half of the index space; returns use 1..n.
 constexpr uint32_t kPutIndexBase = 0x80000000u;
 
-absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-    return absl::UnauthenticatedError(absl::StrCat(what, ": ", status.error_message()));
-  }
-  return absl::UnavailableError(absl::StrCat(what, ": ", status.error_message()));
-}
-
 void SetDeadline(grpc::ClientContext* ctx) {
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(kGcsTimeoutMs));
 }
@@ -60,6 +52,16 @@ CoreWorker::CoreWorker(CoreWorkerOptions options)
                        [this](const ActorID& actor_id) { ReleaseActor(actor_id); }) {}
 
 CoreWorker::~CoreWorker() { Shutdown(); }
+
+absl::Status CoreWorker::FromGrpc(const grpc::Status& status, absl::string_view what) const {
+  if (status.ok()) return absl::OkStatus();
+  // A refused token keeps its code and says where this process's token came
+  // from; any other failure means the peer could not be reached.
+  absl::Status explained = rpc::ExplainRefusal(status, options_.auth);
+  return absl::Status(absl::IsUnauthenticated(explained) ? explained.code()
+                                                         : absl::StatusCode::kUnavailable,
+                      absl::StrCat(what, ": ", explained.message()));
+}
 
 absl::StatusOr<std::shared_ptr<CoreWorker>> CoreWorker::Create(CoreWorkerOptions options) {
   std::shared_ptr<CoreWorker> worker(new CoreWorker(std::move(options)));
@@ -116,14 +118,8 @@ absl::Status CoreWorker::RegisterDriver() {
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
   rpc::GetNextJobIDReply next;
-  // The driver's first call to the GCS: a refused token is explained here.
-  absl::Status first = rpc::ExplainRefusal(gcs_jobs_->GetNextJobID(&ctx, {}, &next), options_.auth);
-  if (!first.ok()) {
-    return absl::Status(absl::IsUnauthenticated(first) ? first.code()
-                                                       : absl::StatusCode::kUnavailable,
-                        absl::StrCat("cannot reach the GCS at ", options_.gcs_address, ": ",
-                                     first.message()));
-  }
+  RETURN_IF_ERROR(FromGrpc(gcs_jobs_->GetNextJobID(&ctx, {}, &next),
+                           absl::StrCat("cannot reach the GCS at ", options_.gcs_address)));
   ASSIGN_OR_RETURN(job_id_, JobID::FromBinary(next.job_id()));
   rpc::AddJobRequest request;
   rpc::JobInfo* info = request.mutable_job_info();

@@ -201,6 +201,10 @@ class CoreWorker {
   // Asks the GCS to end an actor whose handles are all gone (async).
   void ReleaseActor(const ActorID& actor_id);
 
+  // A call's status as this process reports it: UNAUTHENTICATED (explained by
+  // rpc::ExplainRefusal) or UNAVAILABLE, prefixed with `what`.
+  absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) const;
+
   CoreWorkerOptions options_;
   JobID job_id_;
   rpc::Address address_;

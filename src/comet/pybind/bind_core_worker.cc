@@ -17,7 +17,7 @@
 #include "src/comet/common/logging.h"
 #include "src/comet/core_worker/core_worker.h"
 #include "src/comet/pybind/process_auth.h"
-#include "src/comet/rpc/grpc_auth.h"
+#include "src/comet/pybind/blocking_call.h"
 #include "src/comet/pybind/core_worker_args.h"
 #include "src/comet/pybind/object_ref.h"
 #include "src/comet/pybind/plasma_buffer.h"
@@ -741,9 +741,7 @@ void BindCoreWorker(py::module_& m) {
           status = stub->GetAllNodeInfo(&ctx, {}, &reply);
         }
         if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-          ThrowIfError(absl::UnauthenticatedError(
-              "the GCS at " + gcs_address + " refused this process: " +
-              std::string(rpc::ExplainRefusal(status, auth).message())));
+          ThrowRpcError(status, "GetAllNodeInfo", "the GCS at " + gcs_address);
         }
         if (!status.ok()) {
           PyErr_SetString(PyExc_ConnectionError,

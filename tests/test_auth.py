@@ -17,12 +17,14 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 import comet
 from cli_cluster import Cluster, cli
+from conftest import wait_for_condition
 from comet._private import auth, worker_context
 from comet.util.state import list_nodes
 from comet.util.state.api import state_client
@@ -68,6 +70,16 @@ class Target:
         return "pong"
 
 
+def raylet_refused() -> int:
+    """comet_grpc_unauthenticated_total on this node's raylet's /metrics."""
+    node = comet.nodes()[0]
+    url = f"http://{node['NodeManagerAddress']}:{node['MetricsExportPort']}/metrics"
+    request = urllib.request.Request(url, headers=auth.bearer_headers())
+    text = urllib.request.urlopen(request, timeout=10).read().decode()
+    return int(float(next(line.split()[-1] for line in text.splitlines()
+                          if line.startswith("comet_grpc_unauthenticated_total"))))
+
+
 def test_every_grpc_service_refuses_calls_without_the_right_token(comet_start):
     # Health checks every 100 ms: a GCS whose checks lacked the token would
     # mark the node dead within 0.5 s, well before the end of this test.
@@ -80,7 +92,9 @@ def test_every_grpc_service_refuses_calls_without_the_right_token(comet_start):
                "worker": f"127.0.0.1:{port}"}
     ids = [f"--actor-id={actor_id}", f"--worker-id={worker_id}"]
     nodes_before = len(list_nodes())
+    refused_before = {**state_client().auth_stats(), "raylet": raylet_refused()}
 
+    num_refused = dict.fromkeys(targets, 0)
     for target, address in targets.items():
         for credentials in ([], [f"--token={WRONG_TOKEN}"]):
             calls = probe(target, address, "--mutating", *ids, *credentials)
@@ -88,6 +102,16 @@ def test_every_grpc_service_refuses_calls_without_the_right_token(comet_start):
             assert refused == set(calls), (target, credentials, calls)
             for code, message in calls.values():
                 assert "token" in message, message
+            num_refused[target] += len(refused)
+
+    # Every refusal is counted: the GCS's and the raylet's at once, the
+    # worker's once its next batch of task events reaches the GCS (1 s).
+    def counted() -> dict[str, int]:
+        stats = state_client().auth_stats()
+        return {"gcs": stats["gcs_refused"] - refused_before["gcs_refused"],
+                "worker": stats["core_workers_refused"] - refused_before["core_workers_refused"],
+                "raylet": raylet_refused() - refused_before["raylet"]}
+    assert wait_for_condition(lambda: counted() == num_refused, timeout=30), (counted(), num_refused)
 
     # Nothing the attacker asked for happened, and the node's own health
     # checks (which carry the token) kept it alive.

@@ -245,6 +245,8 @@ def test_metrics_exposition(cluster):
     assert 'comet_actors{state="ALIVE"} 1' in text
     assert 'comet_dashboard_request_seconds_count{method="GET",route="/api/nodes"}' in text
     assert re.search(r'^comet_tasks\{state="FINISHED"\} [1-9]', text, re.M), text
+    for component in ("gcs", "core_worker"):  # refused gRPC calls, none here
+        assert f'comet_grpc_unauthenticated_total{{component="{component}"}} 0' in text, text
     for name in ("comet_object_store_spilled_bytes", "comet_object_store_spilled_bytes_total",
                  "comet_object_store_restored_bytes_total",
                  "comet_object_manager_pulled_bytes_total"):

@@ -79,6 +79,12 @@ class MetricsRoutes:
         dropped = await self._gcs.call(self._gcs.client.tasks_dropped)
         out.family("comet_task_events_dropped_total", "counter",
                    "Task attempts the GCS dropped (over its limit).", [({}, dropped)])
+        refused = await self._gcs.call(self._gcs.client.auth_stats)
+        out.family("comet_grpc_unauthenticated_total", "counter",
+                   "gRPC calls refused for a missing or wrong cluster token, at the GCS and "
+                   "at core workers (each raylet exports its own).",
+                   [({"component": "gcs"}, refused["gcs_refused"]),
+                    ({"component": "core_worker"}, refused["core_workers_refused"])])
         jobs = [j.to_json() for j in self._jobs.submitted()]
         out.family("comet_jobs", "gauge", "Submitted jobs by status.", _counts(jobs, "status"))
 

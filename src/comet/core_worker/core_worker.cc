@@ -81,13 +81,13 @@ absl::Status CoreWorker::Start() {
   gcs_actors_ = rpc::ActorInfoGcsService::NewStub(gcs_channel);
   gcs_pubsub_ = rpc::InternalPubSubGcsService::NewStub(gcs_channel);
   task_events_ = std::make_unique<TaskEventBuffer>(rpc::TaskInfoGcsService::NewStub(gcs_channel),
-                                                   absl::Seconds(1), 100000);
+                                                   absl::Seconds(1), 100000, auth_stats_);
 
   service_ = std::make_unique<CoreWorkerServiceImpl>(this);
   grpc::ServerBuilder builder;
   int port = 0;
   RETURN_IF_ERROR(
-      rpc::AddListeningPort(&builder, options_.node_ip, 0, options_.auth, nullptr, &port));
+      rpc::AddListeningPort(&builder, options_.node_ip, 0, options_.auth, auth_stats_, &port));
   builder.SetMaxReceiveMessageSize(options_.max_request_bytes);
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(service_.get());

@@ -226,6 +226,8 @@ class CoreWorker {
   std::unique_ptr<rpc::InternalKVGcsService::Stub> gcs_kv_;
   std::unique_ptr<rpc::ActorInfoGcsService::Stub> gcs_actors_;
   std::unique_ptr<rpc::InternalPubSubGcsService::Stub> gcs_pubsub_;
+  // Calls to this process's server refused for their token.
+  std::shared_ptr<rpc::AuthStats> auth_stats_ = std::make_shared<rpc::AuthStats>();
   std::unique_ptr<TaskEventBuffer> task_events_;
   ActorTaskSubmitter actor_submitter_;
   std::thread actor_poller_;

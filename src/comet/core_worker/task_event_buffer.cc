@@ -5,8 +5,12 @@
 namespace comet::core {
 
 TaskEventBuffer::TaskEventBuffer(std::unique_ptr<rpc::TaskInfoGcsService::Stub> gcs,
-                                 absl::Duration flush_period, size_t max_buffered)
-    : gcs_(std::move(gcs)), flush_period_(flush_period), max_buffered_(max_buffered) {
+                                 absl::Duration flush_period, size_t max_buffered,
+                                 std::shared_ptr<const rpc::AuthStats> auth_stats)
+    : gcs_(std::move(gcs)),
+      flush_period_(flush_period),
+      max_buffered_(max_buffered),
+      auth_stats_(std::move(auth_stats)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -46,20 +50,24 @@ void TaskEventBuffer::Run() {
 
 void TaskEventBuffer::Flush(absl::Duration deadline) {
   rpc::AddTaskEventDataRequest request;
+  const int64_t refused = auth_stats_->refused.load(std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (events_.empty() && dropped_ == 0) return;
+    if (events_.empty() && dropped_ == 0 && refused == refused_reported_) return;
     for (rpc::TaskEvent& event : events_) *request.add_events() = std::move(event);
     events_.clear();
     request.set_num_dropped(dropped_);
     dropped_ = 0;
+    request.set_num_unauthenticated(refused - refused_reported_);
   }
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   rpc::AddTaskEventDataReply reply;
   grpc::Status status = gcs_->AddTaskEventData(&ctx, request, &reply);
-  if (!status.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (status.ok()) {
+    refused_reported_ += request.num_unauthenticated();
+  } else {
     dropped_ += request.events_size() + request.num_dropped();
   }
 }

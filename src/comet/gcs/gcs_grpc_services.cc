@@ -72,6 +72,17 @@ grpc::ServerUnaryReactor* NodeInfoService::GetAllNodeInfo(
   });
 }
 
+grpc::ServerUnaryReactor* NodeInfoService::GetAuthStats(
+    grpc::CallbackServerContext* context,
+    const rpc::GetAuthStatsRequest* /*request*/,
+    rpc::GetAuthStatsReply* reply) {
+  reply->set_gcs_refused(gcs_refused_->refused.load(std::memory_order_relaxed));
+  reply->set_core_workers_refused(core_workers_refused_->refused.load(std::memory_order_relaxed));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 // --- NodeResourceInfoGcsService ---
 
 grpc::ServerUnaryReactor* NodeResourceInfoService::ReportResourceUsage(
@@ -117,6 +128,10 @@ grpc::ServerUnaryReactor* TaskInfoService::AddTaskEventData(
     grpc::CallbackServerContext* context,
     const rpc::AddTaskEventDataRequest* request,
     rpc::AddTaskEventDataReply* reply) {
+  if (request->num_unauthenticated() > 0) {
+    core_workers_refused_->refused.fetch_add(request->num_unauthenticated(),
+                                             std::memory_order_relaxed);
+  }
   return OnGcsThread(io_, context, [this, request] {
     tasks_->AddEvents(*request);
     return absl::OkStatus();

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <memory>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -28,6 +29,7 @@
 #include "src/comet/gcs/gcs_resource_manager.h"
 #include "src/comet/gcs/gcs_task_manager.h"
 #include "src/comet/gcs/gcs_worker_manager.h"
+#include "src/comet/rpc/grpc_auth.h"
 
 namespace comet::gcs {
 
@@ -47,10 +49,16 @@ grpc::ServerUnaryReactor* OnGcsThread(boost::asio::io_context& io,
   return reactor;
 }
 
+// GetAuthStats answers on the gRPC thread: the counts are atomics.
 class NodeInfoService : public rpc::NodeInfoGcsService::CallbackService {
  public:
-  NodeInfoService(boost::asio::io_context& io, GcsNodeManager* nodes)
-      : io_(io), nodes_(nodes) {}
+  NodeInfoService(boost::asio::io_context& io, GcsNodeManager* nodes,
+                  std::shared_ptr<const rpc::AuthStats> gcs_refused,
+                  std::shared_ptr<const rpc::AuthStats> core_workers_refused)
+      : io_(io),
+        nodes_(nodes),
+        gcs_refused_(std::move(gcs_refused)),
+        core_workers_refused_(std::move(core_workers_refused)) {}
 
   grpc::ServerUnaryReactor* RegisterNode(
       grpc::CallbackServerContext* context,
@@ -64,10 +72,16 @@ class NodeInfoService : public rpc::NodeInfoGcsService::CallbackService {
       grpc::CallbackServerContext* context,
       const rpc::GetAllNodeInfoRequest* request,
       rpc::GetAllNodeInfoReply* reply) override;
+  grpc::ServerUnaryReactor* GetAuthStats(
+      grpc::CallbackServerContext* context,
+      const rpc::GetAuthStatsRequest* request,
+      rpc::GetAuthStatsReply* reply) override;
 
  private:
   boost::asio::io_context& io_;
   GcsNodeManager* nodes_;
+  std::shared_ptr<const rpc::AuthStats> gcs_refused_;
+  std::shared_ptr<const rpc::AuthStats> core_workers_refused_;
 };
 
 // A report's reply carries the cluster view and the workers that died
@@ -110,10 +124,12 @@ class WorkerInfoService : public rpc::WorkerInfoGcsService::CallbackService {
   GcsWorkerManager* workers_;
 };
 
+// Reporters' refused-call counts go to `core_workers_refused`.
 class TaskInfoService : public rpc::TaskInfoGcsService::CallbackService {
  public:
-  TaskInfoService(boost::asio::io_context& io, GcsTaskManager* tasks)
-      : io_(io), tasks_(tasks) {}
+  TaskInfoService(boost::asio::io_context& io, GcsTaskManager* tasks,
+                  std::shared_ptr<rpc::AuthStats> core_workers_refused)
+      : io_(io), tasks_(tasks), core_workers_refused_(std::move(core_workers_refused)) {}
 
   grpc::ServerUnaryReactor* AddTaskEventData(
       grpc::CallbackServerContext* context,
@@ -127,6 +143,7 @@ class TaskInfoService : public rpc::TaskInfoGcsService::CallbackService {
  private:
   boost::asio::io_context& io_;
   GcsTaskManager* tasks_;
+  std::shared_ptr<rpc::AuthStats> core_workers_refused_;
 };
 
 class JobInfoService : public rpc::JobInfoGcsService::CallbackService {

@@ -158,7 +158,8 @@ void GcsServer::OnWorkerDead(const WorkerFailure& failure) {
 
 absl::Status GcsServer::StartGrpcServer() {
   boost::asio::io_context& io = thread_.io_context();
-  node_service_ = std::make_unique<NodeInfoService>(io, nodes_.get());
+  node_service_ = std::make_unique<NodeInfoService>(io, nodes_.get(), auth_stats_,
+                                                    core_workers_auth_stats_);
   resource_service_ = std::make_unique<NodeResourceInfoService>(
       io, resources_.get(), workers_.get());
   job_service_ = std::make_unique<JobInfoService>(io, jobs_.get());
@@ -168,7 +169,8 @@ absl::Status GcsServer::StartGrpcServer() {
       std::make_unique<PlacementGroupInfoService>(io, placement_groups_.get());
   actor_service_ = std::make_unique<ActorInfoService>(io, actors_.get());
   worker_service_ = std::make_unique<WorkerInfoService>(io, workers_.get());
-  task_service_ = std::make_unique<TaskInfoService>(io, tasks_.get());
+  task_service_ =
+      std::make_unique<TaskInfoService>(io, tasks_.get(), core_workers_auth_stats_);
 
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which would let a second GCS share a

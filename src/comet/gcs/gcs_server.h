@@ -113,7 +113,9 @@ class GcsServer {
   std::unique_ptr<StoreClient> store_;
   IoThread thread_{"gcs_server"};
   int port_ = 0;
+  // Calls this GCS refused; and those core workers reported refusing.
   std::shared_ptr<rpc::AuthStats> auth_stats_ = std::make_shared<rpc::AuthStats>();
+  std::shared_ptr<rpc::AuthStats> core_workers_auth_stats_ = std::make_shared<rpc::AuthStats>();
   bool started_ = false;
 
   std::unique_ptr<GcsPubSubManager> pubsub_;

@@ -154,6 +154,13 @@ class StateClient {
     return RowsToList(reply.node_info_list());
   }
 
+  py::dict AuthStats() {
+    auto reply = InvokeBlocking<rpc::GetAuthStatsReply>("GetAuthStats", [&](auto* c, auto* r) {
+      return nodes_->GetAuthStats(c, rpc::GetAuthStatsRequest(), r);
+    });
+    return MessageToDict(reply);
+  }
+
   py::list ResourceUsage() {
     auto reply = InvokeBlocking<rpc::GetAllResourceUsageReply>(
         "GetAllResourceUsage", [&](auto* c, auto* r) {
@@ -275,6 +282,9 @@ void BindStateClient(py::module_& m) {
            "cheaper than counting tasks().")
       .def("tasks_dropped", &StateClient::TasksDropped,
            "Task rows evicted at the GCS plus events reporters dropped.")
+      .def("auth_stats", &StateClient::AuthStats,
+           "Calls refused for their cluster token: {gcs_refused, core_workers_refused} "
+           "(the GCS's own, and those core workers reported).")
       .def("kv_get", &StateClient::KvGet, py::arg("namespace"), py::arg("key"),
            "The value (bytes) or None.")
       .def("kv_put", &StateClient::KvPut, py::arg("namespace"), py::arg("key"), py::arg("value"),

@@ -68,6 +68,39 @@ def single_client_tasks_async(ray, scale: float) -> float:
     return timed(lambda: ray.get([noop.remote() for _ in range(n)]), n)
 
 
+@workload("µs CPU per task (lower is better)")
+def single_client_tasks_async_cpu(ray, scale: float) -> list[float]:
+    """CPU time (user + system) that the driver and every process under it
+    (GCS, raylet, workers: a local init starts them) spend per async task.
+    Less sensitive than throughput to other work on the machine."""
+    import psutil
+
+    @ray.remote
+    def noop():
+        return None
+
+    me = psutil.Process()
+
+    def cpu_seconds() -> float:
+        total = 0.0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    ray.get([noop.remote() for _ in range(1000)])
+    n = int(10000 * scale)
+    samples = []
+    for _ in range(3):
+        before = cpu_seconds()
+        ray.get([noop.remote() for _ in range(n)])
+        samples.append((cpu_seconds() - before) / n * 1e6)
+    return samples
+
+
 @workload("calls/s")
 def single_client_put_calls(ray, scale: float) -> float:
     n = int(5000 * scale)

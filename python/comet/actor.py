@@ -7,7 +7,9 @@ from typing import Any, Callable
 
 from comet._private import options as opts
 from comet._private import serialization, worker_context
+from comet._private.signature import ArgChecker, param_spec
 from comet.remote_function import build_args, placement_resources
+
 
 def method(*, num_returns: int | str = 1, concurrency_group: str | None = None,
            max_task_retries: int | None = None, retry_exceptions: Any = None) -> Callable:
@@ -24,13 +26,22 @@ def method(*, num_returns: int | str = 1, concurrency_group: str | None = None,
     return decorate
 
 
+SPEC_KEY = "_spec"  # a method's ParamSpec, among its default call options
+
+
 def _method_table(cls: type) -> dict[str, dict[str, Any]]:
+    """Per method: its default call options, and its parameters under SPEC_KEY."""
     table = {}
     for name, member in inspect.getmembers(cls):
         if name.startswith("__") and name not in ("__call__",):
             continue
         if callable(member) or inspect.iscoroutinefunction(member):
-            table[name] = dict(getattr(member, "__comet_method_options__", {}))
+            options = dict(getattr(member, "__comet_method_options__", {}))
+            # Plain methods take self; static and class methods do not.
+            bound = inspect.isfunction(member) and not isinstance(
+                inspect.getattr_static(cls, name, None), staticmethod)
+            options[SPEC_KEY] = param_spec(member, drop_first=bound)
+            table[name] = options
     return table
 
 
@@ -50,6 +61,7 @@ class ActorClass:
         self._class_id: bytes | None = None
         self._methods = _method_table(cls)
         self._asyncio = _is_asyncio(cls)
+        self._init_args = ArgChecker(f"{cls.__qualname__}.__init__", param_spec(cls))
         self.__doc__ = cls.__doc__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -76,7 +88,8 @@ class ActorClass:
 
     def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
         """Creates the actor; returns a handle to call its methods."""
-        cw = worker_context.core_worker()
+        self._init_args.check(args, kwargs)
+        cw = worker_context.core_worker(auto_init=True)
         merged = opts.merge_options(opts.DEFAULT_ACTOR_OPTIONS, self._options)
         name = merged.get("name") or ""
         namespace = merged.get("namespace") or worker_context.current_namespace()
@@ -139,6 +152,7 @@ class ActorHandle:
         self._methods = methods
         self._class_name = class_name
         self._max_task_retries = max_task_retries
+        self._arg_checkers: dict[str, ArgChecker] = {}
         cw = worker_context.core_worker()
         cw.add_actor_handle(actor_id)
         self._core_worker = cw
@@ -164,6 +178,12 @@ class ActorHandle:
         raise AttributeError(f"'{self._class_name}' actor has no method '{name}'")
 
     def _call(self, name: str, args: tuple, kwargs: dict, options: dict[str, Any]) -> Any:
+        checker = self._arg_checkers.get(name)
+        if checker is None:
+            checker = ArgChecker(f"{self._class_name.rsplit('.', 1)[-1]}.{name}",
+                                 options.get(SPEC_KEY))
+            self._arg_checkers[name] = checker
+        checker.check(args, kwargs)
         cw = worker_context.core_worker()
         num_returns = options.get("num_returns", 1)
         retries = options.get("max_task_retries")
@@ -208,7 +228,7 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
     """The handle of the named actor; ``ValueError`` if there is none."""
     if not isinstance(name, str) or not name:
         raise ValueError("get_actor() needs a non-empty actor name")
-    cw = worker_context.core_worker()
+    cw = worker_context.core_worker(auto_init=True)
     ns = worker_context.current_namespace() if namespace is None else namespace
     info = cw.get_named_actor(name, ns)
     if info is None:
@@ -227,7 +247,7 @@ def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
     """
     if not isinstance(actor, ActorHandle):
         raise ValueError(f"kill() expects an actor handle, got {type(actor).__name__}")
-    worker_context.core_worker().kill_actor(actor._actor_id, True, bool(no_restart))
+    worker_context.core_worker(auto_init=True).kill_actor(actor._actor_id, True, bool(no_restart))
 
 
 def list_named_actors(all_namespaces: bool = False) -> list[Any]:
@@ -237,6 +257,15 @@ def list_named_actors(all_namespaces: bool = False) -> list[Any]:
     if all_namespaces:
         return [{"name": a["name"], "namespace": a["namespace"]} for a in actors]
     return [a["name"] for a in actors]
+
+
+def handle_of_current_actor() -> ActorHandle:
+    """A handle to the actor this code runs in (RuntimeError outside one)."""
+    ctx = worker_context.get()
+    if ctx.mode != "worker" or ctx.actor_id is None or ctx.actor_instance is None:
+        raise RuntimeError("This method is only available in an actor.")
+    cls = type(ctx.actor_instance)
+    return ActorHandle(ctx.actor_id, _method_table(cls), f"{cls.__module__}.{cls.__qualname__}")
 
 
 def exit_actor() -> None:

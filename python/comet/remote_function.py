@@ -10,6 +10,7 @@ from comet import _raylet
 from comet._private import options as opts
 from comet._private import serialization, worker_context
 from comet._private.generator import ObjectRefGenerator
+from comet._private.signature import ArgChecker, param_spec
 from comet._private.worker import KWARGS_METADATA, store_value, warn_if_infeasible
 
 ObjectRef = _raylet.ObjectRef
@@ -26,12 +27,19 @@ class RemoteFunction:
     def __init__(self, function: Callable[..., Any], options: dict[str, Any]) -> None:
         if not callable(function):
             raise TypeError(f"@remote expects a function or a class, got {type(function).__name__}")
+        if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+            raise ValueError(
+                f"'async def' should not be used for remote tasks ({function.__qualname__}): "
+                f"call an async function inside a task with asyncio.run(), or make it a "
+                f"method of an actor (async actors run it on their event loop)")
         self._function = function
         self._options = opts.validate_task_options(options)
         self._name = f"{function.__module__}.{getattr(function, '__qualname__', function.__name__)}"
         self._pickled: bytes | None = None
         self._function_id: bytes | None = None
         self._is_generator_fn = inspect.isgeneratorfunction(function)
+        self._args = ArgChecker(getattr(function, "__qualname__", self._name),
+                                param_spec(function))
         self._prepare()
         functools.update_wrapper(self, function)
 
@@ -84,7 +92,8 @@ class RemoteFunction:
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         """Submits the function as a task; returns ObjectRef(s) of its result."""
-        cw = worker_context.core_worker()
+        self._args.check(args, kwargs)
+        cw = worker_context.core_worker(auto_init=True)
         function_id = self._export(cw)
         task_args = build_args(args, kwargs)
         resources, placement = self._resources, None

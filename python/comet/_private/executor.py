@@ -144,13 +144,26 @@ def _terminate() -> None:
 def _begin(task: Any) -> None:
     ctx = worker_context.get()
     local = ctx.local
+    local.begin()
     if task.task_type == ACTOR_TASK:
         # Method calls run on the GPUs of the actor's lease (its creation's).
         local.gpu_ids = ctx.actor_gpu_ids
+        local.task_resources = ctx.actor_resources
+        cls = type(ctx.actor_instance)
+        local.task_name = task.name or f"{cls.__qualname__}.{task.method_name}"
+        local.task_function_name = f"{cls.__module__}.{cls.__qualname__}.{task.method_name}"
     else:
         local.gpu_ids = task.resource_ids().get("GPU", [])
+        local.task_resources = unrenamed_resources(task.required_resources)
+        qualname = task.function_name.rsplit(".", 1)[-1]
         if task.task_type == ACTOR_CREATION_TASK:
             ctx.actor_gpu_ids = local.gpu_ids
+            ctx.actor_resources = local.task_resources
+            local.task_name = task.name or f"{qualname}.__init__"
+            local.task_function_name = f"{task.function_name}.__init__"
+        else:
+            local.task_name = task.name or qualname
+            local.task_function_name = task.function_name
     if local.gpu_ids:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in local.gpu_ids)
     local.task_id = task.task_id
@@ -161,8 +174,20 @@ def _begin(task: Any) -> None:
     worker_context.get().running_task_id = task.task_id
 
 
+def unrenamed_resources(required: dict[str, float]) -> dict[str, float]:
+    """A task's demand with placement-group renaming undone
+    (``CPU_group_<G>`` and ``CPU_group_<i>_<G>`` are the task's ``CPU``)."""
+    out: dict[str, float] = {}
+    for name, quantity in required.items():
+        if quantity > 0:
+            out[name.split("_group_", 1)[0]] = quantity
+    return out
+
+
 def _end() -> None:
-    worker_context.get().local.task_id = None
+    local = worker_context.get().local
+    local.task_id = None
+    local.task_name = local.task_function_name = None
     worker_context.get().running_task_id = None
 
 
@@ -224,9 +249,16 @@ def execute(cw: Any, task: Any) -> None:
     cw.finish_task(task, results, app_error, retryable, streamed)
 
 
-async def execute_async(cw: Any, task: Any, semaphore: asyncio.Semaphore) -> None:
-    """Runs an async actor's method call on the actor's event loop."""
+async def execute_async(cw: Any, task: Any, semaphore: asyncio.Semaphore | None) -> None:
+    """Runs a task of an async actor on the actor's event loop: its
+    constructor (``semaphore`` None), an async method (awaited, up to
+    max_concurrency at once) or a sync one (blocks the loop while it runs,
+    as in Ray)."""
+    if semaphore is None:
+        execute(cw, task)
+        return
     async with semaphore:
+        _begin(task)
         try:
             fn, args, kwargs = _prepare(cw, task)
             value: Any = fn(*args, **kwargs)
@@ -235,6 +267,8 @@ async def execute_async(cw: Any, task: Any, semaphore: asyncio.Semaphore) -> Non
             outcome = _outcome(cw, task, lambda: value)
         except BaseException as error:  # noqa: BLE001 - reported to the owner
             outcome = _outcome(cw, task, lambda e=error: _raise(e))
+        finally:
+            _end()
         cw.finish_task(task, *outcome)
 
 

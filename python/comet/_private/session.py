@@ -20,6 +20,10 @@ from typing import Any
 DEFAULT_TEMP_DIR = "/tmp/comet"
 SESSION_PREFIX = "session_"
 LATEST = "session_latest"
+# The GCS's internal KV holds the session's facts for processes on any node:
+# "session_dir" (the GCS writes it) and "dashboard_url" (`comet start`).
+KV_NAMESPACE = "session"
+KV_DASHBOARD_URL = b"dashboard_url"
 _SOCKETS_PREFIX = "comet-sock-"
 
 

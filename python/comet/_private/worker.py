@@ -6,7 +6,9 @@ are serialized here and everything else happens in C++.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import logging
 import os
 import threading
 import uuid
@@ -14,7 +16,8 @@ import warnings
 from typing import Any, Sequence
 
 from comet import _raylet, exceptions
-from comet._private import serialization, worker_context
+from comet._private import ref_futures, serialization, session, worker_context
+from comet._private.init_context import CometContext
 from comet._private.node import LocalNode, NodeOptions
 from comet._private.session import DEFAULT_TEMP_DIR, find_gcs_address
 
@@ -60,6 +63,9 @@ def _reduce_ref(ref: ObjectRef) -> tuple:
 
 
 ObjectRef.__reduce__ = _reduce_ref  # plain pickle.dumps(ref) works too
+ObjectRef.future = ref_futures.future
+ObjectRef.as_future = ref_futures.as_future
+ObjectRef.__await__ = ref_futures.await_ref
 
 
 # -- values -------------------------------------------------------------------------
@@ -150,7 +156,7 @@ def init(
     _temp_dir: str | None = None,
     _system_config: dict[str, Any] | None = None,
     **kwargs: Any,
-) -> dict[str, Any]:
+) -> CometContext:
     """Starts Comet on this machine, or connects to a running cluster.
 
     With no ``address`` (and no ``COMET_ADDRESS`` in the environment), starts
@@ -158,8 +164,14 @@ def init(
     ``/tmp/comet``) and stops them at :func:`shutdown` or interpreter exit.
     ``address="auto"`` joins the cluster that ``comet start`` started on this
     machine (or ``COMET_ADDRESS``); ``address="HOST:PORT"`` joins the cluster
-    whose GCS listens there, through this host's node. Returns a dict
-    describing the node.
+    whose GCS listens there, through this host's node.
+
+    Returns a :class:`CometContext` (Ray's ``RayContext``): ``ctx["address"]``,
+    ``ctx.address_info``, ``ctx.dashboard_url``; ``with comet.init(): ...``
+    shuts down at the end. Most calls (``.remote()``, ``get``, ``put``,
+    ``wait``, ``get_actor``, ``get_runtime_context()``...) call ``init()``
+    themselves when this process is not connected yet, unless
+    ``COMET_ENABLE_AUTO_CONNECT=0``.
     """
     unknown = set(kwargs) - {"configure_logging", "log_to_driver", "dashboard_host",
                              "dashboard_port", "local_mode", "_node_ip_address"}
@@ -229,7 +241,7 @@ def init(
 
 
 def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
-             namespace: str, system_config: dict[str, Any]) -> dict[str, Any]:
+             namespace: str, system_config: dict[str, Any]) -> CometContext:
     """Joins a running cluster as a driver, through its local node."""
     gcs_address = find_gcs_address(address, temp_dir)
     nodes = [n for n in _raylet.gcs_nodes(gcs_address) if n["Alive"]]
@@ -283,14 +295,30 @@ def _argv() -> list[str]:
     return list(getattr(sys, "argv", []) or [])
 
 
-def _node_info(ctx: worker_context.WorkerContext) -> dict[str, Any]:
-    return {
-        "node_ip_address": ctx.node_ip,
+def _node_info(ctx: worker_context.WorkerContext) -> CometContext:
+    url = dashboard_url()
+    return CometContext({
+        "address": ctx.gcs_address,
         "gcs_address": ctx.gcs_address,
+        "node_ip_address": ctx.node_ip,
+        "raylet_ip_address": ctx.node_ip,
         "raylet_address": ctx.raylet_address,
         "session_dir": ctx.session_dir,
         "node_id": ctx.node_id.hex(),
-    }
+        "webui_url": url,
+    }, url)
+
+
+def dashboard_url() -> str | None:
+    """The cluster's dashboard as HOST:PORT (what `comet start` recorded in the
+    GCS), or None when it runs none or this process is not connected."""
+    cw = worker_context.get().core_worker
+    if cw is None:
+        return None
+    url = cw.kv_get(session.KV_NAMESPACE, session.KV_DASHBOARD_URL)
+    if not url:
+        return None
+    return bytes(url).decode().split("://", 1)[-1].rstrip("/")
 
 
 def shutdown() -> None:
@@ -320,6 +348,7 @@ def put(value: Any, *, _owner: Any = None) -> ObjectRef:
     if isinstance(value, ObjectRef):
         raise TypeError("Calling 'put' on an ObjectRef is not allowed. If you really want "
                         "to do this, you can wrap the ObjectRef in a list and call 'put' on it.")
+    worker_context.core_worker(auto_init=True)
     return store_value(value)
 
 
@@ -345,7 +374,8 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
                         f"got {type(object_refs).__name__}")
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
         raise ValueError(f"timeout must be a non-negative number or None, got {timeout!r}")
-    cw = worker_context.core_worker()
+    cw = worker_context.core_worker(auto_init=True)
+    _warn_if_blocking_the_actor_loop()
     results = cw.get_objects(refs, -1.0 if timeout is None else float(timeout))
     values = []
     for ref, result in zip(refs, results):
@@ -354,6 +384,22 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
                                              f"after {timeout}s (first: {ref!r})")
         values.append(raise_if_error(value_of(*result)))
     return values[0] if single else values
+
+
+def _warn_if_blocking_the_actor_loop() -> None:
+    """Ray warns (once) when an async actor blocks its event loop in get()."""
+    ctx = worker_context.get()
+    if ctx.actor_loop is None or ctx.warned_blocking_get:
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if running is ctx.actor_loop:
+        ctx.warned_blocking_get = True
+        logging.getLogger("comet").warning(
+            "Using blocking comet.get inside an async actor method blocks its event loop; "
+            "use `await ref` or `await asyncio.gather(*refs)` instead.")
 
 
 def wait(
@@ -381,7 +427,7 @@ def wait(
         raise ValueError(f"timeout must be a non-negative number or None, got {timeout!r}")
     if not refs or num_returns == 0:
         return [], refs
-    cw = worker_context.core_worker()
+    cw = worker_context.core_worker(auto_init=True)
     ready_flags = cw.wait(refs, num_returns, -1.0 if timeout is None else float(timeout))
     ready = [r for r, ok in zip(refs, ready_flags) if ok][:num_returns] if num_returns else []
     ready_set = set(ready)
@@ -398,7 +444,7 @@ def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True
     """
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(f"cancel() expects an ObjectRef, got {type(object_ref).__name__}")
-    worker_context.core_worker().cancel(object_ref, bool(force), bool(recursive))
+    worker_context.core_worker(auto_init=True).cancel(object_ref, bool(force), bool(recursive))
 
 
 def _resource_views() -> list[tuple[dict[str, float], dict[str, float]]]:
@@ -431,6 +477,7 @@ def nodes() -> list[dict[str, Any]]:
 
 def get_gpu_ids() -> list[int]:
     """GPU ids assigned to the current task (empty on the driver)."""
+    worker_context.core_worker(auto_init=True)
     return list(getattr(worker_context.get().local, "gpu_ids", []))
 
 

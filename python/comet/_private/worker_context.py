@@ -6,9 +6,40 @@ Everything else reads it through :func:`get` instead of importing globals.
 
 from __future__ import annotations
 
+import contextvars
+import os
 import threading
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+
+class TaskLocal:
+    """State of the running task (GPU ids, task id, name, resources...), one
+    namespace per thread and per asyncio task: it lives in a ContextVar,
+    which threads do not share and each asyncio task copies. ``begin()``
+    starts a fresh namespace for a task that starts here."""
+
+    __slots__ = ("_var",)
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_var", contextvars.ContextVar("comet_task_local", default=None))
+
+    def begin(self) -> None:
+        self._var.set(types.SimpleNamespace())
+
+    def __getattr__(self, name: str) -> Any:
+        namespace = self._var.get()
+        if namespace is None:
+            raise AttributeError(name)
+        return getattr(namespace, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        namespace = self._var.get()
+        if namespace is None:
+            namespace = types.SimpleNamespace()
+            self._var.set(namespace)
+        setattr(namespace, name, value)
 
 
 @dataclass
@@ -35,7 +66,9 @@ class WorkerContext:
     actor_instance: Any = None
     actor_options: dict[str, Any] | None = None
     actor_gpu_ids: list[int] = field(default_factory=list)  # its lease's GPUs
+    actor_resources: dict[str, float] = field(default_factory=dict)  # its creation's demand
     actor_loop: Any = None  # asyncio loop of an async actor
+    warned_blocking_get: bool = False  # get() on that loop warned once
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)
     actor_semaphores: dict[str, Any] = field(default_factory=dict)  # per concurrency group
     actor_pools: dict[str, Any] = field(default_factory=dict)  # threaded actors with groups
@@ -43,8 +76,8 @@ class WorkerContext:
     capturing_placement_group: bool = False
     # The task this worker's execution thread runs now (read from other threads).
     running_task_id: bytes | None = None
-    # GPU ids and task of the task running on this (worker) thread.
-    local: threading.local = field(default_factory=threading.local)
+    # GPU ids and task of the task running on this thread or asyncio task.
+    local: TaskLocal = field(default_factory=TaskLocal)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -84,11 +117,24 @@ def reset() -> None:
     _CONTEXT = WorkerContext()
 
 
-def core_worker() -> Any:
-    """The connected core worker; raises if ``comet.init()`` was not called."""
+AUTO_CONNECT_ENV = "COMET_ENABLE_AUTO_CONNECT"
+
+
+def core_worker(auto_init: bool = False) -> Any:
+    """The connected core worker.
+
+    When this process is not connected, ``auto_init`` calls ``comet.init()``
+    first, as Ray does on first use of ``.remote()``, ``get``, ``put``... (not
+    when ``COMET_ENABLE_AUTO_CONNECT=0``); otherwise this raises.
+    """
     cw = _CONTEXT.core_worker
-    if cw is None:
-        raise RuntimeError(
-            "Comet is not initialized: call comet.init() first (or run inside a Comet task)."
-        )
-    return cw
+    if cw is not None:
+        return cw
+    if auto_init and _CONTEXT.mode is None and os.environ.get(AUTO_CONNECT_ENV, "") != "0":
+        from comet._private import worker
+
+        worker.init(ignore_reinit_error=True)
+        return _CONTEXT.core_worker
+    raise RuntimeError(
+        "Comet is not initialized: call comet.init() first (or run inside a Comet task)."
+    )

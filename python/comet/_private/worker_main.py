@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import os
 import signal
 import sys
@@ -74,13 +73,19 @@ def _serve(cw: _raylet.CoreWorker, stopping: threading.Event, parent: int) -> No
             if os.getppid() != parent:  # The raylet is gone.
                 stopping.set()
             continue
+        if task.task_type == executor.ACTOR_CREATION_TASK and \
+                task.actor_creation.get("is_asyncio"):
+            # An async actor runs everything on its event loop's thread, its
+            # constructor and sync methods included, as in Ray.
+            loop = _start_actor_loop(task.actor_creation)
+            asyncio.run_coroutine_threadsafe(executor.execute_async(cw, task, None), loop).result()
+            del task
+            continue
         if ctx.actor_loop is not None and task.task_type == executor.ACTOR_TASK:
-            method = getattr(ctx.actor_instance, task.method_name, None)
-            if inspect.iscoroutinefunction(method):
-                semaphore = ctx.actor_semaphores.get(task.concurrency_group, ctx.actor_semaphore)
-                asyncio.run_coroutine_threadsafe(
-                    executor.execute_async(cw, task, semaphore), ctx.actor_loop)
-                continue
+            semaphore = ctx.actor_semaphores.get(task.concurrency_group, ctx.actor_semaphore)
+            asyncio.run_coroutine_threadsafe(
+                executor.execute_async(cw, task, semaphore), ctx.actor_loop)
+            continue
         if ctx.actor_pools and task.task_type == executor.ACTOR_TASK:
             pool = ctx.actor_pools.get(task.concurrency_group, ctx.actor_pools[""])
             pool.submit(executor.execute, cw, task)
@@ -92,29 +97,36 @@ def _serve(cw: _raylet.CoreWorker, stopping: threading.Event, parent: int) -> No
             _start_actor_concurrency(cw, stopping, parent)
 
 
+def _start_actor_loop(options: dict) -> asyncio.AbstractEventLoop:
+    """Starts the event loop thread of an async actor: max_concurrency async
+    calls at once, and as many per concurrency group as it says."""
+    ctx = worker_context.get()
+    limit = max(1, int(options.get("max_concurrency", 1)))
+    groups = dict(options.get("concurrency_groups") or {})
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run_loop() -> None:
+        asyncio.set_event_loop(loop)
+        ctx.actor_semaphore = asyncio.Semaphore(limit)
+        ctx.actor_semaphores = {name: asyncio.Semaphore(max(1, int(n)))
+                                for name, n in groups.items()}
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=run_loop, name="comet-actor-loop", daemon=True).start()
+    ready.wait()
+    ctx.actor_loop = loop
+    return loop
+
+
 def _start_actor_concurrency(cw: _raylet.CoreWorker, stopping: threading.Event,
                              parent: int) -> None:
-    """An async actor gets an event loop; a threaded one more executor threads."""
+    """A threaded actor gets more executor threads (or a pool per group)."""
     ctx = worker_context.get()
     options = ctx.actor_options or {}
     limit = max(1, int(options.get("max_concurrency", 1)))
     groups = dict(options.get("concurrency_groups") or {})
-    if options.get("is_asyncio"):
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run_loop() -> None:
-            asyncio.set_event_loop(loop)
-            ctx.actor_semaphore = asyncio.Semaphore(limit)
-            ctx.actor_semaphores = {name: asyncio.Semaphore(max(1, int(n)))
-                                    for name, n in groups.items()}
-            ready.set()
-            loop.run_forever()
-
-        threading.Thread(target=run_loop, name="comet-actor-loop", daemon=True).start()
-        ready.wait()
-        ctx.actor_loop = loop
-        return
     if groups:
         # Each concurrency group has threads of its own; other methods share
         # the default group of max_concurrency threads.

@@ -13,6 +13,7 @@ import time
 
 import click
 
+from comet import _raylet
 from comet._private import auth, session
 from comet._private.daemon import DaemonProcess, DaemonStartError
 from comet._private.node import NodeOptions, start_gcs, start_raylet
@@ -261,6 +262,9 @@ def _start_head(options: NodeOptions, port: int, temp_dir: str, include_dashboar
             daemons.insert(0, dash)
             session.write_info(session_dir, dashboard_url=url, pids={
                 d.name: d.pid for d in daemons})
+            # For drivers and workers on any node (runtime context, init()).
+            _raylet.StateClient(gcs_address).kv_put(
+                session.KV_NAMESPACE, session.KV_DASHBOARD_URL, url.encode())
     click.echo(f"Comet head node started (node {node_id}).\n"
                f"  GCS address:  {gcs_address}\n"
                f"  Session dir:  {session_dir}\n"

@@ -647,6 +647,11 @@ std::vector<ObjectPtr> CoreWorker::Get(const std::vector<ObjectID>& ids, absl::T
   return memory_store_.Wait(ids, ids.size(), deadline);
 }
 
+void CoreWorker::OnReady(const ObjectID& id, std::function<void()> callback) {
+  if (!memory_store_.Contains(id) && !references_.IsOwned(id)) RequestFromOwner(id);
+  memory_store_.GetAsync(id, [callback = std::move(callback)](ObjectPtr) { callback(); });
+}
+
 std::vector<bool> CoreWorker::Wait(const std::vector<ObjectID>& ids, size_t num_returns,
                                    absl::Time deadline) {
   for (const ObjectID& id : ids) {

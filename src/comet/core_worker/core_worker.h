@@ -101,6 +101,10 @@ class CoreWorker {
   // Values of `ids` (nullptr where not ready by `deadline`); asks the owners
   // of borrowed objects for them.
   std::vector<ObjectPtr> Get(const std::vector<ObjectID>& ids, absl::Time deadline);
+  // Runs `callback` once `id` is ready (at once if it is), on the thread that
+  // stores the value; asks the owner of a borrowed object for it. Keep the
+  // callback short: it may run on a gRPC thread.
+  void OnReady(const ObjectID& id, std::function<void()> callback);
   // Which of `ids` are ready once `num_returns` are, or at `deadline`.
   std::vector<bool> Wait(const std::vector<ObjectID>& ids, size_t num_returns,
                          absl::Time deadline);

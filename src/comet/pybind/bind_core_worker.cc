@@ -511,6 +511,10 @@ void BindCoreWorker(py::module_& m) {
       })
       .def("args", &TaskView::Args)
       .def("return_ids", &TaskView::ReturnIds)
+      .def_property_readonly("required_resources", [](const TaskView& t) {
+        return std::map<std::string, double>(t.spec().required_resources().begin(),
+                                             t.spec().required_resources().end());
+      })
       .def("resource_ids", &TaskView::ResourceIds);
 
   py::class_<CoreWorker, WorkerPtr>(m, "CoreWorker", "The core worker of this process.")
@@ -592,6 +596,27 @@ void BindCoreWorker(py::module_& m) {
            })
       .def("get_objects", &GetObjects)
       .def("wait", &WaitObjects)
+      .def("on_ready",
+           [](CoreWorker& w, const PyObjectRef& r, py::function callback) {
+             // The callback may run on any thread, and is dropped there too:
+             // both need the GIL.
+             std::shared_ptr<py::function> held(new py::function(std::move(callback)),
+                                                [](py::function* f) {
+                                                  py::gil_scoped_acquire gil;
+                                                  delete f;
+                                                });
+             py::gil_scoped_release release;
+             w.OnReady(r.id(), [held] {
+               py::gil_scoped_acquire gil;
+               try {
+                 (*held)();
+               } catch (py::error_already_set& e) {
+                 e.discard_as_unraisable("ObjectRef ready callback");
+               }
+             });
+           },
+           py::arg("ref"), py::arg("callback"),
+           "Calls callback() (with no arguments, on some thread) once ref is ready.")
       .def("cancel",
            [](CoreWorker& w, const PyObjectRef& r, bool force, bool recursive) {
              py::gil_scoped_release release;

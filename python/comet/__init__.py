@@ -19,6 +19,8 @@ from comet import exceptions
 from comet.actor import ActorClass, ActorHandle, exit_actor, get_actor, kill, method
 from comet._raylet import ObjectRef
 from comet._private.generator import ObjectRefGenerator
+from comet._private.ids import ActorID, JobID, NodeID, PlacementGroupID, TaskID, WorkerID
+from comet._private.state import timeline
 from comet._private.worker import (
     available_resources,
     cancel,
@@ -34,12 +36,22 @@ from comet._private.worker import (
 )
 from comet.remote_function import remote
 from comet.runtime_context import get_runtime_context
+from comet import job_config
+
+ObjectID = ObjectRef  # Ray's old name, kept as Ray keeps it
 
 __all__ = [
     "ActorClass",
     "ActorHandle",
+    "ActorID",
+    "JobID",
+    "NodeID",
+    "ObjectID",
     "ObjectRef",
     "ObjectRefGenerator",
+    "PlacementGroupID",
+    "TaskID",
+    "WorkerID",
     "__version__",
     "available_resources",
     "cancel",
@@ -54,9 +66,11 @@ __all__ = [
     "get_runtime_context",
     "init",
     "is_initialized",
+    "job_config",
     "nodes",
     "put",
     "remote",
     "shutdown",
+    "timeline",
     "wait",
 ]

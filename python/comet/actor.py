@@ -108,7 +108,8 @@ class ActorClass:
             "is_asyncio": self._asyncio,
             "name": name,
             "namespace": namespace,
-            "is_detached": merged.get("lifetime") == "detached",
+            "is_detached": (merged.get("lifetime")
+                            or worker_context.get().default_actor_lifetime) == "detached",
             "max_pending_calls": int(merged.get("max_pending_calls") or -1),
             "concurrency_groups": dict(merged.get("concurrency_groups") or {}),
         }

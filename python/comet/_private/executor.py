@@ -148,17 +148,20 @@ def _begin(task: Any) -> None:
     if task.task_type == ACTOR_TASK:
         # Method calls run on the GPUs of the actor's lease (its creation's).
         local.gpu_ids = ctx.actor_gpu_ids
+        local.resource_ids = ctx.actor_resource_ids
         local.task_resources = ctx.actor_resources
         cls = type(ctx.actor_instance)
         local.task_name = task.name or f"{cls.__qualname__}.{task.method_name}"
         local.task_function_name = f"{cls.__module__}.{cls.__qualname__}.{task.method_name}"
     else:
-        local.gpu_ids = task.resource_ids().get("GPU", [])
+        local.resource_ids = task.resource_ids()
+        local.gpu_ids = local.resource_ids.get("GPU", [])
         local.task_resources = unrenamed_resources(task.required_resources)
         qualname = task.function_name.rsplit(".", 1)[-1]
         if task.task_type == ACTOR_CREATION_TASK:
             ctx.actor_gpu_ids = local.gpu_ids
             ctx.actor_resources = local.task_resources
+            ctx.actor_resource_ids = local.resource_ids
             local.task_name = task.name or f"{qualname}.__init__"
             local.task_function_name = f"{task.function_name}.__init__"
         else:

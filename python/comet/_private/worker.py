@@ -153,6 +153,7 @@ def init(
     log_to_driver: bool = True,
     logging_level: Any = None,
     runtime_env: dict | None = None,
+    job_config: Any = None,
     _temp_dir: str | None = None,
     _system_config: dict[str, Any] | None = None,
     **kwargs: Any,
@@ -193,6 +194,19 @@ def init(
                 return _node_info(ctx)
             raise RuntimeError("Maybe you called comet.init twice by accident? "
                                "Call comet.shutdown() first, or pass ignore_reinit_error=True.")
+        lifetime = "non_detached"
+        if job_config is not None:
+            from comet.job_config import JobConfig
+
+            if not isinstance(job_config, JobConfig):
+                raise TypeError(f"job_config must be a comet.job_config.JobConfig, "
+                                f"got {type(job_config).__name__}")
+            if job_config.ray_namespace is not None:
+                if namespace is not None and namespace != job_config.ray_namespace:
+                    raise ValueError(f"namespace={namespace!r} and job_config.ray_namespace="
+                                     f"{job_config.ray_namespace!r} disagree")
+                namespace = job_config.ray_namespace
+            lifetime = job_config.default_actor_lifetime
         if namespace is not None and not isinstance(namespace, str):
             raise ValueError(f"namespace must be a string, got {type(namespace).__name__}")
         if namespace is None:
@@ -209,6 +223,7 @@ def init(
             if num_cpus is not None or num_gpus is not None or resources:
                 raise ValueError("num_cpus, num_gpus and resources describe a new cluster; "
                                  "they cannot be given when connecting to one (address=...)")
+            ctx.default_actor_lifetime = lifetime
             return _connect(ctx, address, temp_dir, namespace, system_config)
         node = LocalNode(NodeOptions(
             num_cpus=num_cpus, num_gpus=num_gpus, resources=resources, memory=memory,
@@ -236,6 +251,7 @@ def init(
         ctx.node_ip = node.node_ip
         ctx.session_dir = node.session_dir
         ctx.namespace = namespace
+        ctx.default_actor_lifetime = lifetime
         ctx.max_direct_call_object_size = max_inline
         return _node_info(ctx)
 
@@ -479,6 +495,23 @@ def get_gpu_ids() -> list[int]:
     """GPU ids assigned to the current task (empty on the driver)."""
     worker_context.core_worker(auto_init=True)
     return list(getattr(worker_context.get().local, "gpu_ids", []))
+
+
+def get_resource_ids() -> dict[str, list[tuple[int, float]]]:
+    """Ray's ``ray._private.worker.get_resource_ids()``: the resource instances
+    the running task holds, as ``{"GPU": [(id, fraction of it), ...]}``
+    (empty on a driver). Only resources whose instances are numbered (GPUs)
+    appear: unlike Ray, Comet does not number CPUs."""
+    local = worker_context.get().local
+    ids = getattr(local, "resource_ids", None) or {}
+    held = getattr(local, "task_resources", None) or {}
+    out = {}
+    for name, instances in ids.items():
+        base = name.split("_group_", 1)[0]
+        if instances:
+            fraction = min(1.0, held.get(base, len(instances)) / len(instances))
+            out[base] = [(int(i), fraction) for i in instances]
+    return out
 
 
 def warn_if_infeasible(resources: dict[str, float]) -> None:

@@ -55,6 +55,7 @@ class WorkerContext:
     node_ip: str = "127.0.0.1"
     session_dir: str = ""
     namespace: str = ""
+    default_actor_lifetime: str = "non_detached"  # init(job_config=...) may change it
     job_namespaces: dict[str, str] = field(default_factory=dict)  # on workers, by job id
     max_direct_call_object_size: int = 100 * 1024
     cluster_totals: dict[str, float] | None = None
@@ -67,6 +68,7 @@ class WorkerContext:
     actor_options: dict[str, Any] | None = None
     actor_gpu_ids: list[int] = field(default_factory=list)  # its lease's GPUs
     actor_resources: dict[str, float] = field(default_factory=dict)  # its creation's demand
+    actor_resource_ids: dict[str, list[int]] = field(default_factory=dict)  # and instances
     actor_loop: Any = None  # asyncio loop of an async actor
     warned_blocking_get: bool = False  # get() on that loop warned once
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)

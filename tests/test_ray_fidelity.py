@@ -1,0 +1,402 @@
+"""Ray Core behaviours a Ray program relies on, each test naming the one it
+checks (issue 12): auto-init, init()'s context, the runtime context, call-site
+argument errors, async actors on one event loop, awaitable refs, and the older
+surface (timeline, ObjectID, ray._private.state, JobConfig, cluster_utils).
+
+The tests that start clusters of their own come first; the rest share one
+(the module's `shared` cluster stays up from its first use to the end)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import pytest
+
+import comet
+from comet._private import state as private_state
+from comet._private import worker as private_worker
+from comet.cluster_utils import Cluster
+from comet.job_config import JobConfig
+from conftest import _assert_no_leftovers, wait_for_condition
+
+
+@comet.remote
+def double(x, y=1):
+    return x * 2 * y
+
+
+@pytest.fixture
+def auto_init_dir(tmp_path, monkeypatch):
+    """Where an auto-initialised cluster puts its session; shut down after."""
+    monkeypatch.setenv("COMET_TEMP_DIR", str(tmp_path / "comet"))
+    monkeypatch.delenv("COMET_ADDRESS", raising=False)
+    assert not comet.is_initialized()
+    yield tmp_path / "comet"
+    comet.shutdown()
+    _assert_no_leftovers()
+
+
+# -- auto-init and init()'s context --------------------------------------------------
+
+
+def test_first_remote_call_starts_a_local_cluster(auto_init_dir):
+    """Ray: `.remote()` without `ray.init()` starts a local cluster."""
+    assert comet.get(double.remote(21)) == 42
+    assert comet.is_initialized()
+    assert any(auto_init_dir.glob("session_*"))
+
+
+@pytest.mark.parametrize("first_use", ["put", "get_runtime_context", "actor"])
+def test_other_apis_auto_init_too(auto_init_dir, first_use):
+    """Ray: put, get_runtime_context and actor creation also auto-init."""
+    if first_use == "put":
+        assert comet.get(comet.put("x")) == "x"
+    elif first_use == "get_runtime_context":
+        assert len(comet.get_runtime_context().get_job_id()) == 8
+    else:
+        @comet.remote
+        class Counter:
+            def one(self):
+                return 1
+        assert comet.get(Counter.remote().one.remote()) == 1
+    assert comet.is_initialized()
+
+
+def test_auto_connect_can_be_turned_off(auto_init_dir, monkeypatch):
+    """Ray: RAY_ENABLE_AUTO_CONNECT=0 makes first use raise instead (ours:
+    COMET_ENABLE_AUTO_CONNECT)."""
+    monkeypatch.setenv("COMET_ENABLE_AUTO_CONNECT", "0")
+    with pytest.raises(RuntimeError, match="not initialized"):
+        comet.put(1)
+    assert not comet.is_initialized()
+
+
+def test_init_returns_a_context(comet_start):
+    """Ray: init() returns a RayContext: a mapping with "address", plus
+    .address_info and .dashboard_url; a context manager that shuts down."""
+    ctx = comet_start(num_cpus=1)
+    assert ctx["address"] == ctx.address_info["gcs_address"] == ctx["gcs_address"]
+    assert ctx["node_id"] == comet.get_runtime_context().get_node_id()
+    assert {"address", "node_ip_address", "session_dir", "node_id"} <= set(ctx)
+    assert ctx.dashboard_url is None  # a local init starts no dashboard
+    comet.shutdown()
+    with comet.init(num_cpus=1, _temp_dir=ctx["session_dir"] + "-again") as again:
+        assert comet.is_initialized() and again["address"] != ctx["address"]
+    assert not comet.is_initialized()
+
+
+def test_job_config_namespace_and_lifetime(comet_start):
+    """Ray: init(job_config=JobConfig(ray_namespace=..., default_actor_lifetime=...))."""
+    comet_start(num_cpus=1, job_config=JobConfig(ray_namespace="team",
+                                                 default_actor_lifetime="detached"))
+    assert comet.get_runtime_context().namespace == "team"
+
+    @comet.remote(num_cpus=0)
+    class Stays:
+        def ok(self):
+            return True
+
+    actor = Stays.options(name="stays").remote()
+    assert comet.get(actor.ok.remote())
+    assert private_state.actors(actor._actor_id.hex())["IsDetached"] is True
+    comet.kill(actor)
+    with pytest.raises(ValueError, match="runtime_env"):
+        JobConfig(runtime_env={"pip": ["x"]})
+    with pytest.raises(ValueError, match="default_actor_lifetime"):
+        JobConfig(default_actor_lifetime="forever")
+
+
+def test_gpu_ids_in_the_runtime_context(comet_start):
+    """Ray: a task given a GPU sees its id in get_gpu_ids(),
+    get_accelerator_ids(), get_assigned_resources() and the older
+    get_resource_ids() (with the fraction it holds). The node declares a GPU
+    (num_gpus=1), as Ray allows on a machine without one."""
+    comet_start(num_cpus=1, num_gpus=1)
+
+    @comet.remote(num_gpus=1)
+    def gpu_task():
+        c = comet.get_runtime_context()
+        return (comet.get_gpu_ids(), c.get_accelerator_ids(), c.get_assigned_resources(),
+                private_worker.get_resource_ids())
+
+    gpu_ids, accel, assigned, ids = comet.get(gpu_task.remote())
+    assert gpu_ids == [0] and accel == {"GPU": ["0"]}
+    assert assigned == {"CPU": 1.0, "GPU": 1.0}
+    assert ids == {"GPU": [(0, 1.0)]}
+    half = comet.get(gpu_task.options(num_gpus=0.5).remote())
+    assert half[2]["GPU"] == 0.5 and half[3] == {"GPU": [(0, 0.5)]}
+
+
+def test_cluster_utils_cluster(tmp_path):
+    """Ray: ray.cluster_utils.Cluster starts real nodes on this machine:
+    add_node, wait_for_nodes, remove_node, address, shutdown."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
+                      temp_dir=str(tmp_path / "cluster"))
+    try:
+        other = cluster.add_node(num_cpus=1, resources={"far": 1})
+        cluster.wait_for_nodes()
+        comet.init(address=cluster.address)
+        assert len([n for n in comet.nodes() if n["Alive"]]) == 2
+
+        @comet.remote(resources={"far": 1})
+        def node_of():
+            return comet.get_runtime_context().get_node_id()
+
+        assert comet.get(node_of.remote(), timeout=60) == other.node_id
+        cluster.remove_node(other)
+        cluster.wait_for_nodes()
+        assert wait_for_condition(
+            lambda: sum(n["Alive"] for n in comet.nodes()) == 1, timeout=60)
+        with pytest.raises(TypeError, match="unsupported arguments"):
+            cluster.add_node(num_cpu=1)
+    finally:
+        comet.shutdown()
+        cluster.shutdown()
+    _assert_no_leftovers()
+
+
+# -- the runtime context ---------------------------------------------------------------
+
+
+def test_runtime_context_of_a_task(shared):
+    """Ray: inside a task the context names the task, its function, the CPU it
+    holds and its accelerators; on the driver there is no task."""
+    @comet.remote
+    def where():
+        c = comet.get_runtime_context()
+        return {"task_id": c.get_task_id(), "task_obj": c.task_id.hex(),
+                "name": c.get_task_name(), "function": c.get_task_function_name(),
+                "resources": c.get_assigned_resources(), "accel": c.get_accelerator_ids(),
+                "actor": c.get_actor_id(), "worker": c.get_worker_id(),
+                "job": c.job_id.hex(), "dict": sorted(c.get())}
+
+    info = comet.get(where.remote())
+    assert info["task_id"] == info["task_obj"] and len(info["task_id"]) > 8
+    assert info["name"] == "where"
+    assert info["function"].endswith("test_runtime_context_of_a_task.<locals>.where")
+    assert info["resources"] == {"CPU": 1.0}
+    assert info["accel"] == {"GPU": []}
+    assert info["actor"] is None
+    assert info["job"] == comet.get_runtime_context().get_job_id()
+    assert info["dict"] == ["job_id", "namespace", "node_id", "task_id"]
+    assert comet.get(where.options(name="custom").remote())["name"] == "custom"
+    assert comet.get(where.options(num_cpus=0.5).remote())["resources"] == {"CPU": 0.5}
+    driver = comet.get_runtime_context()
+    assert driver.get_task_id() is None and driver.get_task_name() is None
+    assert driver.get_assigned_resources() == {}
+
+
+def test_runtime_context_of_an_actor(shared):
+    """Ray: an actor's methods see its id, a handle to it (current_actor), and
+    their name as Class.method; an actor holds no CPU by default."""
+    @comet.remote
+    class Me:
+        def describe(self):
+            c = comet.get_runtime_context()
+            return (c.get_actor_id(), c.actor_id.hex(), c.get_task_name(),
+                    c.get_task_function_name(), c.get_assigned_resources(),
+                    c.was_current_actor_reconstructed)
+
+        def me(self):
+            return comet.get_runtime_context().current_actor
+
+        def ping(self):
+            return "pong"
+
+    actor = Me.remote()
+    actor_id, actor_obj, name, function, resources, reconstructed = \
+        comet.get(actor.describe.remote())
+    assert actor_id == actor_obj == actor._actor_id.hex()
+    assert name == "Me.describe" and function.endswith("Me.describe")
+    assert resources == {} and reconstructed is False
+    handle = comet.get(actor.me.remote())
+    assert handle == actor and comet.get(handle.ping.remote()) == "pong"
+    with pytest.raises(RuntimeError, match="only available in an actor"):
+        _ = comet.get_runtime_context().current_actor
+
+
+# -- errors at the call site -----------------------------------------------------------
+
+
+def test_wrong_arguments_raise_type_error_at_remote(shared):
+    """Ray: `.remote()` binds the signature, so a wrong call raises TypeError
+    at submission, for functions, actor constructors and methods."""
+    with pytest.raises(TypeError, match="missing a required argument: 'x'"):
+        double.remote()
+    with pytest.raises(TypeError, match="too many positional arguments"):
+        double.remote(1, 2, 3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'z'"):
+        double.remote(1, z=3)
+    assert comet.get(double.remote(x=2, y=3)) == 12
+
+    @comet.remote
+    class Acc:
+        def __init__(self, start, *, step=1):
+            self.value, self.step = start, step
+
+        def add(self, n):
+            self.value += n * self.step
+            return self.value
+
+        @staticmethod
+        def twice(n):
+            return 2 * n
+
+        @classmethod
+        def name(cls):
+            return cls.__name__
+
+    with pytest.raises(TypeError, match="missing a required argument: 'start'"):
+        Acc.remote()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'stp'"):
+        Acc.remote(1, stp=2)
+    acc = Acc.remote(1, step=10)
+    with pytest.raises(TypeError, match="missing a required argument: 'n'"):
+        acc.add.remote()
+    assert comet.get(acc.add.remote(2)) == 21
+    assert comet.get(acc.twice.remote(4)) == 8  # static method: no self
+    assert comet.get(acc.name.remote()) == "Acc"
+
+
+def test_async_def_remote_function_is_refused():
+    """Ray: `@ray.remote` on an `async def` function raises ValueError."""
+    with pytest.raises(ValueError, match="'async def' should not be used for remote tasks"):
+        @comet.remote
+        async def nope():
+            return 1
+
+
+# -- async actors and awaitable refs --------------------------------------------------
+
+
+@comet.remote
+class Signal:
+    """Ray's signal-actor pattern: an asyncio.Event made in __init__, set by a
+    sync method, awaited by an async one."""
+
+    def __init__(self):
+        self.event = asyncio.Event()
+        self.threads = {"init": threading.get_ident()}
+
+    def send(self):
+        self.threads["send"] = threading.get_ident()
+        self.event.set()
+
+    async def wait(self):
+        await self.event.wait()
+        self.threads["wait"] = threading.get_ident()
+        return "woken"
+
+    def threads_used(self):
+        return self.threads
+
+
+def test_async_actor_runs_everything_on_its_event_loop(shared):
+    """Ray: an async actor's __init__, sync and async methods all run on its
+    event-loop thread, so the signal-actor pattern wakes the waiter."""
+    signal = Signal.remote()
+    waiters = [signal.wait.remote() for _ in range(3)]
+    ready, _ = comet.wait(waiters, timeout=0.3)
+    assert ready == []  # nothing set the event yet
+    comet.get(signal.send.remote())
+    assert comet.get(waiters, timeout=30) == ["woken"] * 3
+    threads = comet.get(signal.threads_used.remote())
+    assert len(set(threads.values())) == 1, threads
+
+
+def test_refs_are_awaitable(shared):
+    """Ray: `await ref`, `await asyncio.gather(*refs)`, `ref.as_future()` on
+    the driver, and `ref.future()` as a concurrent future."""
+    async def main():
+        one = await double.remote(5)
+        many = await asyncio.gather(*[double.remote(i) for i in range(4)])
+        fut = await double.remote(7).as_future()
+        return one, many, fut
+
+    assert asyncio.run(main()) == (10, [0, 2, 4, 6], 14)
+    assert double.remote(8).future().result(timeout=30) == 16
+
+    @comet.remote
+    def fails():
+        raise KeyError("boom")
+
+    async def failing():
+        await fails.remote()
+
+    with pytest.raises(KeyError):
+        asyncio.run(failing())
+    with pytest.raises(KeyError):
+        fails.remote().future().result(timeout=30)
+
+
+def test_async_actor_awaits_refs_and_may_block(shared):
+    """Ray: an async method may await refs of other tasks; a blocking get()
+    there still works (Ray only warns)."""
+    @comet.remote
+    class Caller:
+        async def awaiting(self):
+            return await double.remote(21)
+
+        async def blocking(self):
+            return comet.get(double.remote(4))
+
+    caller = Caller.remote()
+    assert comet.get([caller.awaiting.remote(), caller.blocking.remote()]) == [42, 8]
+
+
+# -- the older surface --------------------------------------------------------------
+
+
+def test_object_id_alias_and_id_types(shared):
+    """Ray: ray.ObjectID is ObjectRef; the context's ids are objects with hex()."""
+    assert comet.ObjectID is comet.ObjectRef
+    job = comet.get_runtime_context().job_id
+    assert isinstance(job, comet.JobID) and job == comet.JobID.from_hex(job.hex())
+    assert hash(job) == hash(comet.JobID(job.binary()))
+
+
+def test_timeline_lists_finished_tasks(shared, tmp_path):
+    """Ray: ray.timeline() gives Chrome trace events of the tasks; with a
+    filename it writes them as JSON."""
+    @comet.remote
+    def traced():
+        time.sleep(0.01)
+
+    comet.get([traced.remote() for _ in range(3)])
+    def mine(events):
+        return [e for e in events if e["name"].endswith(".traced")]
+
+    assert wait_for_condition(lambda: len(mine(comet.timeline())) >= 3, timeout=30)
+    event = mine(comet.timeline())[0]
+    assert event["ph"] == "X" and event["dur"] >= 10_000 and event["args"]["state"] == "FINISHED"
+    path = tmp_path / "trace.json"
+    assert comet.timeline(str(path)) is None
+    assert mine(json.loads(path.read_text()))
+
+
+def test_private_state_helpers(shared):
+    """Ray: ray._private.state.actors(), available_resources_per_node(),
+    total_resources_per_node(), and ray._private.worker.get_resource_ids()
+    (GPU ids: test_gpu_ids_in_the_runtime_context)."""
+    @comet.remote
+    class Held:
+        def ids(self):
+            return private_worker.get_resource_ids()
+
+    held = Held.options(name="held-one", num_cpus=1).remote()
+    comet.get(held.ids.remote())
+    actor_hex = held._actor_id.hex()
+    entry = private_state.actors(actor_hex)
+    assert entry["ActorID"] == actor_hex and entry["State"] == "ALIVE"
+    assert entry["Name"] == "held-one" and actor_hex in private_state.actors()
+    node = comet.get_runtime_context().get_node_id()
+    assert private_state.total_resources_per_node()[node]["CPU"] == 2
+    assert private_state.available_resources_per_node()[node].get("CPU", 0) <= 1
+    # Only resources with instances (GPUs, which this machine may lack) have
+    # ids; Comet does not number CPUs (Ray does).
+    assert "CPU" not in comet.get(held.ids.remote())
+    assert private_worker.get_resource_ids() == {}  # the driver holds nothing
+    comet.kill(held)

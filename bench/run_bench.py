@@ -4,7 +4,8 @@
                               [--section TITLE] [--out FILE]
 
 Comet runs in this interpreter with the staged build of this checkout
-(PYTHONPATH=<repo>/python, set here); Ray in bench/.venv-ray (made with
+(PYTHONPATH=<repo>/python, set here; $COMET_BENCH_PYTHONPATH names another
+copy); Ray in bench/.venv-ray (made with
 `python -m venv bench/.venv-ray && bench/.venv-ray/bin/pip install ray numpy`).
 Each round runs both systems in a fresh process each, alternating which goes
 first, so that machine noise falls on both. A workload returns one value or a
@@ -47,7 +48,9 @@ sys.path.insert(0, str(HERE))
 from workloads import WORKLOADS  # noqa: E402
 
 
-COMET_PYTHONPATH = str(HERE.parent / "python")  # the staged build of this checkout
+# The staged build of this checkout, or a copy of it (so that editing the
+# tree does not change a run in progress).
+COMET_PYTHONPATH = os.environ.get("COMET_BENCH_PYTHONPATH", str(HERE.parent / "python"))
 
 
 # The second system of a run: Ray, or Comet itself with the cluster token off.

@@ -88,6 +88,36 @@ def test_init_returns_a_context(comet_start):
     assert not comet.is_initialized()
 
 
+def test_init_refuses_what_it_cannot_honour():
+    """Ray: _system_config when joining a cluster raises ValueError; Comet also
+    refuses a dashboard or local_mode for a local cluster rather than
+    dropping them."""
+    with pytest.raises(ValueError, match="_system_config must not be provided"):
+        comet.init(address="127.0.0.1:1", _system_config={"health_check_period_ms": 10})
+    with pytest.raises(ValueError, match="starts no dashboard"):
+        comet.init(include_dashboard=True)
+    with pytest.raises(ValueError, match="dashboard_port"):
+        comet.init(dashboard_port=8266)
+    with pytest.raises(ValueError, match="local_mode"):
+        comet.init(local_mode=True)
+    with pytest.raises(ValueError, match="logging_level"):
+        comet.init(logging_level="chatty")
+    assert not comet.is_initialized()
+
+
+def test_init_logging_level(comet_start):
+    """Ray: init(logging_level=...) sets the level of the library's logger."""
+    import logging
+
+    logger = logging.getLogger("comet")
+    before = logger.level
+    try:
+        comet_start(num_cpus=1, logging_level="debug")
+        assert logger.level == logging.DEBUG
+    finally:
+        logger.setLevel(before)
+
+
 def test_job_config_namespace_and_lifetime(comet_start):
     """Ray: init(job_config=JobConfig(ray_namespace=..., default_actor_lifetime=...))."""
     comet_start(num_cpus=1, job_config=JobConfig(ray_namespace="team",

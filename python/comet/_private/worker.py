@@ -219,16 +219,22 @@ def init(
                 num_cpus is None and num_gpus is None and not resources:
             # Like RAY_ADDRESS: a job's driver joins the cluster it was submitted to.
             address = os.environ["COMET_ADDRESS"]
+        _apply_logging(logging_level, kwargs.get("configure_logging", True))
         if address is not None:
             if num_cpus is not None or num_gpus is not None or resources:
                 raise ValueError("num_cpus, num_gpus and resources describe a new cluster; "
                                  "they cannot be given when connecting to one (address=...)")
+            if system_config:
+                raise ValueError("When connecting to an existing cluster, _system_config must "
+                                 "not be provided: the cluster's settings are the head's")
             ctx.default_actor_lifetime = lifetime
             return _connect(ctx, address, temp_dir, namespace, system_config)
+        _check_new_cluster_options(include_dashboard, kwargs)
         node = LocalNode(NodeOptions(
             num_cpus=num_cpus, num_gpus=num_gpus, resources=resources, memory=memory,
             object_store_memory=object_store_memory,
-            temp_dir=temp_dir, system_config=system_config))
+            temp_dir=temp_dir, system_config=system_config,
+            node_ip=kwargs.get("_node_ip_address") or "127.0.0.1"))
         try:
             max_inline = int(system_config.get("max_direct_call_object_size", 100 * 1024))
             in_flight = int(system_config.get("max_tasks_in_flight_per_worker", 8))
@@ -254,6 +260,34 @@ def init(
         ctx.default_actor_lifetime = lifetime
         ctx.max_direct_call_object_size = max_inline
         return _node_info(ctx)
+
+
+def _apply_logging(level: Any, configure: bool) -> None:
+    """init(logging_level=...) sets the level of the "comet" logger (unless
+    configure_logging=False)."""
+    if level is None or not configure:
+        return
+    if isinstance(level, str):
+        named = logging.getLevelName(level.upper())
+        if not isinstance(named, int):
+            raise ValueError(f"logging_level must be a logging level, got {level!r}")
+        level = named
+    logging.getLogger("comet").setLevel(level)
+
+
+def _check_new_cluster_options(include_dashboard: bool | None, kwargs: dict[str, Any]) -> None:
+    """Options of a new local cluster that Comet cannot honour fail here."""
+    if include_dashboard:
+        raise ValueError("init() starts no dashboard for a local cluster: start one with "
+                         "`comet start --head` and init(address='auto'), or leave "
+                         "include_dashboard unset")
+    for name in ("dashboard_host", "dashboard_port"):
+        if kwargs.get(name) is not None:
+            raise ValueError(f"init({name}=...) needs a dashboard, which a local init() "
+                             f"does not start (use `comet start --head --{name.replace('_', '-')}`)")
+    if kwargs.get("local_mode"):
+        raise ValueError("local_mode=True is not supported (Ray deprecated it): tasks always "
+                         "run in worker processes")
 
 
 def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,

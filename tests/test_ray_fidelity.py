@@ -160,6 +160,37 @@ def test_gpu_ids_in_the_runtime_context(comet_start):
     assert half[2]["GPU"] == 0.5 and half[3] == {"GPU": [(0, 0.5)]}
 
 
+def test_full_store_raises_object_store_full_error(comet_start):
+    """Ray: put of an object the store cannot hold raises
+    ray.exceptions.ObjectStoreFullError."""
+    import numpy as np
+
+    comet_start(num_cpus=1, object_store_memory=64 * 1024 * 1024)
+    with pytest.raises(comet.exceptions.ObjectStoreFullError):
+        comet.put(np.zeros(96 * 1024 * 1024, dtype=np.uint8))
+    assert comet.get(comet.put(1)) == 1  # the store still works
+
+
+def test_start_takes_rays_flag_spellings(tmp_path):
+    """Ray: `ray start --head --include-dashboard=false --disable-usage-stats
+    --port=N` (flags with `=value`) runs as written."""
+    from cli_cluster import cli, free_port, processes_of
+
+    temp_dir = tmp_path / "comet"
+    result = cli("start", "--head", f"--port={free_port()}", f"--temp-dir={temp_dir}",
+                 "--include-dashboard=false", "--disable-usage-stats", "--num-cpus=1")
+    try:
+        assert result.returncode == 0, result.stderr
+        assert "Dashboard:" not in result.stdout
+        assert not any("comet.dashboard" in " ".join(p.cmdline()) for p in processes_of(temp_dir))
+        both = cli("start", "--head", f"--temp-dir={temp_dir}", "--include-dashboard",
+                   "--no-include-dashboard")
+        assert both.returncode != 0 and "contradict" in both.stderr
+    finally:
+        cli("stop", "--force", "--temp-dir", temp_dir)
+    assert wait_for_condition(lambda: not processes_of(temp_dir), timeout=20)
+
+
 def test_cluster_utils_cluster(tmp_path):
     """Ray: ray.cluster_utils.Cluster starts real nodes on this machine:
     add_node, wait_for_nodes, remove_node, address, shutdown."""
@@ -430,3 +461,92 @@ def test_private_state_helpers(shared):
     assert "CPU" not in comet.get(held.ids.remote())
     assert private_worker.get_resource_ids() == {}  # the driver holds nothing
     comet.kill(held)
+
+
+def test_actor_class_attributes_builtin_methods_and_dir(shared):
+    """Ray: class attributes, static and class methods are reachable through
+    the actor class; every actor answers __ray_ready__ and __ray_call__;
+    dir(handle) lists its methods."""
+    @comet.remote
+    class Box:
+        LIMIT = 3
+
+        def __init__(self):
+            self.items = []
+
+        def put(self, item):
+            self.items.append(item)
+
+        @staticmethod
+        def describe(n):
+            return f"box of {n}"
+
+        @classmethod
+        def kind(cls):
+            return cls.__name__
+
+    assert Box.LIMIT == 3
+    assert Box.describe(2) == "box of 2" and Box.kind() == "Box"
+    with pytest.raises(AttributeError, match="handle.put.remote"):
+        Box.put
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        Box.nothing
+    box = Box.remote()
+    assert comet.get(box.__ray_ready__.remote()) is True
+    comet.get(box.put.remote("x"))
+    assert comet.get(box.__ray_call__.remote(lambda self, extra: self.items + [extra], "y")) \
+        == ["x", "y"]
+    assert {"put", "describe", "kind"} <= set(dir(box))
+
+
+def test_generators_stream_and_iterate_asynchronously(shared):
+    """Ray: a generator task returns an ObjectRefGenerator without
+    num_returns; `async for` over it gives the items' refs in order."""
+    @comet.remote
+    def count(n):
+        for i in range(n):
+            yield i
+
+    gen = count.remote(4)
+    assert isinstance(gen, comet.ObjectRefGenerator)
+
+    async def collect():
+        return [await ref async for ref in gen]
+
+    assert asyncio.run(collect()) == [0, 1, 2, 3]
+    assert [comet.get(ref) for ref in count.remote(2)] == [0, 1]
+
+
+def test_cancel_interrupts_with_keyboard_interrupt(shared):
+    """Ray: cancel(force=False) raises KeyboardInterrupt inside the running
+    task; get() raises TaskCancelledError even when the task caught it."""
+    @comet.remote
+    class Seen:
+        def __init__(self):
+            self.what = []
+
+        def add(self, what):
+            self.what.append(what)
+
+        def all(self):
+            return self.what
+
+    seen = Seen.remote()
+
+    @comet.remote
+    def sleeper(seen):
+        seen.add.remote("started")
+        try:
+            while True:
+                time.sleep(0.01)
+        except KeyboardInterrupt:
+            comet.get(seen.add.remote("KeyboardInterrupt"))
+            return "caught"
+
+    ref = sleeper.remote(seen)
+    assert wait_for_condition(lambda: comet.get(seen.all.remote()) == ["started"], timeout=60)
+    comet.cancel(ref)
+    with pytest.raises(comet.exceptions.TaskCancelledError):
+        comet.get(ref, timeout=60)
+    assert comet.get(seen.all.remote()) == ["started", "KeyboardInterrupt"]
+    assert comet.get(double.remote(2)) == 4  # the worker goes on

@@ -19,7 +19,7 @@ from comet import exceptions
 from comet.actor import ActorClass, ActorHandle, exit_actor, get_actor, kill, method
 from comet._raylet import ObjectRef
 from comet._private.generator import ObjectRefGenerator
-from comet._private.ids import ActorID, JobID, NodeID, PlacementGroupID, TaskID, WorkerID
+from comet._private.ids import ActorID, JobID, NodeID, TaskID, WorkerID
 from comet._private.state import timeline
 from comet._private.worker import (
     available_resources,
@@ -37,6 +37,8 @@ from comet._private.worker import (
 from comet.remote_function import remote
 from comet.runtime_context import get_runtime_context
 from comet import job_config
+
+from comet.util.placement_group import PlacementGroupID
 
 ObjectID = ObjectRef  # Ray's old name, kept as Ray keeps it
 

@@ -68,6 +68,23 @@ class ActorClass:
         raise TypeError(f"Actors cannot be instantiated directly. Instead of '{self._name}()', "
                         f"use '{self._name}.remote()'.")
 
+    def __getattr__(self, name: str) -> Any:
+        # Class attributes, static and class methods are reachable through
+        # the actor class, as in Ray; instance methods only through a handle.
+        cls = self.__dict__.get("_cls")
+        if cls is None or name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            static = inspect.getattr_static(cls, name)
+        except AttributeError:
+            raise AttributeError(f"actor class {cls.__qualname__} has no attribute "
+                                 f"'{name}'") from None
+        if inspect.isfunction(static):
+            raise AttributeError(f"'{name}' is a method of actor class {cls.__qualname__}: "
+                                 f"create the actor with {cls.__qualname__}.remote() and "
+                                 f"call handle.{name}.remote()")
+        return getattr(cls, name)
+
     def options(self, **overrides: Any) -> ActorClass:
         """A copy of this actor class with other options (name, resources, ...)."""
         validated = opts.validate_actor_options(overrides)
@@ -118,6 +135,11 @@ class ActorClass:
         actor_id = cw.create_actor(class_id, self._name, build_args(args, kwargs), resources,
                                    creation, placement or None)
         return ActorHandle(actor_id, self._methods, self._name, max_task_retries)
+
+
+# Methods every actor has, as in Ray: `__ray_ready__()` answers True once the
+# actor is up; `__ray_call__(fn, *args)` runs fn(instance, *args) in it.
+BUILTIN_METHODS = ("__ray_ready__", "__ray_call__")
 
 
 class ActorMethod:
@@ -174,9 +196,14 @@ class ActorHandle:
             return ActorMethod(self, name, methods[name])
         if name in ("__ray_terminate__", "__comet_terminate__"):
             return ActorMethod(self, "__comet_terminate__", {})
+        if name in BUILTIN_METHODS:
+            return ActorMethod(self, name, {})
         if name.startswith("__"):
             raise AttributeError(name)
         raise AttributeError(f"'{self._class_name}' actor has no method '{name}'")
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self.__dict__.get("_methods", {})))
 
     def _call(self, name: str, args: tuple, kwargs: dict, options: dict[str, Any]) -> Any:
         checker = self._arg_checkers.get(name)

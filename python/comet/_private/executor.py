@@ -128,6 +128,10 @@ def _callable_for(cw: Any, task: Any) -> tuple[Any, str]:
             raise exceptions.RaySystemError("actor task sent to a worker that holds no actor")
         if task.method_name == "__comet_terminate__":
             return _terminate, "__comet_terminate__"
+        if task.method_name == "__ray_ready__":
+            return (lambda: True), "__ray_ready__"
+        if task.method_name == "__ray_call__":
+            return (lambda fn, *a, **kw: fn(instance, *a, **kw)), "__ray_call__"
         return getattr(instance, task.method_name), f"{type(instance).__name__}.{task.method_name}"
     return _load_function(cw, task.function_id), task.function_name
 
@@ -199,6 +203,8 @@ def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int
     into (results, application error?, retryable?, items streamed)."""
     try:
         result = run()
+        if _was_cancelled(task):  # it caught the KeyboardInterrupt: still cancelled
+            raise KeyboardInterrupt
         if task.task_type == ACTOR_CREATION_TASK:
             return [store_value(None, object_id=task.return_ids()[0])], False, False, 0
         if task.is_generator:
@@ -209,9 +215,16 @@ def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int
     except BaseException as error:  # noqa: BLE001 - reported to the owner
         if isinstance(error, SystemExit) and task.task_type == ACTOR_TASK:
             return [store_value(None, object_id=oid) for oid in task.return_ids()], False, False, 0
-        if isinstance(error, KeyboardInterrupt) and not isinstance(error, exceptions.RayError):
-            raise
+        if isinstance(error, KeyboardInterrupt):
+            if not _was_cancelled(task):
+                raise
+            error = exceptions.TaskCancelledError(task.task_id.hex())
+            return _failure(cw, task, error), True, False, int(task.is_generator)
         return _failure(cw, task, error), True, _should_retry(task, error), int(task.is_generator)
+
+
+def _was_cancelled(task: Any) -> bool:
+    return worker_context.get().cancelled_task_id == task.task_id
 
 
 def _failure(cw: Any, task: Any, error: BaseException) -> list[tuple]:
@@ -294,13 +307,17 @@ def _create_actor(task: Any, cls: Any, args: list[Any], kwargs: dict[str, Any]) 
 
 
 def install_interrupt_handler(cw: Any, main_thread: threading.Thread) -> None:
-    """Cancellation raises TaskCancelledError inside the running task."""
+    """Cancellation (``cancel(force=False)``) raises KeyboardInterrupt inside
+    the running task, as in Ray; its caller's ``get`` raises
+    TaskCancelledError, even if the task caught the interrupt."""
 
     def interrupt(task_id: bytes) -> None:
-        if worker_context.get().running_task_id != task_id:
+        ctx = worker_context.get()
+        if ctx.running_task_id != task_id:
             return
+        ctx.cancelled_task_id = task_id
         ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(main_thread.ident), ctypes.py_object(exceptions.TaskCancelledError))
+            ctypes.c_ulong(main_thread.ident), ctypes.py_object(KeyboardInterrupt))
 
     cw.set_interrupt_handler(interrupt)
 

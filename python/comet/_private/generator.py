@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from comet import exceptions
 from comet._private import worker_context
 
 
+_END = object()  # the stream ended (StopIteration cannot cross a Future)
+
+
 class ObjectRefGenerator:
     """Iterates over the ObjectRefs of a generator task's items as they come.
 
     ``next(gen)`` blocks until the task yields its next item and returns an
-    ObjectRef to it; iteration stops when the task returns. If the task raised,
+    ObjectRef to it; iteration stops when the task returns. ``async for``
+    works too, without blocking the event loop. If the task raised,
     ``comet.get`` of the last ref raises its error.
     """
 
@@ -40,6 +45,24 @@ class ObjectRefGenerator:
             raise StopIteration
         self._index += 1
         return item
+
+    def __aiter__(self) -> ObjectRefGenerator:
+        return self
+
+    async def __anext__(self) -> Any:
+        """``async for ref in gen``: waits for the next item on a thread of
+        the loop's executor, so the event loop keeps running."""
+        loop = asyncio.get_running_loop()
+        item = await loop.run_in_executor(None, self._next_or_end)
+        if item is _END:
+            raise StopAsyncIteration
+        return item
+
+    def _next_or_end(self) -> Any:
+        try:
+            return self._next(timeout_s=-1.0)
+        except StopIteration:
+            return _END
 
     def completed(self) -> bool:
         """Whether the stream has ended (all items were consumed)."""

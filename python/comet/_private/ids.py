@@ -1,5 +1,5 @@
 """Id objects with Ray's names (``JobID``, ``NodeID``, ``TaskID``, ``ActorID``,
-``WorkerID``, ``PlacementGroupID``): immutable wrappers of an id's bytes with
+``WorkerID``; ``PlacementGroupID`` is comet.util.placement_group's): immutable wrappers of an id's bytes with
 ``hex()``, ``binary()``, equality and hashing, as the runtime context returns
 them."""
 
@@ -63,8 +63,4 @@ class ActorID(BaseID):
 
 
 class WorkerID(BaseID):
-    __slots__ = ()
-
-
-class PlacementGroupID(BaseID):
     __slots__ = ()

@@ -487,8 +487,8 @@ def wait(
 def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
     """Cancels the task that produces ``object_ref``.
 
-    A queued task never runs; a running one gets :class:`TaskCancelledError`
-    raised inside it (or, with ``force=True``, its worker is killed). With
+    A queued task never runs; a running one gets KeyboardInterrupt raised
+    inside it, as in Ray (or, with ``force=True``, its worker is killed). With
     ``recursive`` (the default) the tasks it submitted are cancelled too.
     ``get`` of the ref then raises :class:`TaskCancelledError`.
     """

@@ -133,8 +133,15 @@ def _wait_blocking(daemons: list[DaemonProcess], signals: _StopSignals) -> None:
 @click.option("--dashboard-host", default="127.0.0.1", show_default=True)
 @click.option("--dashboard-port", type=click.IntRange(1, 65535), default=8265,
               show_default=True)
-@click.option("--include-dashboard/--no-include-dashboard", default=None,
-              help="Start the dashboard with the head [default: when installed].")
+@click.option("--include-dashboard", type=click.BOOL, is_flag=False, flag_value=True,
+              default=None,
+              help="Start the dashboard with the head: alone, or =true|false as Ray "
+                   "spells it [default: when installed].")
+@click.option("--no-include-dashboard", "no_include_dashboard", is_flag=True,
+              help="Do not start the dashboard (--include-dashboard=false).")
+@click.option("--disable-usage-stats", is_flag=True,
+              help="Accepted for scripts written for `ray start`: Comet collects no "
+                   "usage statistics, so this changes nothing.")
 @click.option("--block", is_flag=True,
               help="Stay in the foreground; stop the node on Ctrl-C or when a daemon dies.")
 @click.option("--auth-mode", type=click.Choice(auth.AUTH_MODES), default=None,
@@ -155,11 +162,15 @@ def start(head: bool, address: str | None, port: int | None, num_cpus: int | Non
           num_gpus: int | None, resources: str | None, object_store_memory: int | None,
           memory: int | None, node_ip_address: str, temp_dir: str | None,
           dashboard_host: str, dashboard_port: int, include_dashboard: bool | None,
-          block: bool, auth_mode: str | None, metrics_auth: str | None,
+          no_include_dashboard: bool, disable_usage_stats: bool, block: bool, auth_mode: str | None, metrics_auth: str | None,
           tls_ca: str | None, tls_cert: str | None, tls_key: str | None) -> None:
     """Start Comet's daemons on this machine: a head node, or a node joining --address."""
     if head == bool(address):
         raise _fail("give exactly one of --head and --address=HOST:PORT")
+    if no_include_dashboard:
+        if include_dashboard:
+            raise _fail("--include-dashboard and --no-include-dashboard contradict each other")
+        include_dashboard = False
     _setup_tls(tls_ca, tls_cert, tls_key)
     _setup_auth(head, auth_mode, metrics_auth, node_ip_address, dashboard_host)
     options = NodeOptions(num_cpus=num_cpus, num_gpus=num_gpus,

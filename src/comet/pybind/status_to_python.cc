@@ -30,9 +30,13 @@ void RegisterExceptions(py::module_& m) {
                                  "An object with this id already exists in the store.");
   g_object_not_found = NewException(m, "PlasmaObjectNotFound", g_plasma_error,
                                     "No object with this id is in the store.");
-  g_store_full = NewException(m, "PlasmaStoreFull", g_plasma_error,
+  // Also Ray's ObjectStoreFullError, which is what `except` clauses name.
+  py::object store_full = py::module_::import("comet.exceptions").attr("ObjectStoreFullError");
+  py::tuple bases = py::make_tuple(py::handle(g_plasma_error), store_full);
+  g_store_full = NewException(m, "PlasmaStoreFull", bases.ptr(),
                               "The object does not fit in the store, even after eviction "
-                              "and fallback allocation.");
+                              "and fallback allocation (a comet.exceptions."
+                              "ObjectStoreFullError).");
 }
 
 void ThrowIfError(const absl::Status& status) {

@@ -550,3 +550,26 @@ def test_cancel_interrupts_with_keyboard_interrupt(shared):
         comet.get(ref, timeout=60)
     assert comet.get(seen.all.remote()) == ["started", "KeyboardInterrupt"]
     assert comet.get(double.remote(2)) == 4  # the worker goes on
+
+
+def test_system_config_reaches_workers(comet_start):
+    """Ray: `_system_config` is the cluster's config, for every process: a
+    worker sees the driver's settings (Comet: through the raylet, as
+    COMET_<name> variables, read by comet._raylet.config())."""
+    from comet import _raylet
+    from comet._private import worker_context
+
+    with pytest.raises(ValueError, match="no_such_setting"):
+        comet.init(num_cpus=1, _system_config={"no_such_setting": 1})
+    assert not comet.is_initialized()
+    comet_start(num_cpus=1, _system_config={"max_direct_call_object_size": 4096,
+                                            "max_tasks_in_flight_per_worker": 3})
+
+    @comet.remote
+    def settings():
+        config = _raylet.config()
+        return (config["max_direct_call_object_size"], config["max_tasks_in_flight_per_worker"],
+                worker_context.get().max_direct_call_object_size)
+
+    assert comet.get(settings.remote()) == (4096, 3, 4096)
+    assert worker_context.get().max_direct_call_object_size == 4096

@@ -230,14 +230,15 @@ def init(
             ctx.default_actor_lifetime = lifetime
             return _connect(ctx, address, temp_dir, namespace, system_config)
         _check_new_cluster_options(include_dashboard, kwargs)
+        config = _raylet.config(system_config)  # ValueError names a bad entry, before starting
         node = LocalNode(NodeOptions(
             num_cpus=num_cpus, num_gpus=num_gpus, resources=resources, memory=memory,
             object_store_memory=object_store_memory,
             temp_dir=temp_dir, system_config=system_config,
             node_ip=kwargs.get("_node_ip_address") or "127.0.0.1"))
         try:
-            max_inline = int(system_config.get("max_direct_call_object_size", 100 * 1024))
-            in_flight = int(system_config.get("max_tasks_in_flight_per_worker", 8))
+            max_inline = config["max_direct_call_object_size"]
+            in_flight = config["max_tasks_in_flight_per_worker"]
             cw = _raylet.CoreWorker(
                 is_driver=True, gcs_address=node.gcs_address,
                 raylet_address=node.raylet_address, plasma_socket=node.plasma_socket,
@@ -298,14 +299,15 @@ def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
     if not nodes:
         raise ConnectionError(f"the cluster at {gcs_address} has no alive node")
     node = _local_node(nodes)
-    max_inline = int(system_config.get("max_direct_call_object_size", 100 * 1024))
+    config = _raylet.config(system_config)
+    max_inline = config["max_direct_call_object_size"]
     cw = _raylet.CoreWorker(
         is_driver=True, gcs_address=gcs_address,
         raylet_address=f"{node['NodeManagerAddress']}:{node['NodeManagerPort']}",
         plasma_socket=node["ObjectStoreSocketName"], node_id=node["NodeIDBinary"],
         worker_id=os.urandom(28), node_ip=node["NodeManagerAddress"],
         max_direct_call_object_size=max_inline,
-        max_tasks_in_flight_per_worker=int(system_config.get("max_tasks_in_flight_per_worker", 8)),
+        max_tasks_in_flight_per_worker=config["max_tasks_in_flight_per_worker"],
         entrypoint=" ".join(_argv()), namespace=namespace)
     ctx.core_worker = cw
     ctx.mode = "driver"

@@ -26,20 +26,23 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         parser.add_argument(f"--{name}", required=name not in ("session-dir", "log-dir"),
                             default="")
     parser.add_argument("--node-ip", default="127.0.0.1")
-    parser.add_argument("--max-direct-call-object-size", type=int, default=100 * 1024)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    # The raylet puts its config table in our environment (COMET_<name>).
+    config = _raylet.config()
     if args.log_dir:
-        _raylet.init_logging("worker", args.log_dir, os.environ.get("COMET_log_level", "info"))
+        _raylet.init_logging("worker", args.log_dir, config["log_level"])
     parent = os.getppid()
+    max_inline = config["max_direct_call_object_size"]
     cw = _raylet.CoreWorker(
         is_driver=False, gcs_address=args.gcs_address, raylet_address=args.raylet_address,
         plasma_socket=args.plasma_socket, node_id=bytes.fromhex(args.node_id),
         worker_id=bytes.fromhex(args.worker_id), node_ip=args.node_ip,
-        max_direct_call_object_size=args.max_direct_call_object_size)
+        max_direct_call_object_size=max_inline,
+        max_tasks_in_flight_per_worker=config["max_tasks_in_flight_per_worker"])
     ctx = worker_context.get()
     ctx.core_worker = cw
     ctx.mode = "worker"
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx.node_id = bytes.fromhex(args.node_id)
     ctx.node_ip = args.node_ip
     ctx.session_dir = args.session_dir
-    ctx.max_direct_call_object_size = args.max_direct_call_object_size
+    ctx.max_direct_call_object_size = max_inline
 
     stopping = threading.Event()
 

@@ -13,6 +13,7 @@ void BindActors(py::module_& m);
 void BindGcsClient(py::module_& m);
 void BindStateClient(py::module_& m);
 void BindAuth(py::module_& m);
+void BindConfig(py::module_& m);
 }  // namespace comet::pybind
 
 PYBIND11_MODULE(_raylet, m) {
@@ -32,4 +33,5 @@ PYBIND11_MODULE(_raylet, m) {
   comet::pybind::BindGcsClient(m);
   comet::pybind::BindStateClient(m);
   comet::pybind::BindAuth(m);
+  comet::pybind::BindConfig(m);
 }

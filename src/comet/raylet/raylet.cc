@@ -100,6 +100,9 @@ absl::Status Raylet::StartServing() {
       ChildProcessSpawnerOptions spawner;
       spawner.log_dir = options.log_dir;
       spawner.env = rpc::AuthEnvironment(options.auth);
+      for (const auto& [name, value] : options.worker_config) {
+        spawner.env[absl::StrCat("COMET_", name)] = value;
+      }
       spawner.make_argv = [options, raylet_address](const WorkerID& id) {
         return WorkerCommandLine(options, raylet_address, id);
       };

@@ -16,6 +16,7 @@
 #include <grpcpp/server.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -66,6 +67,9 @@ struct RayletOptions {
   // /metrics without the token (config metrics_auth=none).
   bool metrics_open = false;
   int max_request_bytes = 64 << 20;
+  // The raylet's whole config table (Config::ToMap()), given to every worker
+  // as COMET_<name> variables so that workers run with the node's settings.
+  std::map<std::string, std::string> worker_config;
   absl::Duration shutdown_grace = absl::Seconds(2);
   // Interpreter for workers (ChildProcessSpawner).
   std::string python = "python3";

@@ -260,6 +260,7 @@ absl::StatusOr<RayletOptions> BuildRayletOptions(const RayletFlags& flags,
     return absl::InvalidArgumentError("raylet_max_request_bytes must be from 1 MiB to 2 GiB");
   }
   options.max_request_bytes = static_cast<int>(config.raylet_max_request_bytes());
+  options.worker_config = config.ToMap();
 
   double num_cpus = flags.num_cpus.value_or(
       static_cast<double>(std::max(1u, std::thread::hardware_concurrency())));

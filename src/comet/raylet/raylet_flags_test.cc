@@ -51,6 +51,10 @@ TEST(RayletFlagsTest, ParsesEveryFlag) {
   EXPECT_EQ(options->python, "/usr/bin/python3");
   EXPECT_EQ(options->log_dir, "/tmp/l");
   EXPECT_EQ(options->node_name, "n1");
+  // Workers get the whole table, overrides included.
+  EXPECT_EQ(options->worker_config.at("log_level"), "debug");
+  EXPECT_EQ(options->worker_config.at("worker_idle_timeout_ms"), "5");
+  EXPECT_EQ(options->worker_config.size(), Config::Entries().size());
 }
 
 TEST(RayletFlagsTest, RequiresGcsAndPlasma) {

@@ -219,6 +219,29 @@ def test_cluster_utils_cluster(tmp_path):
     _assert_no_leftovers()
 
 
+def test_system_config_reaches_workers(comet_start):
+    """Ray: `_system_config` is the cluster's config, for every process: a
+    worker sees the driver's settings (Comet: through the raylet, as
+    COMET_<name> variables, read by comet._raylet.config())."""
+    from comet import _raylet
+    from comet._private import worker_context
+
+    with pytest.raises(ValueError, match="no_such_setting"):
+        comet.init(num_cpus=1, _system_config={"no_such_setting": 1})
+    assert not comet.is_initialized()
+    comet_start(num_cpus=1, _system_config={"max_direct_call_object_size": 4096,
+                                            "max_tasks_in_flight_per_worker": 3})
+
+    @comet.remote
+    def settings():
+        config = _raylet.config()
+        return (config["max_direct_call_object_size"], config["max_tasks_in_flight_per_worker"],
+                worker_context.get().max_direct_call_object_size)
+
+    assert comet.get(settings.remote()) == (4096, 3, 4096)
+    assert worker_context.get().max_direct_call_object_size == 4096
+
+
 # -- the runtime context ---------------------------------------------------------------
 
 
@@ -552,24 +575,29 @@ def test_cancel_interrupts_with_keyboard_interrupt(shared):
     assert comet.get(double.remote(2)) == 4  # the worker goes on
 
 
-def test_system_config_reaches_workers(comet_start):
-    """Ray: `_system_config` is the cluster's config, for every process: a
-    worker sees the driver's settings (Comet: through the raylet, as
-    COMET_<name> variables, read by comet._raylet.config())."""
-    from comet import _raylet
-    from comet._private import worker_context
-
-    with pytest.raises(ValueError, match="no_such_setting"):
-        comet.init(num_cpus=1, _system_config={"no_such_setting": 1})
-    assert not comet.is_initialized()
-    comet_start(num_cpus=1, _system_config={"max_direct_call_object_size": 4096,
-                                            "max_tasks_in_flight_per_worker": 3})
+@pytest.mark.parametrize("how", ["exit_actor", "__ray_terminate__"])
+def test_atexit_handlers_run_when_an_actor_exits(shared, tmp_path, how):
+    """Ray: an actor's atexit handlers run on exit_actor() and __ray_terminate__."""
+    marker = tmp_path / "ran"
 
     @comet.remote
-    def settings():
-        config = _raylet.config()
-        return (config["max_direct_call_object_size"], config["max_tasks_in_flight_per_worker"],
-                worker_context.get().max_direct_call_object_size)
+    class Tidy:
+        def __init__(self, path):
+            import atexit
+            atexit.register(lambda: open(path, "w").write("bye"))
 
-    assert comet.get(settings.remote()) == (4096, 3, 4096)
-    assert worker_context.get().max_direct_call_object_size == 4096
+        def leave(self):
+            comet.exit_actor()
+
+        def ping(self):
+            return "pong"
+
+    actor = Tidy.remote(str(marker))
+    assert comet.get(actor.ping.remote()) == "pong"
+    if how == "exit_actor":
+        with pytest.raises(comet.exceptions.RayActorError):
+            comet.get(actor.leave.remote(), timeout=60)
+    else:
+        actor.__ray_terminate__.remote()
+    assert wait_for_condition(marker.exists, timeout=60)
+    assert marker.read_text() == "bye"

@@ -100,6 +100,33 @@ def test_imap_yields_in_input_order(pool):
     assert list(pool.imap(slow_first, [])) == []
 
 
+def test_one_failing_item_fails_only_that_item_in_imap(pool):
+    """Ray (and the standard library): in imap, an item that raises raises at
+    that item; the other items of its chunk still come."""
+    def invert(x):
+        return 1 / x
+
+    results = pool.imap(invert, [1, 2, 0, 4], chunksize=4)  # one chunk
+    assert next(results) == 1.0 and next(results) == 0.5
+    with pytest.raises(ZeroDivisionError):
+        next(results)
+    assert list(results) == [0.25]
+    unordered = list(_each_outcome(pool.imap_unordered(invert, [0, 5, 0, 10], chunksize=2)))
+    assert sorted(str(o) for o in unordered) == sorted(
+        ["0.1", "0.2", "ZeroDivisionError", "ZeroDivisionError"])
+
+
+def _each_outcome(iterator):
+    """Every item's result, or its exception's class name, until the end."""
+    while True:
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:  # noqa: BLE001 - the item's outcome
+            yield type(error).__name__
+
+
 def test_imap_unordered_yields_everything(pool):
     def inc(x):
         return x + 1

@@ -214,7 +214,11 @@ def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int
         return _failure(cw, task, e.error), True, False, int(task.is_generator)
     except BaseException as error:  # noqa: BLE001 - reported to the owner
         if isinstance(error, SystemExit) and task.task_type == ACTOR_TASK:
-            return [store_value(None, object_id=oid) for oid in task.return_ids()], False, False, 0
+            # exit_actor(): as in Ray, the call that exits fails with ActorDiedError.
+            died = exceptions.ActorDiedError(
+                f"The actor exited: {task.method_name}() called exit_actor() (or raised "
+                f"SystemExit), so the actor is gone and this call has no result.")
+            return _failure(cw, task, died), True, False, int(task.is_generator)
         if isinstance(error, KeyboardInterrupt):
             if not _was_cancelled(task):
                 raise

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import asyncio
 import os
 import signal
@@ -17,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from comet import _raylet
 from comet._private import executor, worker_context
+from comet._private import worker as comet_worker
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -62,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     executor.install_interrupt_handler(cw, threading.main_thread())
     _serve(cw, stopping, parent)
+    if ctx.actor_instance is not None:
+        # An actor that ends gracefully (exit_actor(), __ray_terminate__, the
+        # raylet's SIGTERM) runs its atexit handlers, as in Ray, while it can
+        # still use the cluster; the driver-side shutdown hook is not for here.
+        atexit.unregister(comet_worker.shutdown)
+        atexit._run_exitfuncs()
     cw.shutdown()
     # gRPC's threads may still be busy; leave at once.
     os._exit(0)

@@ -21,6 +21,7 @@ import comet
 CALL = 0  # func(item)
 STAR = 1  # func(*item)
 APPLY = 2  # item is (args, kwds): func(*args, **kwds)
+EACH = 3  # func(item), each item on its own: (True, result) or (False, exception)
 
 _init_lock = threading.Lock()
 _initialized_pools: set[str] = set()  # GUARDED_BY(_init_lock)
@@ -48,12 +49,22 @@ def run_chunk(pool_id: str, init_box: list[Any] | None, func: Callable[..., Any]
     """Runs ``func`` over one chunk of items; returns their results in order.
 
     The first exception ends the chunk and fails the task, so the caller sees
-    it with its original type.
+    it with its original type; in EACH mode (imap) each item succeeds or fails
+    on its own.
     """
     _ensure_initialized(pool_id, init_box)
+    if mode == EACH:
+        return [_one(func, item) for item in items]
     if mode == CALL:
         return [func(item) for item in items]
     if mode == STAR:
         return [func(*item) for item in items]
     return [func(*args, **kwds) for args, kwds in items]
 
+
+
+def _one(func: Callable[..., Any], item: Any) -> tuple[bool, Any]:
+    try:
+        return True, func(item)
+    except Exception as error:  # noqa: BLE001 - the item's result is its error
+        return False, error

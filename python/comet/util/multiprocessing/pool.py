@@ -204,7 +204,7 @@ class Pool:
         else:
             size = 1
         result = IMapIterator(ordered)
-        self._dispatcher.add(Source(result, func, _worker.CALL, _batched(iterable, size)))
+        self._dispatcher.add(Source(result, func, _worker.EACH, _batched(iterable, size)))
         return result
 
     def _chunksize(self, num_items: int, chunksize: int | None) -> int:

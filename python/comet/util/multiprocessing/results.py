@@ -131,7 +131,8 @@ class IMapIterator:
 
     ``next(timeout)`` raises ``multiprocessing.TimeoutError`` when no result
     comes within ``timeout`` seconds. A failed item raises its exception from
-    ``next``; iteration can go on after it.
+    ``next`` (the other items of its chunk are unaffected); iteration can go
+    on after it.
     """
 
     def __init__(self, ordered: bool = True) -> None:
@@ -182,9 +183,9 @@ class IMapIterator:
             return False
         self._chunks_taken += 1
         ok, value = result
-        if ok:
-            self._items.extend((True, item) for item in value)
-        else:
+        if ok:  # the chunk ran: each item's (ok, result or error)
+            self._items.extend(value)
+        else:  # the whole chunk failed (its task died, was cancelled...)
             self._items.append((False, value))
         return True
 

@@ -601,3 +601,20 @@ def test_atexit_handlers_run_when_an_actor_exits(shared, tmp_path, how):
         actor.__ray_terminate__.remote()
     assert wait_for_condition(marker.exists, timeout=60)
     assert marker.read_text() == "bye"
+
+
+def test_omp_num_threads_follows_num_cpus(shared):
+    """Ray: a task runs with OMP_NUM_THREADS set to its num_cpus (1 by
+    default) unless the user set the variable."""
+    import os
+
+    if "OMP_NUM_THREADS" in os.environ:
+        pytest.skip("OMP_NUM_THREADS is set here, and a user's value wins")
+
+    @comet.remote
+    def omp():
+        return os.environ.get("OMP_NUM_THREADS")
+
+    assert comet.get(omp.remote()) == "1"
+    assert comet.get(omp.options(num_cpus=2).remote()) == "2"
+    assert comet.get(omp.options(num_cpus=0.5).remote()) == "1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from comet._private import worker_context
+from comet._private import executor, worker_context
 from comet._private.ids import ActorID, JobID, NodeID, TaskID, WorkerID
 
 
@@ -96,18 +96,20 @@ class RuntimeContext:
         """The running task's name: its ``options(name=...)``, else the
         function's name (``f``, ``Actor.method``, ``Actor.__init__``); None on
         a driver."""
-        return _local("task_name") if worker_context.get().mode == "worker" else None
+        task = _local("task")
+        return executor.task_names(task)[0] if task is not None else None
 
     def get_task_function_name(self) -> str | None:
         """The running task's function with its module (``mod.f``,
         ``mod.Actor.method``); None on a driver."""
-        return _local("task_function_name") if worker_context.get().mode == "worker" else None
+        task = _local("task")
+        return executor.task_names(task)[1] if task is not None else None
 
     def get_assigned_resources(self) -> dict[str, float]:
         """The resources the running task holds, e.g. ``{"CPU": 1.0}`` for a
         task by default; an actor's methods hold what its creation asked
         (``{}`` by default). Empty on a driver."""
-        return dict(_local("task_resources") or {})
+        return dict(executor.held_resources()[0])
 
     def get_accelerator_ids(self) -> dict[str, list[str]]:
         """The ids of the accelerators the running task may use, by kind:

@@ -147,38 +147,70 @@ def _terminate() -> None:
 
 def _begin(task: Any) -> None:
     ctx = worker_context.get()
-    local = ctx.local
-    local.begin()
+    local = ctx.local.begin()
+    local.task = task  # names and resources are read from it when asked (runtime context)
     if task.task_type == ACTOR_TASK:
         # Method calls run on the GPUs of the actor's lease (its creation's).
         local.gpu_ids = ctx.actor_gpu_ids
-        local.resource_ids = ctx.actor_resource_ids
-        local.task_resources = ctx.actor_resources
-        cls = type(ctx.actor_instance)
-        local.task_name = task.name or f"{cls.__qualname__}.{task.method_name}"
-        local.task_function_name = f"{cls.__module__}.{cls.__qualname__}.{task.method_name}"
     else:
         local.resource_ids = task.resource_ids()
         local.gpu_ids = local.resource_ids.get("GPU", [])
         local.task_resources = unrenamed_resources(task.required_resources)
-        qualname = task.function_name.rsplit(".", 1)[-1]
         if task.task_type == ACTOR_CREATION_TASK:
             ctx.actor_gpu_ids = local.gpu_ids
             ctx.actor_resources = local.task_resources
             ctx.actor_resource_ids = local.resource_ids
-            local.task_name = task.name or f"{qualname}.__init__"
-            local.task_function_name = f"{task.function_name}.__init__"
-        else:
-            local.task_name = task.name or qualname
-            local.task_function_name = task.function_name
+        _set_omp_threads(local.task_resources.get("CPU", 0.0))
     if local.gpu_ids:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in local.gpu_ids)
     local.task_id = task.task_id
     local.placement_group_id = task.placement_group_id or None
     local.placement_group_capture_child_tasks = task.placement_group_capture_child_tasks
     if local.placement_group_capture_child_tasks:
-        worker_context.get().capturing_placement_group = True
-    worker_context.get().running_task_id = task.task_id
+        ctx.capturing_placement_group = True
+    ctx.running_task_id = task.task_id
+
+
+def task_names(task: Any) -> tuple[str, str]:
+    """(name, function name) of a running task, as Ray's runtime context gives
+    them: ``f`` / ``mod.f``, ``Actor.method`` / ``mod.Actor.method``,
+    ``Actor.__init__`` / ``mod.Actor.__init__``; ``options(name=...)`` wins
+    for the name."""
+    if task.task_type == ACTOR_TASK:
+        cls = type(worker_context.get().actor_instance)
+        return (task.name or f"{cls.__qualname__}.{task.method_name}",
+                f"{cls.__module__}.{cls.__qualname__}.{task.method_name}")
+    qualname = task.function_name.rsplit(".", 1)[-1]
+    if task.task_type == ACTOR_CREATION_TASK:
+        return task.name or f"{qualname}.__init__", f"{task.function_name}.__init__"
+    return task.name or qualname, task.function_name
+
+
+def held_resources() -> tuple[dict[str, float], dict[str, list[int]]]:
+    """(quantities, instance ids) of what the running task holds: an actor's
+    methods hold what its creation asked for."""
+    ctx = worker_context.get()
+    task = getattr(ctx.local, "task", None)
+    if task is None:
+        return {}, {}
+    if task.task_type == ACTOR_TASK:
+        return ctx.actor_resources, ctx.actor_resource_ids
+    return ctx.local.task_resources, ctx.local.resource_ids
+
+
+# OMP_NUM_THREADS as the worker was started with it (the user's, if any).
+_USER_OMP_THREADS = os.environ.get("OMP_NUM_THREADS")
+
+
+def _set_omp_threads(num_cpus: float) -> None:
+    """As Ray does: unless the user set OMP_NUM_THREADS, a task or actor runs
+    with it set to its whole CPUs (at least 1), so that OpenMP libraries
+    loaded from then on stay within what the task holds."""
+    if _USER_OMP_THREADS is not None:
+        return
+    value = str(max(1, int(num_cpus)))
+    if os.environ.get("OMP_NUM_THREADS") != value:
+        os.environ["OMP_NUM_THREADS"] = value
 
 
 def unrenamed_resources(required: dict[str, float]) -> dict[str, float]:
@@ -194,7 +226,7 @@ def unrenamed_resources(required: dict[str, float]) -> dict[str, float]:
 def _end() -> None:
     local = worker_context.get().local
     local.task_id = None
-    local.task_name = local.task_function_name = None
+    local.task = None
     worker_context.get().running_task_id = None
 
 

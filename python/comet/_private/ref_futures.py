@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
 from typing import Any
 
 from comet._private import worker_context
 
-_readers: concurrent.futures.ThreadPoolExecutor | None = None
-_readers_lock = threading.Lock()
-
-
 def _reader_pool() -> concurrent.futures.ThreadPoolExecutor:
-    global _readers
-    with _readers_lock:
-        if _readers is None:
-            _readers = concurrent.futures.ThreadPoolExecutor(
+    """This process's threads that read ready values (made on first use,
+    kept in the worker context, stopped at shutdown)."""
+    ctx = worker_context.get()
+    with ctx.lock:
+        if ctx.ref_readers is None:
+            ctx.ref_readers = concurrent.futures.ThreadPoolExecutor(
                 max_workers=2, thread_name_prefix="comet-ref-future")
-        return _readers
+        return ctx.ref_readers
 
 
 def future(ref: Any) -> concurrent.futures.Future:

@@ -37,7 +37,8 @@ def param_spec(fn: Callable[..., Any], drop_first: bool = False) -> ParamSpec | 
 class ArgChecker:
     """Raises TypeError, naming the function, when a call does not fit."""
 
-    __slots__ = ("_name", "_signature", "_min", "_max")
+    __slots__ = ("_name", "_signature", "_min", "_max", "_positional", "_keywords",
+                 "_required", "_any_keyword")
 
     def __init__(self, name: str, spec: ParamSpec | None) -> None:
         self._name = name
@@ -50,17 +51,42 @@ class ArgChecker:
                   for n, k, d in spec]
         self._signature = inspect.Signature(params)
         positional = [p for p in params if p.kind in _POSITIONAL]
-        required_kw = [p for p in params if p.kind == inspect.Parameter.KEYWORD_ONLY
-                       and p.default is inspect.Parameter.empty]
-        if not required_kw:
-            self._min = sum(1 for p in positional if p.default is inspect.Parameter.empty)
-            varargs = any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params)
-            self._max = 1 << 30 if varargs else len(positional)
+        kinds = {p.kind for p in params}
+        self._positional = tuple(p.name for p in positional)
+        self._keywords = frozenset(p.name for p in params if p.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY))
+        self._required = tuple(p.name for p in params if p.default is inspect.Parameter.empty
+                               and p.kind not in (inspect.Parameter.VAR_POSITIONAL,
+                                                  inspect.Parameter.VAR_KEYWORD))
+        self._any_keyword = inspect.Parameter.VAR_KEYWORD in kinds
+        self._min = sum(1 for p in positional if p.default is inspect.Parameter.empty)
+        varargs = inspect.Parameter.VAR_POSITIONAL in kinds
+        self._max = 1 << 30 if varargs else len(positional)
+        if any(p.kind == inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
+               for p in params):
+            self._min = 1 << 30  # positional-only calls cannot fit: no fast path for them
 
     def check(self, args: tuple, kwargs: dict[str, Any]) -> None:
-        if self._signature is None or (not kwargs and self._min <= len(args) <= self._max):
+        if self._signature is None:
+            return
+        if not kwargs:
+            if self._min <= len(args) <= self._max:
+                return
+        elif self._fits_with_keywords(args, kwargs):
             return
         try:
             self._signature.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"{self._name}(): {e}") from None
+
+    def _fits_with_keywords(self, args: tuple, kwargs: dict[str, Any]) -> bool:
+        """The common keyword call, checked without binding: every keyword
+        names a parameter not given by position, and every required
+        parameter is given. False means "bind to find out"."""
+        if len(args) > self._max:
+            return False
+        given = self._positional[:len(args)]
+        for key in kwargs:
+            if key in given or (key not in self._keywords and not self._any_keyword):
+                return False
+        return all(name in kwargs or name in given for name in self._required)

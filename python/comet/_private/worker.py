@@ -381,6 +381,8 @@ def shutdown() -> None:
             return
         cw, node = ctx.core_worker, ctx.node
         ctx.core_worker = None
+        if ctx.ref_readers is not None:
+            ctx.ref_readers.shutdown(wait=False, cancel_futures=True)
         cw.shutdown()
         if node is not None:
             node.stop()
@@ -538,9 +540,9 @@ def get_resource_ids() -> dict[str, list[tuple[int, float]]]:
     the running task holds, as ``{"GPU": [(id, fraction of it), ...]}``
     (empty on a driver). Only resources whose instances are numbered (GPUs)
     appear: unlike Ray, Comet does not number CPUs."""
-    local = worker_context.get().local
-    ids = getattr(local, "resource_ids", None) or {}
-    held = getattr(local, "task_resources", None) or {}
+    from comet._private.executor import held_resources
+
+    held, ids = held_resources()
     out = {}
     for name, instances in ids.items():
         base = name.split("_group_", 1)[0]

@@ -25,8 +25,12 @@ class TaskLocal:
     def __init__(self) -> None:
         object.__setattr__(self, "_var", contextvars.ContextVar("comet_task_local", default=None))
 
-    def begin(self) -> None:
-        self._var.set(types.SimpleNamespace())
+    def begin(self) -> types.SimpleNamespace:
+        """A fresh namespace for a task starting here; setting attributes on
+        it directly is cheaper than through this object."""
+        namespace = types.SimpleNamespace()
+        self._var.set(namespace)
+        return namespace
 
     def __getattr__(self, name: str) -> Any:
         namespace = self._var.get()
@@ -71,6 +75,7 @@ class WorkerContext:
     actor_resource_ids: dict[str, list[int]] = field(default_factory=dict)  # and instances
     actor_loop: Any = None  # asyncio loop of an async actor
     warned_blocking_get: bool = False  # get() on that loop warned once
+    ref_readers: Any = None  # ThreadPoolExecutor of ref futures (ref_futures.py)
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)
     actor_semaphores: dict[str, Any] = field(default_factory=dict)  # per concurrency group
     actor_pools: dict[str, Any] = field(default_factory=dict)  # threaded actors with groups

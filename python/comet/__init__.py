@@ -34,7 +34,7 @@ from comet._private.worker import (
     shutdown,
     wait,
 )
-from comet.remote_function import remote
+from comet._private.remote import remote
 from comet.runtime_context import get_runtime_context
 from comet import job_config
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from comet._private import options as opts
 from comet._private import serialization, worker_context
 from comet._private.signature import ArgChecker, param_spec
-from comet.remote_function import build_args, placement_resources
+from comet._private.task_args import build_args, placement_resources
 
 
 def method(*, num_returns: int | str = 1, concurrency_group: str | None = None,

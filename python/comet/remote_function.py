@@ -6,14 +6,12 @@ import functools
 import inspect
 from typing import Any, Callable
 
-from comet import _raylet
 from comet._private import options as opts
 from comet._private import serialization, worker_context
 from comet._private.generator import ObjectRefGenerator
 from comet._private.signature import ArgChecker, param_spec
-from comet._private.worker import KWARGS_METADATA, store_value, warn_if_infeasible
-
-ObjectRef = _raylet.ObjectRef
+from comet._private.task_args import build_args, placement_resources
+from comet._private.worker import warn_if_infeasible
 
 
 class RemoteFunction:
@@ -115,56 +113,3 @@ class RemoteFunction:
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("Comet has no DAG API yet; use .remote()")
-
-
-def placement_resources(resources: dict[str, float], merged: dict[str, Any]
-                        ) -> tuple[dict[str, float], dict[str, Any]]:
-    """The demand renamed for the options' scheduling strategy (placement group
-    bundles, node affinity), and the placement fields of the task spec."""
-    from comet.util.scheduling_strategies import apply_scheduling_strategy, strategy_from_options
-
-    return apply_scheduling_strategy(resources, strategy_from_options(merged))
-
-
-def _arg(value: Any, max_inline: int) -> Any:
-    if isinstance(value, ObjectRef):
-        return value
-    try:
-        ser = serialization.serialize(value)
-    except TypeError as e:
-        raise TypeError(f"Could not serialize the argument {value!r:.80} for a task: {e}") from e
-    if ser.total_bytes > max_inline:
-        return store_value(ser)  # Big: goes to plasma, passed by reference.
-    return (ser.to_bytes(), ser.metadata, ser.nested_refs)
-
-
-def build_args(args: tuple, kwargs: dict[str, Any]) -> list[Any]:
-    """Task arguments: refs pass as refs, small values inline, big ones via plasma."""
-    max_inline = worker_context.get().max_direct_call_object_size
-    out = [_arg(a, max_inline) for a in args]
-    if kwargs:
-        out.extend(_arg(v, max_inline) for v in kwargs.values())
-        keys = serialization.serialize(tuple(kwargs.keys()))
-        out.append((keys.to_bytes(), KWARGS_METADATA + keys.metadata, []))
-    return out
-
-
-def remote(*args: Any, **options: Any) -> Any:
-    """Makes a function a remote function (and, with actors, a class an actor class).
-
-    Use as ``@comet.remote`` or ``@comet.remote(num_cpus=2, num_returns=2, ...)``.
-    """
-    if len(args) == 1 and not options and callable(args[0]):
-        return _make_remote(args[0], {})
-    if args:
-        raise TypeError("@remote takes either a function/class or keyword options only, "
-                        "e.g. @comet.remote(num_cpus=1)")
-    return lambda target: _make_remote(target, options)
-
-
-def _make_remote(target: Any, options: dict[str, Any]) -> Any:
-    if inspect.isclass(target):
-        from comet.actor import ActorClass
-
-        return ActorClass(target, options)
-    return RemoteFunction(target, options)

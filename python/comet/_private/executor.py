@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from comet import exceptions
-from comet._private import serialization, worker_context
+from comet._private import placement, serialization, worker_context
 from comet._private.worker import (
     KWARGS_METADATA,
     is_error_value,
@@ -155,7 +155,7 @@ def _begin(task: Any) -> None:
     else:
         local.resource_ids = task.resource_ids()
         local.gpu_ids = local.resource_ids.get("GPU", [])
-        local.task_resources = unrenamed_resources(task.required_resources)
+        local.task_resources = placement.unrenamed(task.required_resources)
         if task.task_type == ACTOR_CREATION_TASK:
             ctx.actor_gpu_ids = local.gpu_ids
             ctx.actor_resources = local.task_resources
@@ -211,16 +211,6 @@ def _set_omp_threads(num_cpus: float) -> None:
     value = str(max(1, int(num_cpus)))
     if os.environ.get("OMP_NUM_THREADS") != value:
         os.environ["OMP_NUM_THREADS"] = value
-
-
-def unrenamed_resources(required: dict[str, float]) -> dict[str, float]:
-    """A task's demand with placement-group renaming undone
-    (``CPU_group_<G>`` and ``CPU_group_<i>_<G>`` are the task's ``CPU``)."""
-    out: dict[str, float] = {}
-    for name, quantity in required.items():
-        if quantity > 0:
-            out[name.split("_group_", 1)[0]] = quantity
-    return out
 
 
 def _end() -> None:

@@ -25,7 +25,7 @@ import warnings
 from typing import Any
 
 from comet import _raylet
-from comet._private import worker_context
+from comet._private import placement, worker_context
 
 __all__ = [
     "PlacementGroup",
@@ -38,20 +38,12 @@ __all__ = [
 ]
 
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
-# The resource every committed bundle carries, so that a task with no demand
-# of its own can target a bundle (src/comet/common/bundle_resource_name.h).
-BUNDLE_RESOURCE = "bundle"
+BUNDLE_RESOURCE = placement.BUNDLE_RESOURCE
+bundle_resource_name = placement.bundle_resource_name
 # Longest single call to the GCS while waiting, so that Ctrl-C gets through.
 _WAIT_SLICE_S = 1.0
 _ID_UNIQUE_BYTES = 14
 _JOB_ID_BYTES = 4
-
-
-def bundle_resource_name(resource: str, group_hex: str, index: int) -> str:
-    """``CPU_group_2_<hex>`` for bundle 2; ``CPU_group_<hex>`` for index -1."""
-    if index < 0:
-        return f"{resource}_group_{group_hex}"
-    return f"{resource}_group_{index}_{group_hex}"
 
 
 class PlacementGroupID:
@@ -113,12 +105,10 @@ class PlacementGroup:
         the group, so ``comet.get(pg.ready(), timeout=...)`` and
         ``comet.wait([pg.ready()], ...)`` both work.
         """
-        from comet.util.scheduling_strategies import (
-            PlacementGroupSchedulingStrategy,
-            apply_scheduling_strategy,
-        )
-
-        resources, _ = apply_scheduling_strategy({}, PlacementGroupSchedulingStrategy(self))
+        if was_removed(self.id):
+            raise ValueError(f"Placement group {self.id.hex()} has been removed: no task or "
+                             "actor can be scheduled in it any more.")
+        resources = placement.in_group({}, self.id.hex(), -1)
         check = _reservation_check().options(
             num_cpus=0, resources=resources, scheduling_strategy="DEFAULT")
         with warnings.catch_warnings():
@@ -318,7 +308,7 @@ def _bundle_reservation_check(placement_group: PlacementGroup) -> PlacementGroup
 def _reservation_check() -> Any:
     global _check_function
     if _check_function is None:
-        from comet.remote_function import remote
+        from comet._private.remote import remote  # the API imports this module
 
         _check_function = remote(num_cpus=0, max_retries=0)(_bundle_reservation_check)
     return _check_function

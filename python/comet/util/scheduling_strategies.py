@@ -18,14 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from comet._private import worker_context
-from comet.util.placement_group import (
-    BUNDLE_RESOURCE,
-    PlacementGroup,
-    alive_node_ids,
-    bundle_resource_name,
-    was_removed,
-)
+from comet._private import placement, worker_context
+from comet.util.placement_group import PlacementGroup, alive_node_ids, was_removed
 
 __all__ = [
     "NodeAffinitySchedulingStrategy",
@@ -34,11 +28,7 @@ __all__ = [
     "strategy_from_options",
 ]
 
-# How much of a bundle's "bundle" resource, or of a node's "node_id:<hex>"
-# resource, a task asks for to be placed there.
-_MARKER_DEMAND = 0.001
-# Each raylet has this resource, 1 of it, named after its node id (hex).
-NODE_ID_RESOURCE_PREFIX = "node_id:"
+NODE_ID_RESOURCE_PREFIX = placement.NODE_ID_RESOURCE_PREFIX
 _NODE_ID_HEX_LENGTH = 56
 
 
@@ -178,15 +168,7 @@ def _in_placement_group(resources: dict[str, float], strategy: PlacementGroupSch
         raise ValueError(f"Invalid placement_group_bundle_index {index}: placement group "
                          f"{group.id.hex()} has {group.bundle_count} bundle(s), so the "
                          f"index must be -1 (any bundle) or 0 to {group.bundle_count - 1}.")
-    group_hex = group.id.hex()
-    renamed: dict[str, float] = {}
-    demand = {name: q for name, q in resources.items() if q > 0}
-    if not demand:
-        demand = {BUNDLE_RESOURCE: _MARKER_DEMAND}
-    for name, quantity in demand.items():
-        renamed[bundle_resource_name(name, group_hex, -1)] = quantity
-        if index >= 0:
-            renamed[bundle_resource_name(name, group_hex, index)] = quantity
+    renamed = placement.in_group(resources, group.id.hex(), index)
     extra = {
         "placement_group_id": group.id.binary(),
         "placement_group_bundle_index": index,
@@ -197,8 +179,6 @@ def _in_placement_group(resources: dict[str, float], strategy: PlacementGroupSch
 
 def _on_node(resources: dict[str, float],
              strategy: NodeAffinitySchedulingStrategy) -> dict[str, float]:
-    out = dict(resources)
     if strategy.soft and bytes.fromhex(strategy.node_id) not in alive_node_ids():
-        return out
-    out[NODE_ID_RESOURCE_PREFIX + strategy.node_id] = _MARKER_DEMAND
-    return out
+        return dict(resources)
+    return placement.on_node(resources, strategy.node_id)

@@ -122,11 +122,15 @@ void PushTaskStreamReactor::OnWriteDone(bool ok) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     outgoing_.pop_front();
-    if (!ok && !closing_) {
-      closing_ = true;
-      final_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "the caller went away");
+    if (!ok) {
+      if (!closing_) {
+        closing_ = true;
+        final_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "the caller went away");
+      }
+      draining_ = false;
     }
-    if (!closing_ && !outgoing_.empty()) {
+    // A worker that exits still sends the answers it has (calls that ran).
+    if (!outgoing_.empty() && (!closing_ || draining_)) {
       next = &outgoing_.front();
     } else {
       if (closing_) outgoing_.clear();
@@ -140,14 +144,14 @@ void PushTaskStreamReactor::OnWriteDone(bool ok) {
 }
 
 void PushTaskStreamReactor::OnCancel() {
-  CloseWith(grpc::Status(grpc::StatusCode::CANCELLED, "the caller cancelled"));
+  CloseWith(grpc::Status(grpc::StatusCode::CANCELLED, "the caller cancelled"), false);
 }
 
 void PushTaskStreamReactor::Close() {
-  CloseWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
+  CloseWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"), true);
 }
 
-void PushTaskStreamReactor::CloseWith(const grpc::Status& status) {
+void PushTaskStreamReactor::CloseWith(const grpc::Status& status, bool drain) {
   bool finish = false;
   grpc::Status final_status;
   {
@@ -155,6 +159,9 @@ void PushTaskStreamReactor::CloseWith(const grpc::Status& status) {
     if (!closing_) {
       closing_ = true;
       final_status_ = status;
+      draining_ = drain;
+    } else if (!drain) {
+      draining_ = false;  // the caller cancelled while answers were draining
     }
     finish = ShouldFinish();
     final_status = final_status_;

@@ -39,8 +39,9 @@ class PushTaskStreamReactor
 
   // Answers the call numbered `sequence` (from any thread).
   void Respond(int64_t sequence, const grpc::Status& status, rpc::PushTaskReply reply);
-  // Finishes the stream as soon as no write is in flight; later answers are
-  // dropped (the caller treats their calls as interrupted).
+  // The worker is exiting: answers already queued are still written (their
+  // calls ran), then the stream finishes; later answers are dropped (the
+  // caller treats their calls as interrupted).
   void Close();
 
   void OnReadDone(bool ok) override;
@@ -53,9 +54,10 @@ class PushTaskStreamReactor
       : receiver_(receiver), worker_id_(std::move(worker_id)), streams_(streams) {}
   // Whether to call Finish now (sets finished_); under mu_.
   bool ShouldFinish();
-  // No more answers are written; finishes with `status` (the first close's)
-  // once no write is in flight.
-  void CloseWith(const grpc::Status& status);
+  // No more answers are accepted; finishes with `status` (the first close's)
+  // once no write is in flight — after writing the queued answers when
+  // `drain`, at once when not (a cancel, a failed write).
+  void CloseWith(const grpc::Status& status, bool drain);
 
   TaskReceiver* const receiver_;
   const std::string worker_id_;
@@ -69,6 +71,7 @@ class PushTaskStreamReactor
   bool writing_ = false;
   bool reads_done_ = false;
   bool closing_ = false;  // Cancelled, a write failed, or the worker is exiting.
+  bool draining_ = false;  // Closing, but the queued answers are still written.
   bool finished_ = false;
   grpc::Status final_status_;
 };

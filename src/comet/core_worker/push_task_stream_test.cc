@@ -190,6 +190,21 @@ TEST_F(PushTaskStreamTest, WorkerShutdownEndsTheStream) {
   stream->Send(Call(3));
 }
 
+TEST_F(PushTaskStreamTest, WorkerShutdownStillSendsTheAnswersOfCallsThatRan) {
+  auto stream = Open();
+  constexpr int kCalls = 200;
+  for (int seq = 1; seq <= kCalls; ++seq) stream->Send(Call(seq));
+  ASSERT_EQ(Execute(kCalls).size(), kCalls);
+  // The answers are queued behind one write at a time; the worker exits now
+  // (a graceful actor exit): every call ran, so every answer still arrives.
+  receiver_.Stop();
+  streams_.CloseAll();
+  ASSERT_TRUE(answers_.ended.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  std::lock_guard<std::mutex> lock(answers_.mu);
+  EXPECT_EQ(answers_.by_sequence.size(), kCalls);
+  for (const auto& [seq, status] : answers_.by_sequence) EXPECT_TRUE(status.ok()) << seq;
+}
+
 TEST_F(PushTaskStreamTest, CallerShutdownCancelsStreamsWithCallsStillRunning) {
   auto stream = Open();
   stream->Send(Call(1));

@@ -1,5 +1,6 @@
 #include "src/comet/core_worker/memory_store.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace comet::core {
@@ -36,15 +37,52 @@ void MemoryStore::GetAsync(const ObjectID& id, std::function<void(ObjectPtr)> ca
   callback(found);
 }
 
+namespace {
+
+// What a Wait has found so far. absl evaluates the wait condition each time
+// another thread releases the mutex, so it must not rescan every id: ids
+// found ready are dropped from `pending` (objects are never removed while a
+// reader waits for them), and a wait for all of them stops at the first one
+// still missing (results mostly arrive in the order they were asked for).
+struct WaitProgress {
+  const absl::flat_hash_map<ObjectID, ObjectPtr>* objects;
+  const std::vector<ObjectID>* ids;
+  std::vector<size_t> pending;  // indexes into ids, not yet seen ready, in order
+  size_t found = 0;
+  size_t required = 0;
+
+  static bool Done(WaitProgress* p) {
+    if (p->required == p->ids->size()) {  // all of them: advance past the ready front
+      size_t next = 0;
+      while (next < p->pending.size() && p->objects->contains((*p->ids)[p->pending[next]])) {
+        ++next;
+      }
+      p->found += next;
+      p->pending.erase(p->pending.begin(), p->pending.begin() + next);
+      return p->pending.empty();
+    }
+    size_t kept = 0;
+    for (size_t index : p->pending) {
+      if (p->objects->contains((*p->ids)[index])) {
+        ++p->found;
+      } else {
+        p->pending[kept++] = index;
+      }
+    }
+    p->pending.resize(kept);
+    return p->found >= p->required;
+  }
+};
+
+}  // namespace
+
 std::vector<ObjectPtr> MemoryStore::Wait(const std::vector<ObjectID>& ids, size_t num_required,
                                          absl::Time deadline) const {
-  auto count_ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    size_t n = 0;
-    for (const ObjectID& id : ids) n += objects_.contains(id) ? 1 : 0;
-    return n >= num_required;
-  };
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithDeadline(absl::Condition(&count_ready), deadline);
+  WaitProgress progress{&objects_, &ids, {}, 0, std::min(num_required, ids.size())};
+  progress.pending.resize(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) progress.pending[i] = i;
+  mu_.AwaitWithDeadline(absl::Condition(&WaitProgress::Done, &progress), deadline);
   std::vector<ObjectPtr> out;
   out.reserve(ids.size());
   for (const ObjectID& id : ids) {

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace comet::core {
 namespace {
@@ -43,6 +45,33 @@ TEST(MemoryStoreTest, WaitBlocksUntilEnoughAreReady) {
   EXPECT_TRUE(found[1]->in_plasma);
   auto timed_out = store.Wait({a, b}, 2, absl::Now() + absl::Milliseconds(20));
   EXPECT_EQ(timed_out[0], nullptr);
+}
+
+TEST(MemoryStoreTest, WaitForAllSeesValuesArrivingInAnyOrder) {
+  MemoryStore store;
+  std::vector<ObjectID> ids;
+  for (int i = 0; i < 50; ++i) ids.push_back(ObjectID::FromRandom());
+  std::thread writer([&] {
+    // Back to front, with other lock traffic in between (each release
+    // re-evaluates the waiter's condition).
+    for (int i = 49; i >= 0; --i) {
+      store.Put(ids[i], RayObject::Inline(std::to_string(i), ""));
+      EXPECT_FALSE(store.Contains(ObjectID::FromRandom()));
+    }
+  });
+  auto all = store.Wait(ids, ids.size(), absl::InfiniteFuture());
+  writer.join();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_NE(all[i], nullptr) << i;
+    EXPECT_EQ(all[i]->data, std::to_string(i));
+  }
+  // Some of them: counted wherever they are in the list.
+  ObjectID missing = ObjectID::FromRandom();
+  auto some = store.Wait({missing, ids[7], ids[3]}, 2, absl::InfiniteFuture());
+  EXPECT_EQ(some[0], nullptr);
+  EXPECT_NE(some[1], nullptr);
+  EXPECT_NE(some[2], nullptr);
+  EXPECT_TRUE(store.Wait({}, 0, absl::Now()).empty());
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ APT_PACKAGES=(
 )
 # Distribution names as pip knows them.
 PIP_PACKAGES=(pytest pytest-timeout numpy cloudpickle click psutil aiohttp setuptools wheel
-  cryptography)
+  cryptography joblib)
 
 log() { echo "[build.sh] $*"; }
 die() { echo "[build.sh] ERROR: $*" >&2; exit 1; }

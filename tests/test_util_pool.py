@@ -360,3 +360,31 @@ def test_pool_connects_when_not_initialized(tmp_path):
                           text=True, timeout=DEADLINE_S)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("[4, 5]")
+
+
+def test_joblib_backend_runs_parallel_on_comet(shared):
+    """Ray: ray.util.joblib.register_ray() makes joblib.Parallel run on the
+    cluster (Comet: register_comet(), and register_ray() for Ray's name)."""
+    joblib = pytest.importorskip("joblib")
+    from comet.util.joblib import register_comet, register_ray
+
+    register_comet()
+    register_ray()
+
+    def where(i):
+        return i * i, comet.get_runtime_context().get_worker_id()
+
+    driver = comet.get_runtime_context().get_worker_id()
+    for name in ("comet", "ray"):
+        with joblib.parallel_backend(name):
+            out = joblib.Parallel(n_jobs=2)(joblib.delayed(where)(i) for i in range(20))
+        assert [square for square, _ in out] == [i * i for i in range(20)]
+        assert all(worker != driver for _, worker in out)  # ran in Comet workers
+
+    def boom(i):
+        if i == 3:
+            raise KeyError("three")
+        return i
+
+    with joblib.parallel_backend("comet"), pytest.raises(KeyError, match="three"):
+        joblib.Parallel(n_jobs=-1)(joblib.delayed(boom)(i) for i in range(6))

@@ -25,6 +25,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "ActorPool": ("comet.util.actor_pool", "ActorPool"),
     "actor_pool": ("comet.util.actor_pool", None),
     "multiprocessing": ("comet.util.multiprocessing", None),
+    "joblib": ("comet.util.joblib", None),
     "queue": ("comet.util.queue", None),
     "scheduling_strategies": ("comet.util.scheduling_strategies", None),
     "placement_group": ("comet.util.placement_group", "placement_group"),

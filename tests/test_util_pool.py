@@ -388,3 +388,24 @@ def test_joblib_backend_runs_parallel_on_comet(shared):
 
     with joblib.parallel_backend("comet"), pytest.raises(KeyError, match="three"):
         joblib.Parallel(n_jobs=-1)(joblib.delayed(boom)(i) for i in range(6))
+
+
+def test_processes_are_distinct_and_replaced_after_maxtasksperchild(shared):
+    """Ray: Pool(processes=N) has N worker processes (actors) of its own;
+    maxtasksperchild replaces a process after that many chunks; asking for
+    more processes than the cluster has CPUs raises ValueError."""
+    def pid(_):
+        time.sleep(0.01)
+        return os.getpid()
+
+    with Pool(processes=2) as p:
+        pids = set(p.map(pid, range(40), chunksize=1))
+    assert len(pids) == 2
+
+    with Pool(processes=1, maxtasksperchild=2) as p:
+        order = p.map(pid, range(6), chunksize=1)
+    assert len(set(order)) == 3  # a fresh process every 2 chunks
+    assert order[0] == order[1] != order[2] == order[3] != order[4] == order[5]
+
+    with pytest.raises(ValueError, match="only 2 CPUs"):
+        Pool(processes=3)

@@ -1,18 +1,13 @@
-"""The worker side of :class:`comet.util.multiprocessing.Pool`: one task runs
-one chunk of a pool's work.
+"""The worker side of :class:`comet.util.multiprocessing.Pool`: each of a
+pool's processes is a Comet actor (:class:`PoolProcess`) that runs the
+pool's ``initializer`` once, in its constructor, and then one chunk of work
+per call.
 
-Worker processes are shared by every pool (and every other task), so a pool's
-``initializer`` is tracked per process, keyed by the pool's id: the first
-chunk of a pool that a process runs calls the initializer, the later ones do
-not.
-
-Thread safety: :func:`run_chunk` may run on several threads of one process;
-the set of initialized pools is guarded by ``_init_lock``.
+Thread safety: an actor runs one call at a time (max_concurrency 1).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Callable
 
 import comet
@@ -23,44 +18,32 @@ STAR = 1  # func(*item)
 APPLY = 2  # item is (args, kwds): func(*args, **kwds)
 EACH = 3  # func(item), each item on its own: (True, result) or (False, exception)
 
-_init_lock = threading.Lock()
-_initialized_pools: set[str] = set()  # GUARDED_BY(_init_lock)
 
+class PoolProcess:
+    """One process of a pool (made an actor by the pool)."""
 
-def _ensure_initialized(pool_id: str, init_box: list[Any] | None) -> None:
-    """Runs the pool's initializer once in this process.
+    def __init__(self, init_box: list[Any] | None) -> None:
+        # ``init_box`` is None (no initializer) or ``[ref]`` where ``ref``
+        # holds ``(initializer, initargs)``; the list keeps the ref from being
+        # resolved as an argument.
+        if init_box is not None:
+            initializer, initargs = comet.get(init_box[0])
+            initializer(*initargs)
 
-    ``init_box`` is None (no initializer) or ``[ref]`` where ``ref`` holds
-    ``(initializer, initargs)``; the list keeps the ref from being resolved
-    for chunks that do not need it.
-    """
-    if init_box is None:
-        return
-    with _init_lock:
-        if pool_id in _initialized_pools:
-            return
-        initializer, initargs = comet.get(init_box[0])
-        initializer(*initargs)
-        _initialized_pools.add(pool_id)
+    def run(self, func: Callable[..., Any], items: list[Any], mode: int) -> list[Any]:
+        """Runs ``func`` over one chunk of items; returns their results in order.
 
-
-def run_chunk(pool_id: str, init_box: list[Any] | None, func: Callable[..., Any],
-              items: list[Any], mode: int) -> list[Any]:
-    """Runs ``func`` over one chunk of items; returns their results in order.
-
-    The first exception ends the chunk and fails the task, so the caller sees
-    it with its original type; in EACH mode (imap) each item succeeds or fails
-    on its own.
-    """
-    _ensure_initialized(pool_id, init_box)
-    if mode == EACH:
-        return [_one(func, item) for item in items]
-    if mode == CALL:
-        return [func(item) for item in items]
-    if mode == STAR:
-        return [func(*item) for item in items]
-    return [func(*args, **kwds) for args, kwds in items]
-
+        The first exception ends the chunk and fails the call, so the caller
+        sees it with its original type; in EACH mode (imap) each item succeeds
+        or fails on its own.
+        """
+        if mode == EACH:
+            return [_one(func, item) for item in items]
+        if mode == CALL:
+            return [func(item) for item in items]
+        if mode == STAR:
+            return [func(*item) for item in items]
+        return [func(*args, **kwds) for args, kwds in items]
 
 
 def _one(func: Callable[..., Any], item: Any) -> tuple[bool, Any]:

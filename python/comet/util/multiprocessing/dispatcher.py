@@ -1,4 +1,4 @@
-"""Runs a pool's chunks as Comet tasks, a bounded number at a time.
+"""Runs a pool's chunks on its processes, a bounded number at a time.
 
 A :class:`Source` is one pool call (``map``, ``imap``, ``apply``...): a job
 that receives results and an iterator of chunks. The dispatcher keeps at most
@@ -56,8 +56,10 @@ Deferred = list[Callable[[], None]]
 class ChunkDispatcher:
     """Submits the chunks of sources as tasks and hands their results back."""
 
-    def __init__(self, submit: Submit, max_in_flight: int) -> None:
+    def __init__(self, submit: Submit, max_in_flight: int,
+                 release: Callable[[Any], None] | None = None) -> None:
         self._submit = submit
+        self._release = release  # told each chunk ref that finished, before the next submit
         self._max_in_flight = max_in_flight
         self._cond = threading.Condition(threading.RLock())
         self._sources: deque[Source] = deque()  # GUARDED_BY(_cond)
@@ -76,9 +78,10 @@ class ChunkDispatcher:
         _run(deferred)
 
     def stop(self, error: BaseException, force: bool = False) -> None:
-        """Drops queued chunks, cancels running ones (``force``: by killing
-        their worker processes) and fails their jobs with ``error``. Further
-        :meth:`add` calls raise ValueError."""
+        """Drops queued chunks, fails the jobs of queued and running ones with
+        ``error`` (the pool then ends its processes), and cancels running
+        ones if they are tasks (``force``: by killing their worker
+        processes). Further :meth:`add` calls raise ValueError."""
         with self._cond:
             self._stopped = True
             sources = list(self._sources)
@@ -159,6 +162,8 @@ class ChunkDispatcher:
             value, ok = error, False
         with self._cond:
             entry = self._in_flight.pop(ref, None)
+            if entry is not None and self._release is not None:
+                self._release(ref)
             deferred = self._fill()
         if entry is not None:
             job, index = entry

@@ -1,27 +1,27 @@
 """``comet.util.multiprocessing.Pool``: the standard library's process pool
-interface, run as Comet tasks.
+interface, on Comet actors (one worker process each), as Ray's.
 
     from comet.util.multiprocessing import Pool
 
     with Pool() as pool:
         print(pool.map(abs, range(-5, 5)))
 
-Work is cut into chunks of ``chunksize`` items and each chunk is one task, so
-``map`` over many small items costs a few tasks, not one per item. At most
-``processes`` chunk tasks run at once.
+Work is cut into chunks of ``chunksize`` items and each chunk is one call to
+one of the pool's processes, so ``map`` over many small items costs a few
+calls, not one per item.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import uuid
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import comet
 from comet import exceptions
 from comet.util.multiprocessing import _worker
 from comet.util.multiprocessing.dispatcher import ChunkDispatcher, Source
+from comet.util.multiprocessing.processes import ProcessSet
 from comet.util.multiprocessing.results import AsyncResult, Callback, IMapIterator, MapResult
 
 _RUN, _CLOSE, _TERMINATE = "RUN", "CLOSE", "TERMINATE"
@@ -34,17 +34,19 @@ class Pool:
     """A pool of Comet tasks with the interface of ``multiprocessing.Pool``.
 
     Args:
-        processes: how many chunks run at once; the cluster's CPU count by
-            default.
+        processes: how many worker processes (actors of 1 CPU each, unless
+            ``ray_remote_args`` says otherwise) the pool has; the cluster's
+            CPU count by default. More than the cluster's CPUs raise
+            ValueError.
         initializer: if given, ``initializer(*initargs)`` runs once in each
-            worker process before that process runs the pool's first chunk.
+            worker process, when it starts.
         initargs: arguments of ``initializer``.
-        maxtasksperchild: the most chunks a worker process runs for the pool
-            before it is replaced (passed to the tasks as ``max_calls``).
+        maxtasksperchild: the most chunks a worker process runs before it is
+            replaced by a fresh one.
         context: accepted for compatibility with the standard library; unused.
         ray_address: the cluster to connect to when Comet is not initialized
             yet (``comet.init(address=ray_address)``); ignored otherwise.
-        ray_remote_args: task options for the chunk tasks (``num_cpus``,
+        ray_remote_args: actor options for the processes (``num_cpus``,
             ``resources``, ``scheduling_strategy``...).
 
     The pool connects with ``comet.init()`` if this process is not connected.
@@ -64,18 +66,21 @@ class Pool:
         _check_args(processes, initializer, maxtasksperchild)
         if not comet.is_initialized():
             comet.init(address=ray_address)
+        cpus = int(comet.cluster_resources().get("CPU", 1))
         if processes is None:
-            processes = max(1, int(comet.cluster_resources().get("CPU", 1)))
+            processes = max(1, cpus)
         options = dict(ray_remote_args or {})
-        if maxtasksperchild is not None:
-            options["max_calls"] = maxtasksperchild
-        self._task = comet.remote(**options)(_worker.run_chunk)
+        per_process = float(options.get("num_cpus", 1))
+        if processes * per_process > cpus:
+            raise ValueError(f"Tried to start a pool with {processes} processes of "
+                             f"{per_process:g} CPU each, but the cluster has only {cpus} CPUs")
         self._processes = processes
-        self._id = uuid.uuid4().hex
-        self._init_box = (None if initializer is None
-                          else [comet.put((initializer, tuple(initargs or ())))])
+        init_box = (None if initializer is None
+                    else [comet.put((initializer, tuple(initargs or ())))])
+        self._workers = ProcessSet(processes, init_box, maxtasksperchild, options)
         self._state = _RUN
-        self._dispatcher = ChunkDispatcher(self._submit, max_in_flight=processes)
+        self._dispatcher = ChunkDispatcher(self._submit, max_in_flight=processes,
+                                           release=self._workers.release)
 
     # -- single calls ------------------------------------------------------
 
@@ -149,15 +154,16 @@ class Pool:
         pending results raise :class:`comet.exceptions.TaskCancelledError`."""
         self._state = _TERMINATE
         self._dispatcher.stop(exceptions.TaskCancelledError(
-            error_message="The pool was terminated before this result was computed."),
-            force=True)
+            error_message="The pool was terminated before this result was computed."))
+        self._workers.stop()
 
     def join(self, timeout: float | None = None) -> None:
         """Waits for the submitted work to finish; call :meth:`close` or
         :meth:`terminate` first."""
         if self._state == _RUN:
             raise ValueError("Pool is still running")
-        self._dispatcher.wait_idle(timeout)
+        if self._dispatcher.wait_idle(timeout):
+            self._workers.stop()  # closed and done: its processes exit
 
     def __enter__(self) -> Pool:
         self._check_running()
@@ -180,7 +186,7 @@ class Pool:
             raise ValueError("Pool not running")
 
     def _submit(self, source: Source, items: list[Any]) -> Any:
-        return self._task.remote(self._id, self._init_box, source.func, items, source.mode)
+        return self._workers.submit(source.func, items, source.mode)
 
     def _map(self, func: Callable[..., Any], iterable: Iterable[Any], mode: int,
              chunksize: int | None, callback: Callback,

@@ -618,3 +618,32 @@ def test_omp_num_threads_follows_num_cpus(shared):
     assert comet.get(omp.remote()) == "1"
     assert comet.get(omp.options(num_cpus=2).remote()) == "2"
     assert comet.get(omp.options(num_cpus=0.5).remote()) == "1"
+
+
+def test_oversized_closures_warn_then_are_refused(shared):
+    """Ray: a remote function or actor class that pickles very large (it
+    captured data) warns, and past a limit is refused with ValueError."""
+    medium = b"x" * (20 * 10**6)
+    huge = b"x" * (110 * 10**6)
+
+    @comet.remote
+    def uses_medium():
+        return len(medium)
+
+    with pytest.warns(UserWarning, match="large"):
+        assert comet.get(uses_medium.remote()) == len(medium)
+
+    @comet.remote
+    def uses_huge():
+        return len(huge)
+
+    with pytest.raises(ValueError, match="too large.*comet.put"):
+        uses_huge.remote()
+
+    @comet.remote
+    class Holder:
+        def size(self):
+            return len(huge)
+
+    with pytest.raises(ValueError, match="actor class .*Holder is too large"):
+        Holder.remote()

@@ -97,6 +97,7 @@ class ActorClass:
         ctx = worker_context.get()
         if self._class_id is None:
             self._pickled = serialization.dumps_function(self._cls)
+            serialization.check_function_size("actor class", self._name, self._pickled)
             self._class_id = serialization.function_id(self._pickled)
         if self._class_id not in ctx.exported:
             cw.kv_put("fun", self._class_id, self._pickled, False)

@@ -81,6 +81,7 @@ class RemoteFunction:
         ctx = worker_context.get()
         if self._function_id is None:
             self._pickled = serialization.dumps_function(self._function)
+            serialization.check_function_size("remote function", self._name, self._pickled)
             self._function_id = serialization.function_id(self._pickled)
         if self._function_id not in ctx.exported:
             cw.kv_put("fun", self._function_id, self._pickled, False)

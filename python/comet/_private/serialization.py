@@ -37,6 +37,7 @@ import hashlib
 import io
 import pickle
 import struct
+import warnings
 from types import FunctionType, MethodType
 from typing import Any, Callable, Iterator, NamedTuple, Union
 
@@ -510,6 +511,31 @@ def dumps_function(fn: Any) -> bytes:
     except Exception as e:
         raise _serialization_error(fn, e, root=getattr(fn, "__name__", "value")) from e
     return file.getvalue()
+
+
+# A pickled function or class this big probably captured data by accident
+# (a closure over a large array): warn, and refuse past the error size, as
+# Ray does. Data belongs in the object store (comet.put) instead.
+FUNCTION_SIZE_WARN_BYTES = 10**7
+FUNCTION_SIZE_ERROR_BYTES = 10**8
+
+
+def check_function_size(kind: str, name: str, pickled: bytes) -> None:
+    """Warns about, or (ValueError) refuses, an oversized pickled ``kind``
+    ("remote function", "actor class") named ``name``."""
+    size = len(pickled)
+    if size <= FUNCTION_SIZE_WARN_BYTES:
+        return
+    advice = (f"Check that its definition does not capture a large object from its scope "
+              f"(a closure over an array, a global it uses); put such data in the object "
+              f"store with comet.put() and pass the ref instead.")
+    if size > FUNCTION_SIZE_ERROR_BYTES:
+        raise ValueError(f"The {kind} {name} is too large: {size / 2**20:.1f} MiB pickled, "
+                         f"over the limit of {FUNCTION_SIZE_ERROR_BYTES / 2**20:.0f} MiB. "
+                         f"{advice}")
+    warnings.warn(f"The {kind} {name} is {size / 2**20:.1f} MiB pickled, which is large "
+                  f"(warning above {FUNCTION_SIZE_WARN_BYTES / 2**20:.0f} MiB). {advice}",
+                  UserWarning, stacklevel=4)
 
 
 def loads_function(data: Buffer) -> Any:

@@ -124,15 +124,35 @@ BAD_TASK_OPTIONS = [
 
 @pytest.mark.parametrize("options, fragment", BAD_TASK_OPTIONS, ids=repr)
 def test_bad_task_options(options, fragment):
-    with pytest.raises(ValueError, match=fragment):
+    with pytest.raises((TypeError, ValueError), match=fragment):
         opt.validate_task_options(options)
 
 
 def test_bad_value_message_shows_value_and_expectation():
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(TypeError) as info:
         opt.validate_task_options({"max_retries": "3"})
-    assert str(info.value) == ("Invalid value for option 'max_retries': '3' (type "
+    assert str(info.value) == ("Invalid type for option 'max_retries': '3' (type "
                                "str); expected an int >= -1 (-1: retry forever).")
+    with pytest.raises(ValueError) as info:
+        opt.validate_task_options({"max_retries": -3})
+    assert str(info.value) == ("Invalid value for option 'max_retries': -3 (type "
+                               "int); expected an int >= -1 (-1: retry forever).")
+
+
+@pytest.mark.parametrize("options, error", [
+    ({"num_cpus": "x"}, TypeError), ({"num_cpus": -1}, ValueError),
+    ({"max_retries": "a"}, TypeError), ({"max_retries": -2}, ValueError),
+    ({"num_returns": 1.0}, TypeError), ({"num_returns": -1}, ValueError),
+    ({"num_returns": "many"}, ValueError), ({"retry_exceptions": "yes"}, TypeError),
+    ({"retry_exceptions": [int]}, ValueError), ({"scheduling_strategy": 3}, TypeError),
+    ({"scheduling_strategy": "RANDOM"}, ValueError), ({"name": 5}, TypeError),
+    ({"resources": [1]}, TypeError), ({"num_gpus": 2.5}, ValueError),
+], ids=repr)
+def test_wrong_types_raise_type_error_and_bad_values_value_error(options, error):
+    """Ray: an option of the wrong type raises TypeError, a value out of range
+    ValueError."""
+    with pytest.raises(error):
+        opt.validate_task_options(options)
 
 
 def test_unknown_option_suggests_and_lists_valid_ones():
@@ -215,7 +235,7 @@ BAD_ACTOR_OPTIONS = [
 
 @pytest.mark.parametrize("options, fragment", BAD_ACTOR_OPTIONS, ids=repr)
 def test_bad_actor_options(options, fragment):
-    with pytest.raises(ValueError, match=fragment):
+    with pytest.raises((TypeError, ValueError), match=fragment):
         opt.validate_actor_options(options)
 
 
@@ -229,7 +249,7 @@ def test_actor_method_options():
         opt.validate_actor_method_options({"num_return": 2})
     with pytest.raises(ValueError, match="num_cpus"):
         opt.validate_actor_method_options({"num_cpus": 1})
-    with pytest.raises(ValueError, match="concurrency_group"):
+    with pytest.raises(TypeError, match="concurrency_group"):
         opt.validate_actor_method_options({"concurrency_group": 1})
 
 

@@ -80,8 +80,15 @@ Validator = Callable[[str, Any], Any]
 
 
 def _bad(name: str, value: Any, expected: str) -> ValueError:
+    """A value of the right type that is out of range (Ray: ValueError)."""
     return ValueError(f"Invalid value for option '{name}': {value!r} "
                       f"(type {type(value).__name__}); expected {expected}.")
+
+
+def _wrong_type(name: str, value: Any, expected: str) -> TypeError:
+    """A value of the wrong type (Ray: TypeError)."""
+    return TypeError(f"Invalid type for option '{name}': {value!r} "
+                     f"(type {type(value).__name__}); expected {expected}.")
 
 
 def _is_number(value: Any) -> bool:
@@ -94,6 +101,8 @@ def _is_int(value: Any) -> bool:
 
 
 def _non_negative_number(name: str, value: Any) -> Any:
+    if not isinstance(value, Real) or isinstance(value, bool):
+        raise _wrong_type(name, value, "a number >= 0")
     if not _is_number(value) or value < 0:
         raise _bad(name, value, "a number >= 0")
     return value
@@ -113,7 +122,9 @@ def _gpu_quantity(name: str, value: Any) -> Any:
 
 def _int_at_least(minimum: int, meaning: str = "") -> Validator:
     def check(name: str, value: Any) -> Any:
-        if not _is_int(value) or value < minimum:
+        if not _is_int(value):
+            raise _wrong_type(name, value, f"an int >= {minimum}{meaning}")
+        if value < minimum:
             raise _bad(name, value, f"an int >= {minimum}{meaning}")
         return value
     return check
@@ -127,7 +138,7 @@ def _optional(check: Validator) -> Validator:
 
 def _bool(name: str, value: Any) -> Any:
     if not isinstance(value, bool):
-        raise _bad(name, value, "True or False")
+        raise _wrong_type(name, value, "True or False")
     return value
 
 
@@ -137,13 +148,13 @@ def _optional_bool(name: str, value: Any) -> Any:
 
 def _optional_str(name: str, value: Any) -> Any:
     if value is not None and not isinstance(value, str):
-        raise _bad(name, value, "a str or None")
+        raise _wrong_type(name, value, "a str or None")
     return value
 
 
 def _optional_dict(name: str, value: Any) -> Any:
     if value is not None and not isinstance(value, dict):
-        raise _bad(name, value, "a dict or None")
+        raise _wrong_type(name, value, "a dict or None")
     return value
 
 
@@ -155,7 +166,7 @@ def _resources(name: str, value: Any) -> Any:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _bad(name, value, "a dict from resource name to quantity")
+        raise _wrong_type(name, value, "a dict from resource name to quantity")
     for key, quantity in value.items():
         if not isinstance(key, str) or not key:
             raise ValueError(f"Invalid resource name {key!r} in option '{name}': "
@@ -174,6 +185,8 @@ def _resources(name: str, value: Any) -> Any:
 def _num_returns(name: str, value: Any) -> Any:
     if isinstance(value, str) and value in _NUM_RETURNS_NAMES:
         return value
+    if not _is_int(value) and not isinstance(value, str):
+        raise _wrong_type(name, value, 'an int >= 0, "streaming" or "dynamic"')
     if not _is_int(value) or value < 0:
         raise _bad(name, value, 'an int >= 0, "streaming" or "dynamic"')
     return value
@@ -186,6 +199,8 @@ def _retry_exceptions(name: str, value: Any) -> Any:
             isinstance(item, type) and issubclass(item, BaseException)
             for item in value):
         return tuple(value)
+    if not isinstance(value, (list, tuple)):
+        raise _wrong_type(name, value, "True, False, or a list of exception classes")
     raise _bad(name, value, "True, False, or a list of exception classes")
 
 
@@ -194,8 +209,8 @@ def _scheduling_strategy(name: str, value: Any) -> Any:
         raise _bad(name, value, 'None, "DEFAULT", "SPREAD" or a scheduling '
                    "strategy object")
     if isinstance(value, (bool, int, float, dict, list, tuple)):
-        raise _bad(name, value, 'None, "DEFAULT", "SPREAD" or a scheduling '
-                   "strategy object")
+        raise _wrong_type(name, value, 'None, "DEFAULT", "SPREAD" or a scheduling '
+                          "strategy object")
     return value
 
 
@@ -215,7 +230,7 @@ def _runtime_env(name: str, value: Any) -> Any:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _bad(name, value, "a dict or None")
+        raise _wrong_type(name, value, "a dict or None")
     for key in value:
         if not isinstance(key, str):
             raise ValueError(f"Invalid field {key!r} in option '{name}': field "
@@ -264,7 +279,9 @@ def _label_selector(name: str, value: Any) -> Any:
 
 
 def _lifetime(name: str, value: Any) -> Any:
-    if not (value is None or isinstance(value, str) and value in _LIFETIMES):
+    if value is not None and not isinstance(value, str):
+        raise _wrong_type(name, value, 'None, "detached" or "non_detached"')
+    if not (value is None or value in _LIFETIMES):
         raise _bad(name, value, 'None, "detached" or "non_detached"')
     return value
 
@@ -273,7 +290,7 @@ def _concurrency_groups(name: str, value: Any) -> Any:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _bad(name, value, "a dict from group name to max concurrency")
+        raise _wrong_type(name, value, "a dict from group name to max concurrency")
     for group, limit in value.items():
         if not isinstance(group, str) or not group:
             raise ValueError(f"Invalid concurrency group name {group!r} in "
@@ -285,7 +302,9 @@ def _concurrency_groups(name: str, value: Any) -> Any:
 
 
 def _max_pending_calls(name: str, value: Any) -> Any:
-    if not _is_int(value) or (value < 1 and value != -1):
+    if not _is_int(value):
+        raise _wrong_type(name, value, "an int >= 1, or -1 for no limit")
+    if value < 1 and value != -1:
         raise _bad(name, value, "an int >= 1, or -1 for no limit")
     return value
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
 
@@ -584,7 +585,13 @@ def test_atexit_handlers_run_when_an_actor_exits(shared, tmp_path, how):
     class Tidy:
         def __init__(self, path):
             import atexit
-            atexit.register(lambda: open(path, "w").write("bye"))
+
+            def goodbye():
+                with open(path + ".tmp", "w") as f:
+                    f.write("bye")
+                os.replace(path + ".tmp", path)  # appears whole
+
+            atexit.register(goodbye)
 
         def leave(self):
             comet.exit_actor()

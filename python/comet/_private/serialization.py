@@ -33,11 +33,13 @@ Thread safety: every function here may be called from any thread;
 from __future__ import annotations
 
 import copyreg
+import functools
 import hashlib
 import io
 import pickle
 import struct
 import warnings
+import types
 from types import FunctionType, MethodType
 from typing import Any, Callable, Iterator, NamedTuple, Union
 
@@ -229,8 +231,25 @@ def _dispatch_table() -> dict[type, Any]:
     if len(copyreg.dispatch_table) != _merged_from_size:
         merged = dict(copyreg.dispatch_table)
         merged.update(getattr(cloudpickle.Pickler, "_dispatch_table", {}))
+        cloudpickle_code = merged.get(types.CodeType)
+        if cloudpickle_code is not None:
+            merged[types.CodeType] = functools.partial(_code_keeping_filename, cloudpickle_code)
         _merged_dispatch, _merged_from_size = merged, len(copyreg.dispatch_table)
     return _merged_dispatch
+
+
+# What cloudpickle (>= 3.1.3) puts in place of a pickled code object's file.
+_DYNAMIC_FILENAME = "<dynamic-code>"
+
+
+def _code_keeping_filename(reduce: Callable[[Any], tuple], code: types.CodeType) -> tuple:
+    """cloudpickle's reduction of a code object (a function pickled by value),
+    with the real file name kept: tracebacks of a task then show its source
+    lines, read on the worker's machine when the file is there too."""
+    constructor, args = reduce(code)[:2]
+    args = tuple(code.co_filename if a == _DYNAMIC_FILENAME and isinstance(a, str) else a
+                 for a in args)
+    return constructor, args
 
 
 def _check_by_reference_cache() -> None:

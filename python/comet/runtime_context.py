@@ -132,10 +132,10 @@ class RuntimeContext:
         ctx = worker_context.get()
         if ctx.actor_id is None:
             return False
-        from comet import _raylet
+        from comet.util.state.api import state_client
 
         actor_hex = ctx.actor_id.hex()
-        for row in _raylet.StateClient(ctx.gcs_address).actors():
+        for row in state_client(ctx.gcs_address).actors():
             if row.get("actor_id") == actor_hex:
                 return int(row.get("num_restarts", 0)) > 0
         return False

@@ -1,7 +1,7 @@
 """Id objects with Ray's names (``JobID``, ``NodeID``, ``TaskID``, ``ActorID``,
-``WorkerID``; ``PlacementGroupID`` is comet.util.placement_group's): immutable wrappers of an id's bytes with
-``hex()``, ``binary()``, equality and hashing, as the runtime context returns
-them."""
+``WorkerID``, and ``PlacementGroupID`` in comet.util.placement_group):
+immutable wrappers of an id's bytes with ``hex()``, ``binary()``, equality
+and hashing, as the runtime context returns them."""
 
 from __future__ import annotations
 

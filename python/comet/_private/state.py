@@ -18,10 +18,10 @@ from comet.util.state import rows
 
 
 def _client() -> Any:
-    from comet import _raylet
+    from comet.util.state.api import state_client
 
     worker_context.core_worker()  # raises when this process is not connected
-    return _raylet.StateClient(worker_context.get().gcs_address)
+    return state_client(worker_context.get().gcs_address)
 
 
 def _address(raw: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from comet import _raylet
 from comet._private import placement, worker_context
+from comet._private.ids import BaseID
 
 __all__ = [
     "PlacementGroup",
@@ -38,42 +39,26 @@ __all__ = [
 ]
 
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
-BUNDLE_RESOURCE = placement.BUNDLE_RESOURCE
-bundle_resource_name = placement.bundle_resource_name
 # Longest single call to the GCS while waiting, so that Ctrl-C gets through.
 _WAIT_SLICE_S = 1.0
 _ID_UNIQUE_BYTES = 14
 _JOB_ID_BYTES = 4
 
 
-class PlacementGroupID:
+class PlacementGroupID(BaseID):
     """A placement group's id: 14 random bytes and the creator's job id."""
 
+    __slots__ = ()
     SIZE = _ID_UNIQUE_BYTES + _JOB_ID_BYTES
 
     def __init__(self, binary: bytes) -> None:
         if not isinstance(binary, bytes) or len(binary) != self.SIZE:
             raise ValueError(f"a PlacementGroupID is {self.SIZE} bytes, got {binary!r}")
-        self._binary = binary
+        super().__init__(binary)
 
     @classmethod
     def of_job(cls, job_id: bytes) -> PlacementGroupID:
         return cls(os.urandom(_ID_UNIQUE_BYTES) + bytes(job_id))
-
-    def binary(self) -> bytes:
-        return self._binary
-
-    def hex(self) -> str:
-        return self._binary.hex()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PlacementGroupID) and other._binary == self._binary
-
-    def __hash__(self) -> int:
-        return hash(self._binary)
-
-    def __repr__(self) -> str:
-        return f"PlacementGroupID({self.hex()})"
 
 
 class PlacementGroup:

@@ -18,15 +18,12 @@ called without ``_cond`` held.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import comet
-
-logger = logging.getLogger(__name__)
 
 # How long the collector waits before it looks again at the set of running
 # tasks (tasks submitted while it waits are picked up at the next look).
@@ -77,10 +74,9 @@ class ChunkDispatcher:
             self._start_collector()
         _run(deferred)
 
-    def stop(self, error: BaseException, force: bool = False) -> None:
-        """Drops queued chunks, fails the jobs of queued and running ones with
-        ``error`` (the pool then ends its processes), and cancels running
-        ones if they are tasks (``force``: by killing their worker
+    def stop(self, error: BaseException) -> None:
+        """Drops queued chunks and fails the jobs of queued and running ones
+        with ``error``; what runs is the pool's to end (it kills its
         processes). Further :meth:`add` calls raise ValueError."""
         with self._cond:
             self._stopped = True
@@ -89,11 +85,6 @@ class ChunkDispatcher:
             in_flight = dict(self._in_flight)
             self._in_flight.clear()
             self._cond.notify_all()
-        for ref in in_flight:
-            try:
-                comet.cancel(ref, force=force)
-            except Exception as e:  # noqa: BLE001 - the task may be gone already
-                logger.debug("could not cancel %r: %s", ref, e)
         jobs = {id(job): job for job, _ in in_flight.values()}
         jobs.update((id(s.job), s.job) for s in sources)
         for job in jobs.values():

@@ -7,6 +7,7 @@ import asyncio
 import ctypes
 import inspect
 import os
+import sys
 import threading
 from typing import Any
 
@@ -145,8 +146,48 @@ def _terminate() -> None:
     cw.stop_receiving()
 
 
+# The name last announced to the raylet's log monitor on this worker.
+_announced: list[Any] = [None]
+
+
+def _announce(marker: str) -> None:
+    """Writes a marker line to this worker's stdout and stderr files: the
+    raylet's log monitor names the lines that follow with it when it
+    streams them to the driver (see src/comet/raylet/worker_log_parser.h)."""
+    data = marker.replace("\n", " ").encode("utf-8", "replace") + b"\n"
+    for stream, fd in ((sys.__stdout__, 1), (sys.__stderr__, 2)):
+        try:
+            if stream is not None:
+                stream.flush()  # what the task printed before keeps its name
+            os.write(fd, data)
+        except (OSError, ValueError):
+            pass
+
+
+def _announce_task(task: Any) -> None:
+    key = (task.function_name, task.name)
+    if key != _announced[0]:
+        _announced[0] = key
+        _announce(":task_name:" + (key[1] or key[0].rsplit(".", 1)[-1]))
+
+
+def _announce_actor(instance_or_class: Any) -> None:
+    """Ray names an actor's lines by its class, or by its repr() when the
+    class defines __repr__."""
+    if isinstance(instance_or_class, type):
+        name = instance_or_class.__qualname__
+    else:
+        try:
+            name = repr(instance_or_class)
+        except Exception:  # noqa: BLE001 - a broken __repr__ keeps the class name
+            return
+    _announce(":actor_name:" + name)
+
+
 def _begin(task: Any) -> None:
     ctx = worker_context.get()
+    if ctx.mode == "worker" and task.task_type == NORMAL_TASK:
+        _announce_task(task)
     local = ctx.local.begin()
     local.task = task  # names and resources are read from it when asked (runtime context)
     if task.task_type == ACTOR_TASK:
@@ -327,7 +368,10 @@ def _run_coroutine(coro: Any) -> Any:
 
 def _create_actor(task: Any, cls: Any, args: list[Any], kwargs: dict[str, Any]) -> None:
     ctx = worker_context.get()
+    _announce_actor(cls)
     ctx.actor_instance = cls(*args, **kwargs)
+    if type(ctx.actor_instance).__repr__ is not object.__repr__:
+        _announce_actor(ctx.actor_instance)
     ctx.actor_id = task.actor_id
     ctx.actor_options = task.actor_creation
 

@@ -174,10 +174,12 @@ def init(
     themselves when this process is not connected yet, unless
     ``COMET_ENABLE_AUTO_CONNECT=0``.
     """
-    unknown = set(kwargs) - {"configure_logging", "log_to_driver", "dashboard_host",
+    unknown = set(kwargs) - {"configure_logging", "dashboard_host",
                              "dashboard_port", "local_mode", "_node_ip_address"}
     if unknown:
         raise TypeError(f"init() got unexpected keyword arguments: {sorted(unknown)}")
+    if not isinstance(log_to_driver, bool):
+        raise TypeError(f"log_to_driver must be a bool, got {type(log_to_driver).__name__}")
     for name, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -228,7 +230,9 @@ def init(
                 raise ValueError("When connecting to an existing cluster, _system_config must "
                                  "not be provided: the cluster's settings are the head's")
             ctx.default_actor_lifetime = lifetime
-            return _connect(ctx, address, temp_dir, namespace, system_config)
+            info = _connect(ctx, address, temp_dir, namespace, system_config)
+            _start_log_streamer(ctx, log_to_driver)
+            return info
         _check_new_cluster_options(include_dashboard, kwargs)
         config = _raylet.config(system_config)  # ValueError names a bad entry, before starting
         node = LocalNode(NodeOptions(
@@ -260,7 +264,21 @@ def init(
         ctx.namespace = namespace
         ctx.default_actor_lifetime = lifetime
         ctx.max_direct_call_object_size = max_inline
+        _start_log_streamer(ctx, log_to_driver)
         return _node_info(ctx)
+
+
+def _start_log_streamer(ctx: worker_context.WorkerContext, log_to_driver: bool) -> None:
+    """init(log_to_driver=True): the job's workers' output prints here."""
+    if not log_to_driver:
+        return
+    from comet._private.log_streamer import LogStreamer
+
+    try:
+        ctx.log_streamer = LogStreamer(ctx.gcs_address, ctx.core_worker.job_id, ctx.node_ip)
+    except Exception as error:  # noqa: BLE001 - the job runs; only its output stays in files
+        logger.warning("Workers' output will not be printed here (it stays in the "
+                       "session's logs/worker-*.out files): %s", error)
 
 
 def _apply_logging(level: Any, configure: bool) -> None:
@@ -380,6 +398,10 @@ def shutdown() -> None:
         if not ctx.connected:
             return
         cw, node = ctx.core_worker, ctx.node
+        if ctx.log_streamer is not None:
+            # Before the cluster goes: the last lines of the job's tasks.
+            ctx.log_streamer.stop()
+            ctx.log_streamer = None
         ctx.core_worker = None
         if ctx.ref_readers is not None:
             ctx.ref_readers.shutdown(wait=False, cancel_futures=True)

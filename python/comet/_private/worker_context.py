@@ -76,6 +76,7 @@ class WorkerContext:
     actor_loop: Any = None  # asyncio loop of an async actor
     warned_blocking_get: bool = False  # get() on that loop warned once
     ref_readers: Any = None  # ThreadPoolExecutor of ref futures (ref_futures.py)
+    log_streamer: Any = None  # a driver's log_streamer.LogStreamer (log_to_driver)
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)
     actor_semaphores: dict[str, Any] = field(default_factory=dict)  # per concurrency group
     actor_pools: dict[str, Any] = field(default_factory=dict)  # threaded actors with groups

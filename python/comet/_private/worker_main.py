@@ -33,6 +33,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    # Our stdout is a log file that the raylet streams to the driver: each
+    # line goes out when it is printed, not when a block fills.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     # The raylet puts its config table in our environment (COMET_<name>).
     config = _raylet.config()
     if args.log_dir:

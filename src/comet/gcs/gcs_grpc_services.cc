@@ -267,6 +267,12 @@ grpc::ServerUnaryReactor* InternalKVService::InternalKVExists(
 grpc::ServerUnaryReactor* InternalPubSubService::Poll(
     grpc::CallbackServerContext* context, const rpc::PollRequest* request,
     rpc::PollReply* reply) {
+  absl::Status valid = GcsPubSubManager::CheckRequest(*request);
+  if (!valid.ok()) {
+    auto* refused = context->DefaultReactor();
+    refused->Finish(ToGrpcStatus(valid));
+    return refused;
+  }
   PollerId id = next_poller_id_.fetch_add(1, std::memory_order_relaxed);
   auto* reactor = new PollReactor(io_, pubsub_, id);
   boost::asio::post(io_, [this, id, request, reply, reactor] {

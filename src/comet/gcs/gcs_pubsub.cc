@@ -7,10 +7,13 @@ namespace comet::gcs {
 GcsPubSub::GcsPubSub(size_t max_messages, size_t max_bytes)
     : max_messages_(std::max<size_t>(max_messages, 1)), max_bytes_(max_bytes) {}
 
-bool GcsPubSub::Wants(const PollSpec& spec, rpc::ChannelType channel) {
-  return spec.channels.empty() ||
-         std::find(spec.channels.begin(), spec.channels.end(), channel) !=
-             spec.channels.end();
+bool GcsPubSub::Wants(const PollSpec& spec, const rpc::PubMessage& message) {
+  auto listed = [](const auto& list, const auto& value) {
+    return list.empty() ||
+           std::find(list.begin(), list.end(), value) != list.end();
+  };
+  return listed(spec.channels, message.channel()) &&
+         listed(spec.keys, message.key());
 }
 
 int64_t GcsPubSub::oldest_sequence() const {
@@ -30,7 +33,7 @@ PollResult GcsPubSub::Collect(const PollSpec& spec) const {
       std::max<int64_t>(spec.after_sequence + 1 - oldest_sequence(), 0);
   size_t bytes = 0;
   for (auto it = ring_.begin() + skip; it != ring_.end(); ++it) {
-    if (!Wants(spec, it->message.channel())) continue;
+    if (!Wants(spec, it->message)) continue;
     if (!result.messages.empty() && bytes + it->bytes > kMaxReplyBytes) {
       result.latest_sequence = result.messages.back().sequence();
       break;
@@ -45,20 +48,20 @@ GcsPubSub::Published GcsPubSub::Publish(rpc::PubMessage message) {
   Published published;
   published.sequence = ++latest_sequence_;
   message.set_sequence(published.sequence);
-  rpc::ChannelType channel = message.channel();
   size_t bytes = message.ByteSizeLong();
   ring_.push_back(Stored{std::move(message), bytes});
   ring_bytes_ += bytes;
-  Trim();
+  const rpc::PubMessage& stored = ring_.back().message;
 
   for (auto it = waiting_.begin(); it != waiting_.end();) {
-    if (Wants(it->second, channel)) {
+    if (Wants(it->second, stored)) {
       published.completed.emplace_back(it->first, Collect(it->second));
       waiting_.erase(it++);
     } else {
       ++it;
     }
   }
+  Trim();  // After the waiters saw the new message, which Trim() keeps.
   return published;
 }
 

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -42,9 +43,11 @@ struct PollResult {
   int64_t latest_sequence = 0;
 };
 
-// Which messages a poller wants. Empty `channels` means every channel.
+// Which messages a poller wants. Empty `channels` means every channel,
+// empty `keys` every key.
 struct PollSpec {
   std::vector<rpc::ChannelType> channels;
+  std::vector<std::string> keys;
   int64_t after_sequence = 0;
 };
 
@@ -94,7 +97,7 @@ class GcsPubSub {
     size_t bytes = 0;
   };
 
-  static bool Wants(const PollSpec& spec, rpc::ChannelType channel);
+  static bool Wants(const PollSpec& spec, const rpc::PubMessage& message);
   PollResult Collect(const PollSpec& spec) const;
   void Trim();
 

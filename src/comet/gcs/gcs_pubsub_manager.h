@@ -3,6 +3,10 @@
 // It is the GcsPublisher the table managers publish through; the gRPC glue
 // (gcs_grpc_services.h) turns Poll/Publish RPCs into calls here.
 //
+// Two rings: LOG_CHANNEL messages (workers' output, which can be heavy) have
+// a ring and a sequence of their own, so that they never push node, actor or
+// job events out; a poll reads one ring or the other (CheckRequest).
+//
 // A Poll that finds messages, asks for no wait (timeout_ms <= 0), or arrives
 // after Shutdown() is answered at once; otherwise its callback runs when a
 // matching Publish arrives, when timeout_ms passes (empty reply), or when
@@ -21,6 +25,7 @@
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "proto/gcs_service.pb.h"
 #include "src/comet/gcs/gcs_publisher_interface.h"
 #include "src/comet/gcs/gcs_pubsub.h"
@@ -39,8 +44,16 @@ class GcsPubSubManager : public GcsPublisher {
 
   int64_t Publish(rpc::PubMessage message) override;
 
-  // Answers `request` through `callback`, now or later (see above). `id`
-  // names the poll for Cancel(); the caller picks unique ids.
+  // Log ring bounds (the event ring's are GcsPubSub's defaults).
+  static constexpr size_t kMaxLogMessages = 4096;
+  static constexpr size_t kMaxLogBytes = 32u << 20;
+
+  // InvalidArgument for a poll that mixes LOG_CHANNEL with other channels.
+  static absl::Status CheckRequest(const rpc::PollRequest& request);
+
+  // Answers `request` (which passed CheckRequest) through `callback`, now or
+  // later (see above). `id` names the poll for Cancel(); the caller picks
+  // unique ids.
   void Poll(PollerId id, const rpc::PollRequest& request,
             PollCallback callback);
 
@@ -52,9 +65,11 @@ class GcsPubSubManager : public GcsPublisher {
 
   size_t num_waiting() const { return waiters_.size(); }
   const GcsPubSub& state() const { return pubsub_; }
+  const GcsPubSub& log_state() const { return logs_; }
 
  private:
   struct Waiter {
+    GcsPubSub* ring = nullptr;
     PollCallback callback;
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
@@ -64,7 +79,15 @@ class GcsPubSubManager : public GcsPublisher {
   static rpc::PollReply ToReply(PollResult result);
 
   boost::asio::io_context& io_context_;
+  static bool IsLogChannel(rpc::ChannelType channel) {
+    return channel == rpc::LOG_CHANNEL;
+  }
+  GcsPubSub& RingFor(rpc::ChannelType channel) {
+    return IsLogChannel(channel) ? logs_ : pubsub_;
+  }
+
   GcsPubSub pubsub_;
+  GcsPubSub logs_{kMaxLogMessages, kMaxLogBytes};
   absl::flat_hash_map<PollerId, Waiter> waiters_;
   bool shut_down_ = false;
 };

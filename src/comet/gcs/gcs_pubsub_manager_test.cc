@@ -115,5 +115,44 @@ TEST_F(GcsPubSubManagerTest, ShutdownAnswersWaitersAndLaterPollsReturnAtOnce) {
   EXPECT_EQ(manager_.num_waiting(), 0u);
 }
 
+TEST_F(GcsPubSubManagerTest, LogsHaveARingAndSequenceOfTheirOwn) {
+  manager_.Publish(Message(rpc::ACTOR_CHANNEL, "a"));
+  for (size_t i = 0; i < GcsPubSubManager::kMaxLogMessages + 10; ++i) {
+    manager_.Publish(Message(rpc::LOG_CHANNEL, "job"));
+  }
+  // Heavy output pushed no event out, and did not move the event sequence.
+  Poll(1, Request(0, 0));
+  ASSERT_TRUE(replies_.count(1));
+  ASSERT_EQ(replies_[1].messages_size(), 1);
+  EXPECT_EQ(replies_[1].messages(0).key(), "a");
+  EXPECT_EQ(replies_[1].latest_sequence(), 1);
+  EXPECT_EQ(manager_.log_state().num_stored(), GcsPubSubManager::kMaxLogMessages);
+  EXPECT_EQ(manager_.log_state().latest_sequence(),
+            static_cast<int64_t>(GcsPubSubManager::kMaxLogMessages + 10));
+  // A log poll waits on the log ring only.
+  rpc::PollRequest logs = Request(manager_.log_state().latest_sequence(), 60000,
+                                  {rpc::LOG_CHANNEL});
+  logs.add_keys("job");
+  Poll(2, logs);
+  EXPECT_FALSE(replies_.count(2));
+  manager_.Publish(Message(rpc::ACTOR_CHANNEL, "b"));
+  EXPECT_FALSE(replies_.count(2));
+  manager_.Publish(Message(rpc::LOG_CHANNEL, "job"));
+  ASSERT_TRUE(replies_.count(2));
+  EXPECT_EQ(replies_[2].messages_size(), 1);
+  // Cancel and Shutdown reach log waiters too.
+  Poll(3, Request(manager_.log_state().latest_sequence(), 60000, {rpc::LOG_CHANNEL}));
+  manager_.Shutdown();
+  ASSERT_TRUE(replies_.count(3));
+  EXPECT_EQ(replies_[3].messages_size(), 0);
+}
+
+TEST_F(GcsPubSubManagerTest, APollMixingLogsWithOtherChannelsIsRefused) {
+  EXPECT_TRUE(GcsPubSubManager::CheckRequest(Request(0, 0, {rpc::LOG_CHANNEL})).ok());
+  EXPECT_TRUE(GcsPubSubManager::CheckRequest(Request(0, 0, {})).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(GcsPubSubManager::CheckRequest(
+      Request(0, 0, {rpc::LOG_CHANNEL, rpc::ACTOR_CHANNEL}))));
+}
+
 }  // namespace
 }  // namespace comet::gcs

@@ -17,7 +17,7 @@ rpc::PubMessage Message(rpc::ChannelType channel, const std::string& key,
 }
 
 PollSpec Spec(std::vector<rpc::ChannelType> channels, int64_t after) {
-  return PollSpec{std::move(channels), after};
+  return PollSpec{std::move(channels), {}, after};
 }
 
 std::vector<std::string> Keys(const PollResult& result) {
@@ -182,6 +182,24 @@ TEST(GcsPubSubTest, AfterSequenceFromTheFutureReturnsAtOnce) {
   EXPECT_TRUE(result->messages.empty());
   EXPECT_EQ(result->latest_sequence, 1);  // Below 500: resynchronise.
   EXPECT_EQ(pubsub.num_waiting(), 0u);
+}
+
+TEST(GcsPubSubTest, KeysFilterWhatAPollerGetsAndWakesOn) {
+  GcsPubSub pubsub;
+  pubsub.Publish(Message(rpc::LOG_CHANNEL, "job1"));
+  pubsub.Publish(Message(rpc::LOG_CHANNEL, "job2"));
+  PollSpec spec{{rpc::LOG_CHANNEL}, {"job2"}, 0};
+  auto result = pubsub.Poll(1, spec, /*may_wait=*/false);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(Keys(*result), std::vector<std::string>{"job2"});
+  // A waiting poller is not woken by another key's message.
+  spec.after_sequence = 2;
+  EXPECT_FALSE(pubsub.Poll(2, spec, /*may_wait=*/true).has_value());
+  EXPECT_TRUE(pubsub.Publish(Message(rpc::LOG_CHANNEL, "job1")).completed.empty());
+  auto woken = pubsub.Publish(Message(rpc::LOG_CHANNEL, "job2")).completed;
+  ASSERT_EQ(woken.size(), 1u);
+  EXPECT_EQ(Keys(woken[0].second), std::vector<std::string>{"job2"});
+  EXPECT_EQ(woken[0].second.latest_sequence, 4);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ void BindGcsClient(py::module_& m);
 void BindStateClient(py::module_& m);
 void BindAuth(py::module_& m);
 void BindConfig(py::module_& m);
+void BindLogSubscriber(py::module_& m);
 }  // namespace comet::pybind
 
 PYBIND11_MODULE(_raylet, m) {
@@ -34,4 +35,5 @@ PYBIND11_MODULE(_raylet, m) {
   comet::pybind::BindStateClient(m);
   comet::pybind::BindAuth(m);
   comet::pybind::BindConfig(m);
+  comet::pybind::BindLogSubscriber(m);
 }

@@ -24,7 +24,8 @@ GcsClient::GcsClient(std::shared_ptr<grpc::Channel> channel, rpc::ClusterAuth au
       auth_(std::move(auth)),
       node_stub_(rpc::NodeInfoGcsService::NewStub(channel_)),
       resource_stub_(rpc::NodeResourceInfoGcsService::NewStub(channel_)),
-      worker_stub_(rpc::WorkerInfoGcsService::NewStub(channel_)) {}
+      worker_stub_(rpc::WorkerInfoGcsService::NewStub(channel_)),
+      pubsub_stub_(rpc::InternalPubSubGcsService::NewStub(channel_)) {}
 
 std::unique_ptr<GcsClient> GcsClient::Connect(const std::string& address,
                                               const rpc::ClusterAuth& auth) {
@@ -84,6 +85,23 @@ void GcsClient::ReportWorkerFailure(
   call->request = request;
   SetDeadline(&call->context, timeout);
   worker_stub_->async()->ReportWorkerFailure(
+      &call->context, &call->request, &call->reply,
+      [call, done = std::move(done)](grpc::Status status) {
+        done(ToAbslStatus(status));
+      });
+}
+
+void GcsClient::Publish(rpc::PubMessage message, absl::Duration timeout,
+                        std::function<void(absl::Status)> done) {
+  struct Call {
+    grpc::ClientContext context;
+    rpc::PublishRequest request;
+    rpc::PublishReply reply;
+  };
+  auto call = std::make_shared<Call>();
+  *call->request.mutable_message() = std::move(message);
+  SetDeadline(&call->context, timeout);
+  pubsub_stub_->async()->Publish(
       &call->context, &call->request, &call->reply,
       [call, done = std::move(done)](grpc::Status status) {
         done(ToAbslStatus(status));

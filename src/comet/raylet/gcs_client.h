@@ -1,5 +1,5 @@
 // GcsClient: the raylet's calls to the GCS — register and unregister the
-// node, report resources and worker exits. A thin wrapper over the
+// node, report resources and worker exits, publish workers' output. A thin wrapper over the
 // generated stubs.
 //
 // Ownership: owns the stubs and shares the channel. Thread-safe: every
@@ -47,12 +47,18 @@ class GcsClient {
                            absl::Duration timeout,
                            std::function<void(absl::Status)> done);
 
+  // Publishes one pubsub message (the log monitor's batches); `done` runs
+  // on a gRPC thread.
+  void Publish(rpc::PubMessage message, absl::Duration timeout,
+               std::function<void(absl::Status)> done);
+
  private:
   std::shared_ptr<grpc::Channel> channel_;
   const rpc::ClusterAuth auth_;  // for explaining a refused token
   std::unique_ptr<rpc::NodeInfoGcsService::Stub> node_stub_;
   std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> resource_stub_;
   std::unique_ptr<rpc::WorkerInfoGcsService::Stub> worker_stub_;
+  std::unique_ptr<rpc::InternalPubSubGcsService::Stub> pubsub_stub_;
 };
 
 }  // namespace comet::raylet

@@ -165,6 +165,7 @@ void NodeManager::OnProcessExited(int pid, int status) {
   if (!worker) return;
   COMET_LOG(INFO) << "worker " << worker->worker_id << " pid " << pid
                   << " exited (" << DescribeExit(status) << ")";
+  if (options_.on_worker_exit) options_.on_worker_exit(*worker);
   if (!shutting_down_) {
     leases_->OnWorkerDied(worker->worker_id, now);
     ReportWorkerExit(*worker, status);

@@ -66,6 +66,9 @@ struct NodeManagerOptions {
   // Fills GetNodeStats' object store part (may be empty; called on the io
   // thread).
   std::function<void(rpc::ObjectStoreStats*)> fill_object_store_stats;
+  // Told of each worker process that exited, after the pool dropped it (may
+  // be empty; called on the io thread).
+  std::function<void(const WorkerInfo&)> on_worker_exit;
   // How often the pool's timeouts are checked and failed starts retried.
   absl::Duration tick_period = absl::Milliseconds(250);
   absl::Duration report_timeout = absl::Seconds(5);
@@ -128,6 +131,10 @@ class NodeManager {
   void CancelLeaseRequest(LeaseManager::RequestId id);
 
   const LocalResourceManager& resources() const { return resources_; }
+  // A worker of the pool, or nullptr (before Start(), or unknown).
+  const WorkerInfo* FindWorker(const WorkerID& worker_id) const {
+    return pool_ ? pool_->Find(worker_id) : nullptr;
+  }
 
   // This node's resource, worker and lease families for /metrics.
   void AppendMetrics(MetricsText* text, const MetricsText::Labels& node) const;

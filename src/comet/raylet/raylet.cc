@@ -7,6 +7,7 @@
 #include "src/comet/common/logging.h"
 #include "src/comet/common/status_macros.h"
 #include "src/comet/raylet/child_process_spawner.h"
+#include "src/comet/raylet/log_monitor.h"
 
 namespace comet::raylet {
 
@@ -93,6 +94,12 @@ absl::Status Raylet::StartServing() {
       [objects = objects_.get()](absl::flat_hash_map<NodeID, std::string> addresses) {
         objects->SetNodeAddresses(std::move(addresses));
       };
+  manager.on_worker_exit = [this](const WorkerInfo& worker) {
+    if (log_monitor_) {
+      log_monitor_->OnWorkerExit(worker.worker_id,
+                                 WorkerLogSource{worker.job_id, worker.pid});
+    }
+  };
   SpawnerFactory factory = options_.spawner_factory;
   if (!factory) {
     factory = [options = options_](boost::asio::io_context& io,
@@ -114,6 +121,7 @@ absl::Status Raylet::StartServing() {
     node_manager_ = std::make_unique<NodeManager>(
         io_.io_context(), manager, gcs_.get(), std::move(factory));
   });
+  StartLogMonitor();
   service_ = std::make_unique<NodeManagerService>(
       io_.io_context(), node_manager_.get(), objects_.get());
   grpc::ServerBuilder builder;
@@ -153,6 +161,39 @@ absl::Status Raylet::StartServing() {
   COMET_LOG(INFO) << "raylet " << options_.node_id << " serving on " << address_
                   << " with " << total_.ToString();
   return absl::OkStatus();
+}
+
+void Raylet::StartLogMonitor() {
+  if (options_.log_dir.empty()) return;
+  LogMonitorOptions monitor;
+  monitor.log_dir = options_.log_dir;
+  monitor.ip = options_.host;
+  auto lookup = [this](const WorkerID& id) -> std::optional<WorkerLogSource> {
+    const WorkerInfo* worker = node_manager_->FindWorker(id);
+    if (worker == nullptr) return std::nullopt;
+    return WorkerLogSource{worker->job_id, worker->pid};
+  };
+  auto publish = [gcs = gcs_.get(), failing = std::make_shared<std::atomic<bool>>(false)](
+                     rpc::PubMessage message) {
+    gcs->Publish(std::move(message), absl::Seconds(10), [failing](absl::Status status) {
+      // Said once per run of failures: the lines stay in the log files.
+      if (!status.ok() && !failing->exchange(true)) {
+        COMET_LOG(WARNING) << "publishing workers' output to the GCS failed: " << status;
+      } else if (status.ok()) {
+        failing->store(false);
+      }
+    });
+  };
+  absl::StatusOr<std::unique_ptr<LogMonitor>> started = io_.RunSync([&] {
+    return LogMonitor::Start(io_.io_context(), std::move(monitor), std::move(lookup),
+                             std::move(publish));
+  });
+  if (!started.ok()) {
+    // The node still works; its workers' output stays in the files.
+    COMET_LOG(WARNING) << "workers' output will not reach drivers: " << started.status();
+    return;
+  }
+  io_.RunSync([&] { log_monitor_ = *std::move(started); });
 }
 
 rpc::NodeInfo Raylet::MakeNodeInfo() const {
@@ -225,6 +266,7 @@ void Raylet::Stop() {
       metrics_.reset();
       if (!node_manager_) return;
       node_manager_->StopWorkers(options_.shutdown_grace);
+      log_monitor_.reset();
       node_manager_.reset();
     });
   }

@@ -29,6 +29,7 @@
 #include "src/comet/object_manager/object_manager_service.h"
 #include "src/comet/object_manager/plasma/store_runner.h"
 #include "src/comet/raylet/gcs_client.h"
+#include "src/comet/raylet/log_monitor.h"
 #include "src/comet/raylet/node_manager.h"
 #include "src/comet/raylet/node_manager_service.h"
 #include "src/comet/rpc/cluster_auth.h"
@@ -47,6 +48,7 @@ struct RayletOptions {
   std::string gcs_address;
   std::string node_name;
   std::string session_dir;
+  // Workers' stdout/stderr files; streamed to their jobs' drivers too.
   std::string log_dir;
   // Plasma: socket_path and capacity at least.
   plasma::PlasmaStoreOptions plasma;
@@ -102,6 +104,9 @@ class Raylet {
  private:
   explicit Raylet(RayletOptions options);
   absl::Status StartServing();
+  // Streams workers' output to drivers (LogMonitor); a node whose log
+  // folder cannot be watched runs without it, and says so in its log.
+  void StartLogMonitor();
   rpc::NodeInfo MakeNodeInfo() const;
   // The Prometheus text of /metrics (on the io thread).
   std::string RenderMetrics() const;
@@ -119,6 +124,8 @@ class Raylet {
   IoThread io_{"raylet_io"};
   // Created and destroyed on the io thread.
   std::unique_ptr<NodeManager> node_manager_;
+  // Created and destroyed on the io thread; nullptr without a log dir.
+  std::unique_ptr<LogMonitor> log_monitor_;
   std::unique_ptr<NodeManagerService> service_;
   std::unique_ptr<grpc::Server> server_;
   // Created and destroyed on the io thread.

@@ -68,6 +68,21 @@ def single_client_tasks_async(ray, scale: float) -> float:
     return timed(lambda: ray.get([noop.remote() for _ in range(n)]), n)
 
 
+@workload("tasks/s")
+def single_client_tasks_async_printing(ray, scale: float) -> float:
+    """single_client_tasks_async where each task prints a line: the line
+    streams to the driver's terminal (here a pipe), deduplicated as both
+    systems do by default."""
+    @ray.remote
+    def noisy(i):
+        print("finished item", i)
+        return None
+
+    ray.get([noisy.remote(i) for i in range(100)])
+    n = int(5000 * scale)
+    return timed(lambda: ray.get([noisy.remote(i) for i in range(n)]), n)
+
+
 @workload("µs CPU per task (lower is better)")
 def single_client_tasks_async_cpu(ray, scale: float) -> list[float]:
     """CPU time (user + system) that the driver and every process under it

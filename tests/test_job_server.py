@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import re
 import sys
 import textwrap
 
@@ -27,8 +28,15 @@ DRIVER = textwrap.dedent("""
     def double(x):
         return 2 * x
 
+    @comet.remote
+    def in_task():
+        print("printed by a task")
+        return os.environ.get("GREETING"), open("data.txt").read().strip()
+
     print("double:", comet.get(double.remote(21)))
     print("env:", os.environ.get("GREETING"), open("data.txt").read().strip())
+    # The job's runtime_env reaches its tasks, as in Ray.
+    print("task env:", *comet.get(in_task.remote()))
     comet.shutdown()
     # The C++ core sometimes crashes in interpreter teardown (a gRPC ref-count
     # assertion, not this test's subject): leave without it.
@@ -58,6 +66,8 @@ def test_driver_job_joins_the_cluster_with_working_dir_and_env(cluster, tmp_path
     logs = cluster.get(f"/api/jobs/{sid}/logs")["logs"]
     assert job["status"] == "SUCCEEDED", (job, logs)
     assert "double: 42" in logs and "env: hi from the working dir" in logs
+    assert "task env: hi from the working dir" in logs
+    assert re.search(r"\(in_task pid=\d+\) printed by a task", logs), logs
     assert job["exit_code"] == 0 and job["metadata"] == {"owner": "tests"}
     assert job["start_time"] <= job["end_time"] and job["type"] == "SUBMISSION"
     # The driver registered with this cluster's GCS: its job id is linked.

@@ -6,7 +6,7 @@ import inspect
 from typing import Any, Callable
 
 from comet._private import options as opts
-from comet._private import serialization, worker_context
+from comet._private import runtime_env, serialization, worker_context
 from comet._private.signature import ArgChecker, param_spec
 from comet._private.task_args import build_args, placement_resources
 
@@ -134,7 +134,8 @@ class ActorClass:
         resources, placement = placement_resources(
             opts.resources_from_options(merged, actor=True), merged)
         actor_id = cw.create_actor(class_id, self._name, build_args(args, kwargs), resources,
-                                   creation, placement or None)
+                                   creation, placement or None,
+                                   runtime_env.for_submission(cw, merged.get("runtime_env")))
         return ActorHandle(actor_id, self._methods, self._name, max_task_retries)
 
 

@@ -14,9 +14,10 @@ class JobConfig:
     ``ray_namespace``: the namespace of its named actors and placement groups
     (as ``init(namespace=...)``). ``default_actor_lifetime``: ``"detached"``
     or ``"non_detached"`` (the default), for actors that do not set
-    ``lifetime``. ``runtime_env``, ``metadata`` and ``code_search_path`` are
-    not supported yet: giving a non-empty one raises ValueError here rather
-    than being dropped.
+    ``lifetime``. ``runtime_env``: the job's, under ``init(runtime_env=...)``
+    (see comet._private.runtime_env). ``metadata`` and ``code_search_path``
+    are not supported yet: giving a non-empty one raises ValueError here
+    rather than being dropped.
     """
 
     def __init__(self, jvm_options: list[str] | None = None,
@@ -28,7 +29,7 @@ class JobConfig:
                  default_actor_lifetime: str = "non_detached",
                  _py_driver_sys_path: list[str] | None = None) -> None:
         for name, value in (("jvm_options", jvm_options), ("code_search_path", code_search_path),
-                            ("runtime_env", runtime_env), ("metadata", metadata),
+                            ("metadata", metadata),
                             ("_py_driver_sys_path", _py_driver_sys_path)):
             if value:
                 raise ValueError(f"JobConfig({name}=...) is not supported by Comet yet")
@@ -40,7 +41,9 @@ class JobConfig:
                              f"{_LIFETIMES}, got {default_actor_lifetime!r}")
         self.ray_namespace = ray_namespace
         self.default_actor_lifetime = default_actor_lifetime
-        self.runtime_env: dict[str, Any] = {}
+        from comet._private.runtime_env import validate
+
+        self.runtime_env: dict[str, Any] = validate(runtime_env, "JobConfig.runtime_env") or {}
         self.metadata: dict[str, str] = {}
 
     def set_ray_namespace(self, ray_namespace: str) -> None:

@@ -7,7 +7,7 @@ import inspect
 from typing import Any, Callable
 
 from comet._private import options as opts
-from comet._private import serialization, worker_context
+from comet._private import runtime_env, serialization, worker_context
 from comet._private.generator import ObjectRefGenerator
 from comet._private.signature import ArgChecker, param_spec
 from comet._private.task_args import build_args, placement_resources
@@ -103,7 +103,8 @@ class RemoteFunction:
         task_id, refs = cw.submit_task(
             function_id, self._name, task_args, self._num_returns, resources,
             self._max_retries, self._retry_exceptions, self._spread, self._task_name,
-            self._streaming, self._retry_allowlist, placement or None)
+            self._streaming, self._retry_allowlist, placement or None,
+            runtime_env.for_submission(cw, self._options.get("runtime_env")))
         if self._streaming:
             return ObjectRefGenerator(task_id)
         if self._num_returns == 1:

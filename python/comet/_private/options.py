@@ -227,46 +227,9 @@ def _actor_name(name: str, value: Any) -> Any:
 
 
 def _runtime_env(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _wrong_type(name, value, "a dict or None")
-    for key in value:
-        if not isinstance(key, str):
-            raise ValueError(f"Invalid field {key!r} in option '{name}': field "
-                             "names are strs.")
-    env_vars = value.get("env_vars")
-    if env_vars is not None and (
-            not isinstance(env_vars, dict)
-            or not all(isinstance(k, str) and isinstance(v, str)
-                       for k, v in env_vars.items())):
-        raise ValueError(f"Invalid 'env_vars' in option '{name}': expected a "
-                         f"dict from str to str, got {env_vars!r}.")
-    for field in ("working_dir", "py_executable"):
-        if value.get(field) is not None and not isinstance(value[field], str):
-            raise ValueError(f"Invalid '{field}' in option '{name}': expected "
-                             f"a str, got {value[field]!r}.")
-    for field in ("py_modules", "excludes"):
-        if value.get(field) is not None and not isinstance(value[field], (list, tuple)):
-            raise ValueError(f"Invalid '{field}' in option '{name}': expected "
-                             f"a list, got {value[field]!r}.")
-    for field in ("pip", "uv"):
-        if value.get(field) is not None and not isinstance(value[field], (str, list, dict)):
-            raise ValueError(f"Invalid '{field}' in option '{name}': expected "
-                             "a list of requirements, a requirements file path "
-                             f"or a dict, got {value[field]!r}.")
-    if value.get("conda") is not None and not isinstance(value["conda"], (str, dict)):
-        raise ValueError(f"Invalid 'conda' in option '{name}': expected an "
-                         f"environment name, a YAML path or a dict, got "
-                         f"{value['conda']!r}.")
-    given = [f for f in ("pip", "conda", "uv") if value.get(f) is not None]
-    if len(given) > 1:
-        raise ValueError(f"Invalid option '{name}': {' and '.join(given)} "
-                         "cannot be used together.")
-    if value.get("config") is not None and not isinstance(value["config"], dict):
-        raise ValueError(f"Invalid 'config' in option '{name}': expected a "
-                         f"dict, got {value['config']!r}.")
-    return value
+    from comet._private import runtime_env
+
+    return runtime_env.validate(value, name)
 
 
 def _label_selector(name: str, value: Any) -> Any:

@@ -33,6 +33,7 @@ _SYSTEM_ERRORS: dict[bytes, type[exceptions.RayError]] = {
     b"OBJECT_FREED": exceptions.ReferenceCountingAssertionError,
     b"TASK_UNSCHEDULABLE": exceptions.TaskUnschedulableError,
     b"TASK_PLACEMENT_GROUP_REMOVED": exceptions.TaskPlacementGroupRemoved,
+    b"RUNTIME_ENV_SETUP_FAILED": exceptions.RuntimeEnvSetupError,
     b"ACTOR_DIED": exceptions.ActorDiedError,
 }
 KWARGS_METADATA = b"COMET_KWARGS"
@@ -180,6 +181,7 @@ def init(
         raise TypeError(f"init() got unexpected keyword arguments: {sorted(unknown)}")
     if not isinstance(log_to_driver, bool):
         raise TypeError(f"log_to_driver must be a bool, got {type(log_to_driver).__name__}")
+    job_env = _job_runtime_env(runtime_env, job_config)
     for name, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -230,6 +232,7 @@ def init(
                 raise ValueError("When connecting to an existing cluster, _system_config must "
                                  "not be provided: the cluster's settings are the head's")
             ctx.default_actor_lifetime = lifetime
+            ctx.job_runtime_env = job_env
             info = _connect(ctx, address, temp_dir, namespace, system_config)
             _start_log_streamer(ctx, log_to_driver)
             return info
@@ -264,8 +267,25 @@ def init(
         ctx.namespace = namespace
         ctx.default_actor_lifetime = lifetime
         ctx.max_direct_call_object_size = max_inline
+        ctx.config = config
+        ctx.job_runtime_env = job_env
         _start_log_streamer(ctx, log_to_driver)
         return _node_info(ctx)
+
+
+def _job_runtime_env(runtime_env: Any, job_config: Any) -> dict[str, Any]:
+    """The job's runtime_env: a submitted job's (COMET_JOB_RUNTIME_ENV),
+    then JobConfig(runtime_env=...), then init(runtime_env=...), each over
+    the one before."""
+    import json
+
+    from comet._private import runtime_env as envs
+
+    env = envs.validate(json.loads(os.environ.get(envs.JOB_ENV_VARIABLE) or "{}"),
+                        envs.JOB_ENV_VARIABLE) or {}
+    if job_config is not None and getattr(job_config, "runtime_env", None):
+        env = envs.merge(env, envs.validate(job_config.runtime_env, "JobConfig.runtime_env"))
+    return envs.merge(env, envs.validate(runtime_env, "runtime_env"))
 
 
 def _start_log_streamer(ctx: worker_context.WorkerContext, log_to_driver: bool) -> None:
@@ -336,6 +356,7 @@ def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
     ctx.session_dir = node.get("SessionDir", "")
     ctx.namespace = namespace
     ctx.max_direct_call_object_size = max_inline
+    ctx.config = config
     return _node_info(ctx)
 
 

@@ -62,6 +62,7 @@ class WorkerContext:
     default_actor_lifetime: str = "non_detached"  # init(job_config=...) may change it
     job_namespaces: dict[str, str] = field(default_factory=dict)  # on workers, by job id
     max_direct_call_object_size: int = 100 * 1024
+    config: dict[str, Any] = field(default_factory=dict)  # the config table this process runs with
     cluster_totals: dict[str, float] | None = None
     # function id -> callable, on workers; on drivers the ids already exported.
     functions: dict[bytes, Callable[..., Any]] = field(default_factory=dict)
@@ -77,6 +78,8 @@ class WorkerContext:
     warned_blocking_get: bool = False  # get() on that loop warned once
     ref_readers: Any = None  # ThreadPoolExecutor of ref futures (ref_futures.py)
     log_streamer: Any = None  # a driver's log_streamer.LogStreamer (log_to_driver)
+    job_runtime_env: dict[str, Any] = field(default_factory=dict)  # a driver's job env
+    runtime_envs: dict[str, Any] = field(default_factory=dict)  # prepared, by merged JSON
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)
     actor_semaphores: dict[str, Any] = field(default_factory=dict)  # per concurrency group
     actor_pools: dict[str, Any] = field(default_factory=dict)  # threaded actors with groups

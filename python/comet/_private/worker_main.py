@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -17,7 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from comet import _raylet
-from comet._private import executor, worker_context
+from comet._private import executor, runtime_env, worker_context
 from comet._private import worker as comet_worker
 
 
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     config = _raylet.config()
     if args.log_dir:
         _raylet.init_logging("worker", args.log_dir, config["log_level"])
+    _set_up_runtime_env(args)
     parent = os.getppid()
     max_inline = config["max_direct_call_object_size"]
     cw = _raylet.CoreWorker(
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx.node_ip = args.node_ip
     ctx.session_dir = args.session_dir
     ctx.max_direct_call_object_size = max_inline
+    ctx.config = config
 
     stopping = threading.Event()
 
@@ -77,6 +80,41 @@ def main(argv: list[str] | None = None) -> int:
     cw.shutdown()
     # gRPC's threads may still be busy; leave at once.
     os._exit(0)
+
+
+def _set_up_runtime_env(args: argparse.Namespace) -> None:
+    """Applies the runtime_env the raylet started this worker for; on
+    failure tells the raylet (its leases fail with RuntimeEnvSetupError
+    carrying the error) and exits."""
+    env = runtime_env.current()
+    if not env:
+        return
+    timeout = runtime_env.setup_timeout_s(env)
+
+    def too_slow(signum: int, frame: object) -> None:
+        raise TimeoutError(f"runtime_env setup took longer than {timeout:g} s "
+                           f"(config setup_timeout_seconds)")
+
+    try:
+        if timeout is not None:
+            signal.signal(signal.SIGALRM, too_slow)
+            signal.alarm(max(1, int(timeout)))
+        runtime_env.apply_in_worker(env, args.gcs_address, args.session_dir)
+    except BaseException as error:  # noqa: BLE001 - reported, then this worker exits
+        import traceback
+
+        message = (f"Failed to set up runtime_env {json.dumps(env)} on node {args.node_ip}: "
+                   f"{type(error).__name__}: {error}")
+        print(message, file=sys.stderr)
+        traceback.print_exc()
+        try:
+            _raylet.report_runtime_env_setup_failure(args.raylet_address,
+                                                     bytes.fromhex(args.worker_id), message)
+        finally:
+            os._exit(1)
+    finally:
+        if timeout is not None:
+            signal.alarm(0)
 
 
 def _serve(cw: _raylet.CoreWorker, stopping: threading.Event, parent: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ import signal
 import time
 from typing import Any
 
+from comet._private.runtime_env import JOB_ENV_VARIABLE
 from comet.dashboard.gcs import Gcs
 from comet.dashboard.job_store import JobStore
 from comet.dashboard.job_supervisor import UNKNOWN_EXIT, JobProcess, read_exit_code
@@ -103,6 +105,13 @@ class JobManager:
         self._jobs[info.submission_id] = info
         await self._persist(info)
         env = _job_env(req.runtime_env.get("env_vars", {}), gcs_address, info.submission_id)
+        if req.runtime_env:
+            # The driver's init() lays it under its tasks' and actors' envs;
+            # the working_dir it names is the driver's copy.
+            job_env = dict(req.runtime_env)
+            if job_env.get("working_dir"):
+                job_env["working_dir"] = cwd
+            env[JOB_ENV_VARIABLE] = json.dumps(job_env)
         try:
             proc = JobProcess.start(info.entrypoint, cwd, env, info.driver_log_path,
                                     self._exit_file(info.submission_id))

@@ -9,6 +9,8 @@ import re
 import secrets
 from typing import Any
 
+from comet._private.runtime_env import validate as validate_runtime_env
+
 
 class JobStatus(str, enum.Enum):
     PENDING = "PENDING"
@@ -64,7 +66,6 @@ class JobInfo:
 
 
 _SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
-_RUNTIME_ENV_KEYS = {"working_dir", "env_vars"}
 # Ray's submit fields that a single-machine job server accepts and ignores.
 _IGNORED_FIELDS = {"entrypoint_num_cpus", "entrypoint_num_gpus", "entrypoint_memory",
                    "entrypoint_resources", "job_id"}
@@ -99,16 +100,13 @@ def parse_submit_request(body: Any) -> SubmitRequest:
     runtime_env = body.get("runtime_env") or {}
     if not isinstance(runtime_env, dict):
         raise ValueError("'runtime_env' must be an object")
-    bad = set(runtime_env) - _RUNTIME_ENV_KEYS
-    if bad:
-        raise ValueError(f"unsupported runtime_env fields: {sorted(bad)} "
-                         f"(supported: {sorted(_RUNTIME_ENV_KEYS)})")
-    env_vars = runtime_env.get("env_vars") or {}
-    if not _is_str_map(env_vars):
-        raise ValueError("'runtime_env.env_vars' must map strings to strings")
-    working_dir = runtime_env.get("working_dir")
-    if working_dir is not None and not isinstance(working_dir, str):
-        raise ValueError("'runtime_env.working_dir' must be a path string")
+    try:
+        runtime_env = validate_runtime_env(runtime_env, "runtime_env") or {}
+    except TypeError as e:
+        raise ValueError(str(e)) from None
+    if runtime_env.get("py_modules") and not all(
+            isinstance(m, str) for m in runtime_env["py_modules"]):
+        raise ValueError("'runtime_env.py_modules' must be a list of paths")
     metadata = body.get("metadata") or {}
     if not _is_str_map(metadata):
         raise ValueError("'metadata' must map strings to strings")

@@ -87,4 +87,9 @@ COMET_CONFIG(int64_t, worker_max_request_bytes, 512LL * 1024 * 1024,
              "Largest gRPC request a driver or worker reads (task pushes carry "
              "inline arguments).")
 
+// --- runtime_env ---
+COMET_CONFIG(int64_t, runtime_env_max_package_bytes, 100LL * 1024 * 1024,
+             "Largest zipped working_dir or py_modules package a driver "
+             "uploads; a bigger one is refused at the call site.")
+
 // clang-format on

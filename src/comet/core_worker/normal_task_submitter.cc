@@ -24,6 +24,7 @@ std::string SchedulingKey(const rpc::TaskSpec& spec) {
   std::string key = spec.function_id();
   for (const auto& [name, qty] : sorted) absl::StrAppend(&key, "|", name, "=", qty);
   absl::StrAppend(&key, "|s", static_cast<int>(spec.scheduling_strategy()));
+  if (!spec.runtime_env().hash().empty()) absl::StrAppend(&key, "|e", spec.runtime_env().hash());
   return key;
 }
 
@@ -92,6 +93,9 @@ void NormalTaskSubmitter::OnDependenciesResolved(rpc::TaskSpec spec) {
     state.lease_request.set_requester_node_id(options_.node_id);
     state.lease_request.set_requester_worker_id(options_.worker_id);
     state.lease_request.set_scheduling_strategy(spec.scheduling_strategy());
+    if (spec.has_runtime_env()) {
+      *state.lease_request.mutable_runtime_env() = spec.runtime_env();
+    }
     state.one_task_per_lease = spec.scheduling_strategy() == rpc::SPREAD;
   }
   state.queue.push_back(std::move(spec));
@@ -180,8 +184,9 @@ void NormalTaskSubmitter::OnLeaseGranted(const std::string& key,
       // Nothing else will run these tasks: fail them. Nothing can run them
       // once their placement group is gone.
       if (status.ok() && reply.placement_group_removed()) failure_kind = kTaskPlacementGroupRemoved;
+      if (status.ok() && reply.runtime_env_setup_failed()) failure_kind = kTaskRuntimeEnvSetupFailed;
       if ((state.pending_lease_requests == 0 && state.leases.empty()) ||
-          failure_kind == kTaskPlacementGroupRemoved) {
+          failure_kind != kTaskUnschedulable) {
         failed.assign(std::make_move_iterator(state.queue.begin()),
                       std::make_move_iterator(state.queue.end()));
         state.queue.clear();

@@ -59,6 +59,8 @@ inline constexpr const char* kOwnerDied = "OWNER_DIED";
 inline constexpr const char* kObjectFreed = "OBJECT_FREED";
 inline constexpr const char* kTaskUnschedulable = "TASK_UNSCHEDULABLE";
 inline constexpr const char* kTaskPlacementGroupRemoved = "TASK_PLACEMENT_GROUP_REMOVED";
+// A worker could not set up the task's runtime_env (RuntimeEnvSetupError).
+inline constexpr const char* kTaskRuntimeEnvSetupFailed = "RUNTIME_ENV_SETUP_FAILED";
 inline constexpr const char* kActorDied = "ACTOR_DIED";
 // Data: the constructor's serialized error (metadata ERROR layout).
 inline constexpr const char* kActorCreationFailed = "ACTOR_CREATION_FAILED";

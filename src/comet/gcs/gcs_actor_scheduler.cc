@@ -109,6 +109,9 @@ void GcsActorScheduler::TryLease(const ActorID& actor_id) {
   request.set_task_id(pending.spec.task_id());
   request.set_is_actor_creation(true);
   request.set_actor_id(actor_id.Binary());
+  if (pending.spec.has_runtime_env()) {
+    *request.mutable_runtime_env() = pending.spec.runtime_env();
+  }
   raylets_->RequestWorkerLease(
       *node, std::move(request),
       [this, actor_id, attempt = pending.attempt, id = pending.request,
@@ -143,9 +146,13 @@ void GcsActorScheduler::OnLeaseReply(
     return;
   }
   Pending& pending = it->second;
-  if (status.ok() && reply.placement_group_removed()) {
+  if (status.ok() && (reply.placement_group_removed() || reply.runtime_env_setup_failed())) {
     pending_.erase(it);
-    if (listener_ != nullptr) listener_->OnUnschedulable(actor_id, attempt, reply.failure_message());
+    std::string why = reply.runtime_env_setup_failed()
+                          ? absl::StrCat("its runtime_env could not be set up: ",
+                                         reply.failure_message())
+                          : reply.failure_message();
+    if (listener_ != nullptr) listener_->OnUnschedulable(actor_id, attempt, why);
     return;
   }
   if (!granted || node == nullptr) {

@@ -50,9 +50,11 @@ py::dict ActorDict(const rpc::ActorTableData& a) {
 
 py::bytes CreateActor(const WorkerPtr& w, const py::bytes& class_id, const std::string& class_name,
                       const py::list& args, const std::map<std::string, double>& resources,
-                      const py::dict& creation, const py::object& placement) {
+                      const py::dict& creation, const py::object& placement,
+                      const py::object& runtime_env) {
   rpc::TaskSpec spec;
   SetPlacement(placement, &spec);
+  SetRuntimeEnv(runtime_env, &spec);
   spec.set_function_id(class_id);
   spec.set_function_name(class_name);
   spec.mutable_required_resources()->insert(resources.begin(), resources.end());
@@ -112,7 +114,7 @@ void BindActors(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<CoreWorker, WorkerPtr>>(m.attr("CoreWorker"));
   cls      .def("create_actor", &CreateActor, py::arg("class_id"), py::arg("class_name"),
            py::arg("args"), py::arg("resources"), py::arg("creation"),
-           py::arg("placement") = py::none())
+           py::arg("placement") = py::none(), py::arg("runtime_env") = py::none())
       .def("submit_actor_task", &SubmitActorTask)
       .def("add_actor_handle",
            [](CoreWorker& w, const py::bytes& actor_id) {

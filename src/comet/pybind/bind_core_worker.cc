@@ -216,9 +216,10 @@ py::tuple SubmitTask(const WorkerPtr& w, const py::bytes& function_id,
                     const std::map<std::string, double>& resources, int max_retries,
                     bool retry_exceptions, bool spread, const std::string& name,
                     bool is_generator, const py::bytes& retry_allowlist,
-                    const py::object& placement) {
+                    const py::object& placement, const py::object& runtime_env) {
   rpc::TaskSpec spec;
   SetPlacement(placement, &spec);
+  SetRuntimeEnv(runtime_env, &spec);
   spec.set_function_id(function_id);
   spec.set_function_name(function_name);
   spec.set_num_returns(is_generator ? 0 : num_returns);
@@ -553,7 +554,7 @@ void BindCoreWorker(py::module_& m) {
            py::arg("args"), py::arg("num_returns"), py::arg("resources"), py::arg("max_retries"),
            py::arg("retry_exceptions"), py::arg("spread"), py::arg("name"),
            py::arg("is_generator"), py::arg("retry_allowlist"),
-           py::arg("placement") = py::none())
+           py::arg("placement") = py::none(), py::arg("runtime_env") = py::none())
       .def("put_inline",
            [](const WorkerPtr& w, const py::bytes& data, const py::bytes& metadata,
               const py::list& nested) {

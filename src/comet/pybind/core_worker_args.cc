@@ -1,6 +1,10 @@
 #include "src/comet/pybind/core_worker_args.h"
 
+#include <pybind11/stl.h>
+
+#include <map>
 #include <string>
+#include <tuple>
 
 #include "src/comet/pybind/object_ref.h"
 #include "src/comet/pybind/status_to_python.h"
@@ -54,6 +58,16 @@ void SetPlacement(const py::object& placement, rpc::TaskSpec* spec) {
     spec->set_placement_group_capture_child_tasks(
         d["placement_group_capture_child_tasks"].cast<bool>());
   }
+}
+
+void SetRuntimeEnv(const py::object& runtime_env, rpc::TaskSpec* spec) {
+  if (runtime_env.is_none()) return;
+  auto [hash, serialized, env_vars] =
+      runtime_env.cast<std::tuple<std::string, std::string, std::map<std::string, std::string>>>();
+  rpc::RuntimeEnvInfo* info = spec->mutable_runtime_env();
+  info->set_hash(hash);
+  info->set_serialized(serialized);
+  info->mutable_env_vars()->insert(env_vars.begin(), env_vars.end());
 }
 
 }  // namespace comet::pybind

@@ -15,6 +15,7 @@ void BindStateClient(py::module_& m);
 void BindAuth(py::module_& m);
 void BindConfig(py::module_& m);
 void BindLogSubscriber(py::module_& m);
+void BindWorkerSetup(py::module_& m);
 }  // namespace comet::pybind
 
 PYBIND11_MODULE(_raylet, m) {
@@ -36,4 +37,5 @@ PYBIND11_MODULE(_raylet, m) {
   comet::pybind::BindAuth(m);
   comet::pybind::BindConfig(m);
   comet::pybind::BindLogSubscriber(m);
+  comet::pybind::BindWorkerSetup(m);
 }

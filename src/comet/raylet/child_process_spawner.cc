@@ -131,7 +131,8 @@ void ChildProcessSpawner::SetExitCallback(ExitCallback callback) {
   on_exit_ = std::move(callback);
 }
 
-absl::StatusOr<int> ChildProcessSpawner::Spawn(const WorkerID& worker_id) {
+absl::StatusOr<int> ChildProcessSpawner::Spawn(const WorkerID& worker_id,
+                                               const WorkerEnv& worker_env) {
   ChildPlan plan;
   plan.args = options_.make_argv(worker_id);
   if (plan.args.empty()) return absl::InvalidArgumentError("empty command");
@@ -140,7 +141,15 @@ absl::StatusOr<int> ChildProcessSpawner::Spawn(const WorkerID& worker_id) {
   plan.exe = *exe;
   for (std::string& arg : plan.args) plan.argv.push_back(arg.data());
   plan.argv.push_back(nullptr);
-  plan.env = ChildEnvironment(options_.env);
+  // The runtime_env's variables, under the raylet's own (the token and
+  // config stay the node's), and the env for the worker to apply.
+  std::map<std::string, std::string> extra = worker_env.env_vars;
+  for (const auto& [name, value] : options_.env) extra[name] = value;
+  if (!worker_env.hash.empty()) {
+    extra["COMET_RUNTIME_ENV"] = worker_env.serialized;
+    extra["COMET_RUNTIME_ENV_HASH"] = worker_env.hash;
+  }
+  plan.env = ChildEnvironment(extra);
   for (std::string& item : plan.env) plan.envp.push_back(item.data());
   plan.envp.push_back(nullptr);
   if (!options_.log_dir.empty()) {

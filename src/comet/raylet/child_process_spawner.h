@@ -3,7 +3,8 @@
 // scripts' children too) with its stdout/stderr appended to
 // <log_dir>/worker-<worker_id hex>.out/.err (or, without a log dir, both to
 // this process's stderr so that the raylet's stdout stays clean). stdin is
-// /dev/null; the environment is inherited; the signal mask and SIGPIPE are
+// /dev/null; the environment is inherited, with a runtime_env's variables
+// and COMET_RUNTIME_ENV(_HASH) added (the options' env wins over both); the signal mask and SIGPIPE are
 // reset; a worker gets SIGKILL if the raylet's io thread dies.
 //
 // Exits are noticed with an asio signal_set on SIGCHLD, then waitpid(pid,
@@ -50,7 +51,8 @@ class ChildProcessSpawner : public WorkerSpawner {
   ~ChildProcessSpawner() override;
 
   void SetExitCallback(ExitCallback callback) override;
-  absl::StatusOr<int> Spawn(const WorkerID& worker_id) override;
+  absl::StatusOr<int> Spawn(const WorkerID& worker_id,
+                            const WorkerEnv& env) override;
   void Terminate(int pid) override;
   void Kill(int pid) override;
   void TerminateAll(absl::Duration grace) override;

@@ -97,7 +97,7 @@ class ChildProcessSpawnerTest : public ::testing::Test {
 TEST_F(ChildProcessSpawnerTest, RunsTheCommandWithLogsAndReportsTheExit) {
   MakeSpawner(Script("python", "echo \"args: $*\"; echo oops >&2; exit 3"));
   WorkerID id = WorkerID::FromRandom();
-  auto pid = spawner_->Spawn(id);
+  auto pid = spawner_->Spawn(id, WorkerEnv{});
   ASSERT_TRUE(pid.ok()) << pid.status();
   int status = WaitForExit(*pid);
   ASSERT_TRUE(WIFEXITED(status)) << status;
@@ -111,7 +111,7 @@ TEST_F(ChildProcessSpawnerTest, RunsTheCommandWithLogsAndReportsTheExit) {
 
 TEST_F(ChildProcessSpawnerTest, StdinIsDevNull) {
   MakeSpawner(Script("python", "cat; exit 7"));
-  auto pid = spawner_->Spawn(WorkerID::FromRandom());
+  auto pid = spawner_->Spawn(WorkerID::FromRandom(), WorkerEnv{});
   ASSERT_TRUE(pid.ok());
   int status = WaitForExit(*pid);
   ASSERT_TRUE(WIFEXITED(status));
@@ -120,25 +120,25 @@ TEST_F(ChildProcessSpawnerTest, StdinIsDevNull) {
 
 TEST_F(ChildProcessSpawnerTest, MissingInterpreterIsAnError) {
   MakeSpawner(dir_ + "/no-such-python");
-  auto pid = spawner_->Spawn(WorkerID::FromRandom());
+  auto pid = spawner_->Spawn(WorkerID::FromRandom(), WorkerEnv{});
   EXPECT_FALSE(pid.ok());
   MakeSpawner("no-such-python-on-path-anywhere");
   EXPECT_TRUE(
-      absl::IsNotFound(spawner_->Spawn(WorkerID::FromRandom()).status()));
+      absl::IsNotFound(spawner_->Spawn(WorkerID::FromRandom(), WorkerEnv{}).status()));
   // Executable bit set, but exec fails: reported from the child.
   std::string bad = dir_ + "/bad";
   std::ofstream(bad) << "\x7f"
                         "ELF garbage";
   chmod(bad.c_str(), 0755);
   MakeSpawner(bad);
-  auto result = spawner_->Spawn(WorkerID::FromRandom());
+  auto result = spawner_->Spawn(WorkerID::FromRandom(), WorkerEnv{});
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(spawner_->num_live(), 0u);
 }
 
 TEST_F(ChildProcessSpawnerTest, TerminateSendsSigterm) {
   MakeSpawner(Script("python", "exec sleep 60"));
-  auto pid = spawner_->Spawn(WorkerID::FromRandom());
+  auto pid = spawner_->Spawn(WorkerID::FromRandom(), WorkerEnv{});
   ASSERT_TRUE(pid.ok());
   spawner_->Terminate(*pid);
   int status = WaitForExit(*pid);
@@ -149,7 +149,7 @@ TEST_F(ChildProcessSpawnerTest, TerminateSendsSigterm) {
 TEST_F(ChildProcessSpawnerTest, TerminateEscalatesToSigkill) {
   MakeSpawner(StubbornScript(), absl::Milliseconds(200));
   WorkerID id = WorkerID::FromRandom();
-  auto pid = spawner_->Spawn(id);
+  auto pid = spawner_->Spawn(id, WorkerEnv{});
   ASSERT_TRUE(pid.ok());
   ASSERT_TRUE(WaitForFile(dir_ + "/" + id.Hex() + ".ready"));
   spawner_->Terminate(*pid);
@@ -160,7 +160,7 @@ TEST_F(ChildProcessSpawnerTest, TerminateEscalatesToSigkill) {
 
 TEST_F(ChildProcessSpawnerTest, KillSendsSigkill) {
   MakeSpawner(Script("python", "exec sleep 60"));
-  auto pid = spawner_->Spawn(WorkerID::FromRandom());
+  auto pid = spawner_->Spawn(WorkerID::FromRandom(), WorkerEnv{});
   ASSERT_TRUE(pid.ok());
   spawner_->Kill(*pid);
   int status = WaitForExit(*pid);
@@ -173,7 +173,7 @@ TEST_F(ChildProcessSpawnerTest, TerminateAllReapsEverything) {
   std::vector<int> pids;
   for (int i = 0; i < 3; ++i) {
     WorkerID id = WorkerID::FromRandom();
-    auto pid = spawner_->Spawn(id);
+    auto pid = spawner_->Spawn(id, WorkerEnv{});
     ASSERT_TRUE(pid.ok());
     ASSERT_TRUE(WaitForFile(dir_ + "/" + id.Hex() + ".ready"));
     pids.push_back(*pid);

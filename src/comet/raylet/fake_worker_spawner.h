@@ -19,7 +19,7 @@ class FakeWorkerSpawner : public WorkerSpawner {
     on_exit_ = std::move(callback);
   }
 
-  absl::StatusOr<int> Spawn(const WorkerID& worker_id) override {
+  absl::StatusOr<int> Spawn(const WorkerID& worker_id, const WorkerEnv& env) override {
     if (fail_spawns) return absl::FailedPreconditionError("spawn fails");
     int pid = next_pid_++;
     live[pid] = worker_id;

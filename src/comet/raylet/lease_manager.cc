@@ -135,7 +135,8 @@ void LeaseManager::DispatchToWorkers(absl::Time now, bool* undone) {
     RequestId id = waiting_for_worker_.front();
     waiting_for_worker_.pop_front();
     Queued& queued = requests_.at(id);
-    auto worker = pool_->PopIdleWorker(queued.request.job_id, now);
+    auto worker = pool_->PopIdleWorker(queued.request.job_id,
+                                       queued.request.env.hash, now);
     if (!worker) {
       still_waiting.push_back(id);
       continue;
@@ -148,12 +149,21 @@ void LeaseManager::DispatchToWorkers(absl::Time now, bool* undone) {
 }
 
 void LeaseManager::StartWorkers(absl::Time now) {
-  size_t starting = pool_->NumStartingWorkers();
-  size_t wanted = std::min(waiting_for_worker_.size(),
-                           std::max<size_t>(options_.max_starting_workers, 1));
-  while (starting < wanted) {
-    if (!pool_->StartWorker(now).ok()) return;  // Retried on a later call.
-    ++starting;
+  // Requests waiting for a worker, per runtime_env (first request's env).
+  absl::flat_hash_map<std::string, std::pair<size_t, const WorkerEnv*>> waiting;
+  for (RequestId id : waiting_for_worker_) {
+    const WorkerEnv& env = requests_.at(id).request.env;
+    auto [it, fresh] = waiting.try_emplace(env.hash, 0, &env);
+    ++it->second.first;
+  }
+  for (const auto& [hash, entry] : waiting) {
+    size_t starting = pool_->NumStartingWorkers(hash);
+    size_t wanted = std::min(entry.first,
+                             std::max<size_t>(options_.max_starting_workers, 1));
+    while (starting < wanted) {
+      if (!pool_->StartWorker(now, *entry.second).ok()) return;  // Retried later.
+      ++starting;
+    }
   }
 }
 

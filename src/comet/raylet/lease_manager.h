@@ -66,6 +66,8 @@ struct LeaseRequest {
   bool spread = false;
   bool grant_or_reject = false;
   LeaseRequester requester;
+  // The runtime_env its worker must run in (empty hash: none).
+  WorkerEnv env;
 };
 
 // Another node should serve the request.
@@ -87,6 +89,8 @@ struct LeaseOutcome {
   std::string failure_message;
   // Rejected: it asks for a placement group that was removed.
   bool placement_group_removed = false;
+  // Rejected: a worker could not set up its runtime_env.
+  bool runtime_env_setup_failed = false;
 };
 
 // Delivers an outcome. For a grant, returning false says the requester is
@@ -94,6 +98,7 @@ struct LeaseOutcome {
 using LeaseCallback = std::function<bool(const LeaseOutcome&)>;
 
 struct LeaseManagerOptions {
+  // Per runtime_env.
   size_t max_starting_workers = 1;
 };
 

@@ -23,13 +23,15 @@ class FakeWorkerPool : public WorkerPoolInterface {
   struct Worker {
     LeasedWorker info;
     JobID job_id;
+    std::string env_hash;
   };
 
-  std::optional<LeasedWorker> PopIdleWorker(const JobID& job_id,
+  std::optional<LeasedWorker> PopIdleWorker(const JobID& job_id, const std::string& env_hash,
                                             absl::Time) override {
     for (int pass = 0; pass < 2; ++pass) {
       for (auto it = idle.begin(); it != idle.end(); ++it) {
-        bool match = pass == 0 ? it->job_id == job_id : it->job_id.IsNil();
+        bool match = (pass == 0 ? it->job_id == job_id : it->job_id.IsNil()) &&
+                     it->env_hash == env_hash;
         if (!match) continue;
         Worker worker = *it;
         idle.erase(it);
@@ -48,18 +50,24 @@ class FakeWorkerPool : public WorkerPoolInterface {
     disconnected.insert(worker_id);
     leased.erase(worker_id);
   }
-  size_t NumStartingWorkers() const override { return starting; }
-  absl::Status StartWorker(absl::Time) override {
+  size_t NumStartingWorkers(const std::string& env_hash) const override {
+    auto it = starting_by_env.find(env_hash);
+    return it == starting_by_env.end() ? 0 : it->second;
+  }
+  absl::Status StartWorker(absl::Time, const WorkerEnv& env) override {
     if (fail_starts) return absl::UnavailableError("backoff");
     ++starting;
+    ++starting_by_env[env.hash];
     ++total_starts;
     return absl::OkStatus();
   }
 
-  // A started worker registers.
-  WorkerID Register() {
+  // A started worker (of runtime_env `env_hash`) registers.
+  WorkerID Register(const std::string& env_hash = "") {
     if (starting > 0) --starting;
+    if (starting_by_env[env_hash] > 0) --starting_by_env[env_hash];
     Worker worker;
+    worker.env_hash = env_hash;
     worker.info.worker_id = WorkerID::FromRandom();
     worker.info.port = next_port++;
     idle.push_back(worker);
@@ -70,6 +78,7 @@ class FakeWorkerPool : public WorkerPoolInterface {
   std::map<WorkerID, Worker> leased;
   std::set<WorkerID> disconnected;
   size_t starting = 0;
+  std::map<std::string, size_t> starting_by_env;
   size_t total_starts = 0;
   bool fail_starts = false;
   int next_port = 9000;
@@ -89,8 +98,10 @@ class LeaseManagerTest : public ::testing::Test {
   LeaseManager::RequestId Request(const std::string& name,
                                   const std::map<std::string, double>& demand,
                                   const JobID& job = kJobA,
-                                  const std::string& scheduling_class = "") {
+                                  const std::string& scheduling_class = "",
+                                  const std::string& env_hash = "") {
     LeaseRequest request;
+    request.env.hash = env_hash;
     request.demand = Make(demand);
     request.job_id = job;
     request.task_id = name;
@@ -564,6 +575,33 @@ TEST_F(LeaseManagerTest, DedicatedLeaseIsNeverReused) {
   Return("busy");
   Request("next", {{"CPU", 1}});
   EXPECT_NE(GrantOf("next").worker.worker_id, actor_worker);
+}
+
+TEST_F(LeaseManagerTest, WorkersAreStartedAndLeasedPerRuntimeEnv) {
+  Init({{"CPU", 4}});
+  Request("plain", {{"CPU", 1}});
+  Request("env1", {{"CPU", 1}}, kJobA, "c1", "e1");
+  Request("env1b", {{"CPU", 1}}, kJobA, "c1", "e1");
+  // One start per env waiting (up to max_starting each).
+  EXPECT_EQ(pool_.NumStartingWorkers(""), 1u);
+  EXPECT_EQ(pool_.NumStartingWorkers("e1"), 2u);
+  // A plain worker does not serve an env's request, nor the other way.
+  pool_.Register("");
+  leases_->Schedule(now_);
+  EXPECT_TRUE(outcomes_["plain"].grant);
+  EXPECT_FALSE(outcomes_.count("env1"));
+  pool_.Register("e1");
+  leases_->Schedule(now_);
+  EXPECT_TRUE(outcomes_["env1"].grant);
+  // A setup failure rejects what waits for that env only.
+  LeaseOutcome failed;
+  failed.failure_message = "pip failed";
+  failed.runtime_env_setup_failed = true;
+  EXPECT_EQ(leases_->RejectMatching(
+                [](const LeaseRequest& r) { return r.env.hash == "e1"; }, failed, now_),
+            1u);
+  EXPECT_TRUE(outcomes_["env1b"].runtime_env_setup_failed);
+  EXPECT_EQ(outcomes_["env1b"].failure_message, "pip failed");
 }
 
 }  // namespace

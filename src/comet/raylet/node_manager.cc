@@ -89,7 +89,7 @@ void NodeManager::Start(const std::string& raylet_address) {
   started_ = true;
   absl::Time now = absl::Now();
   for (size_t i = 0; i < options_.prestart_workers; ++i) {
-    if (!pool_->StartWorker(now).ok()) break;
+    if (!pool_->StartWorker(now, WorkerEnv{}).ok()) break;
   }
   reporter_->Start();
   tick_->Start();
@@ -204,6 +204,11 @@ void NodeManager::RegisterWorker(const rpc::RegisterWorkerRequest& request,
     return;
   }
   absl::Time now = absl::Now();
+  if (!request.runtime_env_setup_error().empty()) {
+    OnRuntimeEnvSetupFailed(*worker_id, request.runtime_env_setup_error(), now);
+    finish(grpc::Status::OK);
+    return;
+  }
   absl::Status status =
       pool_->RegisterWorker(*worker_id, request.pid(), request.port(), now);
   if (status.ok()) {
@@ -216,6 +221,26 @@ void NodeManager::RegisterWorker(const rpc::RegisterWorkerRequest& request,
     leases_->Schedule(now);
     NoteChanges();
   }
+}
+
+void NodeManager::OnRuntimeEnvSetupFailed(const WorkerID& worker_id,
+                                          const std::string& error, absl::Time now) {
+  absl::StatusOr<std::string> env_hash = pool_->OnSetupFailed(worker_id);
+  if (!env_hash.ok()) {
+    COMET_LOG(WARNING) << "runtime_env setup failure from worker " << worker_id << ": "
+                       << env_hash.status();
+    return;
+  }
+  LeaseOutcome failed;
+  failed.failure_message = error;
+  failed.runtime_env_setup_failed = true;
+  size_t n = leases_->RejectMatching(
+      [&](const LeaseRequest& request) { return request.env.hash == *env_hash; }, failed,
+      now);
+  COMET_LOG(WARNING) << "worker " << worker_id << " could not set up runtime_env "
+                     << *env_hash << "; " << n << " lease request(s) fail: " << error;
+  leases_->Schedule(now);
+  NoteChanges();
 }
 
 void NodeManager::RegisterDriver(const rpc::RegisterDriverRequest& request,
@@ -275,6 +300,12 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
   lease.dedicated = request.is_actor_creation();
   lease.spread = request.scheduling_strategy() == rpc::SPREAD;
   lease.grant_or_reject = request.grant_or_reject();
+  if (request.has_runtime_env() && !request.runtime_env().hash().empty()) {
+    lease.env.hash = request.runtime_env().hash();
+    lease.env.serialized = request.runtime_env().serialized();
+    lease.env.env_vars.insert(request.runtime_env().env_vars().begin(),
+                              request.runtime_env().env_vars().end());
+  }
   if (request.requester_node_id() == options_.node_id.Binary()) {
     lease.requester.pid = request.requester_pid();
   }
@@ -327,6 +358,7 @@ void NodeManager::FillLeaseReply(const LeaseOutcome& outcome,
     reply->set_rejected(true);
     reply->set_failure_message(outcome.failure_message);
     reply->set_placement_group_removed(outcome.placement_group_removed);
+    reply->set_runtime_env_setup_failed(outcome.runtime_env_setup_failed);
     return;
   }
   const LeaseGrant& grant = *outcome.grant;

@@ -163,6 +163,10 @@ class NodeManager {
   void OnDeadWorkers(const rpc::ReportResourceUsageReply& reply,
                      absl::Time now);
   void OnProcessExited(int pid, int status);
+  // A starting worker could not set up its runtime_env: every request
+  // queued for that env is rejected with `error`.
+  void OnRuntimeEnvSetupFailed(const WorkerID& worker_id, const std::string& error,
+                               absl::Time now);
   // Tells the GCS (which fails the worker's actor, if any).
   void ReportWorkerExit(const WorkerInfo& worker, int status);
   void FillLeaseReply(const LeaseOutcome& outcome,

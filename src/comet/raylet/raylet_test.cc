@@ -171,7 +171,7 @@ class FakeSpawner : public WorkerSpawner {
   void SetExitCallback(ExitCallback callback) override {
     on_exit_ = std::move(callback);
   }
-  absl::StatusOr<int> Spawn(const WorkerID& worker_id) override {
+  absl::StatusOr<int> Spawn(const WorkerID& worker_id, const WorkerEnv& env) override {
     int pid = next_pid_++;
     workers_->Launch(address_, worker_id, pid, pid - 100000 + 40000);
     return pid;

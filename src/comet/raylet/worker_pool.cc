@@ -24,14 +24,14 @@ const char* WorkerStateName(WorkerState state) {
 WorkerPool::WorkerPool(WorkerSpawner* spawner, WorkerPoolOptions options)
     : spawner_(spawner), options_(options) {}
 
-absl::Status WorkerPool::StartWorker(absl::Time now) {
+absl::Status WorkerPool::StartWorker(absl::Time now, const WorkerEnv& env) {
   if (now < next_start_allowed_) {
     return absl::UnavailableError(absl::StrCat("worker starts back off after ",
                                                consecutive_failures_,
                                                " failed starts"));
   }
   WorkerID worker_id = WorkerID::FromRandom();
-  absl::StatusOr<int> pid = spawner_->Spawn(worker_id);
+  absl::StatusOr<int> pid = spawner_->Spawn(worker_id, env);
   if (!pid.ok()) {
     COMET_LOG(ERROR) << "cannot start worker " << worker_id << ": "
                      << pid.status();
@@ -43,14 +43,23 @@ absl::Status WorkerPool::StartWorker(absl::Time now) {
   worker.pid = *pid;
   worker.state = WorkerState::kStarting;
   worker.start_time = now;
+  worker.env_hash = env.hash;
   by_pid_[*pid] = worker_id;
   ++num_starting_;
-  COMET_LOG(INFO) << "started worker " << worker_id << " pid " << *pid;
+  COMET_LOG(INFO) << "started worker " << worker_id << " pid " << *pid
+                  << (env.hash.empty() ? "" : " in runtime_env ") << env.hash;
   return absl::OkStatus();
 }
 
-absl::Status WorkerPool::RegisterWorker(const WorkerID& worker_id, int pid,
-                                        int port, absl::Time now) {
+size_t WorkerPool::NumStartingWorkers(const std::string& env_hash) const {
+  size_t n = 0;
+  for (const auto& [id, worker] : workers_) {
+    n += worker.state == WorkerState::kStarting && worker.env_hash == env_hash ? 1 : 0;
+  }
+  return n;
+}
+
+absl::StatusOr<WorkerInfo*> WorkerPool::Starting(const WorkerID& worker_id) {
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) {
     return absl::NotFoundError(absl::StrCat("worker ", worker_id.Hex(),
@@ -62,6 +71,22 @@ absl::Status WorkerPool::RegisterWorker(const WorkerID& worker_id, int pid,
         absl::StrCat("worker ", worker_id.Hex(), " is ",
                      WorkerStateName(worker.state), ", not starting"));
   }
+  return &worker;
+}
+
+absl::StatusOr<std::string> WorkerPool::OnSetupFailed(const WorkerID& worker_id) {
+  absl::StatusOr<WorkerInfo*> worker = Starting(worker_id);
+  if (!worker.ok()) return worker.status();
+  MarkDying(**worker);
+  spawner_->Terminate((*worker)->pid);
+  return (*worker)->env_hash;
+}
+
+absl::Status WorkerPool::RegisterWorker(const WorkerID& worker_id, int pid,
+                                        int port, absl::Time now) {
+  absl::StatusOr<WorkerInfo*> starting = Starting(worker_id);
+  if (!starting.ok()) return starting.status();
+  WorkerInfo& worker = **starting;
   if (pid != worker.pid) {
     COMET_LOG(WARNING) << "worker " << worker_id << " registered pid " << pid
                        << " but the raylet spawned pid " << worker.pid;
@@ -79,15 +104,15 @@ absl::Status WorkerPool::RegisterWorker(const WorkerID& worker_id, int pid,
 }
 
 std::optional<LeasedWorker> WorkerPool::PopIdleWorker(const JobID& job_id,
+                                                      const std::string& env_hash,
                                                       absl::Time now) {
   // Most recently idle first: its caches are warmest.
-  for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-    if (workers_.at(*it).job_id == job_id)
-      return Lease(std::prev(it.base()), job_id);
-  }
-  for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-    if (workers_.at(*it).job_id.IsNil())
-      return Lease(std::prev(it.base()), job_id);
+  for (const JobID& wanted : {job_id, JobID::Nil()}) {
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+      const WorkerInfo& worker = workers_.at(*it);
+      if (worker.job_id == wanted && worker.env_hash == env_hash)
+        return Lease(std::prev(it.base()), job_id);
+    }
   }
   return std::nullopt;
 }

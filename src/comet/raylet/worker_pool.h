@@ -3,8 +3,9 @@
 //   Spawn -> kStarting --RegisterWorker--> kIdle <--Pop/Push--> kLeased
 //   any state --Terminate/Kill/timeout--> kDying --process exit--> removed
 //
-// A worker is bound to the job of its first lease and only reused for that
-// job. Workers that do not register within `register_timeout` are killed and
+// A worker is started in one runtime_env (WorkerEnv, by hash; none for
+// prestarted workers), bound to the job of its first lease, and only reused
+// for leases of that job and env. Workers that do not register within `register_timeout` are killed and
 // count as failed starts; consecutive failed starts back further starts off
 // exponentially (so a broken interpreter does not fork in a tight loop).
 // Idle workers beyond `idle_soft_limit` are stopped after `idle_timeout`.
@@ -17,10 +18,12 @@
 #include <cstdint>
 #include <list>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "src/comet/common/id.h"
 #include "src/comet/raylet/worker_pool_interface.h"
@@ -48,6 +51,7 @@ struct WorkerInfo {
   int port = 0;
   WorkerState state = WorkerState::kStarting;
   JobID job_id;  // Nil until the first lease.
+  std::string env_hash;  // its runtime_env's (empty: none)
   absl::Time start_time;
   absl::Time idle_since;
 };
@@ -58,11 +62,19 @@ class WorkerPool : public WorkerPoolInterface {
 
   // WorkerPoolInterface.
   std::optional<LeasedWorker> PopIdleWorker(const JobID& job_id,
+                                            const std::string& env_hash,
                                             absl::Time now) override;
   void PushIdleWorker(const WorkerID& worker_id, absl::Time now) override;
   void DisconnectWorker(const WorkerID& worker_id) override;
-  size_t NumStartingWorkers() const override { return num_starting_; }
-  absl::Status StartWorker(absl::Time now) override;
+  size_t NumStartingWorkers(const std::string& env_hash) const override;
+  absl::Status StartWorker(absl::Time now, const WorkerEnv& env) override;
+  size_t NumStartingWorkers() const { return num_starting_; }
+
+  // A starting worker could not set up its runtime_env (it says so instead
+  // of registering, and exits): it leaves the pool's counts without
+  // counting as a failed start (the env is at fault, not the node). Returns
+  // its env hash; NotFound/FailedPrecondition as RegisterWorker.
+  absl::StatusOr<std::string> OnSetupFailed(const WorkerID& worker_id);
 
   // A started worker announces its gRPC port. NotFound for workers this
   // pool did not start; FailedPrecondition if it is not starting.
@@ -92,6 +104,7 @@ class WorkerPool : public WorkerPoolInterface {
   void RemoveFromIdle(const WorkerID& worker_id);
   std::optional<LeasedWorker> Lease(std::list<WorkerID>::iterator idle,
                                     const JobID& job_id);
+  absl::StatusOr<WorkerInfo*> Starting(const WorkerID& worker_id);
 
   WorkerSpawner* const spawner_;
   const WorkerPoolOptions options_;

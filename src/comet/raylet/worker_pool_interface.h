@@ -7,10 +7,12 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "src/comet/common/id.h"
+#include "src/comet/raylet/worker_spawner_interface.h"
 
 namespace comet::raylet {
 
@@ -25,10 +27,12 @@ class WorkerPoolInterface {
  public:
   virtual ~WorkerPoolInterface() = default;
 
-  // An idle registered worker bound to `job_id`, else an unbound one (which
-  // becomes bound to `job_id` for the rest of its life); nullopt if none.
-  // The worker is leased until PushIdleWorker or DisconnectWorker.
+  // An idle registered worker started in runtime_env `env_hash` and bound
+  // to `job_id`, else an unbound one of that env (which becomes bound to
+  // `job_id` for the rest of its life); nullopt if none. The worker is
+  // leased until PushIdleWorker or DisconnectWorker.
   virtual std::optional<LeasedWorker> PopIdleWorker(const JobID& job_id,
+                                                    const std::string& env_hash,
                                                     absl::Time now) = 0;
 
   // A leased worker is free again.
@@ -37,12 +41,13 @@ class WorkerPoolInterface {
   // A leased worker must not be reused: it is stopped.
   virtual void DisconnectWorker(const WorkerID& worker_id) = 0;
 
-  // Workers started but not yet registered (they are not bound to any job).
-  virtual size_t NumStartingWorkers() const = 0;
+  // Workers of runtime_env `env_hash` started but not yet registered (they
+  // are not bound to any job).
+  virtual size_t NumStartingWorkers(const std::string& env_hash) const = 0;
 
-  // Starts one more worker; it becomes idle (unbound) once it registers.
-  // Unavailable while starts are backing off after failures.
-  virtual absl::Status StartWorker(absl::Time now) = 0;
+  // Starts one more worker in `env`; it becomes idle (unbound) once it
+  // registers. Unavailable while starts are backing off after failures.
+  virtual absl::Status StartWorker(absl::Time now, const WorkerEnv& env) = 0;
 };
 
 }  // namespace comet::raylet

@@ -21,7 +21,7 @@ class WorkerPoolTest : public ::testing::Test {
 
   // Starts a worker and registers it; returns its id.
   WorkerID StartRegistered(int port = 7000) {
-    EXPECT_TRUE(pool_->StartWorker(now_).ok());
+    EXPECT_TRUE(pool_->StartWorker(now_, WorkerEnv{}).ok());
     auto [pid, worker_id] = spawner_->spawned.back();
     EXPECT_TRUE(pool_->RegisterWorker(worker_id, pid, port, now_).ok());
     return worker_id;
@@ -35,15 +35,15 @@ class WorkerPoolTest : public ::testing::Test {
 };
 
 TEST_F(WorkerPoolTest, StartingWorkersAreCountedUntilTheyRegister) {
-  ASSERT_TRUE(pool_->StartWorker(now_).ok());
-  ASSERT_TRUE(pool_->StartWorker(now_).ok());
+  ASSERT_TRUE(pool_->StartWorker(now_, WorkerEnv{}).ok());
+  ASSERT_TRUE(pool_->StartWorker(now_, WorkerEnv{}).ok());
   EXPECT_EQ(pool_->NumStartingWorkers(), 2u);
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, now_));
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", now_));
   auto [pid, worker_id] = spawner_->spawned[0];
   ASSERT_TRUE(pool_->RegisterWorker(worker_id, pid, 7001, now_).ok());
   EXPECT_EQ(pool_->NumStartingWorkers(), 1u);
   EXPECT_EQ(pool_->NumIdleWorkers(), 1u);
-  auto leased = pool_->PopIdleWorker(kJobA, now_);
+  auto leased = pool_->PopIdleWorker(kJobA, "", now_);
   ASSERT_TRUE(leased);
   EXPECT_EQ(leased->worker_id, worker_id);
   EXPECT_EQ(leased->port, 7001);
@@ -60,25 +60,25 @@ TEST_F(WorkerPoolTest, RegistrationIsCheckedAgainstWhatWasStarted) {
 
 TEST_F(WorkerPoolTest, WorkersAreBoundToTheJobOfTheirFirstLease) {
   WorkerID worker_id = StartRegistered();
-  auto leased = pool_->PopIdleWorker(kJobA, now_);
+  auto leased = pool_->PopIdleWorker(kJobA, "", now_);
   ASSERT_TRUE(leased);
   EXPECT_EQ(pool_->Find(worker_id)->job_id, kJobA);
   pool_->PushIdleWorker(worker_id, now_);
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobB, now_));
-  auto again = pool_->PopIdleWorker(kJobA, now_);
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobB, "", now_));
+  auto again = pool_->PopIdleWorker(kJobA, "", now_);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->worker_id, worker_id);
 }
 
 TEST_F(WorkerPoolTest, PrefersAWorkerOfTheJobOverAnUnboundOne) {
   WorkerID bound = StartRegistered();
-  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, now_));
+  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", now_));
   pool_->PushIdleWorker(bound, now_);
   WorkerID unbound = StartRegistered();
-  auto for_a = pool_->PopIdleWorker(kJobA, now_);
+  auto for_a = pool_->PopIdleWorker(kJobA, "", now_);
   ASSERT_TRUE(for_a);
   EXPECT_EQ(for_a->worker_id, bound);
-  auto for_b = pool_->PopIdleWorker(kJobB, now_);
+  auto for_b = pool_->PopIdleWorker(kJobB, "", now_);
   ASSERT_TRUE(for_b);
   EXPECT_EQ(for_b->worker_id, unbound);
 }
@@ -86,7 +86,7 @@ TEST_F(WorkerPoolTest, PrefersAWorkerOfTheJobOverAnUnboundOne) {
 TEST_F(WorkerPoolTest, ExitsRemoveWorkersAndReportWhatTheyWere) {
   WorkerID idle = StartRegistered();
   WorkerID leased = StartRegistered();
-  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, now_));  // Most recent: `leased`.
+  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", now_));  // Most recent: `leased`.
   EXPECT_EQ(pool_->Find(leased)->state, WorkerState::kLeased);
   auto info = pool_->OnProcessExited(PidOf(leased), now_);
   ASSERT_TRUE(info);
@@ -104,7 +104,7 @@ TEST_F(WorkerPoolTest, WorkersThatNeverRegisterAreKilledAndCountedFailed) {
   WorkerPoolOptions options;
   options.register_timeout = absl::Seconds(60);
   Reset(options);
-  ASSERT_TRUE(pool_->StartWorker(now_).ok());
+  ASSERT_TRUE(pool_->StartWorker(now_, WorkerEnv{}).ok());
   int pid = spawner_->spawned[0].first;
   pool_->Tick(now_ + absl::Seconds(30));
   EXPECT_TRUE(spawner_->killed.empty());
@@ -124,22 +124,22 @@ TEST_F(WorkerPoolTest, WorkersThatNeverRegisterAreKilledAndCountedFailed) {
 }
 
 TEST_F(WorkerPoolTest, FailedStartsBackOff) {
-  ASSERT_TRUE(pool_->StartWorker(now_).ok());
+  ASSERT_TRUE(pool_->StartWorker(now_, WorkerEnv{}).ok());
   pool_->OnProcessExited(spawner_->spawned[0].first, now_);  // Died starting.
   EXPECT_EQ(pool_->num_failed_starts(), 1);
-  EXPECT_TRUE(absl::IsUnavailable(pool_->StartWorker(now_)));
+  EXPECT_TRUE(absl::IsUnavailable(pool_->StartWorker(now_, WorkerEnv{})));
   absl::Time later = now_ + absl::Seconds(1);
-  ASSERT_TRUE(pool_->StartWorker(later).ok());
+  ASSERT_TRUE(pool_->StartWorker(later, WorkerEnv{}).ok());
   spawner_->fail_spawns = true;
   later += absl::Seconds(20);
-  EXPECT_FALSE(pool_->StartWorker(later).ok());
+  EXPECT_FALSE(pool_->StartWorker(later, WorkerEnv{}).ok());
   EXPECT_EQ(pool_->num_failed_starts(), 2);
-  EXPECT_TRUE(absl::IsUnavailable(pool_->StartWorker(later)));
+  EXPECT_TRUE(absl::IsUnavailable(pool_->StartWorker(later, WorkerEnv{})));
   // A registration ends the backoff.
   spawner_->fail_spawns = false;
   auto [pid, worker_id] = spawner_->spawned.back();
   ASSERT_TRUE(pool_->RegisterWorker(worker_id, pid, 7000, later).ok());
-  EXPECT_TRUE(pool_->StartWorker(later).ok());
+  EXPECT_TRUE(pool_->StartWorker(later, WorkerEnv{}).ok());
 }
 
 TEST_F(WorkerPoolTest, IdleWorkersOverTheSoftLimitTimeOut) {
@@ -161,7 +161,7 @@ TEST_F(WorkerPoolTest, IdleWorkersOverTheSoftLimitTimeOut) {
   EXPECT_EQ(pool_->Find(newer)->state, WorkerState::kIdle);
   // A dying worker is never handed out.
   pool_->OnProcessExited(PidOf(newer), now_);
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, now_));
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", now_));
 }
 
 TEST_F(WorkerPoolTest, LeasedWorkersDoNotTimeOut) {
@@ -170,7 +170,7 @@ TEST_F(WorkerPoolTest, LeasedWorkersDoNotTimeOut) {
   options.idle_timeout = absl::Seconds(1);
   Reset(options);
   StartRegistered();
-  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, now_));
+  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", now_));
   pool_->Tick(now_ + absl::Hours(1));
   EXPECT_TRUE(spawner_->terminated.empty());
 }
@@ -184,7 +184,36 @@ TEST_F(WorkerPoolTest, DisconnectTerminatesAndKillSigkills) {
   ASSERT_TRUE(pool_->KillWorker(b).ok());
   EXPECT_EQ(spawner_->killed.count(PidOf(b)), 1u);
   EXPECT_TRUE(absl::IsNotFound(pool_->KillWorker(WorkerID::FromRandom())));
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, now_));
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", now_));
+}
+
+TEST_F(WorkerPoolTest, WorkersServeOnlyTheirRuntimeEnv) {
+  WorkerEnv env{"hash1", "{}", {{"A", "1"}}};
+  ASSERT_TRUE(pool_->StartWorker(now_, env).ok());
+  EXPECT_EQ(pool_->NumStartingWorkers("hash1"), 1u);
+  EXPECT_EQ(pool_->NumStartingWorkers(""), 0u);
+  auto [pid, worker_id] = spawner_->spawned.back();
+  ASSERT_TRUE(pool_->RegisterWorker(worker_id, pid, 7002, now_).ok());
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", now_));
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "other", now_));
+  auto leased = pool_->PopIdleWorker(kJobA, "hash1", now_);
+  ASSERT_TRUE(leased);
+  EXPECT_EQ(leased->worker_id, worker_id);
+  EXPECT_EQ(pool_->Find(worker_id)->env_hash, "hash1");
+}
+
+TEST_F(WorkerPoolTest, ASetupFailureIsNoFailedStart) {
+  ASSERT_TRUE(pool_->StartWorker(now_, WorkerEnv{"bad", "{}", {}}).ok());
+  auto [pid, worker_id] = spawner_->spawned.back();
+  absl::StatusOr<std::string> hash = pool_->OnSetupFailed(worker_id);
+  ASSERT_TRUE(hash.ok()) << hash.status();
+  EXPECT_EQ(*hash, "bad");
+  EXPECT_EQ(pool_->NumStartingWorkers("bad"), 0u);
+  EXPECT_EQ(spawner_->terminated, std::set<int>{pid});
+  // No backoff: the next start (another env) goes at once.
+  EXPECT_TRUE(pool_->StartWorker(now_, WorkerEnv{}).ok());
+  EXPECT_EQ(pool_->num_failed_starts(), 0);
+  EXPECT_TRUE(absl::IsFailedPrecondition(pool_->OnSetupFailed(worker_id).status()));
 }
 
 }  // namespace

@@ -7,12 +7,22 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "src/comet/common/id.h"
 
 namespace comet::raylet {
+
+// The runtime_env a worker starts in (proto RuntimeEnvInfo): an empty hash
+// means none. Workers are pooled by the hash.
+struct WorkerEnv {
+  std::string hash;
+  std::string serialized;  // JSON the worker applies itself (worker_main)
+  std::map<std::string, std::string> env_vars;  // put in its environment
+};
 
 class WorkerSpawner {
  public:
@@ -25,8 +35,9 @@ class WorkerSpawner {
   // before the first Spawn.
   virtual void SetExitCallback(ExitCallback callback) = 0;
 
-  // Starts the worker process for `worker_id` and returns its pid.
-  virtual absl::StatusOr<int> Spawn(const WorkerID& worker_id) = 0;
+  // Starts the worker process for `worker_id` in `env` and returns its pid.
+  virtual absl::StatusOr<int> Spawn(const WorkerID& worker_id,
+                                    const WorkerEnv& env) = 0;
 
   // Asks `pid` to exit (SIGTERM) and forces it (SIGKILL) if it still runs
   // after a short grace period.

@@ -1,0 +1,309 @@
+"""``runtime_env``: what a task's or actor's worker runs with, as in Ray.
+
+Supported fields:
+
+- ``env_vars``: ``{name: value}``, set in the worker's environment when the
+  raylet starts it.
+- ``working_dir``: a local folder or ``.zip`` file. The driver zips it once
+  (``excludes`` left out), names it by the hash of its content and stores it
+  in the GCS's KV; each node unpacks it once under
+  ``<session>/runtime_resources/``; the worker runs with that copy as its
+  current directory and first ``sys.path`` entry.
+- ``py_modules``: local folders (packages), ``.py`` files, ``.zip`` files or
+  imported module objects, shipped the same way and put on ``sys.path``.
+- ``excludes``: gitignore-style patterns left out of ``working_dir`` and
+  ``py_modules`` (a pattern with a ``/`` matches paths from the folder's top,
+  one without matches any file or folder name).
+- ``config``: ``{"setup_timeout_seconds": int, "eager_install": bool}``.
+
+Any other field (``pip``, ``conda``, ``uv``, ``container``, ``image_uri``,
+...) raises ValueError at the call site: none is ever silently dropped.
+
+Merging (Ray's rules): a task's or actor's ``runtime_env`` is laid over its
+parent's (the job's, from ``init(runtime_env=...)`` or ``comet job submit``,
+or the env of the worker that submits it): its fields replace the parent's,
+except ``env_vars``, which are merged name by name. Workers are started for
+one env and pooled by its hash, so tasks with different envs never share a
+process.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import json
+import os
+import sys
+import types
+import zipfile
+from pathlib import Path
+from typing import Any
+
+SUPPORTED_FIELDS = ("env_vars", "working_dir", "py_modules", "excludes", "config")
+_CONFIG_FIELDS = ("setup_timeout_seconds", "eager_install")
+_NOT_SUPPORTED = {
+    "pip": "Comet cannot install packages per task yet: install them on every node",
+    "uv": "Comet cannot install packages per task yet: install them on every node",
+    "conda": "Comet does not manage conda environments",
+    "container": "Comet does not run workers in containers",
+    "image_uri": "Comet does not run workers in containers",
+}
+KV_NAMESPACE = "runtime_env"
+URI_PREFIX = "kv://"
+DEFAULT_SETUP_TIMEOUT_S = 600
+# Set by the raylet in a worker started for an env (see child_process_spawner.h).
+ENV_VARIABLE = "COMET_RUNTIME_ENV"
+# Set by the job server for a submitted job's driver: the job's env.
+JOB_ENV_VARIABLE = "COMET_JOB_RUNTIME_ENV"
+
+
+def validate(env: Any, where: str = "runtime_env") -> dict[str, Any] | None:
+    """Checks a user's runtime_env; returns a copy. ValueError/TypeError name
+    the bad field."""
+    if env is None:
+        return None
+    if not isinstance(env, dict):
+        raise TypeError(f"Invalid option '{where}': expected a dict or None, "
+                        f"got {type(env).__name__}.")
+    for key in env:
+        if not isinstance(key, str):
+            raise ValueError(f"Invalid field {key!r} in option '{where}': field names are strs.")
+        if key in _NOT_SUPPORTED:
+            if env[key] in (None, [], {}, ""):
+                continue
+            raise ValueError(f"runtime_env field '{key}' is not supported: {_NOT_SUPPORTED[key]}.")
+        if key not in SUPPORTED_FIELDS:
+            raise ValueError(f"Unknown runtime_env field '{key}' in option '{where}'; Comet "
+                             f"supports {', '.join(SUPPORTED_FIELDS)}.")
+    out = {k: v for k, v in env.items() if v is not None and k in SUPPORTED_FIELDS}
+    env_vars = out.get("env_vars")
+    if env_vars is not None and (not isinstance(env_vars, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in env_vars.items())):
+        raise ValueError(f"Invalid 'env_vars' in option '{where}': expected a dict from str "
+                         f"to str, got {env_vars!r}.")
+    if "working_dir" in out and not isinstance(out["working_dir"], (str, os.PathLike)):
+        raise ValueError(f"Invalid 'working_dir' in option '{where}': expected a path, got "
+                         f"{out['working_dir']!r}.")
+    for field in ("py_modules", "excludes"):
+        if field in out and not isinstance(out[field], (list, tuple)):
+            raise ValueError(f"Invalid '{field}' in option '{where}': expected a list, got "
+                             f"{out[field]!r}.")
+    if not all(isinstance(p, str) for p in out.get("excludes", [])):
+        raise ValueError(f"Invalid 'excludes' in option '{where}': expected a list of str.")
+    config = out.get("config")
+    if config is not None:
+        if not isinstance(config, dict):
+            raise ValueError(f"Invalid 'config' in option '{where}': expected a dict, got "
+                             f"{config!r}.")
+        for key, value in config.items():
+            if key not in _CONFIG_FIELDS:
+                raise ValueError(f"Unknown runtime_env config field '{key}'; Comet supports "
+                                 f"{', '.join(_CONFIG_FIELDS)}.")
+        timeout = config.get("setup_timeout_seconds")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
+                                    or (timeout <= 0 and timeout != -1)):
+            raise ValueError("runtime_env config 'setup_timeout_seconds' must be a positive "
+                             f"int or -1, got {timeout!r}.")
+        if "eager_install" in config and not isinstance(config["eager_install"], bool):
+            raise ValueError("runtime_env config 'eager_install' must be a bool, got "
+                             f"{config['eager_install']!r}.")
+    return out
+
+
+def merge(parent: dict[str, Any] | None, child: dict[str, Any] | None) -> dict[str, Any]:
+    """``child`` over ``parent``: fields replace, ``env_vars`` merge."""
+    merged = dict(parent or {})
+    for key, value in (child or {}).items():
+        if key == "env_vars":
+            merged["env_vars"] = {**merged.get("env_vars", {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+# -- packing (driver side) ---------------------------------------------------------------
+
+
+def _excluded(rel: str, is_dir: bool, patterns: list[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    for pattern in patterns:
+        dir_only = pattern.endswith("/")
+        pattern = pattern.rstrip("/")
+        if dir_only and not is_dir:
+            continue
+        if "/" in pattern:
+            if fnmatch.fnmatch(rel, pattern.lstrip("/")):
+                return True
+        elif fnmatch.fnmatch(name, pattern):
+            return True
+    return False
+
+
+def _zip_folder(root: Path, patterns: list[str], prefix: str, limit: int, what: str) -> bytes:
+    """A zip of `root` (under `prefix/` inside), files sorted and dated
+    alike so that the same content always gives the same bytes."""
+    buffer = io.BytesIO()
+    total = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for dirpath, dirnames, filenames in os.walk(root):
+            base = Path(dirpath)
+            rel_dir = base.relative_to(root).as_posix()
+            rel_dir = "" if rel_dir == "." else rel_dir + "/"
+            dirnames[:] = sorted(d for d in dirnames
+                                 if d != "__pycache__"
+                                 and not _excluded(rel_dir + d, True, patterns))
+            for filename in sorted(filenames):
+                rel = rel_dir + filename
+                path = base / filename
+                if _excluded(rel, False, patterns) or not path.is_file():
+                    continue
+                total += path.stat().st_size
+                if total > limit:
+                    raise ValueError(
+                        f"runtime_env {what} {str(root)!r} is larger than "
+                        f"{limit // (1 << 20)} MiB (config runtime_env_max_package_bytes): "
+                        f"leave big files out with 'excludes' or ship them another way")
+                info = zipfile.ZipInfo(prefix + rel, date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = (path.stat().st_mode & 0o777) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def _package(path: Any, patterns: list[str], what: str, keep_name: bool, limit: int) -> bytes:
+    if isinstance(path, types.ModuleType):
+        origin = getattr(path, "__file__", None)
+        if not origin:
+            raise ValueError(f"runtime_env {what}: module {path.__name__!r} has no file")
+        path = Path(origin).parent if Path(origin).name == "__init__.py" else Path(origin)
+    path = Path(os.fspath(path)).expanduser()
+    if not path.exists():
+        raise ValueError(f"runtime_env {what} {str(path)!r} does not exist on this machine")
+    if path.is_file() and path.suffix == ".zip":
+        data = path.read_bytes()
+        if len(data) > limit:
+            raise ValueError(f"runtime_env {what} {str(path)!r} is larger than "
+                             f"{limit // (1 << 20)} MiB (config runtime_env_max_package_bytes)")
+        return data
+    if path.is_file():
+        if what != "py_modules" or path.suffix != ".py":
+            raise ValueError(f"runtime_env {what} {str(path)!r} must be a folder or a .zip file")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            info = zipfile.ZipInfo(path.name, date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, path.read_bytes())
+        return buffer.getvalue()
+    return _zip_folder(path.resolve(), patterns, path.resolve().name + "/" if keep_name else "",
+                       limit, what)
+
+
+def upload(cw: Any, data: bytes) -> str:
+    """Stores a package in the GCS's KV under its content hash; its URI."""
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    cw.kv_put(KV_NAMESPACE, digest.encode(), data, False)
+    return f"{URI_PREFIX}{digest}.zip"
+
+
+def prepare(cw: Any, env: dict[str, Any] | None, limit: int) -> tuple[str, str, dict] | None:
+    """Packs and uploads the local folders of a merged env; returns what a
+    task spec carries: (hash, serialized JSON, env_vars), or None for an
+    empty env."""
+    if not env:
+        return None
+    prepared = dict(env)
+    patterns = list(env.get("excludes", []))
+    working_dir = env.get("working_dir")
+    if working_dir is not None and not str(working_dir).startswith(URI_PREFIX):
+        prepared["working_dir"] = upload(
+            cw, _package(working_dir, patterns, "working_dir", False, limit))
+    if env.get("py_modules"):
+        prepared["py_modules"] = [
+            m if isinstance(m, str) and m.startswith(URI_PREFIX)
+            else upload(cw, _package(m, patterns, "py_modules", True, limit))
+            for m in env["py_modules"]]
+    prepared.pop("excludes", None)
+    serialized = json.dumps(prepared, sort_keys=True)
+    digest = hashlib.sha256(serialized.encode()).hexdigest()[:32]
+    return digest, serialized, dict(prepared.get("env_vars", {}))
+
+
+_CURRENT: list[dict[str, Any]] = []
+
+
+def current() -> dict[str, Any]:
+    """The env a worker was started in ({} for none, and in drivers)."""
+    if not _CURRENT:
+        raw = os.environ.get(ENV_VARIABLE)
+        _CURRENT.append(json.loads(raw) if raw else {})
+    return _CURRENT[0]
+
+
+def for_submission(cw: Any, own: dict[str, Any] | None) -> tuple[str, str, dict] | None:
+    """What a task or actor created here runs in: `own` (its option) over
+    the job's env (in a driver) or this worker's, prepared once per distinct
+    env and connection."""
+    from comet._private import worker_context
+
+    ctx = worker_context.get()
+    parent = ctx.job_runtime_env if ctx.mode == "driver" else current()
+    if not own and not parent:
+        return None
+    merged = merge(parent, own)
+    key = json.dumps(merged, sort_keys=True, default=repr)
+    prepared = ctx.runtime_envs.get(key)
+    if prepared is None:
+        from comet import _raylet
+
+        limit = (ctx.config or _raylet.config())["runtime_env_max_package_bytes"]
+        prepared = ctx.runtime_envs[key] = prepare(cw, merged, limit) or ()
+    return prepared or None
+
+
+def setup_timeout_s(env: dict[str, Any]) -> float | None:
+    timeout = (env.get("config") or {}).get("setup_timeout_seconds", DEFAULT_SETUP_TIMEOUT_S)
+    return None if timeout == -1 else float(timeout)
+
+
+# -- setup (worker side) -----------------------------------------------------------------
+
+
+def _unpacked(state: Any, uri: str, cache: Path) -> Path:
+    """The folder where package `uri` is unpacked on this node (once: the
+    first worker unpacks into a temporary folder and renames it)."""
+    digest = uri[len(URI_PREFIX):].removesuffix(".zip")
+    target = cache / digest
+    if target.is_dir():
+        return target
+    data = state.kv_get(KV_NAMESPACE, digest.encode())
+    if data is None:
+        raise RuntimeError(f"package {uri} is not in the cluster's KV store (was it "
+                           f"uploaded by a driver of this cluster?)")
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = cache / f".{digest}.{os.getpid()}"
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        archive.extractall(staging)
+    try:
+        os.rename(staging, target)
+    except OSError:  # another worker won the race: use its copy
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def apply_in_worker(env: dict[str, Any], gcs_address: str, session_dir: str) -> None:
+    """Sets this worker up in `env` (env_vars are set already, by the
+    raylet). Raises with a message for the task's RuntimeEnvSetupError."""
+    if not env.get("working_dir") and not env.get("py_modules"):
+        return
+    from comet import _raylet
+
+    state = _raylet.StateClient(gcs_address)
+    cache = Path(session_dir or "/tmp/comet") / "runtime_resources"
+    for uri in reversed(env.get("py_modules") or []):
+        sys.path.insert(0, str(_unpacked(state, uri, cache / "py_modules")))
+    if env.get("working_dir"):
+        folder = _unpacked(state, env["working_dir"], cache / "working_dir")
+        os.chdir(folder)
+        sys.path.insert(0, str(folder))

@@ -1,0 +1,171 @@
+"""runtime_env as Ray applies it: env_vars, working_dir, py_modules and
+excludes on init(), JobConfig, decorators and .options(), merged job first;
+workers pooled per env; setup failures as RuntimeEnvSetupError; unsupported
+fields refused at the call site."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import comet
+from comet.job_config import JobConfig
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A working dir with a module, a data file and a big file to exclude,
+    and a package and a single-file module for py_modules."""
+    wd = tmp_path / "project"
+    (wd / "build").mkdir(parents=True)
+    (wd / "helper.py").write_text("VALUE = 42\n")
+    (wd / "data.txt").write_text("payload\n")
+    (wd / "build" / "huge.bin").write_bytes(b"x" * 1000)
+    (wd / "notes.log").write_text("left out\n")
+    pkg = tmp_path / "mods" / "shippedpkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("def hello():\n    return 'hello from shippedpkg'\n")
+    single = tmp_path / "mods" / "lonemodule.py"
+    single.write_text("ANSWER = 7\n")
+    return {"wd": wd, "pkg": pkg, "single": single}
+
+
+def test_env_vars_merge_job_first_and_reach_nested_tasks(comet_start):
+    """Ray: the job's env_vars apply to every task; a task's own env_vars
+    are merged over them; a task submitted by a task inherits its env."""
+    comet_start(num_cpus=2, runtime_env={"env_vars": {"JOB_VAR": "job", "SHARED": "job"}})
+
+    @comet.remote
+    def read(*names):
+        return [os.environ.get(n) for n in names]
+
+    @comet.remote
+    def parent():
+        return comet.get(read.remote("JOB_VAR", "SHARED", "TASK_VAR"))
+
+    assert comet.get(read.remote("JOB_VAR", "SHARED")) == ["job", "job"]
+    own = read.options(runtime_env={"env_vars": {"SHARED": "task", "TASK_VAR": "t"}})
+    assert comet.get(own.remote("JOB_VAR", "SHARED", "TASK_VAR")) == ["job", "task", "t"]
+    nested = parent.options(runtime_env={"env_vars": {"TASK_VAR": "from parent"}})
+    assert comet.get(nested.remote()) == ["job", "job", "from parent"]
+
+
+def test_workers_are_pooled_per_runtime_env(comet_start):
+    """Ray: tasks with different runtime_envs never share a worker process."""
+    comet_start(num_cpus=1)
+
+    @comet.remote
+    def pid():
+        return os.getpid(), os.environ.get("FLAVOUR")
+
+    plain = {comet.get(pid.remote()) for _ in range(3)}
+    sour = {comet.get(pid.options(runtime_env={"env_vars": {"FLAVOUR": "sour"}}).remote())
+            for _ in range(3)}
+    assert len(plain) == 1 and len(sour) == 1, (plain, sour)
+    (plain_pid, plain_flavour), (sour_pid, sour_flavour) = plain.pop(), sour.pop()
+    assert plain_pid != sour_pid
+    assert (plain_flavour, sour_flavour) == (None, "sour")
+
+
+def test_working_dir_and_py_modules_are_shipped_and_importable(comet_start, project):
+    """Ray: the worker runs in a copy of working_dir (cwd and sys.path) with
+    py_modules importable; excludes leave files out."""
+    comet_start(num_cpus=2)
+    env = {"working_dir": str(project["wd"]), "excludes": ["build/", "*.log"],
+           "py_modules": [str(project["pkg"]), str(project["single"])]}
+
+    @comet.remote(runtime_env=env)
+    def look():
+        import helper
+        import lonemodule
+        import shippedpkg
+        return (helper.VALUE, open("data.txt").read().strip(), shippedpkg.hello(),
+                lonemodule.ANSWER, sorted(os.listdir(".")), os.getcwd())
+
+    value, data, hello, answer, listing, cwd = comet.get(look.remote())
+    assert (value, data, hello, answer) == (42, "payload", "hello from shippedpkg", 7)
+    assert listing == ["data.txt", "helper.py"]
+    assert cwd != str(project["wd"]) and "runtime_resources" in cwd
+
+    @comet.remote(runtime_env={"working_dir": str(project["wd"])})
+    class Reader:
+        def value(self):
+            import helper
+            return helper.VALUE
+
+    assert comet.get(Reader.remote().value.remote()) == 42
+
+
+def test_job_config_runtime_env_applies_to_the_jobs_tasks(comet_start, project):
+    comet_start(num_cpus=1, job_config=JobConfig(
+        runtime_env={"working_dir": str(project["wd"]), "env_vars": {"FROM_JOB": "yes"}}))
+
+    @comet.remote
+    def f():
+        import helper
+        return helper.VALUE, os.environ["FROM_JOB"]
+
+    assert comet.get(f.remote()) == (42, "yes")
+
+
+def test_a_failed_setup_fails_the_task_with_runtime_env_setup_error(comet_start):
+    """Ray: a runtime_env that cannot be set up fails the task with
+    RuntimeEnvSetupError carrying what went wrong, and an actor dies; other
+    work is unaffected."""
+    comet_start(num_cpus=1)
+    missing = {"py_modules": ["kv://00000000000000000000000000000000.zip"]}
+
+    @comet.remote
+    def f():
+        return "ran"
+
+    with pytest.raises(comet.exceptions.RuntimeEnvSetupError, match="not in the cluster's KV"):
+        comet.get(f.options(runtime_env=missing).remote(), timeout=60)
+    assert comet.get(f.remote()) == "ran"
+
+    @comet.remote(runtime_env=missing)
+    class Broken:
+        def ping(self):
+            return 1
+
+    with pytest.raises(comet.exceptions.ActorDiedError, match="runtime_env could not be set up"):
+        comet.get(Broken.remote().ping.remote(), timeout=60)
+
+
+@pytest.mark.parametrize("env, match", [
+    ({"pip": ["requests"]}, "'pip' is not supported"),
+    ({"conda": "myenv"}, "'conda' is not supported"),
+    ({"container": {"image": "x"}}, "'container' is not supported"),
+    ({"not_a_field": 1}, "Unknown runtime_env field 'not_a_field'"),
+    ({"env_vars": {"A": 1}}, "env_vars"),
+    ({"config": {"setup_timeout_seconds": 0}}, "setup_timeout_seconds"),
+    ({"config": {"bogus": 1}}, "Unknown runtime_env config field 'bogus'"),
+])
+def test_unsupported_or_bad_fields_fail_at_the_call_site(env, match):
+    @comet.remote
+    def f():
+        return 1
+
+    with pytest.raises(ValueError, match=match):
+        f.options(runtime_env=env)
+    with pytest.raises(ValueError, match=match):
+        comet.init(runtime_env=env)
+    assert not comet.is_initialized()
+
+
+def test_missing_or_oversized_folders_fail_at_remote(comet_start, project, tmp_path):
+    comet_start(num_cpus=1, _system_config={"runtime_env_max_package_bytes": 500})
+
+    @comet.remote
+    def f():
+        return 1
+
+    with pytest.raises(ValueError, match="does not exist"):
+        f.options(runtime_env={"working_dir": str(tmp_path / "nowhere")}).remote()
+    with pytest.raises(ValueError, match="larger than"):
+        f.options(runtime_env={"working_dir": str(project["wd"])}).remote()
+    # Left out, the big file no longer counts.
+    small = f.options(runtime_env={"working_dir": str(project["wd"]),
+                                   "excludes": ["build"]})
+    assert comet.get(small.remote()) == 1

@@ -87,6 +87,8 @@ def test_task_and_actor_output_prints_at_the_driver_with_rays_prefix(tmp_path):
     assert not any("error" in line["line"] for line in out)
     assert ":task_name:" not in result.stdout + result.stderr
     assert "\x1b[" not in result.stdout  # not a terminal: no colour
+    # init()'s first words, as Ray's.
+    assert re.search(r"\tINFO worker\.py:\d+ -- Started a local Comet instance\.", result.stderr)
 
 
 def test_lines_stream_while_the_task_runs_and_keep_their_order(tmp_path):
@@ -178,8 +180,10 @@ def test_log_to_driver_false_prints_nothing_but_the_files_keep_it(tmp_path):
         assert comet.get(f.remote()) == 1
         print("SESSION", comet.get_runtime_context().gcs_address and
               os.path.realpath(os.path.join(TEMP, "session_latest")))
-    """, init="comet.init(num_cpus=1, log_to_driver=False, _temp_dir=TEMP)")
+    """, init="comet.init(num_cpus=1, log_to_driver=False, configure_logging=False, "
+              "_temp_dir=TEMP)")
     assert "quiet line" not in result.stdout + result.stderr
+    assert "Started a local Comet instance" not in result.stderr  # configure_logging=False
     session = Path(result.stdout.split("SESSION ")[1].split()[0])
     assert any("quiet line" in p.read_text() for p in (session / "logs").glob("worker-*.out"))
 
@@ -228,6 +232,7 @@ def test_a_driver_joined_to_a_running_cluster_gets_its_workers_output(tmp_path, 
         comet.get(where.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
             {other!r}, soft=False)).remote())
     """, init=f"comet.init(address={cluster.gcs_address!r})")
+    assert f"-- Connected to Comet cluster at {cluster.gcs_address}." in result.stderr
     lines = worker_lines(result.stdout)
     remote = [line for line in lines if line["line"] == f"hello from {other[:8]}"]
     assert remote and remote[0]["ip"] == "127.0.0.2", result.stdout

@@ -39,6 +39,9 @@ _SYSTEM_ERRORS: dict[bytes, type[exceptions.RayError]] = {
 KWARGS_METADATA = b"COMET_KWARGS"
 
 _init_lock = threading.Lock()
+logger = logging.getLogger(__name__)
+# Ray's line shape for its own messages.
+_LOG_FORMAT = "%(asctime)s\t%(levelname)s %(filename)s:%(lineno)s -- %(message)s"
 
 
 # -- object references inside values ---------------------------------------------------
@@ -235,6 +238,8 @@ def init(
             ctx.job_runtime_env = job_env
             info = _connect(ctx, address, temp_dir, namespace, system_config)
             _start_log_streamer(ctx, log_to_driver)
+            logger.info("Connected to Comet cluster at %s.%s", ctx.gcs_address,
+                        _dashboard_words(info.dashboard_url))
             return info
         _check_new_cluster_options(include_dashboard, kwargs)
         config = _raylet.config(system_config)  # ValueError names a bad entry, before starting
@@ -270,7 +275,13 @@ def init(
         ctx.config = config
         ctx.job_runtime_env = job_env
         _start_log_streamer(ctx, log_to_driver)
-        return _node_info(ctx)
+        info = _node_info(ctx)
+        logger.info("Started a local Comet instance.%s", _dashboard_words(info.dashboard_url))
+        return info
+
+
+def _dashboard_words(url: str | None) -> str:
+    return f" View the dashboard at http://{url}" if url else ""
 
 
 def _job_runtime_env(runtime_env: Any, job_config: Any) -> dict[str, Any]:
@@ -302,16 +313,25 @@ def _start_log_streamer(ctx: worker_context.WorkerContext, log_to_driver: bool) 
 
 
 def _apply_logging(level: Any, configure: bool) -> None:
-    """init(logging_level=...) sets the level of the "comet" logger (unless
-    configure_logging=False)."""
-    if level is None or not configure:
+    """As Ray's init(configure_logging=True, logging_level=INFO): the
+    "comet" logger writes INFO and above to stderr (a handler of its own,
+    added once, unless the application gave it one), at `level`."""
+    if not configure:
         return
+    if level is None:
+        level = logging.INFO
     if isinstance(level, str):
         named = logging.getLevelName(level.upper())
         if not isinstance(named, int):
             raise ValueError(f"logging_level must be a logging level, got {level!r}")
         level = named
-    logging.getLogger("comet").setLevel(level)
+    comet_logger = logging.getLogger("comet")
+    comet_logger.setLevel(level)
+    if not comet_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        comet_logger.addHandler(handler)
+        comet_logger.propagate = False
 
 
 def _check_new_cluster_options(include_dashboard: bool | None, kwargs: dict[str, Any]) -> None:

@@ -15,6 +15,9 @@ Supported fields:
   ``py_modules`` (a pattern with a ``/`` matches paths from the folder's top,
   one without matches any file or folder name).
 - ``config``: ``{"setup_timeout_seconds": int, "eager_install": bool}``.
+  The worker's setup is bounded by the timeout (and by the raylet's worker
+  registration deadline, 60 s by default); ``eager_install`` is checked, but
+  each node sets an env up when its first worker for it starts.
 
 Any other field (``pip``, ``conda``, ``uv``, ``container``, ``image_uri``,
 ...) raises ValueError at the call site: none is ever silently dropped.

@@ -23,6 +23,16 @@ same build with COMET_AUTH_MODE=disabled; no Ray needed):
         actor_calls_sync_1_1 actor_calls_async_1_1 actor_calls_async_n_n \
         single_client_put_calls single_client_get_calls
 
+runtime_env (issue 13; Ray's venv needs `pip install virtualenv` for pip envs):
+
+    python bench/run_bench.py --rounds 3 --section "runtime_env: a worker in a cached pip env" \
+        --only actor_start_with_cached_pip_env_s
+
+Workers' output at the driver (issue 13):
+
+    python bench/run_bench.py --rounds 3 --section "Workers' output at the driver" \
+        --only single_client_tasks_async_printing single_client_tasks_async
+
 Cross-node transfer and spilling (issues 5 and 6):
 
     python bench/run_bench.py --rounds 2 --section "Cross-node transfer and spilling" \

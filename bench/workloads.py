@@ -83,6 +83,58 @@ def single_client_tasks_async_printing(ray, scale: float) -> float:
     return timed(lambda: ray.get([noisy.remote(i) for i in range(n)]), n)
 
 
+def _bench_wheel(folder: str) -> str:
+    """A one-module wheel built by hand, for a pip runtime_env that needs no
+    network."""
+    import base64
+    import hashlib
+    import zipfile
+
+    name, dist = "cometbenchpkg", "cometbenchpkg-1.0.dist-info"
+    files = {f"{name}.py": "VALUE = 1\n",
+             f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+             f"{dist}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    def digest(text: str) -> str:
+        raw = hashlib.sha256(text.encode()).digest()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    record = [f"{p},sha256={digest(t)},{len(t)}" for p, t in files.items()]
+    path = os.path.join(folder, f"{name}-1.0-py3-none-any.whl")
+    with zipfile.ZipFile(path, "w") as archive:
+        for p, t in files.items():
+            archive.writestr(p, t)
+        archive.writestr(f"{dist}/RECORD", "\n".join(record + [f"{dist}/RECORD,,"]) + "\n")
+    return path
+
+
+@workload("s per actor (lower is better)")
+def actor_start_with_cached_pip_env_s(ray, scale: float) -> list[float]:
+    """Time to a new actor's first reply when its runtime_env's pip env was
+    made already (by a first actor, not timed): a fresh worker process
+    started in the cached virtualenv."""
+    folder = tempfile.mkdtemp(prefix="bench-pip-")
+    env = {"pip": [_bench_wheel(folder)]}
+
+    @ray.remote(runtime_env=env)
+    class Probe:
+        def value(self):
+            import cometbenchpkg
+            return cometbenchpkg.VALUE
+
+    first = Probe.remote()
+    assert ray.get(first.value.remote(), timeout=600) == 1
+    ray.kill(first)
+    samples = []
+    for _ in range(max(1, int(5 * scale))):
+        start = time.perf_counter()
+        actor = Probe.remote()
+        ray.get(actor.value.remote(), timeout=600)
+        samples.append(time.perf_counter() - start)
+        ray.kill(actor)
+    shutil.rmtree(folder, ignore_errors=True)
+    return samples
+
+
 @workload("µs CPU per task (lower is better)")
 def single_client_tasks_async_cpu(ray, scale: float) -> list[float]:
     """CPU time (user + system) that the driver and every process under it

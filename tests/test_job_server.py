@@ -141,7 +141,8 @@ def test_unknown_job_is_404_with_a_message(cluster, method, path):
 
 @pytest.mark.parametrize("body,word", [
     (b"{not json", "JSON"), ({}, "entrypoint"), ({"entrypoint": ""}, "entrypoint"),
-    ({"entrypoint": "true", "runtime_env": {"pip": ["x"]}}, "pip"),
+    ({"entrypoint": "true", "runtime_env": {"pip": 3}}, "pip"),
+    ({"entrypoint": "true", "runtime_env": {"conda": "env"}}, "conda"),
     ({"entrypoint": "true", "runtime_env": {"env_vars": {"A": 1}}}, "env_vars"),
     ({"entrypoint": "true", "runtime_env": {"working_dir": "/no/such/dir"}}, "working_dir"),
     ({"entrypoint": "true", "submission_id": "bad/id"}, "submission_id"),

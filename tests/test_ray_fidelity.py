@@ -135,7 +135,7 @@ def test_job_config_namespace_and_lifetime(comet_start):
     assert private_state.actors(actor._actor_id.hex())["IsDetached"] is True
     comet.kill(actor)
     with pytest.raises(ValueError, match="runtime_env"):
-        JobConfig(runtime_env={"pip": ["x"]})
+        JobConfig(runtime_env={"conda": "x"})
     with pytest.raises(ValueError, match="default_actor_lifetime"):
         JobConfig(default_actor_lifetime="forever")
 

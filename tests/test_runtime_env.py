@@ -6,6 +6,7 @@ fields refused at the call site."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -133,8 +134,84 @@ def test_a_failed_setup_fails_the_task_with_runtime_env_setup_error(comet_start)
         comet.get(Broken.remote().ping.remote(), timeout=60)
 
 
+def make_wheel(folder, name: str, version: str, body: str):
+    """A pure-Python wheel of one module, built by hand (no network, no build
+    backend): what pip installs offline from a local path."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = f"{name}-{version}.dist-info"
+    files = {f"{name}.py": body,
+             f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: comet-tests\n"
+                              "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{dist}/RECORD,,")
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+        archive.writestr(f"{dist}/RECORD", "\n".join(record) + "\n")
+    return wheel
+
+
+def test_pip_packages_install_into_a_cached_virtualenv(comet_start, tmp_path):
+    """Ray: runtime_env pip installs the packages for the task's workers
+    only, in an env that still sees the node's packages; the env is made
+    once per spec and reused."""
+    wheel = make_wheel(tmp_path, "cometpiptest", "1.0", "GREETING = 'installed by pip'\n")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"# a comment\n{wheel}\n")
+    comet_start(num_cpus=1)
+
+    @comet.remote
+    def probe():
+        import sys
+
+        try:
+            import cometpiptest
+        except ImportError:
+            return None, sys.prefix, os.getpid()
+        import numpy  # a package of the node, still visible
+        return cometpiptest.GREETING, sys.prefix, os.getpid()
+
+    assert comet.get(probe.remote())[0] is None  # only that env has it
+    with_pip = probe.options(runtime_env={"pip": [str(wheel)]})
+    greeting, prefix, pid = comet.get(with_pip.remote())
+    assert greeting == "installed by pip"
+    assert "runtime_resources/pip/" in prefix
+    # Reused: the same env, the same worker; a requirements file with the
+    # same packages makes the same env.
+    assert comet.get(with_pip.remote()) == (greeting, prefix, pid)
+    from_file = probe.options(runtime_env={"pip": {"packages": str(requirements),
+                                                   "pip_check": False}})
+    assert comet.get(from_file.remote())[:2] == (greeting, prefix)
+    venvs = list(Path(prefix).parent.iterdir())
+    assert len([v for v in venvs if v.is_dir()]) == 1, venvs
+
+
+def test_a_failing_pip_spec_raises_runtime_env_setup_error_with_pips_output(
+        comet_start, tmp_path):
+    comet_start(num_cpus=1)
+
+    @comet.remote(runtime_env={"pip": [str(tmp_path / "no-such-package-1.0-py3-none-any.whl")]})
+    def f():
+        return 1
+
+    with pytest.raises(comet.exceptions.RuntimeEnvSetupError) as info:
+        comet.get(f.remote(), timeout=120)
+    assert "pip install failed" in str(info.value)
+    assert "no-such-package-1.0-py3-none-any.whl" in str(info.value)  # pip's own words
+
+
 @pytest.mark.parametrize("env, match", [
-    ({"pip": ["requests"]}, "'pip' is not supported"),
+    ({"pip": 3}, "'pip'"),
+    ({"pip": {"packages": ["x"], "pip_version": "==23"}}, "pip_version"),
+    ({"uv": ["x"]}, "'uv' is not supported"),
     ({"conda": "myenv"}, "'conda' is not supported"),
     ({"container": {"image": "x"}}, "'container' is not supported"),
     ({"not_a_field": 1}, "Unknown runtime_env field 'not_a_field'"),

@@ -11,16 +11,25 @@ Supported fields:
   current directory and first ``sys.path`` entry.
 - ``py_modules``: local folders (packages), ``.py`` files, ``.zip`` files or
   imported module objects, shipped the same way and put on ``sys.path``.
+- ``pip``: a list of requirements, a requirements file (read on the
+  driver), or ``{"packages": list-or-file, "pip_check": bool}``. Each node
+  makes one virtualenv per distinct spec (``--system-site-packages``, so the
+  node's packages, Comet's included, stay visible), pip-installs the
+  packages into it once from the configured index, and starts that env's
+  workers with its interpreter. A failed install fails the task with
+  RuntimeEnvSetupError carrying pip's output. Local paths in the list must
+  exist on every node.
 - ``excludes``: gitignore-style patterns left out of ``working_dir`` and
   ``py_modules`` (a pattern with a ``/`` matches paths from the folder's top,
   one without matches any file or folder name).
 - ``config``: ``{"setup_timeout_seconds": int, "eager_install": bool}``.
-  The worker's setup is bounded by the timeout (and by the raylet's worker
-  registration deadline, 60 s by default); ``eager_install`` is checked, but
-  each node sets an env up when its first worker for it starts.
+  The worker's setup (pip included) is bounded by the timeout (600 s by
+  default; the raylet waits that long, plus a margin, for such a worker to
+  register); ``eager_install`` is checked, but each node sets an env up
+  when its first worker for it starts.
 
-Any other field (``pip``, ``conda``, ``uv``, ``container``, ``image_uri``,
-...) raises ValueError at the call site: none is ever silently dropped.
+Any other field (``conda``, ``uv``, ``container``, ``image_uri``, ...)
+raises ValueError at the call site: none is ever silently dropped.
 
 Merging (Ray's rules): a task's or actor's ``runtime_env`` is laid over its
 parent's (the job's, from ``init(runtime_env=...)`` or ``comet job submit``,
@@ -43,11 +52,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-SUPPORTED_FIELDS = ("env_vars", "working_dir", "py_modules", "excludes", "config")
+SUPPORTED_FIELDS = ("env_vars", "working_dir", "py_modules", "excludes", "pip", "config")
 _CONFIG_FIELDS = ("setup_timeout_seconds", "eager_install")
 _NOT_SUPPORTED = {
-    "pip": "Comet cannot install packages per task yet: install them on every node",
-    "uv": "Comet cannot install packages per task yet: install them on every node",
+    "uv": "use 'pip' (Comet installs it with pip into a virtualenv per spec)",
     "conda": "Comet does not manage conda environments",
     "container": "Comet does not run workers in containers",
     "image_uri": "Comet does not run workers in containers",
@@ -94,6 +102,8 @@ def validate(env: Any, where: str = "runtime_env") -> dict[str, Any] | None:
                              f"{out[field]!r}.")
     if not all(isinstance(p, str) for p in out.get("excludes", [])):
         raise ValueError(f"Invalid 'excludes' in option '{where}': expected a list of str.")
+    if "pip" in out:
+        out["pip"] = _check_pip(out["pip"], where)
     config = out.get("config")
     if config is not None:
         if not isinstance(config, dict):
@@ -112,6 +122,35 @@ def validate(env: Any, where: str = "runtime_env") -> dict[str, Any] | None:
             raise ValueError("runtime_env config 'eager_install' must be a bool, got "
                              f"{config['eager_install']!r}.")
     return out
+
+
+def _check_pip(spec: Any, where: str) -> Any:
+    packages = spec.get("packages") if isinstance(spec, dict) else spec
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"packages", "pip_check"}
+        if unknown:
+            raise ValueError(f"Unknown 'pip' field(s) {sorted(unknown)} in option '{where}'; "
+                             f"Comet supports packages and pip_check.")
+        if not isinstance(spec.get("pip_check", False), bool):
+            raise ValueError(f"Invalid 'pip.pip_check' in option '{where}': expected a bool.")
+    if isinstance(packages, (str, os.PathLike)):
+        return spec
+    if not isinstance(packages, (list, tuple)) or not all(isinstance(p, str) for p in packages):
+        raise ValueError(f"Invalid 'pip' in option '{where}': expected a list of requirements, "
+                         f"a requirements file or a dict with 'packages', got {spec!r}.")
+    return spec
+
+
+def _pip_spec(spec: Any) -> dict[str, Any]:
+    """{"packages": [...], "pip_check": bool}, a requirements file read here."""
+    check = spec.get("pip_check", False) if isinstance(spec, dict) else False
+    packages = spec.get("packages", []) if isinstance(spec, dict) else spec
+    if isinstance(packages, (str, os.PathLike)):
+        path = Path(os.fspath(packages)).expanduser()
+        if not path.is_file():
+            raise ValueError(f"runtime_env pip requirements file {str(path)!r} does not exist")
+        packages = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    return {"packages": [p for p in packages if p], "pip_check": check}
 
 
 def merge(parent: dict[str, Any] | None, child: dict[str, Any] | None) -> dict[str, Any]:
@@ -208,10 +247,11 @@ def upload(cw: Any, data: bytes) -> str:
     return f"{URI_PREFIX}{digest}.zip"
 
 
-def prepare(cw: Any, env: dict[str, Any] | None, limit: int) -> tuple[str, str, dict] | None:
+def prepare(cw: Any, env: dict[str, Any] | None,
+            limit: int) -> tuple[str, str, dict, int] | None:
     """Packs and uploads the local folders of a merged env; returns what a
-    task spec carries: (hash, serialized JSON, env_vars), or None for an
-    empty env."""
+    task spec carries: (hash, serialized JSON, env_vars, setup timeout in
+    seconds, -1 for none), or None for an empty env."""
     if not env:
         return None
     prepared = dict(env)
@@ -226,9 +266,15 @@ def prepare(cw: Any, env: dict[str, Any] | None, limit: int) -> tuple[str, str, 
             else upload(cw, _package(m, patterns, "py_modules", True, limit))
             for m in env["py_modules"]]
     prepared.pop("excludes", None)
+    if "pip" in env:
+        prepared["pip"] = _pip_spec(env["pip"])
+        if not prepared["pip"]["packages"]:
+            del prepared["pip"]
     serialized = json.dumps(prepared, sort_keys=True)
     digest = hashlib.sha256(serialized.encode()).hexdigest()[:32]
-    return digest, serialized, dict(prepared.get("env_vars", {}))
+    timeout = setup_timeout_s(prepared)
+    return digest, serialized, dict(prepared.get("env_vars", {})), \
+        -1 if timeout is None else int(timeout)
 
 
 _CURRENT: list[dict[str, Any]] = []
@@ -242,7 +288,7 @@ def current() -> dict[str, Any]:
     return _CURRENT[0]
 
 
-def for_submission(cw: Any, own: dict[str, Any] | None) -> tuple[str, str, dict] | None:
+def for_submission(cw: Any, own: dict[str, Any] | None) -> tuple[str, str, dict, int] | None:
     """What a task or actor created here runs in: `own` (its option) over
     the job's env (in a driver) or this worker's, prepared once per distinct
     env and connection."""
@@ -293,6 +339,50 @@ def _unpacked(state: Any, uri: str, cache: Path) -> Path:
 
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def pip_interpreter(env: dict[str, Any], session_dir: str,
+                    timeout_s: float | None) -> str | None:
+    """The python of the env's virtualenv on this node, made (once per spec,
+    under a lock) if needed; None when the env has no pip packages or this
+    process already runs in it."""
+    spec = env.get("pip")
+    if not spec or not spec.get("packages"):
+        return None
+    key = json.dumps([spec, sys.version], sort_keys=True)
+    root = Path(session_dir or "/tmp/comet") / "runtime_resources" / "pip"
+    venv = root / hashlib.sha256(key.encode()).hexdigest()[:32]
+    python = venv / "bin" / "python"
+    if Path(sys.prefix).resolve() == venv.resolve():
+        return None
+    ready = venv / ".comet_ready"
+    if ready.exists():
+        return str(python)
+    import fcntl
+    import shutil
+    import subprocess
+
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be making it
+        if ready.exists():
+            return str(python)
+        shutil.rmtree(venv, ignore_errors=True)  # a broken earlier attempt
+        steps = [("python -m venv", [sys.executable, "-m", "venv", "--without-pip",
+                                     "--system-site-packages", str(venv)]),
+                 ("pip install", [str(python), "-m", "pip", "install",
+                                  "--disable-pip-version-check", "--no-input",
+                                  *spec["packages"]])]
+        if spec.get("pip_check"):
+            steps.append(("pip check", [str(python), "-m", "pip", "check",
+                                        "--disable-pip-version-check"]))
+        for what, command in steps:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+            if done.returncode != 0:
+                output = (done.stdout + done.stderr).strip()[-4000:]
+                raise RuntimeError(f"{what} failed (exit {done.returncode}):\n{output}")
+        ready.write_text(key)
+    return str(python)
 
 
 def apply_in_worker(env: dict[str, Any], gcs_address: str, session_dir: str) -> None:

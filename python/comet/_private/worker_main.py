@@ -99,6 +99,14 @@ def _set_up_runtime_env(args: argparse.Namespace) -> None:
         if timeout is not None:
             signal.signal(signal.SIGALRM, too_slow)
             signal.alarm(max(1, int(timeout)))
+        python = runtime_env.pip_interpreter(env, args.session_dir, timeout)
+        if python is not None:
+            # The env's virtualenv: this process becomes its interpreter
+            # (same pid, same log files) and sets the rest up there.
+            signal.alarm(0)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.execv(python, [python, "-m", "comet._private.worker_main", *sys.argv[1:]])
         runtime_env.apply_in_worker(env, args.gcs_address, args.session_dir)
     except BaseException as error:  # noqa: BLE001 - reported, then this worker exits
         import traceback

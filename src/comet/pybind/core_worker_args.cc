@@ -62,10 +62,12 @@ void SetPlacement(const py::object& placement, rpc::TaskSpec* spec) {
 
 void SetRuntimeEnv(const py::object& runtime_env, rpc::TaskSpec* spec) {
   if (runtime_env.is_none()) return;
-  auto [hash, serialized, env_vars] =
-      runtime_env.cast<std::tuple<std::string, std::string, std::map<std::string, std::string>>>();
+  auto [hash, serialized, env_vars, setup_timeout_s] =
+      runtime_env.cast<std::tuple<std::string, std::string, std::map<std::string, std::string>,
+                                  int64_t>>();
   rpc::RuntimeEnvInfo* info = spec->mutable_runtime_env();
   info->set_hash(hash);
+  info->set_setup_timeout_s(setup_timeout_s);
   info->set_serialized(serialized);
   info->mutable_env_vars()->insert(env_vars.begin(), env_vars.end());
 }

@@ -26,8 +26,8 @@ void AddArgs(const WorkerPtr& w, const pybind11::list& args, rpc::TaskSpec* spec
 // "placement_group_bundle_index": int, "placement_group_capture_child_tasks": bool}.
 void SetPlacement(const pybind11::object& placement, rpc::TaskSpec* spec);
 
-// The spec's runtime_env, from None or (hash, serialized JSON, env_vars)
-// as comet._private.runtime_env prepares it.
+// The spec's runtime_env, from None or (hash, serialized JSON, env_vars,
+// setup timeout in seconds) as comet._private.runtime_env prepares it.
 void SetRuntimeEnv(const pybind11::object& runtime_env, rpc::TaskSpec* spec);
 
 }  // namespace comet::pybind

@@ -305,6 +305,11 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
     lease.env.serialized = request.runtime_env().serialized();
     lease.env.env_vars.insert(request.runtime_env().env_vars().begin(),
                               request.runtime_env().env_vars().end());
+    int64_t setup_s = request.runtime_env().setup_timeout_s();
+    // A little over the worker's own limit, so that it reports the timeout.
+    lease.env.setup_timeout = setup_s < 0   ? absl::InfiniteDuration()
+                              : setup_s > 0 ? absl::Seconds(setup_s + 15)
+                                            : absl::ZeroDuration();
   }
   if (request.requester_node_id() == options_.node_id.Binary()) {
     lease.requester.pid = request.requester_pid();

@@ -44,6 +44,7 @@ absl::Status WorkerPool::StartWorker(absl::Time now, const WorkerEnv& env) {
   worker.state = WorkerState::kStarting;
   worker.start_time = now;
   worker.env_hash = env.hash;
+  worker.register_timeout = std::max(options_.register_timeout, env.setup_timeout);
   by_pid_[*pid] = worker_id;
   ++num_starting_;
   COMET_LOG(INFO) << "started worker " << worker_id << " pid " << *pid
@@ -187,10 +188,10 @@ std::optional<WorkerInfo> WorkerPool::OnProcessExited(int pid, absl::Time now) {
 void WorkerPool::Tick(absl::Time now) {
   for (auto& [worker_id, worker] : workers_) {
     if (worker.state == WorkerState::kStarting &&
-        now - worker.start_time > options_.register_timeout) {
+        now - worker.start_time > worker.register_timeout) {
       COMET_LOG(WARNING) << "worker " << worker_id << " pid " << worker.pid
                          << " did not register within "
-                         << options_.register_timeout << "; killing it";
+                         << worker.register_timeout << "; killing it";
       MarkDying(worker);
       spawner_->Kill(worker.pid);
       RecordFailedStart(now);

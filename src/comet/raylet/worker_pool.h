@@ -52,6 +52,9 @@ struct WorkerInfo {
   WorkerState state = WorkerState::kStarting;
   JobID job_id;  // Nil until the first lease.
   std::string env_hash;  // its runtime_env's (empty: none)
+  // Killed if not registered this long after its start (its env's setup
+  // time, at least the pool's register_timeout).
+  absl::Duration register_timeout = absl::InfiniteDuration();
   absl::Time start_time;
   absl::Time idle_since;
 };

@@ -216,5 +216,20 @@ TEST_F(WorkerPoolTest, ASetupFailureIsNoFailedStart) {
   EXPECT_TRUE(absl::IsFailedPrecondition(pool_->OnSetupFailed(worker_id).status()));
 }
 
+TEST_F(WorkerPoolTest, AnEnvsSetupTimeWidensTheRegistrationDeadline) {
+  WorkerPoolOptions options;
+  options.register_timeout = absl::Seconds(60);
+  Reset(options);
+  WorkerEnv slow{"pip", "{}", {}, absl::Seconds(300)};
+  ASSERT_TRUE(pool_->StartWorker(now_, slow).ok());
+  int slow_pid = spawner_->spawned.back().first;
+  ASSERT_TRUE(pool_->StartWorker(now_, WorkerEnv{}).ok());
+  int plain_pid = spawner_->spawned.back().first;
+  pool_->Tick(now_ + absl::Seconds(61));
+  EXPECT_EQ(spawner_->killed, std::set<int>{plain_pid});
+  pool_->Tick(now_ + absl::Seconds(301));
+  EXPECT_EQ(spawner_->killed, (std::set<int>{plain_pid, slow_pid}));
+}
+
 }  // namespace
 }  // namespace comet::raylet

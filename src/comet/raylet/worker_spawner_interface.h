@@ -22,6 +22,9 @@ struct WorkerEnv {
   std::string hash;
   std::string serialized;  // JSON the worker applies itself (worker_main)
   std::map<std::string, std::string> env_vars;  // put in its environment
+  // How long it may set up before registering; the pool waits at least its
+  // own register_timeout (InfiniteDuration: no limit).
+  absl::Duration setup_timeout = absl::ZeroDuration();
 };
 
 class WorkerSpawner {

@@ -22,6 +22,7 @@ that off (:class:`LogDeduplicator`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from comet import _raylet
+from comet._private import progress_bars
 
 _CYAN, _GREEN, _RESET = "\x1b[36m", "\x1b[32m", "\x1b[0m"
 _DIGITS = re.compile(r"\d+")
@@ -139,9 +141,6 @@ def _env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off", "")
 
 
-# Serialises what the streamer (and tqdm_ray's bars) write to the terminal.
-print_lock = threading.Lock()
-
 
 class LogStreamer:
     """The driver's thread that prints its job's workers' output."""
@@ -161,6 +160,7 @@ class LogStreamer:
         window = float(os.environ.get("COMET_DEDUP_LOGS_AGG_WINDOW_S", "5"))
         self._dedup = LogDeduplicator(window) if dedup else None
         self._hinted = False
+        self._bars = progress_bars.local_bars()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="comet-log-streamer",
                                         daemon=True)
@@ -172,6 +172,7 @@ class LogStreamer:
         self._subscriber.interrupt()
         self._thread.join(timeout=self._DRAIN_LIMIT_S + 2.0)
         self._subscriber.cancel()
+        self._bars.close_all()
 
     def _run(self) -> None:
         failures = 0
@@ -215,10 +216,22 @@ class LogStreamer:
         for ip, pid, name, is_actor, is_err, lines in batches:
             source: Source = (ip, pid, name, is_actor, is_err)
             for line in lines:
-                if self._dedup is None:
+                if line.startswith(progress_bars.MAGIC) and not is_err:
+                    self._bar(source, line)
+                elif self._dedup is None:
                     self._emit([(source, line, 0)])
                 else:
                     self._emit(self._dedup.feed(source, line, now))
+
+    def _bar(self, source: Source, line: str) -> None:
+        try:
+            state = json.loads(line[len(progress_bars.MAGIC):])
+        except ValueError:
+            state = None
+        if isinstance(state, dict):
+            self._bars.update(source, state)
+        else:  # not ours after all: print it as it came
+            self._emit([(source, line, 0)])
 
     def _emit(self, items: list[tuple[Source, str, int]]) -> None:
         for source, line, repeats in items:
@@ -228,9 +241,4 @@ class LogStreamer:
             self._hinted = self._hinted or hint
             text = format_line(source, line, repeats, self._driver_ip, _wants_colour(stream),
                                hint)
-            with print_lock:
-                try:
-                    stream.write(text)
-                    stream.flush()
-                except (OSError, ValueError):  # a closed terminal or stream
-                    pass
+            self._bars.write(stream, text)

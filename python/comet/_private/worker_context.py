@@ -78,6 +78,7 @@ class WorkerContext:
     warned_blocking_get: bool = False  # get() on that loop warned once
     ref_readers: Any = None  # ThreadPoolExecutor of ref futures (ref_futures.py)
     log_streamer: Any = None  # a driver's log_streamer.LogStreamer (log_to_driver)
+    progress_bars: Any = None  # a driver's progress_bars.BarManager (tqdm_ray)
     job_runtime_env: dict[str, Any] = field(default_factory=dict)  # a driver's job env
     runtime_envs: dict[str, Any] = field(default_factory=dict)  # prepared, by merged JSON
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)

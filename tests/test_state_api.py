@@ -438,6 +438,11 @@ def test_cli_logs(cluster):
     actor = actor_row(cluster)
     actor_logs = cluster.cli("logs", "--actor-id", actor["actor_id"][:12])
     assert actor_logs.returncode == 0 and "pinger says hello" in actor_logs.stdout, actor_logs
+    # Whole names, which a user copies into `comet logs NAME`.
+    listing = cluster.cli("logs")
+    names = re.findall(r"worker-[0-9a-f]{56}\.out", listing.stdout)
+    assert names and "…" not in listing.stdout, listing.stdout
+    assert cluster.cli("logs", names[0]).returncode == 0
     driver_tasks(cluster)
     tasks = json.loads(cluster.cli("list", "tasks", "--filter", "state=FINISHED",
                                    "--format", "json").stdout)

@@ -96,7 +96,8 @@ def logs(address: str | None, node_id: str | None, actor_id: str | None, task_id
         for node in nodes:
             files = log_files.list_log_files(node.get("session_dir", ""))
             click.echo(f"Node {node['node_id']} ({node['state']}), {node.get('session_dir')}/logs:")
-            click.echo(format_table(files, ["name", "size"]) if files else "  (no log files)")
+            click.echo(format_table(files, ["name", "size"], max_width=None)
+                       if files else "  (no log files)")
         return
     try:
         paths = [(n, log_files.log_path(n.get("session_dir", ""), filename)) for n in nodes]

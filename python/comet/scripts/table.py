@@ -10,16 +10,19 @@ import click
 Row = dict[str, Any]
 
 
-def _cell(value: Any, width: int) -> str:
+def _cell(value: Any, width: int | None) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, (dict, list)):
         value = json.dumps(value, default=str)
     text = "" if value is None else str(value)
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if width is None or len(text) <= width else text[:width - 1] + "…"
 
 
-def format_table(rows: Sequence[Row], columns: Sequence[str], max_width: int = 60) -> str:
+def format_table(rows: Sequence[Row], columns: Sequence[str],
+                 max_width: int | None = 60) -> str:
+    """Columns padded to their widest cell; cells past `max_width` are cut
+    with "…" (None: never, for values a user copies, like file names)."""
     cells = [[_cell(r.get(c), max_width) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]

@@ -91,19 +91,42 @@ def test_init_returns_a_context(comet_start):
 
 def test_init_refuses_what_it_cannot_honour():
     """Ray: _system_config when joining a cluster raises ValueError; Comet also
-    refuses a dashboard or local_mode for a local cluster rather than
+    refuses local_mode and contradictory dashboard options rather than
     dropping them."""
     with pytest.raises(ValueError, match="_system_config must not be provided"):
         comet.init(address="127.0.0.1:1", _system_config={"health_check_period_ms": 10})
-    with pytest.raises(ValueError, match="starts no dashboard"):
-        comet.init(include_dashboard=True)
+    with pytest.raises(ValueError, match="include_dashboard=False"):
+        comet.init(include_dashboard=False, dashboard_port=8266)
     with pytest.raises(ValueError, match="dashboard_port"):
-        comet.init(dashboard_port=8266)
+        comet.init(dashboard_port=-1)
     with pytest.raises(ValueError, match="local_mode"):
         comet.init(local_mode=True)
     with pytest.raises(ValueError, match="logging_level"):
         comet.init(logging_level="chatty")
     assert not comet.is_initialized()
+
+
+def test_init_can_start_a_dashboard_beside_a_local_cluster(comet_start):
+    """Ray: init(include_dashboard=True) starts the dashboard; the context's
+    dashboard_url serves it (behind the cluster token); shutdown stops it."""
+    import urllib.request
+
+    import psutil
+
+    from comet._private import auth
+
+    ctx = comet_start(num_cpus=1, include_dashboard=True, dashboard_port=0)
+    assert ctx.dashboard_url and ctx.dashboard_url == comet.get_runtime_context().get_dashboard_url()
+    token = auth.load()["token"]
+    request = urllib.request.Request(f"http://{ctx.dashboard_url}/api/jobs/",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        assert reply.status == 200
+    dash = [p for p in psutil.Process().children(recursive=True)
+            if "comet.dashboard" in " ".join(p.cmdline())]
+    assert len(dash) == 1
+    comet.shutdown()
+    assert not dash[0].is_running() or dash[0].status() == psutil.STATUS_ZOMBIE
 
 
 def test_init_logging_level(comet_start):

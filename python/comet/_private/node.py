@@ -111,6 +111,37 @@ def _raylet_args(session_dir: str, gcs_address: str, plasma_socket: str,
     return args
 
 
+DASHBOARD_START_TIMEOUT_S = 20.0
+
+
+def start_dashboard(session_dir: str, gcs_address: str, host: str,
+                    port: int) -> tuple[DaemonProcess | None, str]:
+    """Starts `python -m comet.dashboard`; returns it and its URL (None and an
+    explanation when it did not come up)."""
+    from comet._private.daemon import DaemonStartError
+
+    log_dir = os.path.join(session_dir, "logs")
+    try:
+        dash = DaemonProcess(
+            "dashboard",
+            [sys.executable, "-m", "comet.dashboard", "--gcs-address", gcs_address,
+             "--host", host, "--port", str(port), "--session-dir", session_dir,
+             "--metrics-auth", os.environ.get("COMET_METRICS_AUTH", "token")],
+            log_dir, ready_prefix="dashboard ready on", timeout_s=DASHBOARD_START_TIMEOUT_S)
+    except DaemonStartError as e:
+        return None, str(e)
+    return dash, dash.ready_line.split()[-1]
+
+
+def publish_dashboard_url(gcs_address: str, url: str) -> None:
+    """Where drivers and workers on any node find the dashboard (runtime
+    context, init())."""
+    from comet import _raylet
+
+    _raylet.StateClient(gcs_address).kv_put(session.KV_NAMESPACE, session.KV_DASHBOARD_URL,
+                                            url.encode())
+
+
 class LocalNode:
     """A GCS and a raylet started by this driver, stopped by :meth:`stop`."""
 
@@ -135,9 +166,23 @@ class LocalNode:
         self.plasma_socket = raylet.plasma_socket
         self.sockets_dir = os.path.dirname(raylet.plasma_socket)
         self.node_ip = options.node_ip
+        self.dashboard: DaemonProcess | None = None
+
+    def start_dashboard(self, host: str, port: int) -> str:
+        """init(include_dashboard=True): the dashboard beside this cluster;
+        returns its URL. RuntimeError when it does not come up."""
+        dash, url_or_why = start_dashboard(self.session_dir, self.gcs_address, host, port)
+        if dash is None:
+            raise RuntimeError(f"init(include_dashboard=True): the dashboard did not start: "
+                               f"{url_or_why}")
+        self.dashboard = dash
+        publish_dashboard_url(self.gcs_address, url_or_why)
+        return url_or_why
 
     def stop(self) -> None:
-        """Stops the raylet (which stops its workers), then the GCS."""
+        """Stops the dashboard, the raylet (which stops its workers), then the GCS."""
+        if self.dashboard is not None:
+            self.dashboard.stop()
         self.raylet.stop()
         self.gcs.stop()
         session.remove_runtime_files(self.session_dir)

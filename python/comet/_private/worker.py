@@ -241,7 +241,7 @@ def init(
             logger.info("Connected to Comet cluster at %s.%s", ctx.gcs_address,
                         _dashboard_words(info.dashboard_url))
             return info
-        _check_new_cluster_options(include_dashboard, kwargs)
+        dashboard = _check_new_cluster_options(include_dashboard, kwargs)
         config = _raylet.config(system_config)  # ValueError names a bad entry, before starting
         node = LocalNode(NodeOptions(
             num_cpus=num_cpus, num_gpus=num_gpus, resources=resources, memory=memory,
@@ -249,6 +249,8 @@ def init(
             temp_dir=temp_dir, system_config=system_config,
             node_ip=kwargs.get("_node_ip_address") or "127.0.0.1"))
         try:
+            if dashboard is not None:
+                node.start_dashboard(*dashboard)
             max_inline = config["max_direct_call_object_size"]
             in_flight = config["max_tasks_in_flight_per_worker"]
             cw = _raylet.CoreWorker(
@@ -334,19 +336,42 @@ def _apply_logging(level: Any, configure: bool) -> None:
         comet_logger.propagate = False
 
 
-def _check_new_cluster_options(include_dashboard: bool | None, kwargs: dict[str, Any]) -> None:
-    """Options of a new local cluster that Comet cannot honour fail here."""
-    if include_dashboard:
-        raise ValueError("init() starts no dashboard for a local cluster: start one with "
-                         "`comet start --head` and init(address='auto'), or leave "
-                         "include_dashboard unset")
-    for name in ("dashboard_host", "dashboard_port"):
-        if kwargs.get(name) is not None:
-            raise ValueError(f"init({name}=...) needs a dashboard, which a local init() "
-                             f"does not start (use `comet start --head --{name.replace('_', '-')}`)")
+def _check_new_cluster_options(include_dashboard: bool | None,
+                               kwargs: dict[str, Any]) -> tuple[str, int] | None:
+    """Options of a new local cluster: where its dashboard should listen
+    (None: no dashboard); what Comet cannot honour fails here."""
+    if include_dashboard is not None and not isinstance(include_dashboard, bool):
+        raise TypeError(f"include_dashboard must be a bool or None, "
+                        f"got {type(include_dashboard).__name__}")
+    host, port = kwargs.get("dashboard_host"), kwargs.get("dashboard_port")
+    if include_dashboard is False and (host is not None or port is not None):
+        raise ValueError("dashboard_host/dashboard_port were given with include_dashboard=False")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int)
+                             or not 0 <= port <= 65535):
+        raise ValueError(f"dashboard_port must be a port number, got {port!r}")
+    if host is not None and not isinstance(host, str):
+        raise ValueError(f"dashboard_host must be a string, got {host!r}")
     if kwargs.get("local_mode"):
         raise ValueError("local_mode=True is not supported (Ray deprecated it): tasks always "
                          "run in worker processes")
+    # Off unless asked for (Ray's default is on): init() waits for the
+    # dashboard to come up, 0.53 s against 0.06 s without it here.
+    if not (include_dashboard or host is not None or port is not None):
+        return None
+    from comet.scripts.netcheck import port_in_use
+
+    host = host or "127.0.0.1"
+    if port is None and not port_in_use(host, 8265):
+        port = 8265  # Ray's port, when it is free
+    elif not port:  # 0, or 8265 taken: any free port
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    elif port_in_use(host, port):
+        raise ValueError(f"dashboard_port {port} on {host} is already in use")
+    return host, port
 
 
 def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,

@@ -16,13 +16,13 @@ import click
 from comet import _raylet
 from comet._private import auth, session
 from comet._private.daemon import DaemonProcess, DaemonStartError
-from comet._private.node import NodeOptions, start_gcs, start_raylet
+from comet._private.node import (NodeOptions, publish_dashboard_url, start_dashboard,
+                                 start_gcs, start_raylet)
 from comet._private.session import DEFAULT_TEMP_DIR
 from comet.exceptions import AuthenticationError
 from comet.scripts.netcheck import is_listening, port_in_use, split_address
 
 DEFAULT_PORT = 6379
-DASHBOARD_START_TIMEOUT_S = 20.0
 
 
 def _fail(message: str) -> click.ClickException:
@@ -55,23 +55,6 @@ def _dashboard_wanted(include: bool | None) -> bool:
     if include and not found:
         raise _fail("--include-dashboard: the comet.dashboard module is not installed")
     return found if include is None else include
-
-
-def _start_dashboard(session_dir: str, gcs_address: str, host: str,
-                     port: int) -> tuple[DaemonProcess | None, str]:
-    """Starts `python -m comet.dashboard`; returns it and its URL (None and an
-    explanation when it did not come up: the cluster works without it)."""
-    log_dir = os.path.join(session_dir, "logs")
-    try:
-        dash = DaemonProcess(
-            "dashboard",
-            [sys.executable, "-m", "comet.dashboard", "--gcs-address", gcs_address,
-             "--host", host, "--port", str(port), "--session-dir", session_dir,
-             "--metrics-auth", os.environ.get("COMET_METRICS_AUTH", "token")],
-            log_dir, ready_prefix="dashboard ready on", timeout_s=DASHBOARD_START_TIMEOUT_S)
-    except DaemonStartError as e:
-        return None, str(e)
-    return dash, dash.ready_line.split()[-1]
 
 
 def _dashboard_login_hint() -> str:
@@ -264,8 +247,8 @@ def _start_head(options: NodeOptions, port: int, temp_dir: str, include_dashboar
         options, temp_dir, port, None)
     url = None
     if dashboard:
-        dash, url_or_why = _start_dashboard(session_dir, gcs_address, dashboard_host,
-                                            dashboard_port)
+        dash, url_or_why = start_dashboard(session_dir, gcs_address, dashboard_host,
+                                           dashboard_port)
         if dash is None:
             click.echo(f"Warning: {url_or_why}; the cluster runs without it.", err=True)
         else:
@@ -273,9 +256,7 @@ def _start_head(options: NodeOptions, port: int, temp_dir: str, include_dashboar
             daemons.insert(0, dash)
             session.write_info(session_dir, dashboard_url=url, pids={
                 d.name: d.pid for d in daemons})
-            # For drivers and workers on any node (runtime context, init()).
-            _raylet.StateClient(gcs_address).kv_put(
-                session.KV_NAMESPACE, session.KV_DASHBOARD_URL, url.encode())
+            publish_dashboard_url(gcs_address, url)
     click.echo(f"Comet head node started (node {node_id}).\n"
                f"  GCS address:  {gcs_address}\n"
                f"  Session dir:  {session_dir}\n"

@@ -146,10 +146,6 @@ def _terminate() -> None:
     cw.stop_receiving()
 
 
-# The name last announced to the raylet's log monitor on this worker.
-_announced: list[Any] = [None]
-
-
 def _announce(marker: str) -> None:
     """Writes a marker line to this worker's stdout and stderr files: the
     raylet's log monitor names the lines that follow with it when it
@@ -164,10 +160,10 @@ def _announce(marker: str) -> None:
             pass
 
 
-def _announce_task(task: Any) -> None:
+def _announce_task(ctx: worker_context.WorkerContext, task: Any) -> None:
     key = (task.function_name, task.name)
-    if key != _announced[0]:
-        _announced[0] = key
+    if key != ctx.announced_task:
+        ctx.announced_task = key
         _announce(":task_name:" + (key[1] or key[0].rsplit(".", 1)[-1]))
 
 
@@ -187,7 +183,7 @@ def _announce_actor(instance_or_class: Any) -> None:
 def _begin(task: Any) -> None:
     ctx = worker_context.get()
     if ctx.mode == "worker" and task.task_type == NORMAL_TASK:
-        _announce_task(task)
+        _announce_task(ctx, task)
     local = ctx.local.begin()
     local.task = task  # names and resources are read from it when asked (runtime context)
     if task.task_type == ACTOR_TASK:

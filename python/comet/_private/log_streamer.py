@@ -126,12 +126,7 @@ def format_line(source: Source, line: str, repeats: int, driver_ip: str, colour:
 
 
 def _wants_colour(stream: TextIO) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return not os.environ.get("NO_COLOR") and progress_bars.is_tty(stream)
 
 
 def _env_flag(name: str, default: bool) -> bool:

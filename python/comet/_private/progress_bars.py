@@ -56,7 +56,8 @@ def _label(source: tuple) -> str:
     return f" ({name} pid={pid})" if name else f" (pid={pid})"
 
 
-def _is_tty(stream: TextIO) -> bool:
+def is_tty(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (False for closed or odd streams)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -82,7 +83,7 @@ class BarManager:
             if bar is None:
                 bar = self._bars[key] = _Bar(state, _label(source))
             bar.state = state
-            tty = _is_tty(out)
+            tty = is_tty(out)
             if tty:
                 self._clear(out)
             if state.get("closed"):
@@ -98,7 +99,7 @@ class BarManager:
     def write(self, stream: TextIO, text: str) -> None:
         """Writes streamed text without tearing the bars."""
         with self._lock:
-            tty = self._drawn and _is_tty(sys.stderr)
+            tty = self._drawn and is_tty(sys.stderr)
             if tty:
                 self._clear(sys.stderr)
                 sys.stderr.flush()
@@ -115,7 +116,7 @@ class BarManager:
         """Leaves the live bars' last state on screen (shutdown)."""
         with self._lock:
             out = sys.stderr
-            if _is_tty(out):
+            if is_tty(out):
                 self._clear(out)
             now = time.time()
             for bar in self._bars.values():

@@ -42,6 +42,7 @@ process.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import io
 import json
@@ -277,15 +278,11 @@ def prepare(cw: Any, env: dict[str, Any] | None,
         -1 if timeout is None else int(timeout)
 
 
-_CURRENT: list[dict[str, Any]] = []
-
-
+@functools.cache
 def current() -> dict[str, Any]:
     """The env a worker was started in ({} for none, and in drivers)."""
-    if not _CURRENT:
-        raw = os.environ.get(ENV_VARIABLE)
-        _CURRENT.append(json.loads(raw) if raw else {})
-    return _CURRENT[0]
+    raw = os.environ.get(ENV_VARIABLE)
+    return json.loads(raw) if raw else {}
 
 
 def for_submission(cw: Any, own: dict[str, Any] | None) -> tuple[str, str, dict, int] | None:

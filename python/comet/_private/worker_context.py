@@ -88,6 +88,7 @@ class WorkerContext:
     capturing_placement_group: bool = False
     # The task this worker's execution thread runs now (read from other threads).
     running_task_id: bytes | None = None
+    announced_task: Any = None  # (function, name) last named to the log monitor
     cancelled_task_id: bytes | None = None  # cancel() interrupted this task
     # GPU ids and task of the task running on this thread or asyncio task.
     local: TaskLocal = field(default_factory=TaskLocal)

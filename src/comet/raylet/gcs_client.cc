@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "src/comet/raylet/grpc_status.h"
+#include "src/comet/rpc/async_call.h"
 #include "src/comet/rpc/client_pool.h"
 #include "src/comet/rpc/grpc_auth.h"
 
@@ -58,54 +59,47 @@ absl::Status GcsClient::UnregisterNode(const NodeID& node_id,
 void GcsClient::ReportResourceUsage(
     const rpc::ReportResourceUsageRequest& request, absl::Duration timeout,
     std::function<void(absl::Status, rpc::ReportResourceUsageReply)> done) {
-  struct Call {
-    grpc::ClientContext context;
-    rpc::ReportResourceUsageRequest request;
-    rpc::ReportResourceUsageReply reply;
-  };
-  auto call = std::make_shared<Call>();
-  call->request = request;
-  SetDeadline(&call->context, timeout);
-  resource_stub_->async()->ReportResourceUsage(
-      &call->context, &call->request, &call->reply,
-      [call, done = std::move(done)](grpc::Status status) {
-        done(ToAbslStatus(status), std::move(call->reply));
-      });
+  auto* stub = resource_stub_.get();
+  rpc::CallAsync<rpc::ReportResourceUsageRequest, rpc::ReportResourceUsageReply>(
+      [stub](auto* context, auto* req, auto* reply, auto cb) {
+        stub->async()->ReportResourceUsage(context, req, reply, std::move(cb));
+      },
+      request,
+      [done = std::move(done)](const grpc::Status& status, rpc::ReportResourceUsageReply&& reply) {
+        done(ToAbslStatus(status), std::move(reply));
+      },
+      absl::ToInt64Milliseconds(timeout));
 }
 
 void GcsClient::ReportWorkerFailure(
     const rpc::ReportWorkerFailureRequest& request, absl::Duration timeout,
     std::function<void(absl::Status)> done) {
-  struct Call {
-    grpc::ClientContext context;
-    rpc::ReportWorkerFailureRequest request;
-    rpc::ReportWorkerFailureReply reply;
-  };
-  auto call = std::make_shared<Call>();
-  call->request = request;
-  SetDeadline(&call->context, timeout);
-  worker_stub_->async()->ReportWorkerFailure(
-      &call->context, &call->request, &call->reply,
-      [call, done = std::move(done)](grpc::Status status) {
+  auto* stub = worker_stub_.get();
+  rpc::CallAsync<rpc::ReportWorkerFailureRequest, rpc::ReportWorkerFailureReply>(
+      [stub](auto* context, auto* req, auto* reply, auto cb) {
+        stub->async()->ReportWorkerFailure(context, req, reply, std::move(cb));
+      },
+      request,
+      [done = std::move(done)](const grpc::Status& status, rpc::ReportWorkerFailureReply&&) {
         done(ToAbslStatus(status));
-      });
+      },
+      absl::ToInt64Milliseconds(timeout));
 }
 
 void GcsClient::Publish(rpc::PubMessage message, absl::Duration timeout,
                         std::function<void(absl::Status)> done) {
-  struct Call {
-    grpc::ClientContext context;
-    rpc::PublishRequest request;
-    rpc::PublishReply reply;
-  };
-  auto call = std::make_shared<Call>();
-  *call->request.mutable_message() = std::move(message);
-  SetDeadline(&call->context, timeout);
-  pubsub_stub_->async()->Publish(
-      &call->context, &call->request, &call->reply,
-      [call, done = std::move(done)](grpc::Status status) {
+  rpc::PublishRequest request;
+  *request.mutable_message() = std::move(message);
+  auto* stub = pubsub_stub_.get();
+  rpc::CallAsync<rpc::PublishRequest, rpc::PublishReply>(
+      [stub](auto* context, auto* req, auto* reply, auto cb) {
+        stub->async()->Publish(context, req, reply, std::move(cb));
+      },
+      std::move(request),
+      [done = std::move(done)](const grpc::Status& status, rpc::PublishReply&&) {
         done(ToAbslStatus(status));
-      });
+      },
+      absl::ToInt64Milliseconds(timeout));
 }
 
 }  // namespace comet::raylet

@@ -184,6 +184,27 @@ def test_gpu_ids_in_the_runtime_context(comet_start):
     assert half[2]["GPU"] == 0.5 and half[3] == {"GPU": [(0, 0.5)]}
 
 
+def test_gpu_and_cpu_tasks_never_share_a_worker(comet_start):
+    """Ray: a worker process that ran a GPU task only runs GPU tasks after
+    it, and one that ran a CPU task only CPU tasks (CUDA state and
+    CUDA_VISIBLE_DEVICES stay with GPU workers)."""
+    comet_start(num_cpus=1, num_gpus=1)
+
+    @comet.remote
+    def pid():
+        return os.getpid(), os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    gpu_pids, cpu_pids = set(), set()
+    for _ in range(3):
+        gpu_pid, visible = comet.get(pid.options(num_gpus=1).remote())
+        assert visible == "0"
+        gpu_pids.add(gpu_pid)
+        cpu_pids.add(comet.get(pid.remote())[0])
+    assert gpu_pids.isdisjoint(cpu_pids), (gpu_pids, cpu_pids)
+    # Each kind keeps reusing its workers (one task at a time on one CPU).
+    assert len(gpu_pids) == 1 and len(cpu_pids) == 1
+
+
 def test_full_store_raises_object_store_full_error(comet_start):
     """Ray: put of an object the store cannot hold raises
     ray.exceptions.ObjectStoreFullError."""

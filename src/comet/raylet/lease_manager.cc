@@ -135,8 +135,8 @@ void LeaseManager::DispatchToWorkers(absl::Time now, bool* undone) {
     RequestId id = waiting_for_worker_.front();
     waiting_for_worker_.pop_front();
     Queued& queued = requests_.at(id);
-    auto worker = pool_->PopIdleWorker(queued.request.job_id,
-                                       queued.request.env.hash, now);
+    auto worker = pool_->PopIdleWorker(queued.request.job_id, queued.request.env.hash,
+                                       queued.request.demand.HasGpus(), now);
     if (!worker) {
       still_waiting.push_back(id);
       continue;

@@ -24,18 +24,20 @@ class FakeWorkerPool : public WorkerPoolInterface {
     LeasedWorker info;
     JobID job_id;
     std::string env_hash;
+    std::optional<bool> uses_gpu;
   };
 
   std::optional<LeasedWorker> PopIdleWorker(const JobID& job_id, const std::string& env_hash,
-                                            absl::Time) override {
+                                            bool uses_gpu, absl::Time) override {
     for (int pass = 0; pass < 2; ++pass) {
       for (auto it = idle.begin(); it != idle.end(); ++it) {
         bool match = (pass == 0 ? it->job_id == job_id : it->job_id.IsNil()) &&
-                     it->env_hash == env_hash;
+                     it->env_hash == env_hash && it->uses_gpu.value_or(uses_gpu) == uses_gpu;
         if (!match) continue;
         Worker worker = *it;
         idle.erase(it);
         worker.job_id = job_id;
+        worker.uses_gpu = uses_gpu;
         leased[worker.info.worker_id] = worker;
         return worker.info;
       }
@@ -394,6 +396,24 @@ TEST_F(LeaseManagerTest, WorkersAreReusedOnlyWithinAJob) {
   EXPECT_EQ(GrantOf("a2").worker.worker_id, GrantOf("a").worker.worker_id);
   RegisterWorker();
   EXPECT_NE(GrantOf("b").worker.worker_id, GrantOf("a").worker.worker_id);
+}
+
+TEST_F(LeaseManagerTest, GpuLeasesGetWorkersOfTheirOwn) {
+  Init({{"CPU", 2}, {"GPU", 1}});
+  pool_.Register();
+  Request("cpu", {{"CPU", 1}});
+  Return("cpu");
+  // The only idle worker ran CPU work: a GPU lease starts another.
+  Request("gpu", {{"GPU", 1}});
+  EXPECT_FALSE(outcomes_.count("gpu"));
+  EXPECT_EQ(pool_.starting, 1u);
+  RegisterWorker();
+  EXPECT_NE(GrantOf("gpu").worker.worker_id, GrantOf("cpu").worker.worker_id);
+  Return("gpu");
+  Request("gpu2", {{"GPU", 1}});
+  EXPECT_EQ(GrantOf("gpu2").worker.worker_id, GrantOf("gpu").worker.worker_id);
+  Request("cpu2", {{"CPU", 1}});
+  EXPECT_EQ(GrantOf("cpu2").worker.worker_id, GrantOf("cpu").worker.worker_id);
 }
 
 TEST_F(LeaseManagerTest, WorkerStartsAreCapped) {

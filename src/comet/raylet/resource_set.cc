@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -65,6 +66,13 @@ void ResourceSet::SetFixed(absl::string_view name, int64_t fixed) {
   } else {
     quantities_[std::string(name)] = fixed;
   }
+}
+
+bool ResourceSet::HasGpus() const {
+  for (const auto& [name, fixed] : quantities_) {
+    if (name == "GPU" || absl::StartsWith(name, "GPU_group_")) return true;
+  }
+  return false;
 }
 
 bool ResourceSet::Contains(const ResourceSet& other) const {

@@ -52,6 +52,8 @@ class ResourceSet {
 
   bool IsEmpty() const { return quantities_.empty(); }
   bool Has(absl::string_view name) const { return GetFixed(name) > 0; }
+  // Whether it holds GPUs, directly or a placement group's (GPU_group_...).
+  bool HasGpus() const;
 
   // True when every quantity of `other` is at most this set's quantity.
   bool Contains(const ResourceSet& other) const;

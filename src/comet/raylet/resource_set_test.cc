@@ -26,6 +26,14 @@ TEST(ResourceSetTest, StoresFixedPointAndDropsZeros) {
   EXPECT_DOUBLE_EQ(set.Get("GPU"), 0.5);
 }
 
+TEST(ResourceSetTest, GpusCountDirectlyOrFromABundle) {
+  EXPECT_TRUE(Make({{"GPU", 0.25}}).HasGpus());
+  EXPECT_TRUE(Make({{"CPU", 1}, {"GPU_group_0_abc", 1}}).HasGpus());
+  EXPECT_TRUE(Make({{"GPU_group_abc", 1}}).HasGpus());
+  EXPECT_FALSE(Make({{"CPU", 1}, {"GPUish", 1}, {"bundle_group_abc", 1}}).HasGpus());
+  EXPECT_FALSE(ResourceSet().HasGpus());
+}
+
 TEST(ResourceSetTest, RoundsToNearestTenThousandth) {
   EXPECT_EQ(Make({{"GPU", 0.33333}}).GetFixed("GPU"), 3333);
   EXPECT_EQ(Make({{"GPU", 0.00006}}).GetFixed("GPU"), 1);

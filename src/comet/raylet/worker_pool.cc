@@ -106,24 +106,26 @@ absl::Status WorkerPool::RegisterWorker(const WorkerID& worker_id, int pid,
 
 std::optional<LeasedWorker> WorkerPool::PopIdleWorker(const JobID& job_id,
                                                       const std::string& env_hash,
-                                                      absl::Time now) {
+                                                      bool uses_gpu, absl::Time now) {
   // Most recently idle first: its caches are warmest.
   for (const JobID& wanted : {job_id, JobID::Nil()}) {
     for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
       const WorkerInfo& worker = workers_.at(*it);
-      if (worker.job_id == wanted && worker.env_hash == env_hash)
-        return Lease(std::prev(it.base()), job_id);
+      if (worker.job_id == wanted && worker.env_hash == env_hash &&
+          worker.uses_gpu.value_or(uses_gpu) == uses_gpu)
+        return Lease(std::prev(it.base()), job_id, uses_gpu);
     }
   }
   return std::nullopt;
 }
 
 std::optional<LeasedWorker> WorkerPool::Lease(
-    std::list<WorkerID>::iterator idle, const JobID& job_id) {
+    std::list<WorkerID>::iterator idle, const JobID& job_id, bool uses_gpu) {
   WorkerInfo& worker = workers_.at(*idle);
   idle_.erase(idle);
   worker.state = WorkerState::kLeased;
   worker.job_id = job_id;
+  worker.uses_gpu = uses_gpu;
   return LeasedWorker{worker.worker_id, worker.port, worker.pid};
 }
 

@@ -4,8 +4,9 @@
 //   any state --Terminate/Kill/timeout--> kDying --process exit--> removed
 //
 // A worker is started in one runtime_env (WorkerEnv, by hash; none for
-// prestarted workers), bound to the job of its first lease, and only reused
-// for leases of that job and env. Workers that do not register within `register_timeout` are killed and
+// prestarted workers), bound to the job of its first lease and to whether
+// that lease used GPUs, and only reused for leases of that job, env and
+// kind (GPU and CPU work never share a process, as in Ray). Workers that do not register within `register_timeout` are killed and
 // count as failed starts; consecutive failed starts back further starts off
 // exponentially (so a broken interpreter does not fork in a tight loop).
 // Idle workers beyond `idle_soft_limit` are stopped after `idle_timeout`.
@@ -52,6 +53,8 @@ struct WorkerInfo {
   WorkerState state = WorkerState::kStarting;
   JobID job_id;  // Nil until the first lease.
   std::string env_hash;  // its runtime_env's (empty: none)
+  // Whether it serves leases that use GPUs; unset until its first lease.
+  std::optional<bool> uses_gpu;
   // Killed if not registered this long after its start (its env's setup
   // time, at least the pool's register_timeout).
   absl::Duration register_timeout = absl::InfiniteDuration();
@@ -65,7 +68,7 @@ class WorkerPool : public WorkerPoolInterface {
 
   // WorkerPoolInterface.
   std::optional<LeasedWorker> PopIdleWorker(const JobID& job_id,
-                                            const std::string& env_hash,
+                                            const std::string& env_hash, bool uses_gpu,
                                             absl::Time now) override;
   void PushIdleWorker(const WorkerID& worker_id, absl::Time now) override;
   void DisconnectWorker(const WorkerID& worker_id) override;
@@ -106,7 +109,7 @@ class WorkerPool : public WorkerPoolInterface {
   void MarkDying(WorkerInfo& worker);
   void RemoveFromIdle(const WorkerID& worker_id);
   std::optional<LeasedWorker> Lease(std::list<WorkerID>::iterator idle,
-                                    const JobID& job_id);
+                                    const JobID& job_id, bool uses_gpu);
   absl::StatusOr<WorkerInfo*> Starting(const WorkerID& worker_id);
 
   WorkerSpawner* const spawner_;

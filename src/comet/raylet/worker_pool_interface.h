@@ -29,11 +29,13 @@ class WorkerPoolInterface {
 
   // An idle registered worker started in runtime_env `env_hash` and bound
   // to `job_id`, else an unbound one of that env (which becomes bound to
-  // `job_id` for the rest of its life); nullopt if none. The worker is
-  // leased until PushIdleWorker or DisconnectWorker.
+  // `job_id` for the rest of its life); nullopt if none. As Ray does, GPU
+  // and CPU leases never share a process: a worker's first lease decides
+  // whether it serves leases that use GPUs (`uses_gpu`) or leases that do
+  // not. The worker is leased until PushIdleWorker or DisconnectWorker.
   virtual std::optional<LeasedWorker> PopIdleWorker(const JobID& job_id,
                                                     const std::string& env_hash,
-                                                    absl::Time now) = 0;
+                                                    bool uses_gpu, absl::Time now) = 0;
 
   // A leased worker is free again.
   virtual void PushIdleWorker(const WorkerID& worker_id, absl::Time now) = 0;

@@ -38,12 +38,12 @@ TEST_F(WorkerPoolTest, StartingWorkersAreCountedUntilTheyRegister) {
   ASSERT_TRUE(pool_->StartWorker(now_, WorkerEnv{}).ok());
   ASSERT_TRUE(pool_->StartWorker(now_, WorkerEnv{}).ok());
   EXPECT_EQ(pool_->NumStartingWorkers(), 2u);
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", now_));
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", false, now_));
   auto [pid, worker_id] = spawner_->spawned[0];
   ASSERT_TRUE(pool_->RegisterWorker(worker_id, pid, 7001, now_).ok());
   EXPECT_EQ(pool_->NumStartingWorkers(), 1u);
   EXPECT_EQ(pool_->NumIdleWorkers(), 1u);
-  auto leased = pool_->PopIdleWorker(kJobA, "", now_);
+  auto leased = pool_->PopIdleWorker(kJobA, "", false, now_);
   ASSERT_TRUE(leased);
   EXPECT_EQ(leased->worker_id, worker_id);
   EXPECT_EQ(leased->port, 7001);
@@ -60,25 +60,25 @@ TEST_F(WorkerPoolTest, RegistrationIsCheckedAgainstWhatWasStarted) {
 
 TEST_F(WorkerPoolTest, WorkersAreBoundToTheJobOfTheirFirstLease) {
   WorkerID worker_id = StartRegistered();
-  auto leased = pool_->PopIdleWorker(kJobA, "", now_);
+  auto leased = pool_->PopIdleWorker(kJobA, "", false, now_);
   ASSERT_TRUE(leased);
   EXPECT_EQ(pool_->Find(worker_id)->job_id, kJobA);
   pool_->PushIdleWorker(worker_id, now_);
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobB, "", now_));
-  auto again = pool_->PopIdleWorker(kJobA, "", now_);
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobB, "", false, now_));
+  auto again = pool_->PopIdleWorker(kJobA, "", false, now_);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->worker_id, worker_id);
 }
 
 TEST_F(WorkerPoolTest, PrefersAWorkerOfTheJobOverAnUnboundOne) {
   WorkerID bound = StartRegistered();
-  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", now_));
+  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", false, now_));
   pool_->PushIdleWorker(bound, now_);
   WorkerID unbound = StartRegistered();
-  auto for_a = pool_->PopIdleWorker(kJobA, "", now_);
+  auto for_a = pool_->PopIdleWorker(kJobA, "", false, now_);
   ASSERT_TRUE(for_a);
   EXPECT_EQ(for_a->worker_id, bound);
-  auto for_b = pool_->PopIdleWorker(kJobB, "", now_);
+  auto for_b = pool_->PopIdleWorker(kJobB, "", false, now_);
   ASSERT_TRUE(for_b);
   EXPECT_EQ(for_b->worker_id, unbound);
 }
@@ -86,7 +86,7 @@ TEST_F(WorkerPoolTest, PrefersAWorkerOfTheJobOverAnUnboundOne) {
 TEST_F(WorkerPoolTest, ExitsRemoveWorkersAndReportWhatTheyWere) {
   WorkerID idle = StartRegistered();
   WorkerID leased = StartRegistered();
-  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", now_));  // Most recent: `leased`.
+  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", false, now_));  // Most recent: `leased`.
   EXPECT_EQ(pool_->Find(leased)->state, WorkerState::kLeased);
   auto info = pool_->OnProcessExited(PidOf(leased), now_);
   ASSERT_TRUE(info);
@@ -161,7 +161,7 @@ TEST_F(WorkerPoolTest, IdleWorkersOverTheSoftLimitTimeOut) {
   EXPECT_EQ(pool_->Find(newer)->state, WorkerState::kIdle);
   // A dying worker is never handed out.
   pool_->OnProcessExited(PidOf(newer), now_);
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", now_));
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", false, now_));
 }
 
 TEST_F(WorkerPoolTest, LeasedWorkersDoNotTimeOut) {
@@ -170,7 +170,7 @@ TEST_F(WorkerPoolTest, LeasedWorkersDoNotTimeOut) {
   options.idle_timeout = absl::Seconds(1);
   Reset(options);
   StartRegistered();
-  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", now_));
+  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", false, now_));
   pool_->Tick(now_ + absl::Hours(1));
   EXPECT_TRUE(spawner_->terminated.empty());
 }
@@ -184,7 +184,25 @@ TEST_F(WorkerPoolTest, DisconnectTerminatesAndKillSigkills) {
   ASSERT_TRUE(pool_->KillWorker(b).ok());
   EXPECT_EQ(spawner_->killed.count(PidOf(b)), 1u);
   EXPECT_TRUE(absl::IsNotFound(pool_->KillWorker(WorkerID::FromRandom())));
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", now_));
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", false, now_));
+}
+
+TEST_F(WorkerPoolTest, GpuAndCpuLeasesNeverShareAWorker) {
+  WorkerID first = StartRegistered();
+  ASSERT_TRUE(pool_->PopIdleWorker(kJobA, "", /*uses_gpu=*/true, now_));
+  EXPECT_EQ(pool_->Find(first)->uses_gpu, std::optional<bool>(true));
+  pool_->PushIdleWorker(first, now_);
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", false, now_));
+  WorkerID second = StartRegistered();
+  EXPECT_FALSE(pool_->Find(second)->uses_gpu.has_value());
+  auto cpu = pool_->PopIdleWorker(kJobA, "", false, now_);
+  ASSERT_TRUE(cpu);
+  EXPECT_EQ(cpu->worker_id, second);
+  pool_->PushIdleWorker(second, now_);
+  auto gpu = pool_->PopIdleWorker(kJobA, "", true, now_);
+  ASSERT_TRUE(gpu);
+  EXPECT_EQ(gpu->worker_id, first);
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", true, now_));
 }
 
 TEST_F(WorkerPoolTest, WorkersServeOnlyTheirRuntimeEnv) {
@@ -194,9 +212,9 @@ TEST_F(WorkerPoolTest, WorkersServeOnlyTheirRuntimeEnv) {
   EXPECT_EQ(pool_->NumStartingWorkers(""), 0u);
   auto [pid, worker_id] = spawner_->spawned.back();
   ASSERT_TRUE(pool_->RegisterWorker(worker_id, pid, 7002, now_).ok());
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", now_));
-  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "other", now_));
-  auto leased = pool_->PopIdleWorker(kJobA, "hash1", now_);
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "", false, now_));
+  EXPECT_FALSE(pool_->PopIdleWorker(kJobA, "other", false, now_));
+  auto leased = pool_->PopIdleWorker(kJobA, "hash1", false, now_);
   ASSERT_TRUE(leased);
   EXPECT_EQ(leased->worker_id, worker_id);
   EXPECT_EQ(pool_->Find(worker_id)->env_hash, "hash1");

@@ -593,6 +593,40 @@ def test_generators_stream_and_iterate_asynchronously(shared):
     assert [comet.get(ref) for ref in count.remote(2)] == [0, 1]
 
 
+def test_generator_completed_is_a_ref_to_the_tasks_end(shared, tmp_path):
+    """Ray: ObjectRefGenerator.completed() is an ObjectRef, ready when the
+    generator task ends; get() of it returns None, also when the task raised
+    (the error is the stream's last item); is_finished() says whether every
+    item was taken."""
+    gate = tmp_path / "go"
+
+    @comet.remote
+    def count(n, fail=False):
+        while not gate.exists():
+            time.sleep(0.01)
+        for i in range(n):
+            yield i
+        if fail:
+            raise ValueError("boom")
+
+    gen = count.remote(2)
+    done = gen.completed()
+    assert isinstance(done, comet.ObjectRef)
+    assert comet.wait([done], timeout=0.2) == ([], [done])  # still running
+    gate.touch()
+    assert comet.get(done, timeout=60) is None
+    assert not gen.is_finished()
+    assert [comet.get(ref) for ref in gen] == [0, 1]
+    assert gen.is_finished()
+
+    failing = count.remote(1, fail=True)
+    assert comet.get(failing.completed(), timeout=60) is None
+    refs = list(failing)
+    assert comet.get(refs[0]) == 0
+    with pytest.raises(ValueError, match="boom"):
+        comet.get(refs[1])
+
+
 def test_cancel_interrupts_with_keyboard_interrupt(shared):
     """Ray: cancel(force=False) raises KeyboardInterrupt inside the running
     task; get() raises TaskCancelledError even when the task caught it."""

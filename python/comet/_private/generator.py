@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from comet import exceptions
 from comet._private import worker_context
+
+if TYPE_CHECKING:
+    from comet._raylet import ObjectRef
 
 
 _END = object()  # the stream ended (StopIteration cannot cross a Future)
@@ -64,8 +67,18 @@ class ObjectRefGenerator:
         except StopIteration:
             return _END
 
-    def completed(self) -> bool:
-        """Whether the stream has ended (all items were consumed)."""
+    def completed(self) -> ObjectRef:
+        """An ObjectRef that becomes ready when the generator task ends.
+
+        ``comet.get`` of it returns None once the task ran to its end (an
+        exception the task raised is the stream's last item, not this ref's),
+        and raises the system error (a crashed worker, a cancel) that ended
+        it otherwise.
+        """
+        return worker_context.core_worker().generator_completion_ref(self._task_id)
+
+    def is_finished(self) -> bool:
+        """Whether every item has been taken (``next`` would stop)."""
         return self._done
 
     def task_id(self) -> bytes:

@@ -37,6 +37,8 @@ _SYSTEM_ERRORS: dict[bytes, type[exceptions.RayError]] = {
     b"ACTOR_DIED": exceptions.ActorDiedError,
 }
 KWARGS_METADATA = b"COMET_KWARGS"
+# A generator task's end (its ObjectRefGenerator.completed() ref reads None).
+_END_OF_STREAM_METADATA = b"COMET_STREAM_END"
 
 _init_lock = threading.Lock()
 logger = logging.getLogger(__name__)
@@ -116,6 +118,8 @@ def value_of(data: Any, metadata: bytes) -> Any:
             return err
         cls = _SYSTEM_ERRORS.get(kind, exceptions.RaySystemError)
         return _system_error(cls, bytes(data).decode(errors="replace"))
+    if metadata == _END_OF_STREAM_METADATA:
+        return None
     return serialization.deserialize(data, metadata)
 
 

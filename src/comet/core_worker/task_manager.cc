@@ -21,6 +21,10 @@ ObjectID TaskManager::GeneratorItemId(const TaskID& task_id, int64_t index) {
   return ObjectID::FromIndex(task_id, static_cast<uint32_t>(index + 1));
 }
 
+ObjectID TaskManager::GeneratorCompletionId(const TaskID& task_id) {
+  return ObjectID::FromIndex(task_id, 0);
+}
+
 ObjectPtr TaskManager::ToObject(const rpc::ReturnObject& ret) {
   if (ret.in_plasma()) return RayObject::InPlasma(ret.size(), ret.plasma_node_id());
   auto obj = std::make_shared<RayObject>();
@@ -98,6 +102,7 @@ void TaskManager::CompleteTask(const TaskID& task_id, const rpc::PushTaskReply& 
   }
   if (end_index >= 0) {
     callbacks_.store_stream_item(GeneratorItemId(task_id, end_index), RayObject::EndOfStream());
+    callbacks_.store_stream_item(GeneratorCompletionId(task_id), RayObject::EndOfStream());
   }
   callbacks_.release_args(done.arg_refs);
 }
@@ -148,6 +153,8 @@ void TaskManager::FailTask(const TaskID& task_id, const std::string& kind,
                                  RayObject::Error(final_kind, text));
     callbacks_.store_stream_item(GeneratorItemId(task_id, error_index + 1),
                                  RayObject::EndOfStream());
+    callbacks_.store_stream_item(GeneratorCompletionId(task_id),
+                                 RayObject::Error(final_kind, text));
   }
   callbacks_.release_args(done.arg_refs);
 }

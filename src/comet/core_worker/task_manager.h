@@ -74,6 +74,11 @@ class TaskManager {
 
   // The ObjectID of item `index` of a generator task's stream.
   static ObjectID GeneratorItemId(const TaskID& task_id, int64_t index);
+  // The object stored when a generator task ends (Ray's
+  // ObjectRefGenerator.completed()): an end-of-stream marker when it ran to
+  // its end (an exception it raised is the stream's last item), else the
+  // system error that ended it.
+  static ObjectID GeneratorCompletionId(const TaskID& task_id);
   static ObjectPtr ToObject(const rpc::ReturnObject& ret);
 
  private:

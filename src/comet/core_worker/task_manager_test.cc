@@ -99,6 +99,25 @@ TEST_F(TaskManagerTest, GeneratorItemsThenEndOfStream) {
   EXPECT_EQ(stream_[TaskManager::GeneratorItemId(task_id_, 0)]->data, "first");
   EXPECT_EQ(stream_[TaskManager::GeneratorItemId(task_id_, 1)]->metadata,
             RayObject::kEndOfStream);
+  EXPECT_EQ(stream_[TaskManager::GeneratorCompletionId(task_id_)]->metadata,
+            RayObject::kEndOfStream);
+}
+
+TEST_F(TaskManagerTest, AFailedGeneratorEndsWithTheErrorAndCompletesWithIt) {
+  rpc::TaskSpec spec = Spec(0, 0);
+  spec.set_is_generator(true);
+  manager_.AddPendingTask(spec, {});
+  rpc::ReturnObject item;
+  item.mutable_value()->set_data("first");
+  manager_.AddGeneratorItem(task_id_, 0, item);
+  manager_.FailTask(task_id_, kWorkerCrashed, "it died", false);
+  EXPECT_EQ(stream_[TaskManager::GeneratorItemId(task_id_, 1)]->metadata,
+            std::string("COMET_ERROR:") + kWorkerCrashed);
+  EXPECT_EQ(stream_[TaskManager::GeneratorItemId(task_id_, 2)]->metadata,
+            RayObject::kEndOfStream);
+  const ObjectPtr& completion = stream_[TaskManager::GeneratorCompletionId(task_id_)];
+  EXPECT_EQ(completion->metadata, std::string("COMET_ERROR:") + kWorkerCrashed);
+  EXPECT_EQ(completion->data, "it died");
 }
 
 }  // namespace

@@ -419,6 +419,12 @@ py::object NextGeneratorItem(const WorkerPtr& w, const py::bytes& task_id_bytes,
   return MakeRef(w, id);
 }
 
+py::object GeneratorCompletionRef(const WorkerPtr& w, const py::bytes& task_id_bytes) {
+  auto task_id = TaskID::FromBinary(std::string(task_id_bytes));
+  ThrowIfError(task_id.status());
+  return MakeRef(w, core::TaskManager::GeneratorCompletionId(*task_id));
+}
+
 py::dict NodeDict(const rpc::NodeInfo& n) {
   py::dict d;
   d["NodeID"] = NodeID::FromBinary(n.node_id()).value_or(NodeID::Nil()).Hex();
@@ -625,6 +631,7 @@ void BindCoreWorker(py::module_& m) {
            },
            py::arg("ref"), py::arg("force") = false, py::arg("recursive") = true)
       .def("next_generator_item", &NextGeneratorItem)
+      .def("generator_completion_ref", &GeneratorCompletionRef)
       .def("kv_get",
            [](CoreWorker& w, const std::string& ns, const py::bytes& key) -> py::object {
              absl::StatusOr<std::optional<std::string>> value;

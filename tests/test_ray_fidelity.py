@@ -264,6 +264,40 @@ def test_cluster_utils_cluster(tmp_path):
     _assert_no_leftovers()
 
 
+def test_wait_fetch_local_pulls_ready_objects_here(tmp_path):
+    """Ray: wait(fetch_local=True) (the default) returns an object as ready
+    once it is in the local node's store; wait(fetch_local=False) returns it
+    without pulling it."""
+    import numpy as np
+
+    from comet._private import worker_context
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
+                      temp_dir=str(tmp_path / "cluster"))
+    try:
+        cluster.add_node(num_cpus=1, resources={"far": 1})
+        cluster.wait_for_nodes()
+        comet.init(address=cluster.address)
+
+        @comet.remote(resources={"far": 1})
+        def big():
+            return np.ones(4 * 1024 * 1024, dtype=np.uint8)
+
+        cw = worker_context.core_worker()
+        ref = big.remote()
+        assert comet.wait([ref], timeout=60, fetch_local=False) == ([ref], [])
+        assert not cw.object_exists(ref)
+        assert comet.wait([ref], timeout=60) == ([ref], [])
+        assert cw.object_exists(ref)
+        assert int(comet.get(ref).sum()) == 4 * 1024 * 1024
+        with pytest.raises(TypeError, match="fetch_local"):
+            comet.wait([ref], fetch_local="yes")
+    finally:
+        comet.shutdown()
+        cluster.shutdown()
+    _assert_no_leftovers()
+
+
 def test_system_config_reaches_workers(comet_start):
     """Ray: `_system_config` is the cluster's config, for every process: a
     worker sees the driver's settings (Comet: through the raylet, as

@@ -558,6 +558,9 @@ def wait(
     """Waits until ``num_returns`` of the refs are ready or ``timeout`` passes.
 
     Returns ``(ready, not_ready)``, each in the order of ``object_refs``.
+    With ``fetch_local`` (the default), a ready object that lives in another
+    node's store is pulled to this node first, and counts as ready only once
+    it is here; with ``fetch_local=False`` nothing is pulled.
     """
     if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
         raise TypeError(f"wait() expects a list of ObjectRefs, got {type(object_refs).__name__}")
@@ -571,10 +574,13 @@ def wait(
         raise ValueError(f"num_returns must be between 0 and {len(refs)}, got {num_returns!r}")
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
         raise ValueError(f"timeout must be a non-negative number or None, got {timeout!r}")
+    if not isinstance(fetch_local, bool):
+        raise TypeError(f"fetch_local must be a bool, got {type(fetch_local).__name__}")
     if not refs or num_returns == 0:
         return [], refs
     cw = worker_context.core_worker(auto_init=True)
-    ready_flags = cw.wait(refs, num_returns, -1.0 if timeout is None else float(timeout))
+    ready_flags = cw.wait(refs, num_returns, -1.0 if timeout is None else float(timeout),
+                          fetch_local)
     ready = [r for r, ok in zip(refs, ready_flags) if ok][:num_returns] if num_returns else []
     ready_set = set(ready)
     return ready, [r for r in refs if r not in ready_set]

@@ -253,6 +253,25 @@ struct PlasmaFetch {
 // Gets `ids` from the local plasma store; those it lacks are pulled from
 // other nodes by the local raylet (in interruptible slices until
 // `deadline`), then read again.
+// Has the local raylet pull `ids` (plasma objects; `objects` their memory
+// store entries) into this node's store, until each is local, failed, or
+// the deadline passes (kPullTimedOut), in slices that Ctrl-C can interrupt.
+// One error per object, empty once it is local.
+std::vector<std::string> PullUntil(const WorkerPtr& w, const std::vector<ObjectID>& ids,
+                                   const std::vector<ObjectPtr>& objects, absl::Time deadline) {
+  std::vector<std::string> errors(ids.size(), kPullTimedOut);
+  WaitInterruptibly(deadline, [&](absl::Time slice) {
+    // A pull outlives the slice at the raylet; the next call joins it.
+    absl::Duration budget = std::max(slice + absl::Milliseconds(900) - absl::Now(),
+                                     absl::Milliseconds(100));
+    if (deadline != absl::InfiniteFuture()) budget = std::min(budget, deadline - absl::Now());
+    errors = w->PullObjects(ids, objects, std::max(budget, absl::Milliseconds(1)));
+    return std::none_of(errors.begin(), errors.end(),
+                        [](const std::string& e) { return e == kPullTimedOut; });
+  });
+  return errors;
+}
+
 PlasmaFetch FetchFromPlasma(const WorkerPtr& w, const std::vector<ObjectID>& ids,
                             const std::vector<ObjectPtr>& objects, absl::Time deadline) {
   PlasmaFetch out;
@@ -279,20 +298,7 @@ PlasmaFetch FetchFromPlasma(const WorkerPtr& w, const std::vector<ObjectID>& ids
     pull_ids.push_back(ids[i]);
     pull_objects.push_back(objects[i]);
   }
-  auto pull = [&](const std::vector<ObjectID>& which, const std::vector<ObjectPtr>& objs) {
-    std::vector<std::string> errors(which.size(), kPullTimedOut);
-    WaitInterruptibly(deadline, [&](absl::Time slice) {
-      // A pull outlives the slice at the raylet; the next call joins it.
-      absl::Duration budget = std::max(slice + absl::Milliseconds(900) - absl::Now(),
-                                       absl::Milliseconds(100));
-      if (deadline != absl::InfiniteFuture()) budget = std::min(budget, deadline - absl::Now());
-      errors = w->PullObjects(which, objs, std::max(budget, absl::Milliseconds(1)));
-      return std::none_of(errors.begin(), errors.end(),
-                          [](const std::string& e) { return e == kPullTimedOut; });
-    });
-    return errors;
-  };
-  std::vector<std::string> errors = pull(pull_ids, pull_objects);
+  std::vector<std::string> errors = PullUntil(w, pull_ids, pull_objects, deadline);
   std::vector<std::optional<plasma::ObjectBuffer>> again = read(pull_ids);
   for (size_t k = 0; k < missing.size(); ++k) {
     out.buffers[missing[k]] = again[k];
@@ -303,7 +309,7 @@ PlasmaFetch FetchFromPlasma(const WorkerPtr& w, const std::vector<ObjectID>& ids
   for (size_t k = 0; k < missing.size(); ++k) {
     size_t i = missing[k];
     if (out.buffers[i].has_value() || !out.errors[i].empty()) continue;
-    std::vector<std::string> one = pull({ids[i]}, {objects[i]});
+    std::vector<std::string> one = PullUntil(w, {ids[i]}, {objects[i]}, deadline);
     out.buffers[i] = read({ids[i]})[0];
     if (!out.buffers[i].has_value()) out.errors[i] = one[0];
   }
@@ -373,14 +379,57 @@ py::list GetObjects(const WorkerPtr& w, const py::list& refs, double timeout_s) 
   return out;
 }
 
+// Whether `id` is in this node's plasma store.
+bool InLocalStore(const WorkerPtr& w, const ObjectID& id) {
+  absl::StatusOr<bool> local;
+  {
+    py::gil_scoped_release release;
+    local = w->plasma().Contains(id);
+  }
+  ThrowIfError(local.status());
+  return *local;
+}
+
+// fetch_local: of the `ready` objects, those that live in plasma on other
+// nodes are pulled here until the deadline; one that has not arrived by then
+// is not ready (Ray: what wait() calls ready is in the local store). One
+// that cannot be pulled at all (lost) stays ready: get() raises its error.
+void FetchReadyObjects(const WorkerPtr& w, const std::vector<ObjectID>& ids, absl::Time deadline,
+                       std::vector<bool>* ready) {
+  std::vector<size_t> ready_at;
+  std::vector<ObjectID> ready_ids;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if ((*ready)[i]) {
+      ready_at.push_back(i);
+      ready_ids.push_back(ids[i]);
+    }
+  }
+  std::vector<ObjectPtr> found = w->Get(ready_ids, absl::Now());
+  std::vector<size_t> at;
+  std::vector<ObjectID> pull_ids;
+  std::vector<ObjectPtr> pull_objects;
+  for (size_t k = 0; k < ready_ids.size(); ++k) {
+    if (found[k] == nullptr || !found[k]->in_plasma || InLocalStore(w, ready_ids[k])) continue;
+    at.push_back(ready_at[k]);
+    pull_ids.push_back(ready_ids[k]);
+    pull_objects.push_back(std::move(found[k]));
+  }
+  if (pull_ids.empty()) return;
+  std::vector<std::string> errors = PullUntil(w, pull_ids, pull_objects, deadline);
+  for (size_t k = 0; k < at.size(); ++k) {
+    if (errors[k] == kPullTimedOut) (*ready)[at[k]] = false;
+  }
+}
+
 py::list WaitObjects(const WorkerPtr& w, const py::list& refs, size_t num_returns,
-                     double timeout_s) {
+                     double timeout_s, bool fetch_local) {
   std::vector<ObjectID> ids;
   for (const py::handle& r : refs) ids.push_back(r.cast<PyObjectRef&>().id());
   std::vector<bool> ready(ids.size(), false);
   BlockedScope blocked(w.get());
   bool first = true;
-  WaitInterruptibly(DeadlineFor(timeout_s), [&](absl::Time slice) {
+  absl::Time deadline = DeadlineFor(timeout_s);
+  WaitInterruptibly(deadline, [&](absl::Time slice) {
     auto enough = [&] {
       return static_cast<size_t>(std::count(ready.begin(), ready.end(), true)) >= num_returns;
     };
@@ -392,9 +441,21 @@ py::list WaitObjects(const WorkerPtr& w, const py::list& refs, size_t num_return
     first = false;
     return enough();
   });
+  if (fetch_local) {
+    blocked.Engage();
+    FetchReadyObjects(w, ids, deadline, &ready);
+  }
   py::list out;
   for (bool r : ready) out.append(r);
   return out;
+}
+
+// Ray's CoreWorker.object_exists: whether the value is here, in this
+// process's memory store (inline) or in this node's plasma store.
+bool ObjectExists(const WorkerPtr& w, const PyObjectRef& ref) {
+  ObjectPtr obj = w->Get({ref.id()}, absl::Now())[0];
+  if (obj == nullptr) return false;
+  return !obj->in_plasma || InLocalStore(w, ref.id());
 }
 
 py::object NextGeneratorItem(const WorkerPtr& w, const py::bytes& task_id_bytes, int64_t index,
@@ -602,7 +663,9 @@ void BindCoreWorker(py::module_& m) {
              return owned ? MakeRef(w, oid) : py::none();
            })
       .def("get_objects", &GetObjects)
-      .def("wait", &WaitObjects)
+      .def("wait", &WaitObjects, py::arg("refs"), py::arg("num_returns"), py::arg("timeout_s"),
+           py::arg("fetch_local") = true)
+      .def("object_exists", &ObjectExists)
       .def("on_ready",
            [](CoreWorker& w, const PyObjectRef& r, py::function callback) {
              // The callback may run on any thread, and is dropped there too:

@@ -148,8 +148,7 @@ void BindActors(py::module_& m) {
                py::gil_scoped_release release;
                status = w.KillActor(id, force, no_restart);
              }
-             if (absl::IsNotFound(status)) throw py::value_error(std::string(status.message()));
-             ThrowIfError(status);
+             ThrowIfError(status);  // unknown actor: ValueError
            })
       .def("get_actor_info",
            [](CoreWorker& w, const py::bytes& actor_id) -> py::object {

@@ -283,7 +283,7 @@ PlasmaFetch FetchFromPlasma(const WorkerPtr& w, const std::vector<ObjectID>& ids
       py::gil_scoped_release release;
       got = w->plasma().Get(which, 0);
     }
-    ThrowIfError(got.status());
+    ThrowIfError(got.status(), ErrorDomain::kPlasma);
     return *std::move(got);
   };
   out.buffers = read(ids);
@@ -386,7 +386,7 @@ bool InLocalStore(const WorkerPtr& w, const ObjectID& id) {
     py::gil_scoped_release release;
     local = w->plasma().Contains(id);
   }
-  ThrowIfError(local.status());
+  ThrowIfError(local.status(), ErrorDomain::kPlasma);
   return *local;
 }
 
@@ -647,7 +647,7 @@ void BindCoreWorker(py::module_& m) {
                py::gil_scoped_release release;
                buf = w->CreatePlasma(oid, data_size, meta.size());
              }
-             ThrowIfError(buf.status());
+             ThrowIfError(buf.status(), ErrorDomain::kPlasma);
              if (!meta.empty()) std::memcpy(buf->metadata, meta.data(), meta.size());
              return PlasmaView(w->plasma_ptr(), oid, buf->data, buf->data_size, meta, true);
            })
@@ -659,7 +659,7 @@ void BindCoreWorker(py::module_& m) {
                py::gil_scoped_release release;
                status = w->SealPlasma(oid, owned, size);
              }
-             ThrowIfError(status);
+             ThrowIfError(status, ErrorDomain::kPlasma);
              return owned ? MakeRef(w, oid) : py::none();
            })
       .def("get_objects", &GetObjects)
@@ -840,11 +840,9 @@ void BindCoreWorker(py::module_& m) {
           ThrowRpcError(status, "GetAllNodeInfo", "the GCS at " + gcs_address);
         }
         if (!status.ok()) {
-          PyErr_SetString(PyExc_ConnectionError,
-                          ("cannot reach a Comet GCS at " + gcs_address + ": " +
-                           status.error_message())
-                              .c_str());
-          throw py::error_already_set();
+          // Whatever went wrong, there is no GCS to use there.
+          ThrowIfError(absl::UnavailableError("cannot reach a Comet GCS at " + gcs_address +
+                                              ": " + status.error_message()));
         }
         py::list out;
         for (const auto& n : reply.node_info_list()) {

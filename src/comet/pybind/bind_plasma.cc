@@ -23,7 +23,7 @@ using plasma::PlasmaClient;
 
 ObjectID ToObjectId(const py::bytes& id) {
   absl::StatusOr<ObjectID> parsed = ObjectID::FromBinary(std::string(id));
-  ThrowIfError(parsed.status());
+  ThrowIfError(parsed.status(), ErrorDomain::kPlasma);
   return *parsed;
 }
 
@@ -33,7 +33,7 @@ std::shared_ptr<PlasmaClient> Connect(const std::string& socket_path, const std:
     py::gil_scoped_release release;
     client = PlasmaClient::Connect(socket_path, name);
   }
-  ThrowIfError(client.status());
+  ThrowIfError(client.status(), ErrorDomain::kPlasma);
   return *client;
 }
 
@@ -47,7 +47,7 @@ py::memoryview Create(const std::shared_ptr<PlasmaClient>& client, const py::byt
     buf = client->Create(id, static_cast<uint64_t>(data_size), static_cast<uint64_t>(metadata_size),
                          primary);
   }
-  ThrowIfError(buf.status());
+  ThrowIfError(buf.status(), ErrorDomain::kPlasma);
   return PlasmaView(client, id, buf->data, buf->data_size, std::string(), /*writable=*/true);
 }
 
@@ -66,7 +66,7 @@ void Put(const std::shared_ptr<PlasmaClient>& client, const py::bytes& id_bytes,
     py::gil_scoped_release release;
     status = client->Put(id, bytes, meta, primary);
   }
-  ThrowIfError(status);
+  ThrowIfError(status, ErrorDomain::kPlasma);
 }
 
 py::list Get(const std::shared_ptr<PlasmaClient>& client, const std::vector<py::bytes>& id_bytes,
@@ -79,7 +79,7 @@ py::list Get(const std::shared_ptr<PlasmaClient>& client, const std::vector<py::
     py::gil_scoped_release release;
     bufs = client->Get(ids, timeout_ms);
   }
-  ThrowIfError(bufs.status());
+  ThrowIfError(bufs.status(), ErrorDomain::kPlasma);
   py::list out;
   for (size_t i = 0; i < ids.size(); ++i) {
     const auto& buf = (*bufs)[i];
@@ -158,14 +158,14 @@ void BindPlasma(py::module_& m) {
           "seal",
           [](PlasmaClient& c, const py::bytes& id) {
             ObjectID oid = ToObjectId(id);
-            ThrowIfError(Unlocked([&] { return c.Seal(oid); }));
+            ThrowIfError(Unlocked([&] { return c.Seal(oid); }), ErrorDomain::kPlasma);
           },
           py::arg("object_id"), "Makes a created object immutable and visible to readers.")
       .def(
           "abort",
           [](PlasmaClient& c, const py::bytes& id) {
             ObjectID oid = ToObjectId(id);
-            ThrowIfError(Unlocked([&] { return c.Abort(oid); }));
+            ThrowIfError(Unlocked([&] { return c.Abort(oid); }), ErrorDomain::kPlasma);
           },
           py::arg("object_id"), "Discards a created, unsealed object.")
       .def("put", &Put, py::arg("object_id"), py::arg("data"), py::arg("metadata") = py::bytes(),
@@ -179,7 +179,7 @@ void BindPlasma(py::module_& m) {
           [](PlasmaClient& c, const py::bytes& id) {
             ObjectID oid = ToObjectId(id);
             absl::StatusOr<bool> has = Unlocked([&] { return c.Contains(oid); });
-            ThrowIfError(has.status());
+            ThrowIfError(has.status(), ErrorDomain::kPlasma);
             return *has;
           },
           py::arg("object_id"), "Whether a sealed object with this id is in the store.")
@@ -189,8 +189,8 @@ void BindPlasma(py::module_& m) {
             std::vector<ObjectID> oids;
             for (const py::bytes& b : ids) oids.push_back(ToObjectId(b));
             auto result = Unlocked([&] { return c.Delete(oids); });
-            ThrowIfError(result.status());
-            for (const absl::Status& s : *result) ThrowIfError(s);
+            ThrowIfError(result.status(), ErrorDomain::kPlasma);
+            for (const absl::Status& s : *result) ThrowIfError(s, ErrorDomain::kPlasma);
           },
           py::arg("object_ids"),
           "Deletes sealed objects (at once, or when their last reference goes).")
@@ -198,7 +198,7 @@ void BindPlasma(py::module_& m) {
           "list",
           [](PlasmaClient& c) {
             auto result = Unlocked([&] { return c.List(); });
-            ThrowIfError(result.status());
+            ThrowIfError(result.status(), ErrorDomain::kPlasma);
             py::list out;
             for (const auto& o : *result) {
               py::dict d;
@@ -217,7 +217,7 @@ void BindPlasma(py::module_& m) {
           "stats",
           [](PlasmaClient& c) {
             auto result = Unlocked([&] { return c.Stats(); });
-            ThrowIfError(result.status());
+            ThrowIfError(result.status(), ErrorDomain::kPlasma);
             return StatsDict(*result);
           },
           "Store-wide counters: capacity, used and fallback bytes, evictions, clients.")

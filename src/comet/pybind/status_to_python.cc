@@ -1,6 +1,10 @@
 #include "src/comet/pybind/status_to_python.h"
 
+#include <stdexcept>
 #include <string>
+
+#include "absl/strings/str_cat.h"
+#include "src/comet/rpc/grpc_auth.h"
 
 namespace py = pybind11;
 
@@ -39,36 +43,53 @@ void RegisterExceptions(py::module_& m) {
                               "ObjectStoreFullError).");
 }
 
-void ThrowIfError(const absl::Status& status) {
+void ThrowIfError(const absl::Status& status, ErrorDomain domain) {
   if (status.ok()) return;
   std::string message(status.message());
-  PyObject* type = g_plasma_error;
+  const bool plasma = domain == ErrorDomain::kPlasma;
+  PyObject* type = plasma ? g_plasma_error : PyExc_RuntimeError;
+  py::object keep_alive;
   switch (status.code()) {
-    case absl::StatusCode::kUnauthenticated: {
-      py::object error = py::module_::import("comet.exceptions").attr("AuthenticationError");
-      PyErr_SetString(error.ptr(), message.c_str());
-      throw py::error_already_set();
-    }
+    case absl::StatusCode::kUnauthenticated:
+      keep_alive = py::module_::import("comet.exceptions").attr("AuthenticationError");
+      type = keep_alive.ptr();
+      break;
     case absl::StatusCode::kInvalidArgument:
-      throw py::value_error(message);
-    case absl::StatusCode::kUnavailable:
-      PyErr_SetString(PyExc_ConnectionError, message.c_str());
-      throw py::error_already_set();
-    case absl::StatusCode::kAlreadyExists:
-      type = g_object_exists;
+      type = PyExc_ValueError;
       break;
     case absl::StatusCode::kNotFound:
-      type = g_object_not_found;
+      type = plasma ? g_object_not_found : PyExc_ValueError;
+      break;
+    case absl::StatusCode::kAlreadyExists:
+      type = plasma ? g_object_exists : PyExc_ValueError;
       break;
     case absl::StatusCode::kResourceExhausted:
     case absl::StatusCode::kOutOfRange:
-      type = g_store_full;
+      if (plasma) type = g_store_full;
+      break;
+    case absl::StatusCode::kUnavailable:
+      type = PyExc_ConnectionError;
+      break;
+    case absl::StatusCode::kDeadlineExceeded:
+      type = PyExc_TimeoutError;
       break;
     default:
       break;
   }
   PyErr_SetString(type, message.c_str());
   throw py::error_already_set();
+}
+
+void ThrowRpcError(const grpc::Status& status, absl::string_view what, absl::string_view peer) {
+  std::string detail = status.error_message();
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    auto auth = rpc::LoadClusterAuth();
+    if (auth.ok()) detail = rpc::RefusedTokenMessage(detail, *auth);
+  }
+  // gRPC's codes are absl's, number for number.
+  ThrowIfError(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                            absl::StrCat(what, " to ", peer, " failed: ", detail)));
+  throw std::logic_error("ThrowIfError returned for an error");  // not reached
 }
 
 }  // namespace comet::pybind

@@ -139,7 +139,8 @@ def test_killed_node_is_noticed_and_work_goes_on(cluster):
         return np.ones(10 * MiB // 8)
 
     lost = big.remote()
-    comet.wait([lost], timeout=60)
+    # Not pulled here: its only copy stays on the victim.
+    comet.wait([lost], timeout=60, fetch_local=False)
 
     @comet.remote(resources={"victim": 0.5})
     class Resident:

@@ -661,6 +661,57 @@ def test_generator_completed_is_a_ref_to_the_tasks_end(shared, tmp_path):
         comet.get(refs[1])
 
 
+def test_actor_death_messages_follow_rays(shared):
+    """Ray: an ActorDiedError names the actor (class_name, actor_id, pid,
+    name, namespace, ip) under "The actor died unexpectedly before finishing
+    this task." and ends with the cause; .actor_id is its hex id and
+    .actor_init_failed says whether the constructor raised."""
+    @comet.remote
+    class Victim:
+        def pid(self):
+            return os.getpid()
+
+        def die(self):
+            os._exit(1)
+
+    @comet.remote
+    class Broken:
+        def __init__(self):
+            raise ValueError("cannot start")
+
+        def ping(self):
+            return 1
+
+    def died(call):
+        with pytest.raises(comet.exceptions.ActorDiedError) as info:
+            comet.get(call, timeout=60)
+        return info.value
+
+    killed = Victim.options(name="victim-one").remote()
+    pid = comet.get(killed.pid.remote())
+    comet.kill(killed)
+    err = died(killed.pid.remote())
+    lines = str(err).splitlines()
+    assert lines[0] == "The actor died unexpectedly before finishing this task."
+    assert lines[1:6] == ["\tclass_name: Victim", f"\tactor_id: {killed._actor_id.hex()}",
+                          f"\tpid: {pid}", "\tname: victim-one",
+                          f"\tnamespace: {comet.get_runtime_context().namespace}"]
+    assert lines[6].startswith("\tip: ")
+    assert lines[7] == "The actor is dead because it was killed by `comet.kill`."
+    assert err.actor_id == killed._actor_id.hex() and not err.actor_init_failed
+
+    crashed = Victim.remote()
+    comet.get(crashed.pid.remote())
+    died(crashed.die.remote())
+    assert ("The actor is dead because its worker process has died. Worker exit detail: "
+            "exit code 1") in str(died(crashed.pid.remote()))
+
+    err = died(Broken.remote().ping.remote())
+    assert str(err).startswith("The actor died because of an error raised in its creation task")
+    assert "cannot start" in str(err) and err.actor_init_failed
+    assert isinstance(err.cause, comet.exceptions.RayTaskError)
+
+
 def test_cancel_interrupts_with_keyboard_interrupt(shared):
     """Ray: cancel(force=False) raises KeyboardInterrupt inside the running
     task; get() raises TaskCancelledError even when the task caught it."""

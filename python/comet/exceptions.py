@@ -422,6 +422,9 @@ class RayActorError(RayError):
         actor_id: the actor's id (hex), if known.
         error_msg: why.
         cause: the error raised by the actor's constructor, when that killed it.
+        actor_init_failed: whether the constructor raised (``cause``).
+        preempted: whether its node was taken away (always False in Comet,
+            which has no autoscaler to drain nodes).
     """
 
     _default_message = "The actor died unexpectedly before finishing this task."
@@ -438,6 +441,8 @@ class RayActorError(RayError):
         self.error_msg = error_msg
         self.actor_id = actor_id
         self.cause = cause
+        self.actor_init_failed = cause is not None
+        self.preempted = False
 
 
 class ActorDiedError(RayActorError):

@@ -10,6 +10,7 @@ import asyncio
 import atexit
 import logging
 import os
+import re
 import threading
 import uuid
 import warnings
@@ -34,9 +35,9 @@ _SYSTEM_ERRORS: dict[bytes, type[exceptions.RayError]] = {
     b"TASK_UNSCHEDULABLE": exceptions.TaskUnschedulableError,
     b"TASK_PLACEMENT_GROUP_REMOVED": exceptions.TaskPlacementGroupRemoved,
     b"RUNTIME_ENV_SETUP_FAILED": exceptions.RuntimeEnvSetupError,
-    b"ACTOR_DIED": exceptions.ActorDiedError,
 }
 KWARGS_METADATA = b"COMET_KWARGS"
+_ACTOR_ID_LINE = re.compile(r"^\tactor_id: ([0-9a-f]+)$", re.MULTILINE)
 # A generator task's end (its ObjectRefGenerator.completed() ref reads None).
 _END_OF_STREAM_METADATA = b"COMET_STREAM_END"
 
@@ -111,13 +112,16 @@ def value_of(data: Any, metadata: bytes) -> Any:
         kind = metadata[len(_SYSTEM_ERROR_PREFIX):]
         if kind == b"ACTOR_CREATION_FAILED":
             cause = serialization.deserialize(data, serialization.METADATA_ERROR)
-            err = _system_error(exceptions.ActorDiedError,
-                                f"The actor died because its constructor raised an "
-                                f"exception:\n{cause}")
+            err = exceptions.ActorDiedError(cause=cause)
             err.__cause__ = cause
             return err
+        message = bytes(data).decode(errors="replace")
+        if kind == b"ACTOR_DIED":
+            # The core's layout (src/comet/core_worker/actor_death.h).
+            found = _ACTOR_ID_LINE.search(message)
+            return exceptions.ActorDiedError(message, actor_id=found[1] if found else None)
         cls = _SYSTEM_ERRORS.get(kind, exceptions.RaySystemError)
-        return _system_error(cls, bytes(data).decode(errors="replace"))
+        return _system_error(cls, message)
     if metadata == _END_OF_STREAM_METADATA:
         return None
     return serialization.deserialize(data, metadata)

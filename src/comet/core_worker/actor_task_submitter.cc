@@ -75,8 +75,7 @@ void ActorTaskSubmitter::Submit(rpc::TaskSpec spec) {
     spec.mutable_actor_task()->set_caller_id(caller_id_.Binary());
     if (actor.state == rpc::ActorTableData::DEAD) {
       effects.failed.push_back(std::move(spec));
-      effects.failed_cause = actor.death_cause;
-      effects.creation_failed = actor.creation_failed;
+      SetFailure(actor, &effects);
     } else {
       int64_t seq = spec.actor_task().sequence_number();
       actor.waiting[seq] = std::move(spec);
@@ -141,6 +140,9 @@ void ActorTaskSubmitter::LeaveWorker(Actor& actor, Effects* effects) {
     rpc::TaskSpec spec = request->task_spec();
     if (spec.max_retries() == 0) {
       effects->interrupted.push_back(std::move(spec));
+      effects->interrupted_cause = actor.who.Message(
+          "The actor's worker process died while running this call, which has no retries "
+          "left (max_task_retries).");
       continue;
     }
     if (spec.max_retries() > 0) spec.set_max_retries(spec.max_retries() - 1);
@@ -156,8 +158,7 @@ void ActorTaskSubmitter::OnCallsLost(Actor& actor, Effects* effects) {
     if (actor.stream != nullptr) effects->closing.push_back(std::move(actor.stream));
     for (auto& [seq, request] : actor.in_flight) effects->failed.push_back(request->task_spec());
     actor.in_flight.clear();
-    effects->failed_cause = actor.death_cause;
-    effects->creation_failed = actor.creation_failed;
+    SetFailure(actor, effects);
     return;
   }
   // The actor's worker is gone; the GCS will say whether it restarts.
@@ -184,8 +185,7 @@ void ActorTaskSubmitter::OnReply(const ActorID& actor_id, int64_t sequence, int6
       // still be answered.
       effects.failed.push_back(call->second->task_spec());
       actor.in_flight.erase(call);
-      effects.failed_cause = actor.death_cause;
-      effects.creation_failed = actor.creation_failed;
+      SetFailure(actor, &effects);
     } else {
       OnCallsLost(actor, &effects);
     }
@@ -233,6 +233,7 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
     Actor& actor = it->second;
     unreachable_.erase(*actor_id);
     if (actor.state == rpc::ActorTableData::DEAD) return;
+    actor.who.Update(data);
     actor.death_cause = data.death_cause();
     switch (data.state()) {
       case rpc::ActorTableData::ALIVE:
@@ -252,14 +253,12 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
         // Calls in flight may still be answered (a graceful exit runs the
         // calls queued before it); they fail when their stream ends.
         effects.failed = TakeWaiting(actor);
-        effects.failed_cause = data.death_cause();
         if (data.has_creation_error()) {
           // The constructor raised: calls fail with its (serialized) error.
           actor.death_cause = data.creation_error().data();
           actor.creation_failed = true;
-          effects.failed_cause = actor.death_cause;
-          effects.creation_failed = true;
         }
+        SetFailure(actor, &effects);
         break;
       default:
         if (actor.state == rpc::ActorTableData::DEPENDENCIES_UNREADY) actor.state = data.state();
@@ -274,14 +273,19 @@ void ActorTaskSubmitter::Apply(Effects effects) {
     if (stream != nullptr) stream->Send(std::move(request));
   }
   for (const auto& stream : effects.closing) stream->Close();
-  FailDead(effects.interrupted,
-           "the actor died while running this call (max_task_retries exhausted)");
+  FailDead(effects.interrupted, effects.interrupted_cause);
   if (effects.creation_failed) {
     FailCreation(effects.failed, effects.failed_cause);
   } else {
     FailDead(effects.failed, effects.failed_cause);
   }
   if (effects.out_of_scope && on_out_of_scope_) on_out_of_scope_(*effects.out_of_scope);
+}
+
+void ActorTaskSubmitter::SetFailure(const Actor& actor, Effects* effects) {
+  effects->creation_failed = actor.creation_failed;
+  effects->failed_cause =
+      actor.creation_failed ? actor.death_cause : actor.who.Message(actor.death_cause);
 }
 
 void ActorTaskSubmitter::FailCreation(const std::vector<rpc::TaskSpec>& specs,
@@ -302,7 +306,8 @@ void ActorTaskSubmitter::FailDead(const std::vector<rpc::TaskSpec>& specs,
                                   const std::string& cause) {
   for (const rpc::TaskSpec& spec : specs) {
     task_manager_->FailTask(TaskOf(spec), kActorDied,
-                            cause.empty() ? "the actor died" : cause, /*retryable=*/false);
+                            cause.empty() ? ActorDeath().Message("") : cause,
+                            /*retryable=*/false);
   }
 }
 

@@ -25,6 +25,7 @@
 #include "proto/gcs_service.pb.h"
 #include "src/comet/common/id.h"
 #include "src/comet/core_worker/actor_call_stream.h"
+#include "src/comet/core_worker/actor_death.h"
 #include "src/comet/core_worker/task_manager.h"
 #include "src/comet/rpc/async_call.h"
 #include "src/comet/rpc/client_pool.h"
@@ -81,6 +82,8 @@ class ActorTaskSubmitter {
   struct Actor {
     rpc::ActorTableData::ActorState state = rpc::ActorTableData::DEPENDENCIES_UNREADY;
     rpc::Address address;
+    // Who it is (for the messages of failed calls) and why it died.
+    ActorDeath who;
     std::string death_cause;
     int64_t next_sequence = 0;
     // Calls waiting to be sent, and the requests of calls in flight (shared
@@ -112,11 +115,14 @@ class ActorTaskSubmitter {
     std::string failed_cause;
     bool creation_failed = false;       // failed_cause is the constructor's error.
     std::vector<rpc::TaskSpec> interrupted;  // The actor died running them.
+    std::string interrupted_cause;
     std::optional<ActorID> out_of_scope;
   };
 
   void SendWaiting(const ActorID& actor_id, Actor& actor, Effects* effects)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The calls in effects->failed fail with what the dead `actor` died of.
+  static void SetFailure(const Actor& actor, Effects* effects);
   // The request of a call leaving `waiting` (its spec moves into it).
   std::shared_ptr<const rpc::PushTaskRequest> MakeRequest(const Actor& actor,
                                                           rpc::TaskSpec spec) const

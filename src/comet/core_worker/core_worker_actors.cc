@@ -132,7 +132,7 @@ void CoreWorker::ReleaseActor(const ActorID& actor_id) {
   request.set_actor_id(actor_id.Binary());
   request.set_force_kill(false);
   request.set_no_restart(true);
-  request.set_reason("all handles to the actor went out of scope");
+  request.set_reason(kActorOutOfScopeCause);
   rpc::CallAsync<rpc::KillActorViaGcsRequest, rpc::KillActorViaGcsReply>(
       [this](auto* c, auto* q, auto* r, auto done) {
         gcs_actors_->async()->KillActorViaGcs(c, q, r, std::move(done));
@@ -176,7 +176,7 @@ absl::Status CoreWorker::KillActor(const ActorID& actor_id, bool force, bool no_
     rpc::ActorTableData dead;
     dead.set_actor_id(actor_id.Binary());
     dead.set_state(rpc::ActorTableData::DEAD);
-    dead.set_death_cause("the actor was killed with comet.kill()");
+    dead.set_death_cause(kActorKilledCause);
     actor_submitter_.OnActorUpdate(dead);
   }
   return absl::OkStatus();

@@ -143,7 +143,11 @@ void TaskManager::FailTask(const TaskID& task_id, const std::string& kind,
     callbacks_.resubmit(done.spec);
     return;
   }
-  ReportState(done.spec, rpc::TaskRow::FAILED, final_kind + ": " + message);
+  // A constructor's error is a serialized exception, not text.
+  ReportState(done.spec, rpc::TaskRow::FAILED,
+              final_kind == kActorCreationFailed
+                  ? final_kind + ": the actor's constructor raised an exception"
+                  : final_kind + ": " + message);
   std::string text = final_kind == kTaskCancelled && final_kind != kind
                          ? "task " + task_id.Hex() + " was cancelled"
                          : message;

@@ -1,5 +1,7 @@
 #include "src/comet/gcs/gcs_actor_grpc_services.h"
 
+#include "src/comet/common/actor_death_causes.h"
+
 #include <boost/asio/post.hpp>
 #include <optional>
 #include <utility>
@@ -97,7 +99,7 @@ grpc::ServerUnaryReactor* ActorInfoService::KillActorViaGcs(
     if (!id.ok()) return id.status();
     reply->set_found(
         actors_->KillActor(*id, request->force_kill(), request->no_restart(),
-                           request->reason().empty() ? "killed by comet.kill" : request->reason()));
+                           request->reason().empty() ? kActorKilledCause : request->reason()));
     return absl::OkStatus();
   });
 }

@@ -191,7 +191,7 @@ void GcsActorManager::OnUnschedulable(const ActorID& actor_id, uint64_t attempt,
                                       const std::string& why) {
   Actor* actor = Find(actor_id);
   if (actor == nullptr || actor->attempt != attempt || actor->data.state() == Row::DEAD) return;
-  Die(*actor, absl::StrCat("the actor cannot be scheduled: ", why));
+  Die(*actor, absl::StrCat("The actor is dead because it cannot be scheduled: ", why));
 }
 
 void GcsActorManager::OnCreationTaskReplied(const ActorID& actor_id,
@@ -213,9 +213,8 @@ void GcsActorManager::OnCreationTaskReplied(const ActorID& actor_id,
                   "its actor's creation task failed");
     OnActorWorkerGone(
         *actor,
-        absl::StrCat("the actor's worker process died unexpectedly: the "
-                     "creation task failed (",
-                     status.ToString(), ")"));
+        absl::StrCat(kActorWorkerDiedCause, " Worker exit detail: its creation task failed (",
+                     status.ToString(), ")."));
     return;
   }
   Row& data = actor->data;
@@ -328,8 +327,7 @@ void GcsActorManager::OnWorkerDead(const WorkerID& worker_id,
                       << (intentional ? ", stopped by its raylet" : "") << ")";
       scheduler_->ForgetWorker(*actor->lease);
       OnActorWorkerGone(
-          *actor, absl::StrCat("the actor's worker process died unexpectedly: ",
-                               exit_detail));
+          *actor, absl::StrCat(kActorWorkerDiedCause, " Worker exit detail: ", exit_detail));
     } else {
       by_worker_.erase(it);
     }
@@ -339,7 +337,7 @@ void GcsActorManager::OnWorkerDead(const WorkerID& worker_id,
       [&worker](const Row& data) {
         return data.owner_address().worker_id() == worker;
       },
-      "owner died: the worker that created the actor exited");
+      absl::StrCat(kActorOwnerDiedCause, " The worker that created it exited."));
 }
 
 void GcsActorManager::OnNodeDead(const NodeID& node_id,
@@ -358,20 +356,20 @@ void GcsActorManager::OnNodeDead(const NodeID& node_id,
   for (const ActorID& id : on_node) {
     Actor& actor = actors_.at(id);
     scheduler_->ForgetWorker(*actor.lease);
-    OnActorWorkerGone(actor, absl::StrCat("the actor's node died: ", reason));
+    OnActorWorkerGone(actor, absl::StrCat(kActorNodeDiedCause, " ", reason));
   }
   std::string node = node_id.Binary();
   KillWhere(
       [&node](const Row& data) {
         return data.owner_address().node_id() == node;
       },
-      "owner died: the node of the process that created the actor died");
+      absl::StrCat(kActorOwnerDiedCause, " The node of the process that created it died."));
 }
 
 void GcsActorManager::OnJobFinished(const JobID& job_id) {
   std::string job = job_id.Binary();
   KillWhere([&job](const Row& data) { return data.job_id() == job; },
-            "owner (job) finished");
+            kActorJobFinishedCause);
 }
 
 void GcsActorManager::KillWhere(const std::function<bool(const Row&)>& match,

@@ -45,6 +45,7 @@
 #include "absl/time/time.h"
 #include "proto/common.pb.h"
 #include "proto/gcs_service.pb.h"
+#include "src/comet/common/actor_death_causes.h"
 #include "src/comet/common/id.h"
 #include "src/comet/gcs/gcs_actor_scheduler.h"
 #include "src/comet/gcs/gcs_publisher_interface.h"
@@ -94,7 +95,7 @@ class GcsActorManager : public GcsActorScheduler::Listener {
 
   // False for an unknown actor. See the header comment.
   bool KillActor(const ActorID& actor_id, bool force_kill, bool no_restart,
-                 const std::string& reason = "killed by comet.kill");
+                 const std::string& reason = kActorKilledCause);
 
   // A worker process exited (the raylet's report): its actor fails, and the
   // actors it owned die.

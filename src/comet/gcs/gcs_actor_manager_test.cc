@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "src/comet/common/actor_death_causes.h"
+
 #include <optional>
 #include <string>
 
@@ -300,7 +302,7 @@ TEST_F(GcsActorManagerTest, WorkerFailureRestartsUpToMaxRestarts) {
   EXPECT_EQ(dead.state(), Row::DEAD);
   EXPECT_EQ(dead.num_restarts(), 2);
   EXPECT_NE(dead.death_cause().find(
-                "the actor's worker process died unexpectedly: signal 9"),
+                "The actor is dead because its worker process has died. Worker exit detail: signal 9"),
             std::string::npos);
   EXPECT_FALSE(dead.intended_death());
   EXPECT_TRUE(raylets_.leases.empty());
@@ -357,7 +359,7 @@ TEST_F(GcsActorManagerTest, KillWithoutRestartIsDeadAtOnce) {
   Row dead = *actors_.GetActor(id);
   EXPECT_EQ(dead.state(), Row::DEAD);
   EXPECT_TRUE(dead.intended_death());
-  EXPECT_EQ(dead.death_cause(), "killed by comet.kill");
+  EXPECT_EQ(dead.death_cause(), kActorKilledCause);
   ASSERT_EQ(workers_.kill_actors.size(), 1u);
   EXPECT_TRUE(workers_.kill_actors[0].request.force_kill());
   EXPECT_EQ(workers_.kill_actors[0].request.actor_id(), id.Binary());
@@ -392,7 +394,7 @@ TEST_F(GcsActorManagerTest, KillWithRestartRestartsWhileRestartsRemain) {
   ASSERT_EQ(workers_.kill_actors.size(), 1u);
   actors_.OnWorkerDead(worker, node_id_, "exit code 0", false);
   EXPECT_EQ(State(id), Row::RESTARTING);
-  EXPECT_EQ(actors_.GetActor(id)->death_cause(), "killed by comet.kill");
+  EXPECT_EQ(actors_.GetActor(id)->death_cause(), kActorKilledCause);
   worker = GrantLease();
   ReplyPush();
   EXPECT_EQ(State(id), Row::ALIVE);
@@ -401,7 +403,7 @@ TEST_F(GcsActorManagerTest, KillWithRestartRestartsWhileRestartsRemain) {
   actors_.OnWorkerDead(worker, node_id_, "exit code 0", false);
   Row dead = *actors_.GetActor(id);
   EXPECT_EQ(dead.state(), Row::DEAD);
-  EXPECT_NE(dead.death_cause().find("killed by comet.kill"), std::string::npos);
+  EXPECT_NE(dead.death_cause().find("killed by `comet.kill`"), std::string::npos);
 }
 
 TEST_F(GcsActorManagerTest, PendingActorKilledIsNeverCreated) {
@@ -480,7 +482,7 @@ TEST_F(GcsActorManagerTest, FinishedJobKillsItsActorsButNotDetachedOnes) {
   actors_.OnJobFinished(JobID::FromInt(1));
   Row dead = *actors_.GetActor(owned);
   EXPECT_EQ(dead.state(), Row::DEAD);
-  EXPECT_EQ(dead.death_cause(), "owner (job) finished");
+  EXPECT_EQ(dead.death_cause(), kActorJobFinishedCause);
   EXPECT_TRUE(dead.intended_death());
   EXPECT_EQ(State(pending), Row::DEAD);
   EXPECT_EQ(State(kept), Row::ALIVE);
@@ -500,7 +502,7 @@ TEST_F(GcsActorManagerTest, OwnerWorkerDeathKillsItsActors) {
   auto [kept, kept_worker] = CreateAlive(detached);
   actors_.OnWorkerDead(owner, node_id_, "exit code 1", false);
   EXPECT_EQ(State(child), Row::DEAD);
-  EXPECT_NE(actors_.GetActor(child)->death_cause().find("owner died"),
+  EXPECT_NE(actors_.GetActor(child)->death_cause().find("its owner has died"),
             std::string::npos);
   EXPECT_EQ(State(kept), Row::ALIVE);
 }
@@ -528,7 +530,7 @@ TEST_F(GcsActorManagerTest, NodeDeathFailsItsActorsAndReschedules) {
   actors_.OnNodeDead(node_id_, "missed health checks");
   Row restarting = *actors_.GetActor(id);
   EXPECT_EQ(restarting.state(), Row::RESTARTING);
-  EXPECT_NE(restarting.death_cause().find("node died"), std::string::npos);
+  EXPECT_NE(restarting.death_cause().find("its node has died"), std::string::npos);
   ASSERT_EQ(raylets_.leases.size(), 1u);
   EXPECT_EQ(raylets_.leases[0].node.node_id(), second.Binary());
   GrantLease();

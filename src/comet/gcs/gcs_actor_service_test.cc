@@ -5,6 +5,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "src/comet/common/actor_death_causes.h"
+
 #include <atomic>
 #include <future>
 #include <memory>
@@ -342,7 +344,7 @@ TEST_F(GcsActorServiceTest, KillAndBackstop) {
   auto dead = Get(id);
   ASSERT_TRUE(dead.has_value());
   EXPECT_EQ(dead->state(), Row::DEAD);
-  EXPECT_EQ(dead->death_cause(), "killed by comet.kill");
+  EXPECT_EQ(dead->death_cause(), kActorKilledCause);
   ASSERT_TRUE(WaitFor([&] { return worker_.kills().size() == 1; }));
   EXPECT_TRUE(worker_.kills()[0].force_kill());
   // The fake worker never exits: after the grace its raylet kills it.
@@ -380,7 +382,7 @@ TEST_F(GcsActorServiceTest, FinishedJobKillsItsActors) {
   auto dead = Get(id);
   ASSERT_TRUE(dead.has_value());
   EXPECT_EQ(dead->state(), Row::DEAD);
-  EXPECT_EQ(dead->death_cause(), "owner (job) finished");
+  EXPECT_EQ(dead->death_cause(), kActorJobFinishedCause);
 }
 
 TEST_F(GcsActorServiceTest, StopAnswersAWaitingCreate) {

@@ -46,7 +46,7 @@ def test_last_handle_gone_ends_the_actor(shared):
     gc.collect()
     assert wait_for_condition(lambda: gone(pid), timeout=30)
     assert wait_for_condition(lambda: actor_row(actor_id)["state"] == "DEAD", timeout=30)
-    assert "out of scope" in actor_row(actor_id)["death_cause"]
+    assert "all references to the actor were removed" in actor_row(actor_id)["death_cause"]
 
 
 @pytest.mark.timeout(120)

@@ -627,6 +627,88 @@ def test_generators_stream_and_iterate_asynchronously(shared):
     assert [comet.get(ref) for ref in count.remote(2)] == [0, 1]
 
 
+def test_actor_generator_methods_stream(shared):
+    """Ray: a generator method of an actor, sync or async, returns an
+    ObjectRefGenerator without num_returns; items come in order, an error
+    is the failing item, and other calls of an async actor go on while one
+    streams. num_returns=1 keeps the plain call."""
+    @comet.remote
+    class Source:
+        def count(self, n):
+            for i in range(n):
+                yield i
+            raise ValueError("no more")
+
+        def listed(self, n):
+            yield from range(n)
+
+    @comet.remote
+    class AsyncSource:
+        def __init__(self):
+            self.release = asyncio.Event()
+
+        async def count(self, n):
+            for i in range(n):
+                if i == 1:
+                    await self.release.wait()
+                yield i * 10
+
+        async def go(self):
+            self.release.set()
+            return "released"
+
+    source = Source.remote()
+    gen = source.count.remote(2)
+    assert isinstance(gen, comet.ObjectRefGenerator)
+    refs = list(gen)
+    assert comet.get(refs[:2]) == [0, 1]
+    with pytest.raises(ValueError, match="no more"):
+        comet.get(refs[2])
+    whole = source.listed.options(num_returns=1).remote(3)
+    assert isinstance(whole, comet.ObjectRef)
+
+    asrc = AsyncSource.remote()
+    agen = asrc.count.remote(3)
+    assert comet.get(next(agen), timeout=60) == 0
+    # The stream waits on the event; another call sets it.
+    assert comet.get(asrc.go.remote(), timeout=60) == "released"
+    assert [comet.get(r, timeout=60) for r in agen] == [10, 20]
+
+
+def test_generator_backpressure_holds_the_generator_back(shared, tmp_path):
+    """Ray: with _generator_backpressure_num_objects=N the generator pauses
+    while N of its items are unconsumed, and goes on as they are taken; a
+    dropped generator is let go. 0 is refused."""
+    log = tmp_path / "yielded"
+
+    @comet.remote
+    def produce(n, path):
+        for i in range(n):
+            with open(path, "a") as f:
+                f.write(f"{i}\n")
+            yield i
+
+    def yielded():
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    gen = produce.options(_generator_backpressure_num_objects=1).remote(4, str(log))
+    assert wait_for_condition(lambda: yielded() == 1, timeout=60)
+    time.sleep(0.5)
+    assert yielded() == 1  # held back: item 0 is not taken yet
+    assert comet.get(next(gen), timeout=60) == 0
+    assert wait_for_condition(lambda: yielded() == 2, timeout=60)
+    assert [comet.get(r, timeout=60) for r in gen] == [1, 2, 3]
+
+    log.unlink()
+    dropped = produce.options(_generator_backpressure_num_objects=1).remote(3, str(log))
+    assert wait_for_condition(lambda: yielded() == 1, timeout=60)
+    del dropped
+    assert wait_for_condition(lambda: yielded() == 3, timeout=60)
+
+    with pytest.raises(ValueError, match="_generator_backpressure_num_objects"):
+        produce.options(_generator_backpressure_num_objects=0)
+
+
 def test_generator_completed_is_a_ref_to_the_tasks_end(shared, tmp_path):
     """Ray: ObjectRefGenerator.completed() is an ObjectRef, ready when the
     generator task ends; get() of it returns None, also when the task raised

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from comet._private import options as opts
 from comet._private import runtime_env, serialization, worker_context
+from comet._private.generator import ObjectRefGenerator
 from comet._private.signature import ArgChecker, param_spec
 from comet._private.task_args import build_args, placement_resources
 
@@ -27,6 +28,8 @@ def method(*, num_returns: int | str = 1, concurrency_group: str | None = None,
 
 
 SPEC_KEY = "_spec"  # a method's ParamSpec, among its default call options
+# Whether a method is a generator (sync or async): it streams by default.
+GENERATOR_KEY = "_generator"
 
 
 def _method_table(cls: type) -> dict[str, dict[str, Any]]:
@@ -41,8 +44,15 @@ def _method_table(cls: type) -> dict[str, dict[str, Any]]:
             bound = inspect.isfunction(member) and not isinstance(
                 inspect.getattr_static(cls, name, None), staticmethod)
             options[SPEC_KEY] = param_spec(member, drop_first=bound)
+            options[GENERATOR_KEY] = (inspect.isgeneratorfunction(member)
+                                      or inspect.isasyncgenfunction(member))
             table[name] = options
     return table
+
+
+def _backpressure(options: dict[str, Any]) -> int:
+    value = options.get("_generator_backpressure_num_objects")
+    return -1 if value is None else int(value)
 
 
 def _is_asyncio(cls: type) -> bool:
@@ -216,14 +226,20 @@ class ActorHandle:
         checker.check(args, kwargs)
         cw = worker_context.core_worker()
         num_returns = options.get("num_returns", 1)
+        # As in Ray: a generator method streams unless num_returns says otherwise.
+        streaming = num_returns in ("streaming", "dynamic") or (
+            options.get(GENERATOR_KEY, False) and "num_returns" not in options)
         retries = options.get("max_task_retries")
         retries = self._max_task_retries if retries is None else retries
         retry = options.get("retry_exceptions", False)
         allow = (serialization.dumps_function(tuple(retry))
                  if isinstance(retry, (list, tuple)) else b"")
-        refs = cw.submit_actor_task(self._actor_id, name, build_args(args, kwargs),
-                                    int(num_returns), int(retries), bool(retry), allow,
-                                    options.get("concurrency_group") or "")
+        task_id, refs = cw.submit_actor_task(
+            self._actor_id, name, build_args(args, kwargs), 0 if streaming else int(num_returns),
+            int(retries), bool(retry), allow, options.get("concurrency_group") or "", streaming,
+            _backpressure(options))
+        if streaming:
+            return ObjectRefGenerator(task_id)
         if num_returns == 1:
             return refs[0]
         if num_returns == 0:

@@ -56,6 +56,8 @@ class RemoteFunction:
         strategy = merged.get("scheduling_strategy")
         self._spread = strategy == "SPREAD"
         self._task_name = merged.get("name") or ""
+        backpressure = merged.get("_generator_backpressure_num_objects")
+        self._backpressure = -1 if backpressure is None else int(backpressure)
         self._merged = merged
         # Placement groups and node affinity rename the demand (checked now,
         # so a bad bundle index fails here).
@@ -104,7 +106,8 @@ class RemoteFunction:
             function_id, self._name, task_args, self._num_returns, resources,
             self._max_retries, self._retry_exceptions, self._spread, self._task_name,
             self._streaming, self._retry_allowlist, placement or None,
-            runtime_env.for_submission(cw, self._options.get("runtime_env")))
+            runtime_env.for_submission(cw, self._options.get("runtime_env")),
+            self._backpressure)
         if self._streaming:
             return ObjectRefGenerator(task_id)
         if self._num_returns == 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import inspect
 import os
 import sys
@@ -104,17 +105,52 @@ def _store_returns(task: Any, result: Any) -> list[tuple]:
 
 
 def _run_generator(cw: Any, task: Any, gen: Any) -> int:
+    """Reports each item of a generator task's (or method's) generator, or of
+    an async generator run off its actor's event loop; returns how many."""
+    if inspect.isasyncgen(gen):
+        gen = _iterate_on_actor_loop(gen)
     index = 0
     try:
         for item in gen:
-            oid = cw.generator_item_id(task.task_id, index)
-            cw.report_generator_item(task, index, oid, store_value(item, object_id=oid))
+            _report_item(cw, task, index, item)
             index += 1
     except Exception as error:  # noqa: BLE001 - the error is the stream's last item
-        oid = cw.generator_item_id(task.task_id, index)
-        cw.report_generator_item(task, index, oid, _error_result(task, error))
+        _report_item(cw, task, index, error=error)
         index += 1
     return index
+
+
+async def _run_async_generator(cw: Any, task: Any, agen: Any) -> int:
+    """An async actor's async generator method, on its event loop: each
+    report (which can wait for the caller to catch up) runs on a thread of
+    the loop's executor, so other calls go on meanwhile."""
+    loop = asyncio.get_running_loop()
+    index = 0
+    try:
+        async for item in agen:
+            await loop.run_in_executor(None, _report_item, cw, task, index, item)
+            index += 1
+    except Exception as error:  # noqa: BLE001 - the error is the stream's last item
+        await loop.run_in_executor(None, functools.partial(_report_item, cw, task, index,
+                                                           error=error))
+        index += 1
+    return index
+
+
+def _report_item(cw: Any, task: Any, index: int, item: Any = None,
+                 error: BaseException | None = None) -> None:
+    oid = cw.generator_item_id(task.task_id, index)
+    value = _error_result(task, error) if error is not None else store_value(item, object_id=oid)
+    cw.report_generator_item(task, index, oid, value)
+
+
+def _iterate_on_actor_loop(agen: Any) -> Any:
+    """Steps an async generator from a thread that is not its loop's."""
+    while True:
+        try:
+            yield _run_coroutine(agen.__anext__())
+        except StopAsyncIteration:
+            return
 
 
 NORMAL_TASK, ACTOR_CREATION_TASK, ACTOR_TASK = 0, 1, 2
@@ -267,6 +303,8 @@ def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int
         if task.task_type == ACTOR_CREATION_TASK:
             return [store_value(None, object_id=task.return_ids()[0])], False, False, 0
         if task.is_generator:
+            if isinstance(result, _Streamed):
+                return [], False, False, result.count
             return [], False, False, _run_generator(cw, task, result)
         return _store_returns(task, result), False, False, 0
     except _ArgumentError as e:
@@ -343,12 +381,23 @@ async def execute_async(cw: Any, task: Any, semaphore: asyncio.Semaphore | None)
             value: Any = fn(*args, **kwargs)
             if inspect.isawaitable(value):
                 value = await value
-            outcome = _outcome(cw, task, lambda: value)
+            if task.is_generator and inspect.isasyncgen(value):
+                streamed = await _run_async_generator(cw, task, value)
+                outcome = _outcome(cw, task, lambda: _Streamed(streamed))
+            else:
+                outcome = _outcome(cw, task, lambda: value)
         except BaseException as error:  # noqa: BLE001 - reported to the owner
             outcome = _outcome(cw, task, lambda e=error: _raise(e))
         finally:
             _end()
         cw.finish_task(task, *outcome)
+
+
+class _Streamed:
+    """A generator whose items were already reported (on the actor's loop)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
 
 
 def _raise(error: BaseException) -> Any:

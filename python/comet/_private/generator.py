@@ -29,6 +29,16 @@ class ObjectRefGenerator:
         self._index = 0
         self._done = False
 
+    def __del__(self) -> None:
+        # Items the generator yields from now on have no reader: a generator
+        # held back by backpressure is let go.
+        ctx = worker_context.get()
+        if ctx.core_worker is not None and not self._done:
+            try:
+                ctx.core_worker.forget_generator(self._task_id)
+            except Exception:  # noqa: BLE001 - the worker may be shutting down
+                pass
+
     def __iter__(self) -> ObjectRefGenerator:
         return self
 

@@ -130,6 +130,16 @@ def _int_at_least(minimum: int, meaning: str = "") -> Validator:
     return check
 
 
+def _backpressure(name: str, value: Any) -> Any:
+    """A generator's backpressure: a positive number of unconsumed items, or
+    -1 for none (0 would stop the generator before its first item)."""
+    if not _is_int(value):
+        raise _wrong_type(name, value, "a positive int, or -1 for no backpressure")
+    if value == 0 or value < -1:
+        raise _bad(name, value, "a positive int, or -1 for no backpressure")
+    return value
+
+
 def _optional(check: Validator) -> Validator:
     def optional_check(name: str, value: Any) -> Any:
         return None if value is None else check(name, value)
@@ -299,7 +309,7 @@ _TASK_OPTIONS: dict[str, Validator] = {
     "max_retries": _int_at_least(-1, " (-1: retry forever)"),
     "retry_exceptions": _retry_exceptions,
     "max_calls": _int_at_least(0, " (0: no limit)"),
-    "_generator_backpressure_num_objects": _optional(_int_at_least(-1)),
+    "_generator_backpressure_num_objects": _optional(_backpressure),
 }
 
 _ACTOR_OPTIONS: dict[str, Validator] = {
@@ -323,7 +333,7 @@ _ACTOR_METHOD_OPTIONS: dict[str, Validator] = {
     "retry_exceptions": _optional(_retry_exceptions),
     "concurrency_group": _optional_str,
     "enable_task_events": _bool,
-    "_generator_backpressure_num_objects": _optional(_int_at_least(-1)),
+    "_generator_backpressure_num_objects": _optional(_backpressure),
     "_metadata": _optional_dict,
 }
 

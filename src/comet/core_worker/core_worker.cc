@@ -180,6 +180,9 @@ void CoreWorker::Shutdown() {
   // No callback may run into this object once it is gone.
   calls_.CancelAllAndWait();
   if (task_events_) task_events_->Stop();
+  // Reports held back by generator backpressure are answered, or the
+  // server would wait for them.
+  task_manager_.ReleaseHeldReports();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   if (plasma_) plasma_->Disconnect();
 }

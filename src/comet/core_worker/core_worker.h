@@ -127,7 +127,9 @@ class CoreWorker {
   // and returns its id; fails with AlreadyExists for a taken name.
   absl::StatusOr<ActorID> CreateActor(rpc::TaskSpec spec);
   // Submits a method call; returns its return ids.
-  std::vector<ObjectID> SubmitActorTask(const ActorID& actor_id, rpc::TaskSpec spec);
+  // `task_id`, when given, receives the call's task id (a generator's stream).
+  std::vector<ObjectID> SubmitActorTask(const ActorID& actor_id, rpc::TaskSpec spec,
+                                        TaskID* task_id = nullptr);
   // Starts following an actor known from a handle made elsewhere.
   void TrackActor(const ActorID& actor_id);
   // This process's handle objects of an actor (see ActorTaskSubmitter):

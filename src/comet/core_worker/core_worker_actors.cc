@@ -145,10 +145,12 @@ void CoreWorker::ReleaseActor(const ActorID& actor_id) {
       }, kGcsTimeoutMs, &calls_);
 }
 
-std::vector<ObjectID> CoreWorker::SubmitActorTask(const ActorID& actor_id, rpc::TaskSpec spec) {
+std::vector<ObjectID> CoreWorker::SubmitActorTask(const ActorID& actor_id, rpc::TaskSpec spec,
+                                                  TaskID* task_id_out) {
   TrackActor(actor_id);
   TaskID parent = current_task_id();
   TaskID task_id = TaskID::ForActorTask(job_id_, parent, task_counter_++, actor_id);
+  if (task_id_out != nullptr) *task_id_out = task_id;
   spec.set_type(rpc::ACTOR_TASK);
   spec.set_task_id(task_id.Binary());
   spec.set_job_id(job_id_.Binary());

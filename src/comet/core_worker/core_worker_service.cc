@@ -73,10 +73,14 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::ReportGeneratorItem(
     rpc::ReportGeneratorItemReply*) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto task_id = TaskID::FromBinary(request->generator_task_id());
-  if (task_id.ok()) {
-    worker_->task_manager().AddGeneratorItem(*task_id, request->item_index(), request->item());
+  if (!task_id.ok()) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
   }
-  reactor->Finish(grpc::Status::OK);
+  // Under backpressure the answer waits for the reader; the executor waits
+  // for the answer.
+  worker_->task_manager().AddGeneratorItem(*task_id, request->item_index(), request->item(),
+                                           [reactor] { reactor->Finish(grpc::Status::OK); });
   return reactor;
 }
 

@@ -44,7 +44,12 @@ void TaskManager::AddPendingTask(const rpc::TaskSpec& spec, std::vector<ObjectID
     p.spec = spec;
     p.arg_refs = std::move(arg_refs);
     p.retries_left = spec.max_retries();
-    if (spec.is_generator()) streams_.try_emplace(*task_id);
+    if (spec.is_generator()) {
+      streams_.try_emplace(*task_id);
+      if (spec.generator_backpressure_num_objects() > 0) {
+        backpressure_[*task_id].limit = spec.generator_backpressure_num_objects();
+      }
+    }
   }
   ReportState(spec, rpc::TaskRow::PENDING, "");
 }
@@ -85,6 +90,7 @@ void TaskManager::CompleteTask(const TaskID& task_id, const rpc::PushTaskReply& 
         s.finished = true;
         s.total = reply.num_streamed_items();
         end_index = s.total;
+        backpressure_.erase(task_id);
       }
     }
   }
@@ -113,6 +119,7 @@ void TaskManager::FailTask(const TaskID& task_id, const std::string& kind,
   Pending done;
   int64_t error_index = -1;
   std::string final_kind = kind;
+  std::vector<std::function<void()>> acks;  // reports of a worker that is gone
   {
     absl::MutexLock lock(&mu_);
     auto it = pending_.find(task_id);
@@ -135,6 +142,11 @@ void TaskManager::FailTask(const TaskID& task_id, const std::string& kind,
         s.finished = true;
         error_index = s.num_reported;
         s.total = s.num_reported + 1;
+        auto held = backpressure_.find(task_id);
+        if (held != backpressure_.end()) {
+          acks = Releasable(held->second, /*all=*/true);
+          backpressure_.erase(held);
+        }
       }
     }
   }
@@ -144,6 +156,7 @@ void TaskManager::FailTask(const TaskID& task_id, const std::string& kind,
     return;
   }
   // A constructor's error is a serialized exception, not text.
+  for (auto& ack : acks) ack();
   ReportState(done.spec, rpc::TaskRow::FAILED,
               final_kind == kActorCreationFailed
                   ? final_kind + ": the actor's constructor raised an exception"
@@ -208,13 +221,54 @@ size_t TaskManager::NumPending() const {
 }
 
 void TaskManager::AddGeneratorItem(const TaskID& task_id, int64_t index,
-                                   const rpc::ReturnObject& item) {
+                                   const rpc::ReturnObject& item, std::function<void()> ack) {
   {
     absl::MutexLock lock(&mu_);
     StreamState& s = streams_[task_id];
     if (index + 1 > s.num_reported) s.num_reported = index + 1;
+    auto it = backpressure_.find(task_id);
+    if (ack && it != backpressure_.end() && it->second.limit > 0 &&
+        index + 1 - it->second.consumed >= it->second.limit) {
+      it->second.held[index] = std::move(ack);
+      ack = nullptr;
+    }
   }
   callbacks_.store_stream_item(GeneratorItemId(task_id, index), ToObject(item));
+  if (ack) ack();
+}
+
+std::vector<std::function<void()>> TaskManager::Releasable(Backpressure& b, bool all) {
+  std::vector<std::function<void()>> out;
+  // Item i's report waits while i + 1 - consumed >= limit.
+  while (!b.held.empty() && (all || b.held.begin()->first + 1 - b.consumed < b.limit)) {
+    out.push_back(std::move(b.held.begin()->second));
+    b.held.erase(b.held.begin());
+  }
+  return out;
+}
+
+void TaskManager::MarkConsumed(const TaskID& task_id, int64_t count) {
+  std::vector<std::function<void()>> acks;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = backpressure_.find(task_id);
+    if (it == backpressure_.end() || count <= it->second.consumed) return;
+    it->second.consumed = count;
+    acks = Releasable(it->second, /*all=*/false);
+  }
+  for (auto& ack : acks) ack();
+}
+
+void TaskManager::ReleaseHeldReports() {
+  std::vector<std::function<void()>> acks;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, b] : backpressure_) {
+      for (auto& ack : Releasable(b, /*all=*/true)) acks.push_back(std::move(ack));
+      b.limit = 0;  // none from now on
+    }
+  }
+  for (auto& ack : acks) ack();
 }
 
 TaskManager::StreamState TaskManager::GetStreamState(const TaskID& task_id) const {
@@ -224,8 +278,17 @@ TaskManager::StreamState TaskManager::GetStreamState(const TaskID& task_id) cons
 }
 
 void TaskManager::ForgetStream(const TaskID& task_id) {
-  absl::MutexLock lock(&mu_);
-  streams_.erase(task_id);
+  std::vector<std::function<void()>> acks;
+  {
+    absl::MutexLock lock(&mu_);
+    streams_.erase(task_id);
+    auto it = backpressure_.find(task_id);
+    if (it != backpressure_.end()) {
+      acks = Releasable(it->second, /*all=*/true);
+      backpressure_.erase(it);
+    }
+  }
+  for (auto& ack : acks) ack();
 }
 
 }  // namespace comet::core

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,7 +63,14 @@ class TaskManager {
   size_t NumPending() const;
 
   // Streaming generators: item `index` (0-based) of the task's stream.
-  void AddGeneratorItem(const TaskID& task_id, int64_t index, const rpc::ReturnObject& item);
+  // `ack` answers the executor's report. Under backpressure (the spec's
+  // generator_backpressure_num_objects = N > 0) it runs only once fewer than
+  // N items up to this one are unconsumed (MarkConsumed), which holds the
+  // generator back; otherwise at once. Runs outside the lock.
+  void AddGeneratorItem(const TaskID& task_id, int64_t index, const rpc::ReturnObject& item,
+                        std::function<void()> ack = nullptr);
+  // The reader has taken the stream's first `count` items.
+  void MarkConsumed(const TaskID& task_id, int64_t count);
   // Items reported so far, and whether the stream has ended (with its length).
   struct StreamState {
     int64_t num_reported = 0;
@@ -70,7 +78,10 @@ class TaskManager {
     int64_t total = -1;
   };
   StreamState GetStreamState(const TaskID& task_id) const;
+  // The reader is gone: held reports are answered and the stream forgotten.
   void ForgetStream(const TaskID& task_id);
+  // Shutdown: every held report is answered (a server waits for them).
+  void ReleaseHeldReports();
 
   // The ObjectID of item `index` of a generator task's stream.
   static ObjectID GeneratorItemId(const TaskID& task_id, int64_t index);
@@ -95,10 +106,20 @@ class TaskManager {
 
   void StoreErrors(const rpc::TaskSpec& spec, const std::string& kind, const std::string& message);
 
+  // A stream's backpressure: reports held back, by item index.
+  struct Backpressure {
+    int64_t limit = 0;  // <= 0: none
+    int64_t consumed = 0;
+    std::map<int64_t, std::function<void()>> held;
+  };
+  // Takes the held reports that `b` now lets through (all with `all`).
+  static std::vector<std::function<void()>> Releasable(Backpressure& b, bool all);
+
   Callbacks callbacks_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<TaskID, Pending> pending_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<TaskID, StreamState> streams_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<TaskID, Backpressure> backpressure_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace comet::core

@@ -120,5 +120,64 @@ TEST_F(TaskManagerTest, AFailedGeneratorEndsWithTheErrorAndCompletesWithIt) {
   EXPECT_EQ(completion->data, "it died");
 }
 
+TEST_F(TaskManagerTest, BackpressureHoldsReportsUntilItemsAreConsumed) {
+  rpc::TaskSpec spec = Spec(0, 0);
+  spec.set_is_generator(true);
+  spec.set_generator_backpressure_num_objects(2);
+  manager_.AddPendingTask(spec, {});
+  std::vector<int> acked;
+  rpc::ReturnObject item;
+  auto report = [&](int index) {
+    manager_.AddGeneratorItem(task_id_, index, item, [&acked, index] { acked.push_back(index); });
+  };
+  report(0);
+  EXPECT_EQ(acked, std::vector<int>({0}));  // one unconsumed: under the limit
+  report(1);
+  EXPECT_EQ(acked, std::vector<int>({0}));  // two unconsumed: held
+  EXPECT_TRUE(stream_.count(TaskManager::GeneratorItemId(task_id_, 1)));  // readable though
+  manager_.MarkConsumed(task_id_, 1);
+  EXPECT_EQ(acked, std::vector<int>({0, 1}));
+  report(2);
+  EXPECT_EQ(acked.size(), 2u);
+  manager_.MarkConsumed(task_id_, 1);  // not news
+  EXPECT_EQ(acked.size(), 2u);
+  manager_.ForgetStream(task_id_);  // the reader is gone: let it run
+  EXPECT_EQ(acked, std::vector<int>({0, 1, 2}));
+  report(3);
+  EXPECT_EQ(acked.size(), 4u);
+}
+
+TEST_F(TaskManagerTest, HeldReportsAreAnsweredWhenTheTaskFailsOrAtShutdown) {
+  rpc::TaskSpec spec = Spec(0, 0);
+  spec.set_is_generator(true);
+  spec.set_generator_backpressure_num_objects(1);
+  manager_.AddPendingTask(spec, {});
+  int acked = 0;
+  rpc::ReturnObject item;
+  manager_.AddGeneratorItem(task_id_, 0, item, [&acked] { ++acked; });
+  EXPECT_EQ(acked, 0);
+  manager_.FailTask(task_id_, kWorkerCrashed, "gone", false);
+  EXPECT_EQ(acked, 1);
+
+  spec = Spec(0, 0);
+  spec.set_is_generator(true);
+  spec.set_generator_backpressure_num_objects(1);
+  manager_.AddPendingTask(spec, {});
+  manager_.AddGeneratorItem(task_id_, 0, item, [&acked] { ++acked; });
+  EXPECT_EQ(acked, 1);
+  manager_.ReleaseHeldReports();
+  EXPECT_EQ(acked, 2);
+}
+
+TEST_F(TaskManagerTest, NoBackpressureAnswersAtOnce) {
+  rpc::TaskSpec spec = Spec(0, 0);
+  spec.set_is_generator(true);
+  manager_.AddPendingTask(spec, {});
+  int acked = 0;
+  rpc::ReturnObject item;
+  for (int i = 0; i < 5; ++i) manager_.AddGeneratorItem(task_id_, i, item, [&acked] { ++acked; });
+  EXPECT_EQ(acked, 5);
+}
+
 }  // namespace
 }  // namespace comet::core

@@ -84,13 +84,18 @@ py::bytes CreateActor(const WorkerPtr& w, const py::bytes& class_id, const std::
   return py::bytes(actor_id->Binary());
 }
 
-py::list SubmitActorTask(const WorkerPtr& w, const py::bytes& actor_id,
-                         const std::string& method_name, const py::list& args, int num_returns,
-                         int max_retries, bool retry_exceptions, const py::bytes& retry_allowlist,
-                         const std::string& concurrency_group) {
+// (task id, return refs): a generator method streams (no returns; its items
+// come as ObjectRefGenerator reads them).
+py::tuple SubmitActorTask(const WorkerPtr& w, const py::bytes& actor_id,
+                          const std::string& method_name, const py::list& args, int num_returns,
+                          int max_retries, bool retry_exceptions, const py::bytes& retry_allowlist,
+                          const std::string& concurrency_group, bool is_generator,
+                          int64_t generator_backpressure) {
   rpc::TaskSpec spec;
+  spec.set_generator_backpressure_num_objects(generator_backpressure);
   spec.set_function_name(method_name);
-  spec.set_num_returns(num_returns);
+  spec.set_num_returns(is_generator ? 0 : num_returns);
+  spec.set_is_generator(is_generator);
   spec.set_max_retries(max_retries);
   spec.set_retry_exceptions(retry_exceptions);
   spec.set_retry_exception_allowlist(retry_allowlist);
@@ -99,13 +104,14 @@ py::list SubmitActorTask(const WorkerPtr& w, const py::bytes& actor_id,
   AddArgs(w, args, &spec);
   ActorID id = ToActorId(actor_id);
   std::vector<ObjectID> returns;
+  TaskID task_id;
   {
     py::gil_scoped_release release;
-    returns = w->SubmitActorTask(id, std::move(spec));
+    returns = w->SubmitActorTask(id, std::move(spec), &task_id);
   }
   py::list refs;
   for (const ObjectID& oid : returns) refs.append(MakeRef(w, oid));
-  return refs;
+  return py::make_tuple(py::bytes(task_id.Binary()), refs);
 }
 
 }  // namespace

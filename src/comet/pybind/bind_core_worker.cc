@@ -216,8 +216,10 @@ py::tuple SubmitTask(const WorkerPtr& w, const py::bytes& function_id,
                     const std::map<std::string, double>& resources, int max_retries,
                     bool retry_exceptions, bool spread, const std::string& name,
                     bool is_generator, const py::bytes& retry_allowlist,
-                    const py::object& placement, const py::object& runtime_env) {
+                    const py::object& placement, const py::object& runtime_env,
+                    int64_t generator_backpressure) {
   rpc::TaskSpec spec;
+  spec.set_generator_backpressure_num_objects(generator_backpressure);
   SetPlacement(placement, &spec);
   SetRuntimeEnv(runtime_env, &spec);
   spec.set_function_id(function_id);
@@ -250,9 +252,6 @@ struct PlasmaFetch {
   std::vector<std::string> errors;
 };
 
-// Gets `ids` from the local plasma store; those it lacks are pulled from
-// other nodes by the local raylet (in interruptible slices until
-// `deadline`), then read again.
 // Has the local raylet pull `ids` (plasma objects; `objects` their memory
 // store entries) into this node's store, until each is local, failed, or
 // the deadline passes (kPullTimedOut), in slices that Ctrl-C can interrupt.
@@ -272,6 +271,9 @@ std::vector<std::string> PullUntil(const WorkerPtr& w, const std::vector<ObjectI
   return errors;
 }
 
+// Gets `ids` from the local plasma store; those it lacks are pulled from
+// other nodes by the local raylet (in interruptible slices until
+// `deadline`), then read again.
 PlasmaFetch FetchFromPlasma(const WorkerPtr& w, const std::vector<ObjectID>& ids,
                             const std::vector<ObjectPtr>& objects, absl::Time deadline) {
   PlasmaFetch out;
@@ -477,7 +479,17 @@ py::object NextGeneratorItem(const WorkerPtr& w, const py::bytes& task_id_bytes,
   });
   if (!obj) return py::none();
   if (obj->metadata == core::RayObject::kEndOfStream) return py::str("end");
+  w->task_manager().MarkConsumed(*task_id, index + 1);  // backpressure
   return MakeRef(w, id);
+}
+
+// The reader dropped its ObjectRefGenerator: reports held back for it are
+// answered, so the generator runs on.
+void ForgetGenerator(const WorkerPtr& w, const py::bytes& task_id_bytes) {
+  auto task_id = TaskID::FromBinary(std::string(task_id_bytes));
+  ThrowIfError(task_id.status());
+  py::gil_scoped_release release;
+  w->task_manager().ForgetStream(*task_id);
 }
 
 py::object GeneratorCompletionRef(const WorkerPtr& w, const py::bytes& task_id_bytes) {
@@ -621,7 +633,8 @@ void BindCoreWorker(py::module_& m) {
            py::arg("args"), py::arg("num_returns"), py::arg("resources"), py::arg("max_retries"),
            py::arg("retry_exceptions"), py::arg("spread"), py::arg("name"),
            py::arg("is_generator"), py::arg("retry_allowlist"),
-           py::arg("placement") = py::none(), py::arg("runtime_env") = py::none())
+           py::arg("placement") = py::none(), py::arg("runtime_env") = py::none(),
+           py::arg("generator_backpressure") = -1)
       .def("put_inline",
            [](const WorkerPtr& w, const py::bytes& data, const py::bytes& metadata,
               const py::list& nested) {
@@ -695,6 +708,7 @@ void BindCoreWorker(py::module_& m) {
            py::arg("ref"), py::arg("force") = false, py::arg("recursive") = true)
       .def("next_generator_item", &NextGeneratorItem)
       .def("generator_completion_ref", &GeneratorCompletionRef)
+      .def("forget_generator", &ForgetGenerator)
       .def("kv_get",
            [](CoreWorker& w, const std::string& ns, const py::bytes& key) -> py::object {
              absl::StatusOr<std::optional<std::string>> value;

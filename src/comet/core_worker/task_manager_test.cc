@@ -26,6 +26,14 @@ class TaskManagerTest : public ::testing::Test {
     return spec;
   }
 
+  // A generator task's spec; `backpressure` > 0 holds its reports back.
+  rpc::TaskSpec GeneratorSpec(int64_t backpressure = 0) {
+    rpc::TaskSpec spec = Spec(0, 0);
+    spec.set_is_generator(true);
+    spec.set_generator_backpressure_num_objects(backpressure);
+    return spec;
+  }
+
   TaskManager manager_;
   TaskID task_id_;
   std::map<ObjectID, ObjectPtr> stored_;
@@ -87,9 +95,7 @@ TEST_F(TaskManagerTest, CancelledTasksAreNotRetried) {
 }
 
 TEST_F(TaskManagerTest, GeneratorItemsThenEndOfStream) {
-  rpc::TaskSpec spec = Spec(0, 0);
-  spec.set_is_generator(true);
-  manager_.AddPendingTask(spec, {});
+  manager_.AddPendingTask(GeneratorSpec(), {});
   rpc::ReturnObject item;
   item.mutable_value()->set_data("first");
   manager_.AddGeneratorItem(task_id_, 0, item);
@@ -104,9 +110,7 @@ TEST_F(TaskManagerTest, GeneratorItemsThenEndOfStream) {
 }
 
 TEST_F(TaskManagerTest, AFailedGeneratorEndsWithTheErrorAndCompletesWithIt) {
-  rpc::TaskSpec spec = Spec(0, 0);
-  spec.set_is_generator(true);
-  manager_.AddPendingTask(spec, {});
+  manager_.AddPendingTask(GeneratorSpec(), {});
   rpc::ReturnObject item;
   item.mutable_value()->set_data("first");
   manager_.AddGeneratorItem(task_id_, 0, item);
@@ -121,10 +125,7 @@ TEST_F(TaskManagerTest, AFailedGeneratorEndsWithTheErrorAndCompletesWithIt) {
 }
 
 TEST_F(TaskManagerTest, BackpressureHoldsReportsUntilItemsAreConsumed) {
-  rpc::TaskSpec spec = Spec(0, 0);
-  spec.set_is_generator(true);
-  spec.set_generator_backpressure_num_objects(2);
-  manager_.AddPendingTask(spec, {});
+  manager_.AddPendingTask(GeneratorSpec(2), {});
   std::vector<int> acked;
   rpc::ReturnObject item;
   auto report = [&](int index) {
@@ -148,10 +149,7 @@ TEST_F(TaskManagerTest, BackpressureHoldsReportsUntilItemsAreConsumed) {
 }
 
 TEST_F(TaskManagerTest, HeldReportsAreAnsweredWhenTheTaskFailsOrAtShutdown) {
-  rpc::TaskSpec spec = Spec(0, 0);
-  spec.set_is_generator(true);
-  spec.set_generator_backpressure_num_objects(1);
-  manager_.AddPendingTask(spec, {});
+  manager_.AddPendingTask(GeneratorSpec(1), {});
   int acked = 0;
   rpc::ReturnObject item;
   manager_.AddGeneratorItem(task_id_, 0, item, [&acked] { ++acked; });
@@ -159,10 +157,7 @@ TEST_F(TaskManagerTest, HeldReportsAreAnsweredWhenTheTaskFailsOrAtShutdown) {
   manager_.FailTask(task_id_, kWorkerCrashed, "gone", false);
   EXPECT_EQ(acked, 1);
 
-  spec = Spec(0, 0);
-  spec.set_is_generator(true);
-  spec.set_generator_backpressure_num_objects(1);
-  manager_.AddPendingTask(spec, {});
+  manager_.AddPendingTask(GeneratorSpec(1), {});
   manager_.AddGeneratorItem(task_id_, 0, item, [&acked] { ++acked; });
   EXPECT_EQ(acked, 1);
   manager_.ReleaseHeldReports();
@@ -170,9 +165,7 @@ TEST_F(TaskManagerTest, HeldReportsAreAnsweredWhenTheTaskFailsOrAtShutdown) {
 }
 
 TEST_F(TaskManagerTest, NoBackpressureAnswersAtOnce) {
-  rpc::TaskSpec spec = Spec(0, 0);
-  spec.set_is_generator(true);
-  manager_.AddPendingTask(spec, {});
+  manager_.AddPendingTask(GeneratorSpec(), {});
   int acked = 0;
   rpc::ReturnObject item;
   for (int i = 0; i < 5; ++i) manager_.AddGeneratorItem(task_id_, i, item, [&acked] { ++acked; });

@@ -794,6 +794,77 @@ def test_actor_death_messages_follow_rays(shared):
     assert isinstance(err.cause, comet.exceptions.RayTaskError)
 
 
+def test_actor_calls_can_be_cancelled(shared, tmp_path):
+    """Ray: cancel() of an actor call that has not started drops it
+    (TaskCancelledError); a running call of a sync actor is not interrupted
+    but sees get_runtime_context().is_canceled(); an async actor's running
+    call is cancelled as an asyncio task; force=True raises ValueError; a
+    generator task can be cancelled through its ObjectRefGenerator."""
+    started = tmp_path / "started"
+
+    @comet.remote
+    class Sync:
+        def wait_for_cancel(self, path):
+            open(path, "w").close()
+            deadline = time.time() + 60
+            while not comet.get_runtime_context().is_canceled():
+                if time.time() > deadline:
+                    return "never cancelled"
+                time.sleep(0.01)
+            return "saw the cancel"
+
+        def ping(self):
+            return "pong"
+
+    @comet.remote
+    class Async:
+        async def sleep(self, path):
+            open(path, "w").close()
+            await asyncio.sleep(60)
+            return "slept"
+
+        async def ping(self):
+            return "pong"
+
+    actor = Sync.remote()
+    running = actor.wait_for_cancel.remote(str(started))
+    queued = actor.ping.remote()
+    assert wait_for_condition(started.exists, timeout=60)
+    comet.cancel(queued)
+    comet.cancel(running)
+    assert comet.get(running, timeout=60) == "saw the cancel"
+    with pytest.raises(comet.exceptions.TaskCancelledError):
+        comet.get(queued, timeout=60)
+    assert comet.get(actor.ping.remote(), timeout=60) == "pong"
+    with pytest.raises(ValueError, match="force=True is not supported for actor tasks"):
+        comet.cancel(actor.ping.remote(), force=True)
+
+    started.unlink()
+    aactor = Async.remote()
+    sleeping = aactor.sleep.remote(str(started))
+    assert wait_for_condition(started.exists, timeout=60)
+    comet.cancel(sleeping)
+    with pytest.raises(comet.exceptions.TaskCancelledError):
+        comet.get(sleeping, timeout=30)
+    assert comet.get(aactor.ping.remote(), timeout=60) == "pong"
+
+    @comet.remote
+    def endless():
+        while True:
+            yield 1
+            time.sleep(0.01)
+
+    gen = endless.remote()
+    assert comet.get(next(gen), timeout=60) == 1
+    comet.cancel(gen)
+    with pytest.raises(comet.exceptions.TaskCancelledError):
+        comet.get(gen.completed(), timeout=60)
+    # The stream ends with the cancellation.
+    with pytest.raises(comet.exceptions.TaskCancelledError):
+        for ref in gen:
+            comet.get(ref, timeout=60)
+
+
 def test_cancel_interrupts_with_keyboard_interrupt(shared):
     """Ray: cancel(force=False) raises KeyboardInterrupt inside the running
     task; get() raises TaskCancelledError even when the task caught it."""

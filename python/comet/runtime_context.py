@@ -125,6 +125,21 @@ class RuntimeContext:
 
         return handle_of_current_actor()
 
+    def is_canceled(self) -> bool:
+        """Whether comet.cancel() reached the running actor call (a sync
+        actor's call is not interrupted; it can check this and stop).
+        RuntimeError in an async actor (its call is cancelled on the event
+        loop instead) and outside an actor call."""
+        ctx = worker_context.get()
+        task_id = self._task_id_bytes()
+        if ctx.actor_instance is None or task_id is None:
+            raise RuntimeError("is_canceled() is only available in an actor call")
+        if ctx.actor_loop is not None:
+            raise RuntimeError("is_canceled() is not supported in an async actor; "
+                               "its call is cancelled as an asyncio task instead")
+        with ctx.lock:
+            return task_id in ctx.cancelled_calls
+
     @property
     def was_current_actor_reconstructed(self) -> bool:
         """Whether the current actor was restarted after a failure (asks the

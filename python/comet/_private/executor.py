@@ -114,6 +114,12 @@ def _run_generator(cw: Any, task: Any, gen: Any) -> int:
         for item in gen:
             _report_item(cw, task, index, item)
             index += 1
+    except KeyboardInterrupt:
+        if not _was_cancelled(task):
+            raise
+        # cancel(): the stream ends with the cancellation.
+        _report_item(cw, task, index, error=exceptions.TaskCancelledError(task.task_id.hex()))
+        index += 1
     except Exception as error:  # noqa: BLE001 - the error is the stream's last item
         _report_item(cw, task, index, error=error)
         index += 1
@@ -130,7 +136,11 @@ async def _run_async_generator(cw: Any, task: Any, agen: Any) -> int:
         async for item in agen:
             await loop.run_in_executor(None, _report_item, cw, task, index, item)
             index += 1
-    except Exception as error:  # noqa: BLE001 - the error is the stream's last item
+    except (Exception, asyncio.CancelledError) as error:  # the stream's last item
+        if isinstance(error, asyncio.CancelledError):
+            if task.task_id not in worker_context.get().cancelled_calls:
+                raise
+            error = exceptions.TaskCancelledError(task.task_id.hex())
         await loop.run_in_executor(None, functools.partial(_report_item, cw, task, index,
                                                            error=error))
         index += 1
@@ -321,6 +331,10 @@ def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int
                 raise
             error = exceptions.TaskCancelledError(task.task_id.hex())
             return _failure(cw, task, error), True, False, int(task.is_generator)
+        if (isinstance(error, asyncio.CancelledError)
+                and task.task_id in worker_context.get().cancelled_calls):
+            error = exceptions.TaskCancelledError(task.task_id.hex())
+            return _failure(cw, task, error), True, False, int(task.is_generator)
         return _failure(cw, task, error), True, _should_retry(task, error), int(task.is_generator)
 
 
@@ -363,6 +377,7 @@ def execute(cw: Any, task: Any) -> None:
         results, app_error, retryable, streamed = _outcome(cw, task, run)
     finally:
         _end()
+        worker_context.get().cancelled_calls.discard(task.task_id)
     cw.finish_task(task, results, app_error, retryable, streamed)
 
 
@@ -374,6 +389,19 @@ async def execute_async(cw: Any, task: Any, semaphore: asyncio.Semaphore | None)
     if semaphore is None:
         execute(cw, task)
         return
+    ctx = worker_context.get()
+    task_id = task.task_id  # `task` is gone once its result is sent
+    with ctx.lock:
+        ctx.async_calls[task_id] = asyncio.current_task()
+    try:
+        await _execute_on_loop(cw, task, semaphore)
+    finally:
+        with ctx.lock:
+            ctx.async_calls.pop(task_id, None)
+            ctx.cancelled_calls.discard(task_id)
+
+
+async def _execute_on_loop(cw: Any, task: Any, semaphore: asyncio.Semaphore) -> None:
     async with semaphore:
         _begin(task)
         try:
@@ -428,6 +456,17 @@ def install_interrupt_handler(cw: Any, main_thread: threading.Thread) -> None:
 
     def interrupt(task_id: bytes) -> None:
         ctx = worker_context.get()
+        if ctx.actor_instance is not None:
+            # As in Ray, an actor's running call is not interrupted: a sync
+            # actor's sees get_runtime_context().is_canceled(), an async
+            # actor's asyncio task is cancelled.
+            with ctx.lock:
+                call = ctx.async_calls.get(task_id)
+                if ctx.actor_loop is None or call is not None:
+                    ctx.cancelled_calls.add(task_id)
+            if call is not None:
+                ctx.actor_loop.call_soon_threadsafe(call.cancel)
+            return
         if ctx.running_task_id != task_id:
             return
         ctx.cancelled_task_id = task_id

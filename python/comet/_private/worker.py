@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from comet import _raylet, exceptions
 from comet._private import ref_futures, serialization, session, worker_context
+from comet._private.generator import ObjectRefGenerator
 from comet._private.init_context import CometContext
 from comet._private.node import LocalNode, NodeOptions
 from comet._private.session import DEFAULT_TEMP_DIR, find_gcs_address
@@ -590,14 +591,23 @@ def wait(
     return ready, [r for r in refs if r not in ready_set]
 
 
-def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
-    """Cancels the task that produces ``object_ref``.
+def cancel(object_ref: ObjectRef | ObjectRefGenerator, *, force: bool = False,
+           recursive: bool = True) -> None:
+    """Cancels the task (or the generator task) that produces ``object_ref``.
 
     A queued task never runs; a running one gets KeyboardInterrupt raised
     inside it, as in Ray (or, with ``force=True``, its worker is killed). With
-    ``recursive`` (the default) the tasks it submitted are cancelled too.
-    ``get`` of the ref then raises :class:`TaskCancelledError`.
+    ``recursive`` (the default) the tasks and actor calls it submitted are
+    cancelled too. ``get`` of the ref then raises :class:`TaskCancelledError`.
+
+    An actor call that has not started never runs. A running one is not
+    interrupted: a sync actor's call sees
+    ``get_runtime_context().is_canceled()``, an async actor's asyncio task is
+    cancelled. ``force=True`` on an actor call raises ValueError (use
+    :func:`kill` for the actor).
     """
+    if isinstance(object_ref, ObjectRefGenerator):
+        object_ref = object_ref.completed()  # a ref of the generator's task
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(f"cancel() expects an ObjectRef, got {type(object_ref).__name__}")
     worker_context.core_worker(auto_init=True).cancel(object_ref, bool(force), bool(recursive))

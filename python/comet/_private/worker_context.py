@@ -90,6 +90,11 @@ class WorkerContext:
     running_task_id: bytes | None = None
     announced_task: Any = None  # (function, name) last named to the log monitor
     cancelled_task_id: bytes | None = None  # cancel() interrupted this task
+    # Actor calls cancel() reached while they ran (is_canceled(); an async
+    # actor's are also cancelled on its loop), and an async actor's running
+    # calls, by task id.
+    cancelled_calls: set[bytes] = field(default_factory=set)
+    async_calls: dict[bytes, Any] = field(default_factory=dict)
     # GPU ids and task of the task running on this thread or asyncio task.
     local: TaskLocal = field(default_factory=TaskLocal)
     lock: threading.RLock = field(default_factory=threading.RLock)

@@ -317,6 +317,37 @@ rpc::ActorTableData::ActorState ActorTaskSubmitter::State(const ActorID& actor_i
   return it == actors_.end() ? rpc::ActorTableData::DEPENDENCIES_UNREADY : it->second.state;
 }
 
+ActorTaskSubmitter::CancelOutcome ActorTaskSubmitter::Cancel(const TaskID& task_id,
+                                                             rpc::Address* worker) {
+  std::optional<rpc::TaskSpec> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(task_id.ActorId());
+    if (it == actors_.end()) return CancelOutcome::kUnknown;
+    Actor& actor = it->second;
+    for (auto call = actor.waiting.begin(); call != actor.waiting.end(); ++call) {
+      if (TaskOf(call->second) == task_id) {
+        cancelled = std::move(call->second);
+        actor.waiting.erase(call);
+        break;
+      }
+    }
+    if (!cancelled) {
+      for (const auto& [seq, request] : actor.in_flight) {
+        if (TaskOf(request->task_spec()) == task_id) {
+          *worker = actor.address;
+          return CancelOutcome::kSent;
+        }
+      }
+      return CancelOutcome::kUnknown;
+    }
+  }
+  task_manager_->FailTask(task_id, kTaskCancelled,
+                          "task " + task_id.Hex() + " was cancelled before it was sent",
+                          /*retryable=*/false);
+  return CancelOutcome::kCancelledHere;
+}
+
 std::string ActorTaskSubmitter::DeathCause(const ActorID& actor_id) const {
   absl::MutexLock lock(&mu_);
   auto it = actors_.find(actor_id);

@@ -70,6 +70,13 @@ class ActorTaskSubmitter {
   // State of the actor as last reported (DEPENDENCIES_UNREADY if unknown).
   rpc::ActorTableData::ActorState State(const ActorID& actor_id) const;
   std::string DeathCause(const ActorID& actor_id) const;
+
+  // Cancels a call (Ray's actor-task cancel). One still waiting to be sent
+  // fails as cancelled here (kCancelledHere); one sent is for its worker to
+  // drop if it has not started (kSent: `worker` is where it went); kUnknown
+  // when this submitter has no such call.
+  enum class CancelOutcome { kUnknown, kCancelledHere, kSent };
+  CancelOutcome Cancel(const TaskID& task_id, rpc::Address* worker);
   std::vector<ActorID> Actors() const;
 
   // Actors whose calls could not reach their worker (its stream never

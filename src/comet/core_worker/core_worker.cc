@@ -520,17 +520,54 @@ std::vector<ObjectID> CoreWorker::SubmitTask(rpc::TaskSpec spec, TaskID* task_id
   return returns;
 }
 
-bool CoreWorker::Cancel(const ObjectID& id, bool force, bool recursive) {
-  TaskID task_id = id.TaskId();
-  if (!task_manager_.IsPending(task_id)) return false;
-  return submitter_->Cancel(task_id, force, recursive);
+absl::StatusOr<bool> CoreWorker::Cancel(const ObjectID& id, bool force, bool recursive) {
+  return CancelTask(id.TaskId(), force, recursive);
+}
+
+absl::StatusOr<bool> CoreWorker::CancelTask(const TaskID& task_id, bool force, bool recursive) {
+  // An actor's tasks carry its id (a normal task's is its job's nil one).
+  bool of_an_actor = task_id.ActorId() != ActorID::NilFromJob(task_id.JobId());
+  if (force && of_an_actor) {
+    return absl::InvalidArgumentError(
+        "force=True is not supported for actor tasks; use comet.kill(actor) to kill an actor");
+  }
+  std::optional<rpc::TaskSpec> spec = task_manager_.GetSpec(task_id);
+  if (!spec.has_value()) return false;  // done, or not this process's
+  if (spec->type() != rpc::ACTOR_TASK) return submitter_->Cancel(task_id, force, recursive);
+  // As in Ray: a call not started is dropped; a running one is not
+  // interrupted (a sync actor's call sees get_runtime_context().is_canceled(),
+  // an async actor's asyncio task is cancelled).
+  task_manager_.MarkCancelled(task_id);
+  rpc::Address worker;
+  switch (actor_submitter_.Cancel(task_id, &worker)) {
+    case ActorTaskSubmitter::CancelOutcome::kUnknown:
+      return false;
+    case ActorTaskSubmitter::CancelOutcome::kCancelledHere:
+      return true;
+    case ActorTaskSubmitter::CancelOutcome::kSent:
+      break;
+  }
+  rpc::CancelTaskRequest request;
+  request.set_task_id(task_id.Binary());
+  request.set_recursive(recursive);
+  auto stub = workers_.Get(absl::StrCat(worker.ip_address(), ":", worker.port()));
+  rpc::CallAsync<rpc::CancelTaskRequest, rpc::CancelTaskReply>(
+      [stub](auto* ctx, auto* req, auto* reply, auto done) {
+        stub->async()->CancelTask(ctx, req, reply, std::move(done));
+      },
+      std::move(request), [](const grpc::Status&, rpc::CancelTaskReply&&) {}, -1, &calls_);
+  return true;
 }
 
 void CoreWorker::CancelChildren(const TaskID& parent, bool force) {
   for (const TaskID& child : task_manager_.ChildrenOf(parent)) {
     auto spec = task_manager_.GetSpec(child);
-    if (spec.has_value() && spec->type() == rpc::NORMAL_TASK) {
+    if (!spec.has_value()) continue;
+    if (spec->type() == rpc::NORMAL_TASK) {
       submitter_->Cancel(child, force, /*recursive=*/true);
+    } else if (spec->type() == rpc::ACTOR_TASK) {
+      // As Ray does, force does not reach child actor tasks.
+      CancelTask(child, /*force=*/false, /*recursive=*/true).IgnoreError();
     }
   }
 }

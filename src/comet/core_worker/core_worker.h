@@ -119,7 +119,10 @@ class CoreWorker {
   // (and its id in `task_id` when given).
   std::vector<ObjectID> SubmitTask(rpc::TaskSpec spec, TaskID* task_id = nullptr);
   // Cancels the task that produces `id`; false if it is not ours or done.
-  bool Cancel(const ObjectID& id, bool force, bool recursive = true);
+  // False when the task is not pending here; InvalidArgument for force on
+  // an actor task.
+  absl::StatusOr<bool> Cancel(const ObjectID& id, bool force, bool recursive = true);
+  absl::StatusOr<bool> CancelTask(const TaskID& task_id, bool force, bool recursive);
   // Cancels the normal tasks this process submitted from inside `parent`.
   void CancelChildren(const TaskID& parent, bool force);
 

@@ -108,7 +108,12 @@ void TaskManager::CompleteTask(const TaskID& task_id, const rpc::PushTaskReply& 
   }
   if (end_index >= 0) {
     callbacks_.store_stream_item(GeneratorItemId(task_id, end_index), RayObject::EndOfStream());
-    callbacks_.store_stream_item(GeneratorCompletionId(task_id), RayObject::EndOfStream());
+    // A cancelled generator (its stream ends with the cancellation) also
+    // completes with it.
+    callbacks_.store_stream_item(
+        GeneratorCompletionId(task_id),
+        done.cancelled ? RayObject::Error(kTaskCancelled, "task " + task_id.Hex() + " was cancelled")
+                       : RayObject::EndOfStream());
   }
   callbacks_.release_args(done.arg_refs);
 }

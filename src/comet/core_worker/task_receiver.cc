@@ -21,35 +21,54 @@ void FillErrorReply(const rpc::TaskSpec& spec, const std::string& kind,
   reply->set_is_application_error(true);
 }
 
-void TaskReceiver::Enqueue(std::unique_ptr<ReceivedTask> task) {
-  absl::MutexLock lock(&mu_);
-  if (stopped_ || draining_) {
-    task->reply->set_worker_exiting(true);
-    task->Respond(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
-    return;
-  }
-  const rpc::TaskSpec& spec = task->request->task_spec();
-  if (spec.type() != rpc::ACTOR_TASK) {
-    queue_.push_back(std::move(task));
-    return;
-  }
-  CallerOrder& order = callers_[spec.actor_task().caller_id()];
-  order.expected = std::max(order.expected, task->request->client_processed_up_to() + 1);
-  int64_t seq = spec.actor_task().sequence_number();
-  if (seq < order.expected) {
-    queue_.push_back(std::move(task));  // A retry of an answered number: run it.
-  } else {
-    order.early[seq] = std::move(task);
-  }
-  ReleaseInOrder(order);
+namespace {
+
+void AnswerCancelled(ReceivedTask& task, const std::string& when) {
+  FillErrorReply(task.request->task_spec(), kTaskCancelled,
+                 "task " + task.task_id.Hex() + " was cancelled " + when, task.reply);
+  task.Respond(grpc::Status::OK);
 }
 
-void TaskReceiver::ReleaseInOrder(CallerOrder& order) {
+}  // namespace
+
+void TaskReceiver::Enqueue(std::unique_ptr<ReceivedTask> task) {
+  std::vector<std::unique_ptr<ReceivedTask>> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_ || draining_) {
+      task->reply->set_worker_exiting(true);
+      task->Respond(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
+      return;
+    }
+    const rpc::TaskSpec& spec = task->request->task_spec();
+    if (spec.type() != rpc::ACTOR_TASK) {
+      queue_.push_back(std::move(task));
+      return;
+    }
+    CallerOrder& order = callers_[spec.actor_task().caller_id()];
+    order.expected = std::max(order.expected, task->request->client_processed_up_to() + 1);
+    int64_t seq = spec.actor_task().sequence_number();
+    if (seq < order.expected) {
+      queue_.push_back(std::move(task));  // A retry of an answered number: run it.
+    } else {
+      order.early[seq] = std::move(task);
+    }
+    ReleaseInOrder(order, &cancelled);
+  }
+  for (auto& task : cancelled) AnswerCancelled(*task, "before it started");
+}
+
+void TaskReceiver::ReleaseInOrder(CallerOrder& order,
+                                  std::vector<std::unique_ptr<ReceivedTask>>* cancelled) {
   while (!order.early.empty()) {
     auto first = order.early.begin();
     if (first->first > order.expected) return;
     if (first->first == order.expected) order.expected++;
-    queue_.push_back(std::move(first->second));
+    if (cancelled_early_.erase(first->second->task_id) > 0) {
+      cancelled->push_back(std::move(first->second));
+    } else {
+      queue_.push_back(std::move(first->second));
+    }
     order.early.erase(first);
   }
 }
@@ -77,6 +96,7 @@ void TaskReceiver::Finish(std::unique_ptr<ReceivedTask> task) {
 bool TaskReceiver::Cancel(const TaskID& task_id) {
   std::unique_ptr<ReceivedTask> removed;
   std::function<void(const TaskID&)> interrupt;
+  bool running = false;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
@@ -87,19 +107,26 @@ bool TaskReceiver::Cancel(const TaskID& task_id) {
       }
     }
     if (!removed) {
-      if (running_ != task_id) return false;
+      for (auto& [caller, order] : callers_) {
+        for (const auto& [seq, waiting] : order.early) {
+          if (waiting->task_id == task_id) {
+            cancelled_early_.insert(task_id);
+            return true;
+          }
+        }
+      }
+      // Running: the task's own thread, or (an async actor's calls run
+      // side by side) one of the calls on its event loop.
+      running = running_ == task_id;
       interrupt = interrupt_;
     }
   }
   if (removed) {
-    FillErrorReply(removed->request->task_spec(), kTaskCancelled,
-                   "task " + task_id.Hex() + " was cancelled before it started",
-                   removed->reply);
-    removed->Respond(grpc::Status::OK);
+    AnswerCancelled(*removed, "before it started");
     return true;
   }
   if (interrupt) interrupt(task_id);
-  return true;
+  return running;
 }
 
 void TaskReceiver::SetInterruptHook(std::function<void(const TaskID&)> hook) {

@@ -12,10 +12,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/core_worker.pb.h"
@@ -47,10 +49,14 @@ class TaskReceiver {
   // Sends the reply of a task taken with Next.
   void Finish(std::unique_ptr<ReceivedTask> task);
 
-  // Cancels a queued or running task; false if it is not here.
+  // Cancels a queued task (answered as cancelled; an actor call still
+  // waiting for an earlier one is answered when its turn comes), else asks
+  // the interrupt hook to stop it if it runs (the hook decides how: an
+  // actor's calls are not interrupted as tasks are). False if it was
+  // neither queued nor running here.
   bool Cancel(const TaskID& task_id);
 
-  // Called (from a gRPC thread) to interrupt the running task.
+  // Called (from a gRPC thread) to interrupt a running task.
   void SetInterruptHook(std::function<void(const TaskID&)> hook);
 
   // Replies to queued tasks as "worker exiting" and wakes Next.
@@ -66,12 +72,17 @@ class TaskReceiver {
     int64_t expected = 1;
     std::map<int64_t, std::unique_ptr<ReceivedTask>> early;
   };
-  void ReleaseInOrder(CallerOrder& order) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the caller's calls that are next in order to the queue; those
+  // cancelled while they waited go to `cancelled` instead, to be answered.
+  void ReleaseInOrder(CallerOrder& order, std::vector<std::unique_ptr<ReceivedTask>>* cancelled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   std::deque<std::unique_ptr<ReceivedTask>> queue_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, CallerOrder> callers_ ABSL_GUARDED_BY(mu_);
   TaskID running_ ABSL_GUARDED_BY(mu_);
+  // Actor calls cancelled while waiting for an earlier call of their caller.
+  absl::flat_hash_set<TaskID> cancelled_early_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void(const TaskID&)> interrupt_ ABSL_GUARDED_BY(mu_);

@@ -702,8 +702,13 @@ void BindCoreWorker(py::module_& m) {
            "Calls callback() (with no arguments, on some thread) once ref is ready.")
       .def("cancel",
            [](CoreWorker& w, const PyObjectRef& r, bool force, bool recursive) {
-             py::gil_scoped_release release;
-             return w.Cancel(r.id(), force, recursive);
+             absl::StatusOr<bool> cancelled;
+             {
+               py::gil_scoped_release release;
+               cancelled = w.Cancel(r.id(), force, recursive);
+             }
+             ThrowIfError(cancelled.status());
+             return *cancelled;
            },
            py::arg("ref"), py::arg("force") = false, py::arg("recursive") = true)
       .def("next_generator_item", &NextGeneratorItem)

@@ -117,7 +117,9 @@ def _run_generator(cw: Any, task: Any, gen: Any) -> int:
     except KeyboardInterrupt:
         if not _was_cancelled(task):
             raise
-        # cancel(): the stream ends with the cancellation.
+        # cancel(): the stream ends with the cancellation. The interrupt may
+        # have struck between a report and `index += 1`: the core counts.
+        index = task.num_streamed
         _report_item(cw, task, index, error=exceptions.TaskCancelledError(task.task_id.hex()))
         index += 1
     except Exception as error:  # noqa: BLE001 - the error is the stream's last item

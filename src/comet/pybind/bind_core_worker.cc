@@ -116,6 +116,11 @@ class TaskView {
   std::unique_ptr<core::ReceivedTask> Release() { return std::move(task_); }
   const WorkerPtr& worker() const { return worker_; }
 
+  // Generator items reported to the owner so far, counted here, where no
+  // Python exception (a cancel's KeyboardInterrupt) can fall between a
+  // report and its count.
+  int64_t num_streamed = 0;
+
   py::list Args() const {
     py::list out;
     for (const rpc::TaskArg& arg : spec().args()) {
@@ -541,6 +546,8 @@ void BindCoreWorker(py::module_& m) {
       .def("set_error", &TaskView::set_error, py::arg("error"),
            "Records what the task raised (shown in its task event).")
       .def_property_readonly("task_id", [](const TaskView& t) { return py::bytes(t.spec().task_id()); })
+      .def_readonly("num_streamed", &TaskView::num_streamed,
+                    "Generator items reported to the owner so far.")
       .def_property_readonly("job_id", [](const TaskView& t) { return py::bytes(t.spec().job_id()); })
       .def_property_readonly("function_id",
                              [](const TaskView& t) { return py::bytes(t.spec().function_id()); })
@@ -816,6 +823,7 @@ void BindCoreWorker(py::module_& m) {
                status = w->ReportGeneratorItem(owner, *task_id, index, item);
              }
              ThrowIfError(status);
+             view.num_streamed = std::max(view.num_streamed, index + 1);
            })
       .def("generator_item_id",
            [](CoreWorker&, const py::bytes& task_id, int64_t index) {

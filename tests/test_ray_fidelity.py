@@ -675,6 +675,49 @@ def test_actor_generator_methods_stream(shared):
     assert [comet.get(r, timeout=60) for r in agen] == [10, 20]
 
 
+def test_a_generator_that_dies_after_items_keeps_them(shared):
+    """Ray: items a generator yielded before it failed stay in the stream;
+    the failure is the item after them."""
+    @comet.remote(max_retries=0)
+    def two_then_exit():
+        yield 1
+        yield 2
+        raise SystemExit(3)
+
+    refs = list(two_then_exit.remote())
+    assert comet.get(refs[:2], timeout=60) == [1, 2]
+    assert len(refs) == 3
+    with pytest.raises(Exception):
+        comet.get(refs[2], timeout=60)
+
+
+def test_actor_classes_cannot_be_inherited_from(shared):
+    """Ray: a class statement with an actor class as its base raises
+    ActorClassInheritanceException (a TypeError); a remote class may inherit
+    from a plain class."""
+    @comet.remote
+    class Base:
+        def who(self):
+            return "base"
+
+    with pytest.raises(comet.exceptions.ActorClassInheritanceException,
+                       match="Inheriting from actor classes is not supported"):
+        class Sub(Base):  # noqa: F841 - the class statement itself raises
+            pass
+
+    class Plain:
+        def who(self):
+            return "plain"
+
+    @comet.remote
+    class Child(Plain):
+        def more(self):
+            return "child"
+
+    child = Child.remote()
+    assert comet.get([child.who.remote(), child.more.remote()], timeout=60) == ["plain", "child"]
+
+
 def test_generator_backpressure_holds_the_generator_back(shared, tmp_path):
     """Ray: with _generator_backpressure_num_objects=N the generator pauses
     while N of its items are unconsumed, and goes on as they are taken; a

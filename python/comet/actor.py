@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
+from comet import exceptions
 from comet._private import options as opts
 from comet._private import runtime_env, serialization, worker_context
 from comet._private.generator import ObjectRefGenerator
@@ -94,6 +95,13 @@ class ActorClass:
                                  f"create the actor with {cls.__qualname__}.remote() and "
                                  f"call handle.{name}.remote()")
         return getattr(cls, name)
+
+    def __mro_entries__(self, bases: tuple) -> tuple:
+        # `class Sub(RemoteCls)`: as in Ray, actor classes cannot be bases.
+        raise exceptions.ActorClassInheritanceException(
+            f"Attempted to define a subclass of actor class '{self._name}'. Inheriting from "
+            f"actor classes is not supported; inherit from the plain class and decorate "
+            f"the subclass with @comet.remote instead.")
 
     def options(self, **overrides: Any) -> ActorClass:
         """A copy of this actor class with other options (name, resources, ...)."""

@@ -320,24 +320,29 @@ def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int
             return [], False, False, _run_generator(cw, task, result)
         return _store_returns(task, result), False, False, 0
     except _ArgumentError as e:
-        return _failure(cw, task, e.error), True, False, int(task.is_generator)
+        return _failure(cw, task, e.error), True, False, _streamed(task)
     except BaseException as error:  # noqa: BLE001 - reported to the owner
         if isinstance(error, SystemExit) and task.task_type == ACTOR_TASK:
             # exit_actor(): as in Ray, the call that exits fails with ActorDiedError.
             died = exceptions.ActorDiedError(
                 f"The actor exited: {task.method_name}() called exit_actor() (or raised "
                 f"SystemExit), so the actor is gone and this call has no result.")
-            return _failure(cw, task, died), True, False, int(task.is_generator)
+            return _failure(cw, task, died), True, False, _streamed(task)
         if isinstance(error, KeyboardInterrupt):
             if not _was_cancelled(task):
                 raise
             error = exceptions.TaskCancelledError(task.task_id.hex())
-            return _failure(cw, task, error), True, False, int(task.is_generator)
+            return _failure(cw, task, error), True, False, _streamed(task)
         if (isinstance(error, asyncio.CancelledError)
                 and task.task_id in worker_context.get().cancelled_calls):
             error = exceptions.TaskCancelledError(task.task_id.hex())
-            return _failure(cw, task, error), True, False, int(task.is_generator)
-        return _failure(cw, task, error), True, _should_retry(task, error), int(task.is_generator)
+            return _failure(cw, task, error), True, False, _streamed(task)
+        return _failure(cw, task, error), True, _should_retry(task, error), _streamed(task)
+
+
+def _streamed(task: Any) -> int:
+    """How many items a generator task has reported (0 for other tasks)."""
+    return task.num_streamed if task.is_generator else 0
 
 
 def _was_cancelled(task: Any) -> bool:
@@ -349,8 +354,9 @@ def _failure(cw: Any, task: Any, error: BaseException) -> list[tuple]:
     task.set_error(f"{type(cause).__name__}: {cause}"[:2000])
     result = _error_result(task, error)
     if task.is_generator:
-        oid = cw.generator_item_id(task.task_id, 0)
-        cw.report_generator_item(task, 0, oid, result)
+        # After the items already streamed (the core counts them).
+        index = task.num_streamed
+        cw.report_generator_item(task, index, cw.generator_item_id(task.task_id, index), result)
         return []
     return [result] * max(task.num_returns, 0)
 

@@ -61,6 +61,12 @@ def _is_asyncio(cls: type) -> bool:
                for _, m in inspect.getmembers(cls))
 
 
+class ActorClassInheritanceException(TypeError):
+    """A class statement names an actor class (a ``@remote`` class) as its
+    base; inherit from the plain class and decorate the subclass instead.
+    A TypeError, as in Ray (``ray.actor.ActorClassInheritanceException``)."""
+
+
 class ActorClass:
     """A class made remote: ``Cls.remote(*args)`` starts an actor and returns its handle."""
 
@@ -98,7 +104,7 @@ class ActorClass:
 
     def __mro_entries__(self, bases: tuple) -> tuple:
         # `class Sub(RemoteCls)`: as in Ray, actor classes cannot be bases.
-        raise exceptions.ActorClassInheritanceException(
+        raise ActorClassInheritanceException(
             f"Attempted to define a subclass of actor class '{self._name}'. Inheriting from "
             f"actor classes is not supported; inherit from the plain class and decorate "
             f"the subclass with @comet.remote instead.")

@@ -20,7 +20,6 @@ from types import FunctionType, GetSetDescriptorType, MemberDescriptorType
 from typing import Any
 
 __all__ = [
-    "ActorClassInheritanceException",
     "ActorDiedError",
     "ActorPlacementGroupRemoved",
     "ActorUnavailableError",
@@ -465,11 +464,6 @@ class AsyncioActorExit(RayError):
 class PendingCallsLimitExceeded(RayError):
     """Too many calls to an actor are waiting: the caller hit the actor's
     ``max_pending_calls``."""
-
-
-class ActorClassInheritanceException(TypeError):
-    """A class statement names an actor class (a ``@remote`` class) as its
-    base; inherit from the plain class and decorate the subclass instead."""
 
 
 class ActorUnschedulableError(RayError):

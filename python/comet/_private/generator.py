@@ -87,6 +87,13 @@ class ObjectRefGenerator:
         """
         return worker_context.core_worker().generator_completion_ref(self._task_id)
 
+    def next_ready(self) -> bool:
+        """Whether ``next(gen)`` would return at once: the next item (or the
+        end of the stream) has arrived."""
+        if self._done:
+            return True
+        return worker_context.core_worker().generator_item_ready(self._task_id, self._index)
+
     def is_finished(self) -> bool:
         """Whether every item has been taken (``next`` would stop)."""
         return self._done

@@ -9,8 +9,10 @@ void ActorDeath::Update(const rpc::ActorTableData& data) {
   auto id = ActorID::FromBinary(data.actor_id());
   if (id.ok()) actor_id_hex = id->Hex();
   if (!data.class_name().empty()) class_name = data.class_name();
-  name = data.name();
-  ray_namespace = data.ray_namespace();
+  // An actor's name and namespace never change; a row without them (the
+  // caller's own DEAD row after kill()) keeps what an earlier one said.
+  if (!data.name().empty()) name = data.name();
+  if (!data.ray_namespace().empty()) ray_namespace = data.ray_namespace();
   if (data.pid() != 0) pid = data.pid();
   if (!data.address().ip_address().empty()) ip = data.address().ip_address();
 }

@@ -32,7 +32,8 @@ struct ActorDeath {
   std::string ip;
 
   // Takes what `data` says; an update without a pid or address (a DEAD
-  // one) keeps those of the incarnation that ran.
+  // one) keeps those of the incarnation that ran, and one without a name or
+  // namespace (the row kill() makes locally) keeps the earlier ones.
   void Update(const rpc::ActorTableData& data);
 
   // The message calls fail with; an empty cause says only that it died.

@@ -18,13 +18,11 @@ TEST(ActorDeathTest, MessageHasRaysLayout) {
   alive.mutable_address()->set_ip_address("10.0.0.2");
   ActorDeath death;
   death.Update(alive);
-  // The DEAD update carries neither pid nor address: those of the
-  // incarnation that ran stay.
+  // The DEAD update (as kill() makes it locally) carries neither pid,
+  // address, name nor namespace: those the actor had stay.
   rpc::ActorTableData dead;
   dead.set_actor_id(id.Binary());
   dead.set_class_name("Counter");
-  dead.set_name("counter");
-  dead.set_ray_namespace("ns");
   death.Update(dead);
   EXPECT_EQ(death.Message(kActorKilledCause),
             "The actor died unexpectedly before finishing this task.\n"

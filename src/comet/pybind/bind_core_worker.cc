@@ -488,6 +488,14 @@ py::object NextGeneratorItem(const WorkerPtr& w, const py::bytes& task_id_bytes,
   return MakeRef(w, id);
 }
 
+// Whether item `index` of a generator's stream (or its end) is here.
+bool GeneratorItemReady(const WorkerPtr& w, const py::bytes& task_id_bytes, int64_t index) {
+  auto task_id = TaskID::FromBinary(std::string(task_id_bytes));
+  ThrowIfError(task_id.status());
+  py::gil_scoped_release release;
+  return w->Get({core::TaskManager::GeneratorItemId(*task_id, index)}, absl::Now())[0] != nullptr;
+}
+
 // The reader dropped its ObjectRefGenerator: reports held back for it are
 // answered, so the generator runs on.
 void ForgetGenerator(const WorkerPtr& w, const py::bytes& task_id_bytes) {
@@ -721,6 +729,7 @@ void BindCoreWorker(py::module_& m) {
       .def("next_generator_item", &NextGeneratorItem)
       .def("generator_completion_ref", &GeneratorCompletionRef)
       .def("forget_generator", &ForgetGenerator)
+      .def("generator_item_ready", &GeneratorItemReady)
       .def("kv_get",
            [](CoreWorker& w, const std::string& ns, const py::bytes& key) -> py::object {
              absl::StatusOr<std::optional<std::string>> value;

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import gc
 import os
 import threading
 import time
@@ -787,6 +788,69 @@ def test_generator_completed_is_a_ref_to_the_tasks_end(shared, tmp_path):
     assert comet.get(refs[0]) == 0
     with pytest.raises(ValueError, match="boom"):
         comet.get(refs[1])
+
+
+def test_dynamic_num_returns_gives_one_ref_to_all_items(shared):
+    """Ray: num_returns="dynamic" (the form before streaming) returns one
+    ObjectRef; get() of it is a DynamicObjectRefGenerator of refs to every
+    item, the error (if the generator raised) as the last; its items live
+    while they are referenced, in other tasks too; works for actor methods;
+    backpressure cannot be combined with it."""
+    @comet.remote(num_returns="dynamic")
+    def split(n, size=1, fail=False):
+        for i in range(n):
+            yield bytes([i % 256]) * size
+        if fail:
+            raise ValueError("split failed")
+
+    @comet.remote
+    def total(chunks):
+        return sum(len(b) for b in comet.get(list(chunks)))
+
+    dynamic = split.remote(3)
+    assert isinstance(dynamic, comet.ObjectRef)
+    gen = comet.get(dynamic, timeout=60)
+    assert isinstance(gen, comet.DynamicObjectRefGenerator) and len(gen) == 3
+    assert comet.get(list(gen)) == [b"\x00", b"\x01", b"\x02"]
+    del gen
+    gc.collect()
+    # The items outlive the first generator's refs; a task reads them too.
+    assert comet.get(list(comet.get(dynamic))) == [b"\x00", b"\x01", b"\x02"]
+    assert comet.get(total.remote(dynamic), timeout=60) == 3
+
+    # Big items (in plasma) and more refs than fit inline.
+    big = comet.get(split.remote(2, size=300_000), timeout=60)
+    assert [len(comet.get(ref)) for ref in big] == [300_000, 300_000]
+    many = comet.get(split.remote(1500), timeout=60)
+    assert len(many) == 1500 and comet.get(list(many)[-1]) == bytes([1499 % 256])
+
+    failed = list(comet.get(split.remote(2, fail=True), timeout=60))
+    assert len(failed) == 3 and comet.get(failed[1]) == b"\x01"
+    with pytest.raises(ValueError, match="split failed"):
+        comet.get(failed[2])
+
+    @comet.remote(num_returns="dynamic")
+    def not_started():
+        raise KeyError("before any item")
+
+    with pytest.raises(KeyError):
+        comet.get(not_started.remote(), timeout=60)
+
+    @comet.remote
+    class Source:
+        def items(self, n):
+            yield from range(n)
+
+    source = Source.remote()
+    refs = comet.get(source.items.options(num_returns="dynamic").remote(4), timeout=60)
+    assert comet.get(list(refs)) == [0, 1, 2, 3]
+    assert [comet.get(r) for r in source.items.remote(2)] == [0, 1]  # streams by default
+
+    with pytest.raises(ValueError, match="_generator_backpressure_num_objects"):
+        split.options(_generator_backpressure_num_objects=2)
+    with pytest.raises(ValueError, match="_generator_backpressure_num_objects"):
+        source.items.options(num_returns="dynamic",
+                             _generator_backpressure_num_objects=2).remote(1)
 
 
 def test_actor_death_messages_follow_rays(shared):

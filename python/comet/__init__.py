@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 from comet import exceptions
 from comet.actor import ActorClass, ActorHandle, exit_actor, get_actor, kill, method
 from comet._raylet import ObjectRef
-from comet._private.generator import ObjectRefGenerator
+from comet._private.generator import DynamicObjectRefGenerator, ObjectRefGenerator
 from comet._private.ids import ActorID, JobID, NodeID, TaskID, WorkerID
 from comet._private.state import timeline
 from comet._private.worker import (
@@ -46,6 +46,7 @@ __all__ = [
     "ActorClass",
     "ActorHandle",
     "ActorID",
+    "DynamicObjectRefGenerator",
     "JobID",
     "NodeID",
     "ObjectID",

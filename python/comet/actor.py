@@ -53,6 +53,7 @@ def _method_table(cls: type) -> dict[str, dict[str, Any]]:
 
 def _backpressure(options: dict[str, Any]) -> int:
     value = options.get("_generator_backpressure_num_objects")
+    opts.check_dynamic_backpressure(options.get("num_returns", 1), value)
     return -1 if value is None else int(value)
 
 
@@ -248,10 +249,13 @@ class ActorHandle:
         retry = options.get("retry_exceptions", False)
         allow = (serialization.dumps_function(tuple(retry))
                  if isinstance(retry, (list, tuple)) else b"")
+        dynamic = num_returns == "dynamic"
         task_id, refs = cw.submit_actor_task(
             self._actor_id, name, build_args(args, kwargs), 0 if streaming else int(num_returns),
             int(retries), bool(retry), allow, options.get("concurrency_group") or "", streaming,
-            _backpressure(options))
+            _backpressure(options), dynamic)
+        if dynamic:
+            return refs[0]
         if streaming:
             return ObjectRefGenerator(task_id)
         if num_returns == 1:

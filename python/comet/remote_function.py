@@ -46,6 +46,7 @@ class RemoteFunction:
         num_returns = merged.get("num_returns", 1)
         self._streaming = num_returns in ("streaming", "dynamic") or (
             self._is_generator_fn and "num_returns" not in self._options)
+        self._dynamic = num_returns == "dynamic"
         self._num_returns = 0 if self._streaming else int(num_returns)
         self._resources = opts.resources_from_options(merged)
         self._max_retries = int(merged.get("max_retries", 3))
@@ -58,6 +59,7 @@ class RemoteFunction:
         self._task_name = merged.get("name") or ""
         backpressure = merged.get("_generator_backpressure_num_objects")
         self._backpressure = -1 if backpressure is None else int(backpressure)
+        opts.check_dynamic_backpressure(num_returns, backpressure)
         self._merged = merged
         # Placement groups and node affinity rename the demand (checked now,
         # so a bad bundle index fails here).
@@ -107,7 +109,9 @@ class RemoteFunction:
             self._max_retries, self._retry_exceptions, self._spread, self._task_name,
             self._streaming, self._retry_allowlist, placement or None,
             runtime_env.for_submission(cw, self._options.get("runtime_env")),
-            self._backpressure)
+            self._backpressure, self._dynamic)
+        if self._dynamic:
+            return refs[0]
         if self._streaming:
             return ObjectRefGenerator(task_id)
         if self._num_returns == 1:

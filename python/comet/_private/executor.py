@@ -14,6 +14,7 @@ from typing import Any
 
 from comet import exceptions
 from comet._private import placement, serialization, worker_context
+from comet._private.generator import DynamicObjectRefGenerator
 from comet._private.worker import (
     KWARGS_METADATA,
     is_error_value,
@@ -315,9 +316,9 @@ def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int
         if task.task_type == ACTOR_CREATION_TASK:
             return [store_value(None, object_id=task.return_ids()[0])], False, False, 0
         if task.is_generator:
-            if isinstance(result, _Streamed):
-                return [], False, False, result.count
-            return [], False, False, _run_generator(cw, task, result)
+            count = (result.count if isinstance(result, _Streamed)
+                     else _run_generator(cw, task, result))
+            return _dynamic_returns(cw, task, count), False, False, count
         return _store_returns(task, result), False, False, 0
     except _ArgumentError as e:
         return _failure(cw, task, e.error), True, False, _streamed(task)
@@ -340,6 +341,16 @@ def _outcome(cw: Any, task: Any, run: Any) -> tuple[list[tuple], bool, bool, int
         return _failure(cw, task, error), True, _should_retry(task, error), _streamed(task)
 
 
+def _dynamic_returns(cw: Any, task: Any, count: int) -> list[tuple]:
+    """A num_returns="dynamic" task's one return: a DynamicObjectRefGenerator
+    of refs to the `count` items it streamed (owned by its caller)."""
+    if not task.dynamic_returns:
+        return []
+    refs = [cw.make_ref(cw.generator_item_id(task.task_id, i), task.caller_address)
+            for i in range(count)]
+    return [store_value(DynamicObjectRefGenerator(refs), object_id=task.return_ids()[0])]
+
+
 def _streamed(task: Any) -> int:
     """How many items a generator task has reported (0 for other tasks)."""
     return task.num_streamed if task.is_generator else 0
@@ -353,6 +364,8 @@ def _failure(cw: Any, task: Any, error: BaseException) -> list[tuple]:
     cause = error.cause if isinstance(error, exceptions.RayTaskError) and error.cause else error
     task.set_error(f"{type(cause).__name__}: {cause}"[:2000])
     result = _error_result(task, error)
+    if task.dynamic_returns:
+        return [result]  # its one ref raises the error
     if task.is_generator:
         # After the items already streamed (the core counts them).
         index = task.num_streamed

@@ -1,4 +1,6 @@
-"""ObjectRefGenerator: the stream of refs a generator task yields."""
+"""ObjectRefGenerator: the stream of refs a generator task yields; and
+DynamicObjectRefGenerator, the list of them a ``num_returns="dynamic"`` task
+returns."""
 
 from __future__ import annotations
 
@@ -103,3 +105,25 @@ class ObjectRefGenerator:
 
     def __repr__(self) -> str:
         return f"ObjectRefGenerator(task_id={self._task_id.hex()})"
+
+
+class DynamicObjectRefGenerator:
+    """The value of a ``num_returns="dynamic"`` task's one ObjectRef: an
+    iterable of ObjectRefs, one per item its generator yielded, known once
+    the task has finished (Ray's older form; a generator task without
+    ``num_returns`` streams its items instead, as an ObjectRefGenerator).
+
+    If the generator raised, its error is the last ref's value.
+    """
+
+    def __init__(self, refs: list[ObjectRef]) -> None:
+        self._refs = list(refs)
+
+    def __iter__(self) -> Any:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __repr__(self) -> str:
+        return f"DynamicObjectRefGenerator({len(self._refs)} refs)"

@@ -451,3 +451,12 @@ def _check_placement(options: dict[str, Any]) -> None:
     if strategy not in (None, "DEFAULT") and group not in (None, "default"):
         raise ValueError("Give either 'scheduling_strategy' or 'placement_group', "
                          "not both; prefer a placement group scheduling strategy.")
+
+
+def check_dynamic_backpressure(num_returns: Any, backpressure: Any) -> None:
+    """num_returns="dynamic" returns its items only when the task ends, so
+    nothing reads them while it runs: backpressure would stall it for good."""
+    if num_returns == "dynamic" and backpressure is not None:
+        raise ValueError('_generator_backpressure_num_objects cannot be used with '
+                         'num_returns="dynamic" (its items are read only once the task '
+                         'has finished); use a streaming generator (no num_returns)')

@@ -83,7 +83,7 @@ def store_value(value: Any, object_id: bytes | None = None, owned: bool = True) 
     """Serializes a value into this process's store (inline, or plasma when big).
 
     With ``object_id`` (a task return), returns the ``(metadata, data|None,
-    size)`` triple the core worker reports; otherwise an owned ObjectRef.
+    size, nested refs)`` the core worker reports; otherwise an owned ObjectRef.
     """
     ctx = worker_context.get()
     cw = worker_context.core_worker()
@@ -92,7 +92,7 @@ def store_value(value: Any, object_id: bytes | None = None, owned: bool = True) 
     if ser.total_bytes <= ctx.max_direct_call_object_size:
         data = ser.to_bytes()
         if object_id is not None:
-            return (ser.metadata, data, len(data))
+            return (ser.metadata, data, len(data), ser.nested_refs)
         return cw.put_inline(data, ser.metadata, ser.nested_refs)
     oid = object_id if object_id is not None else cw.next_put_id()
     view = cw.create_plasma(oid, ser.total_bytes, ser.metadata)
@@ -102,7 +102,7 @@ def store_value(value: Any, object_id: bytes | None = None, owned: bool = True) 
         view.release()
     ref = cw.seal_plasma(oid, object_id is None and owned, ser.total_bytes)
     if object_id is not None:
-        return (ser.metadata, None, ser.total_bytes)
+        return (ser.metadata, None, ser.total_bytes, ser.nested_refs)
     return ref
 
 

@@ -390,6 +390,13 @@ void CoreWorker::StoreReturn(const ObjectID& id, ObjectPtr object) {
     if (object->in_plasma && !shut_down_) plasma_->Delete({id}).IgnoreError();
     return;
   }
+  // References of this process's objects serialized into the value (a
+  // DynamicObjectRefGenerator's items, a ref the task handed back) escaped
+  // into it: kept, as those inside a put value are.
+  for (const rpc::ObjectReference& nested : object->nested_refs) {
+    auto nested_id = ObjectID::FromBinary(nested.object_id());
+    if (nested_id.ok()) references_.MarkEscaped(*nested_id);
+  }
   memory_store_.Put(id, std::move(object));
 }
 
@@ -459,6 +466,12 @@ std::vector<bool> CoreWorker::Wait(const std::vector<ObjectID>& ids, size_t num_
 
 std::vector<ObjectID> CoreWorker::TrackNewTask(const rpc::TaskSpec& spec, const TaskID& task_id) {
   std::vector<ObjectID> returns;
+  if (spec.dynamic_returns()) {
+    // num_returns="dynamic": one return, the DynamicObjectRefGenerator.
+    ObjectID id = TaskManager::GeneratorCompletionId(task_id);
+    references_.AddOwnedObject(id);
+    returns.push_back(id);
+  }
   for (int i = 1; i <= spec.num_returns(); ++i) {
     ObjectID id = ObjectID::FromIndex(task_id, i);
     references_.AddOwnedObject(id);

@@ -11,6 +11,8 @@ std::vector<ObjectID> ReturnIds(const rpc::TaskSpec& spec) {
   auto task_id = TaskID::FromBinary(spec.task_id());
   std::vector<ObjectID> ids;
   if (!task_id.ok()) return ids;
+  // num_returns="dynamic": the one return is the generator's completion.
+  if (spec.dynamic_returns()) ids.push_back(ObjectID::FromIndex(*task_id, 0));
   for (int i = 1; i <= spec.num_returns(); ++i) ids.push_back(ObjectID::FromIndex(*task_id, i));
   return ids;
 }
@@ -26,11 +28,17 @@ ObjectID TaskManager::GeneratorCompletionId(const TaskID& task_id) {
 }
 
 ObjectPtr TaskManager::ToObject(const rpc::ReturnObject& ret) {
-  if (ret.in_plasma()) return RayObject::InPlasma(ret.size(), ret.plasma_node_id());
   auto obj = std::make_shared<RayObject>();
+  // A value in plasma still names the references nested in it.
+  obj->nested_refs.assign(ret.value().nested_refs().begin(), ret.value().nested_refs().end());
+  if (ret.in_plasma()) {
+    obj->in_plasma = true;
+    obj->size = ret.size();
+    obj->node_id = ret.plasma_node_id();
+    return obj;
+  }
   obj->data = ret.value().data();
   obj->metadata = ret.value().metadata();
-  obj->nested_refs.assign(ret.value().nested_refs().begin(), ret.value().nested_refs().end());
   obj->size = static_cast<int64_t>(obj->data.size() + obj->metadata.size());
   return obj;
 }
@@ -102,18 +110,27 @@ void TaskManager::CompleteTask(const TaskID& task_id, const rpc::PushTaskReply& 
   // The executor reports what the task raised.
   ReportState(done.spec,
               reply.is_application_error() ? rpc::TaskRow::FAILED : rpc::TaskRow::FINISHED, "");
+  const bool dynamic = done.spec.dynamic_returns();
   for (const rpc::ReturnObject& ret : reply.return_objects()) {
     auto id = ObjectID::FromBinary(ret.object_id());
-    if (id.ok()) callbacks_.store_return(*id, ToObject(ret));
+    if (!id.ok()) continue;
+    // A cancelled dynamic generator's one return is the cancellation.
+    if (dynamic && done.cancelled && *id == GeneratorCompletionId(task_id)) continue;
+    callbacks_.store_return(*id, ToObject(ret));
   }
   if (end_index >= 0) {
     callbacks_.store_stream_item(GeneratorItemId(task_id, end_index), RayObject::EndOfStream());
     // A cancelled generator (its stream ends with the cancellation) also
-    // completes with it.
-    callbacks_.store_stream_item(
-        GeneratorCompletionId(task_id),
-        done.cancelled ? RayObject::Error(kTaskCancelled, "task " + task_id.Hex() + " was cancelled")
-                       : RayObject::EndOfStream());
+    // completes with it; a dynamic one's completion is the return it sent
+    // (its ref is a return: kept only while referenced).
+    ObjectPtr end = done.cancelled ? RayObject::Error(kTaskCancelled,
+                                                      "task " + task_id.Hex() + " was cancelled")
+                                   : RayObject::EndOfStream();
+    if (!dynamic) {
+      callbacks_.store_stream_item(GeneratorCompletionId(task_id), std::move(end));
+    } else if (done.cancelled) {
+      callbacks_.store_return(GeneratorCompletionId(task_id), std::move(end));
+    }
   }
   callbacks_.release_args(done.arg_refs);
 }
@@ -170,7 +187,7 @@ void TaskManager::FailTask(const TaskID& task_id, const std::string& kind,
                          ? "task " + task_id.Hex() + " was cancelled"
                          : message;
   StoreErrors(done.spec, final_kind, text);
-  if (error_index >= 0) {
+  if (error_index >= 0 && !done.spec.dynamic_returns()) {
     callbacks_.store_stream_item(GeneratorItemId(task_id, error_index),
                                  RayObject::Error(final_kind, text));
     callbacks_.store_stream_item(GeneratorItemId(task_id, error_index + 1),

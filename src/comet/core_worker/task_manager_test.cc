@@ -124,6 +124,48 @@ TEST_F(TaskManagerTest, AFailedGeneratorEndsWithTheErrorAndCompletesWithIt) {
   EXPECT_EQ(completion->data, "it died");
 }
 
+TEST_F(TaskManagerTest, ADynamicGeneratorCompletesWithTheReturnItSent) {
+  rpc::TaskSpec spec = GeneratorSpec();
+  spec.set_dynamic_returns(true);
+  manager_.AddPendingTask(spec, {});
+  rpc::ReturnObject item;
+  manager_.AddGeneratorItem(task_id_, 0, item);
+  rpc::PushTaskReply reply;
+  reply.set_num_streamed_items(1);
+  rpc::ReturnObject* ret = reply.add_return_objects();
+  ret->set_object_id(TaskManager::GeneratorCompletionId(task_id_).Binary());
+  ret->set_in_plasma(true);  // a big list of refs: in plasma, naming them
+  ret->mutable_value()->add_nested_refs()->set_object_id(
+      TaskManager::GeneratorItemId(task_id_, 0).Binary());
+  manager_.CompleteTask(task_id_, reply);
+  const ObjectPtr& completion = stored_[TaskManager::GeneratorCompletionId(task_id_)];
+  ASSERT_NE(completion, nullptr);
+  EXPECT_TRUE(completion->in_plasma);
+  ASSERT_EQ(completion->nested_refs.size(), 1u);
+  EXPECT_EQ(stream_.count(TaskManager::GeneratorCompletionId(task_id_)), 0u);
+}
+
+TEST_F(TaskManagerTest, AFailedOrCancelledDynamicGeneratorsOneReturnIsTheError) {
+  rpc::TaskSpec spec = GeneratorSpec();
+  spec.set_dynamic_returns(true);
+  manager_.AddPendingTask(spec, {});
+  manager_.FailTask(task_id_, kWorkerCrashed, "it died", false);
+  const ObjectID completion = TaskManager::GeneratorCompletionId(task_id_);
+  EXPECT_EQ(stored_[completion]->metadata, std::string("COMET_ERROR:") + kWorkerCrashed);
+  EXPECT_TRUE(stream_.empty());  // no reader of the stream: nothing stored there
+
+  spec = GeneratorSpec();
+  spec.set_dynamic_returns(true);
+  manager_.AddPendingTask(spec, {});
+  manager_.MarkCancelled(task_id_);
+  rpc::PushTaskReply reply;
+  reply.add_return_objects()->set_object_id(
+      TaskManager::GeneratorCompletionId(task_id_).Binary());
+  manager_.CompleteTask(task_id_, reply);
+  EXPECT_EQ(stored_[TaskManager::GeneratorCompletionId(task_id_)]->metadata,
+            std::string("COMET_ERROR:") + kTaskCancelled);
+}
+
 TEST_F(TaskManagerTest, BackpressureHoldsReportsUntilItemsAreConsumed) {
   manager_.AddPendingTask(GeneratorSpec(2), {});
   std::vector<int> acked;

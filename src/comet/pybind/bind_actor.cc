@@ -85,14 +85,16 @@ py::bytes CreateActor(const WorkerPtr& w, const py::bytes& class_id, const std::
 }
 
 // (task id, return refs): a generator method streams (no returns; its items
-// come as ObjectRefGenerator reads them).
+// come as ObjectRefGenerator reads them), or with dynamic_returns has one: a
+// DynamicObjectRefGenerator of them all.
 py::tuple SubmitActorTask(const WorkerPtr& w, const py::bytes& actor_id,
                           const std::string& method_name, const py::list& args, int num_returns,
                           int max_retries, bool retry_exceptions, const py::bytes& retry_allowlist,
                           const std::string& concurrency_group, bool is_generator,
-                          int64_t generator_backpressure) {
+                          int64_t generator_backpressure, bool dynamic_returns) {
   rpc::TaskSpec spec;
   spec.set_generator_backpressure_num_objects(generator_backpressure);
+  spec.set_dynamic_returns(is_generator && dynamic_returns);
   spec.set_function_name(method_name);
   spec.set_num_returns(is_generator ? 0 : num_returns);
   spec.set_is_generator(is_generator);

@@ -141,6 +141,9 @@ class TaskView {
     py::list out;
     auto task_id = TaskID::FromBinary(spec().task_id());
     ThrowIfError(task_id.status());
+    if (spec().dynamic_returns()) {
+      out.append(py::bytes(core::TaskManager::GeneratorCompletionId(*task_id).Binary()));
+    }
     for (int i = 1; i <= spec().num_returns(); ++i) {
       out.append(py::bytes(ObjectID::FromIndex(*task_id, i).Binary()));
     }
@@ -165,10 +168,16 @@ class TaskView {
   std::string error_;
 };
 
-void FillReturn(rpc::ReturnObject* ret, const py::bytes& id, const py::tuple& result,
-                const std::string& node_id) {
-  // result: (metadata, data or None when written to plasma, size)
+void FillReturn(const WorkerPtr& w, rpc::ReturnObject* ret, const py::bytes& id,
+                const py::tuple& result) {
+  // result: (metadata, data or None when written to plasma, size[, nested refs])
   ret->set_object_id(std::string(id));
+  const std::string node_id = w->node_id().Binary();
+  if (result.size() > 3) {
+    for (rpc::ObjectReference& ref : NestedReferences(w, result[3])) {
+      *ret->mutable_value()->add_nested_refs() = std::move(ref);
+    }
+  }
   std::string metadata(result[0].cast<py::bytes>());
   if (result[1].is_none()) {
     ret->set_in_plasma(true);
@@ -222,9 +231,10 @@ py::tuple SubmitTask(const WorkerPtr& w, const py::bytes& function_id,
                     bool retry_exceptions, bool spread, const std::string& name,
                     bool is_generator, const py::bytes& retry_allowlist,
                     const py::object& placement, const py::object& runtime_env,
-                    int64_t generator_backpressure) {
+                    int64_t generator_backpressure, bool dynamic_returns) {
   rpc::TaskSpec spec;
   spec.set_generator_backpressure_num_objects(generator_backpressure);
+  spec.set_dynamic_returns(is_generator && dynamic_returns);
   SetPlacement(placement, &spec);
   SetRuntimeEnv(runtime_env, &spec);
   spec.set_function_id(function_id);
@@ -564,6 +574,8 @@ void BindCoreWorker(py::module_& m) {
       .def_property_readonly("name", [](const TaskView& t) { return t.spec().name(); })
       .def_property_readonly("num_returns", [](const TaskView& t) { return t.spec().num_returns(); })
       .def_property_readonly("is_generator", [](const TaskView& t) { return t.spec().is_generator(); })
+      .def_property_readonly("dynamic_returns",
+                             [](const TaskView& t) { return t.spec().dynamic_returns(); })
       .def_property_readonly("attempt_number",
                              [](const TaskView& t) { return t.spec().attempt_number(); })
       .def_property_readonly("retry_exceptions",
@@ -649,20 +661,13 @@ void BindCoreWorker(py::module_& m) {
            py::arg("retry_exceptions"), py::arg("spread"), py::arg("name"),
            py::arg("is_generator"), py::arg("retry_allowlist"),
            py::arg("placement") = py::none(), py::arg("runtime_env") = py::none(),
-           py::arg("generator_backpressure") = -1)
+           py::arg("generator_backpressure") = -1, py::arg("dynamic_returns") = false)
       .def("put_inline",
            [](const WorkerPtr& w, const py::bytes& data, const py::bytes& metadata,
               const py::list& nested) {
-             std::vector<rpc::ObjectReference> refs;
-             for (const py::handle& r : nested) {
-               const ObjectID& id = r.cast<PyObjectRef&>().id();
-               rpc::ObjectReference ref;
-               ref.set_object_id(id.Binary());
-               *ref.mutable_owner_address() = w->OwnerOf(id);
-               refs.push_back(std::move(ref));
-             }
              ObjectID id = w->NextPutId();
-             w->PutInline(id, std::string(data), std::string(metadata), std::move(refs));
+             w->PutInline(id, std::string(data), std::string(metadata),
+                          NestedReferences(w, nested));
              return MakeRef(w, id);
            })
       .def("next_put_id", [](CoreWorker& w) { return py::bytes(w.NextPutId().Binary()); })
@@ -805,8 +810,8 @@ void BindCoreWorker(py::module_& m) {
              if (task == nullptr) throw py::value_error("task already finished");
              py::list ids = view.ReturnIds();
              for (size_t i = 0; i < results.size() && i < ids.size(); ++i) {
-               FillReturn(task->reply->add_return_objects(), ids[i].cast<py::bytes>(),
-                          results[i].cast<py::tuple>(), w->node_id().Binary());
+               FillReturn(w, task->reply->add_return_objects(), ids[i].cast<py::bytes>(),
+                          results[i].cast<py::tuple>());
              }
              task->reply->set_is_application_error(app_error);
              task->reply->set_is_retryable_error(retryable);
@@ -822,7 +827,7 @@ void BindCoreWorker(py::module_& m) {
            [](const WorkerPtr& w, TaskView& view, int64_t index, const py::bytes& object_id,
               const py::tuple& result) {
              rpc::ReturnObject item;
-             FillReturn(&item, object_id, result, w->node_id().Binary());
+             FillReturn(w, &item, object_id, result);
              auto task_id = TaskID::FromBinary(view.spec().task_id());
              ThrowIfError(task_id.status());
              rpc::Address owner = view.spec().caller_address();

@@ -36,13 +36,21 @@ void AddArgs(const WorkerPtr& w, const py::list& args, rpc::TaskSpec* spec) {
     rpc::SerializedObject* value = out->mutable_value();
     value->set_data(std::string(t[0].cast<py::bytes>()));
     value->set_metadata(std::string(t[1].cast<py::bytes>()));
-    for (const py::handle& ref : t[2].cast<py::list>()) {
-      const ObjectID& id = ref.cast<PyObjectRef&>().id();
-      rpc::ObjectReference* nested = value->add_nested_refs();
-      nested->set_object_id(id.Binary());
-      *nested->mutable_owner_address() = w->OwnerOf(id);
+    for (rpc::ObjectReference& ref : NestedReferences(w, t[2])) {
+      *value->add_nested_refs() = std::move(ref);
     }
   }
+}
+
+std::vector<rpc::ObjectReference> NestedReferences(const WorkerPtr& w, const py::handle& refs) {
+  std::vector<rpc::ObjectReference> out;
+  for (const py::handle& r : refs.cast<py::list>()) {
+    const ObjectID& id = r.cast<const PyObjectRef&>().id();
+    rpc::ObjectReference& ref = out.emplace_back();
+    ref.set_object_id(id.Binary());
+    *ref.mutable_owner_address() = w->OwnerOf(id);
+  }
+  return out;
 }
 
 void SetPlacement(const py::object& placement, rpc::TaskSpec* spec) {

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 
 #include <memory>
+#include <vector>
 
 #include "src/comet/core_worker/core_worker.h"
 
@@ -17,6 +18,11 @@ ObjectID ToId(const pybind11::bytes& b);
 
 // A new Python ObjectRef holding one local reference in `worker`.
 pybind11::object MakeRef(const WorkerPtr& worker, const ObjectID& id);
+
+// The ObjectRefs (a Python list) found inside a serialized value, with
+// their owners.
+std::vector<rpc::ObjectReference> NestedReferences(const WorkerPtr& w,
+                                                   const pybind11::handle& refs);
 
 // Appends task arguments: an ObjectRef passes by reference, a tuple
 // (data, metadata, nested refs) passes inline.

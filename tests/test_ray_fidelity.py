@@ -217,6 +217,41 @@ def test_full_store_raises_object_store_full_error(comet_start):
     assert comet.get(comet.put(1)) == 1  # the store still works
 
 
+def test_a_call_its_actors_death_interrupts_names_the_cause(comet_start):
+    """Ray: a call running when its actor's worker dies, with no retries left,
+    fails with ActorDiedError ending with the cause the GCS recorded (the
+    caller waits a moment for it); a restartable actor's call likewise, and
+    the actor serves calls after its restart."""
+    # Long enough that the GCS's notice always comes first, even on a loaded machine.
+    comet_start(num_cpus=1, _system_config={"actor_death_cause_wait_ms": 120_000})
+
+    @comet.remote
+    class Victim:
+        def pid(self):
+            return os.getpid()
+
+        def die(self):
+            os._exit(1)
+
+    def died(call):
+        with pytest.raises(comet.exceptions.ActorDiedError) as info:
+            comet.get(call, timeout=60)
+        return str(info.value)
+
+    once = Victim.remote()
+    comet.get(once.pid.remote())
+    message = died(once.die.remote())
+    assert message.startswith("The actor died unexpectedly before finishing this task.")
+    assert message.splitlines()[-1].startswith(
+        "The actor is dead because its worker process has died. Worker exit detail: exit "
+        "code 1"), message
+
+    again = Victim.options(max_restarts=1).remote()
+    first = comet.get(again.pid.remote())
+    assert "The actor is dead because its worker process has died." in died(again.die.remote())
+    assert comet.get(again.pid.remote(), timeout=60) != first
+
+
 def test_start_takes_rays_flag_spellings(tmp_path):
     """Ray: `ray start --head --include-dashboard=false --disable-usage-stats
     --port=N` (flags with `=value`) runs as written."""

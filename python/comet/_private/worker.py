@@ -261,14 +261,11 @@ def init(
             if dashboard is not None:
                 node.start_dashboard(*dashboard)
             max_inline = config["max_direct_call_object_size"]
-            in_flight = config["max_tasks_in_flight_per_worker"]
             cw = _raylet.CoreWorker(
                 is_driver=True, gcs_address=node.gcs_address,
                 raylet_address=node.raylet_address, plasma_socket=node.plasma_socket,
                 node_id=node.node_id, worker_id=os.urandom(28), node_ip=node.node_ip,
-                max_direct_call_object_size=max_inline,
-                max_tasks_in_flight_per_worker=in_flight,
-                entrypoint=" ".join(_argv()), namespace=namespace)
+                config=config, entrypoint=" ".join(_argv()), namespace=namespace)
         except BaseException:
             node.stop()
             raise
@@ -397,9 +394,7 @@ def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,
         is_driver=True, gcs_address=gcs_address,
         raylet_address=f"{node['NodeManagerAddress']}:{node['NodeManagerPort']}",
         plasma_socket=node["ObjectStoreSocketName"], node_id=node["NodeIDBinary"],
-        worker_id=os.urandom(28), node_ip=node["NodeManagerAddress"],
-        max_direct_call_object_size=max_inline,
-        max_tasks_in_flight_per_worker=config["max_tasks_in_flight_per_worker"],
+        worker_id=os.urandom(28), node_ip=node["NodeManagerAddress"], config=config,
         entrypoint=" ".join(_argv()), namespace=namespace)
     ctx.core_worker = cw
     ctx.mode = "driver"

@@ -48,9 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     cw = _raylet.CoreWorker(
         is_driver=False, gcs_address=args.gcs_address, raylet_address=args.raylet_address,
         plasma_socket=args.plasma_socket, node_id=bytes.fromhex(args.node_id),
-        worker_id=bytes.fromhex(args.worker_id), node_ip=args.node_ip,
-        max_direct_call_object_size=max_inline,
-        max_tasks_in_flight_per_worker=config["max_tasks_in_flight_per_worker"])
+        worker_id=bytes.fromhex(args.worker_id), node_ip=args.node_ip, config=config)
     ctx = worker_context.get()
     ctx.core_worker = cw
     ctx.mode = "worker"

@@ -56,6 +56,11 @@ COMET_CONFIG(int64_t, max_direct_call_object_size, 100 * 1024,
 COMET_CONFIG(int64_t, max_tasks_in_flight_per_worker, 8,
              "Tasks pushed ahead to one leased worker for scheduling classes "
              "whose tasks are short (under 5 ms); long tasks go one at a time.")
+COMET_CONFIG(int64_t, actor_death_cause_wait_ms, 1000,
+             "A call its actor's death interrupted, with no retries left, "
+             "waits up to this long for the GCS to say why the actor died, so "
+             "that its ActorDiedError names the cause (as Ray waits for death "
+             "info); after that it fails without one.")
 
 // --- Logging ---
 COMET_CONFIG(std::string, log_level, "info",

@@ -51,7 +51,7 @@ void ActorTaskSubmitter::RemoveHandle(const ActorID& actor_id) {
 
 bool ActorTaskSubmitter::BecameOutOfScope(Actor& actor) {
   if (!actor.collectable || actor.escaped || actor.released || actor.handles > 0 ||
-      !actor.waiting.empty() || !actor.in_flight.empty() ||
+      !actor.waiting.empty() || !actor.in_flight.empty() || !actor.interrupted.empty() ||
       actor.state == rpc::ActorTableData::DEAD) {
     return false;
   }
@@ -139,10 +139,9 @@ void ActorTaskSubmitter::LeaveWorker(Actor& actor, Effects* effects) {
     // A copy: the stream may still be writing the request.
     rpc::TaskSpec spec = request->task_spec();
     if (spec.max_retries() == 0) {
-      effects->interrupted.push_back(std::move(spec));
-      effects->interrupted_cause = actor.who.Message(
-          "The actor's worker process died while running this call, which has no retries "
-          "left (max_task_retries).");
+      // It fails, with why the actor died once the GCS says (or the wait ends).
+      if (actor.interrupted.empty()) actor.interrupted_until = absl::Now() + death_cause_wait_;
+      actor.interrupted.push_back(std::move(spec));
       continue;
     }
     if (spec.max_retries() > 0) spec.set_max_retries(spec.max_retries() - 1);
@@ -150,6 +149,38 @@ void ActorTaskSubmitter::LeaveWorker(Actor& actor, Effects* effects) {
     actor.waiting[seq] = std::move(spec);
   }
   actor.in_flight.clear();
+}
+
+void ActorTaskSubmitter::FailInterrupted(Actor& actor, const std::string& cause,
+                                         Effects* effects) {
+  if (actor.interrupted.empty()) return;
+  for (rpc::TaskSpec& spec : actor.interrupted) effects->interrupted.push_back(std::move(spec));
+  actor.interrupted.clear();
+  effects->interrupted_cause = actor.who.Message(
+      !cause.empty() ? cause
+                     : "The actor's worker process died while running this call, which has no "
+                       "retries left (max_task_retries).");
+}
+
+void ActorTaskSubmitter::Tick(absl::Time now) {
+  std::vector<Effects> per_actor;  // each with its actor's message
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [actor_id, actor] : actors_) {
+      if (actor.interrupted.empty() || now < actor.interrupted_until) continue;
+      FailInterrupted(actor, "", &per_actor.emplace_back());
+      if (BecameOutOfScope(actor)) per_actor.back().out_of_scope = actor_id;
+    }
+  }
+  for (Effects& effects : per_actor) Apply(std::move(effects));
+}
+
+bool ActorTaskSubmitter::AwaitingDeathCauses() const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [actor_id, actor] : actors_) {
+    if (!actor.interrupted.empty()) return true;
+  }
+  return false;
 }
 
 void ActorTaskSubmitter::OnCallsLost(Actor& actor, Effects* effects) {
@@ -240,6 +271,8 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
         if (actor.address.worker_id() != data.address().worker_id()) {
           LeaveWorker(actor, &effects);
           actor.address = data.address();
+          // Restarted (its RESTARTING notice, with the cause, was missed).
+          FailInterrupted(actor, "", &effects);
         }
         actor.state = rpc::ActorTableData::ALIVE;
         SendWaiting(*actor_id, actor, &effects);
@@ -247,12 +280,16 @@ void ActorTaskSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
       case rpc::ActorTableData::RESTARTING:
         LeaveWorker(actor, &effects);
         actor.state = rpc::ActorTableData::RESTARTING;
+        FailInterrupted(actor, data.death_cause(), &effects);
         break;
       case rpc::ActorTableData::DEAD:
         actor.state = rpc::ActorTableData::DEAD;
         // Calls in flight may still be answered (a graceful exit runs the
-        // calls queued before it); they fail when their stream ends.
+        // calls queued before it); they fail when their stream ends. Those
+        // its worker's death interrupted fail now, with the cause.
         effects.failed = TakeWaiting(actor);
+        for (rpc::TaskSpec& spec : actor.interrupted) effects.failed.push_back(std::move(spec));
+        actor.interrupted.clear();
         if (data.has_creation_error()) {
           // The constructor raised: calls fail with its (serialized) error.
           actor.death_cause = data.creation_error().data();

@@ -5,8 +5,9 @@
 // numbers this caller's calls so the actor runs them in submission order.
 // Calls go out on one ActorCallStream per actor worker.
 // When the actor dies, calls in flight are retried after its restart if their
-// retry budget allows, else failed with ACTOR_DIED; when it is DEAD for good
-// every waiting call fails. Thread-safe: guarded by mu_; RPC replies arrive on
+// retry budget allows, else failed with ACTOR_DIED once the GCS says why it
+// died (or after a short wait, see Tick); when it is DEAD for good every
+// waiting call fails. Thread-safe: guarded by mu_; RPC replies arrive on
 // gRPC threads and no callback into other components runs under the lock.
 #pragma once
 
@@ -21,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "proto/core_worker.grpc.pb.h"
 #include "proto/gcs_service.pb.h"
 #include "src/comet/common/id.h"
@@ -41,12 +43,14 @@ class ActorTaskSubmitter {
   // `calls` (optional) tracks the streams for shutdown.
   ActorTaskSubmitter(WorkerID caller_id, TaskManager* task_manager,
                      rpc::ClientPool<rpc::CoreWorkerService>* workers,
-                     rpc::CallRegistry* calls = nullptr, OutOfScopeHandler on_out_of_scope = {})
+                     rpc::CallRegistry* calls = nullptr, OutOfScopeHandler on_out_of_scope = {},
+                     absl::Duration death_cause_wait = absl::Seconds(1))
       : caller_id_(caller_id),
         task_manager_(task_manager),
         workers_(workers),
         calls_(calls),
-        on_out_of_scope_(std::move(on_out_of_scope)) {}
+        on_out_of_scope_(std::move(on_out_of_scope)),
+        death_cause_wait_(death_cause_wait) {}
 
   // Starts tracking an actor (idempotent). `collectable`: this process
   // created it and nothing but its handles here keeps it (not detached, not
@@ -66,6 +70,13 @@ class ActorTaskSubmitter {
 
   // The GCS says the actor changed state.
   void OnActorUpdate(const rpc::ActorTableData& data);
+
+  // Calls interrupted by their actor's death that have waited
+  // `death_cause_wait` for the cause fail without it.
+  void Tick(absl::Time now);
+  // Whether some interrupted call waits for its actor's death cause (the
+  // caller then ticks often).
+  bool AwaitingDeathCauses() const;
 
   // State of the actor as last reported (DEPENDENCIES_UNREADY if unknown).
   rpc::ActorTableData::ActorState State(const ActorID& actor_id) const;
@@ -97,6 +108,11 @@ class ActorTaskSubmitter {
     // with the stream that writes them), by sequence number.
     std::map<int64_t, rpc::TaskSpec> waiting;
     std::map<int64_t, std::shared_ptr<const rpc::PushTaskRequest>> in_flight;
+    // Calls its worker's death interrupted, out of retries: they fail with
+    // the cause the GCS gives (its DEAD or RESTARTING notice), or without
+    // one at interrupted_until (see Tick), as Ray waits for death info.
+    std::vector<rpc::TaskSpec> interrupted;
+    absl::Time interrupted_until = absl::InfiniteFuture();
     // Bumped when calls in flight are interrupted (the worker went away), so
     // that late replies from the old worker are told apart.
     int64_t incarnation = 0;
@@ -140,6 +156,10 @@ class ActorTaskSubmitter {
   // The calls sent to the actor's worker can no longer be answered: they go
   // back to wait (or fail if out of retries) and its stream is closed.
   void LeaveWorker(Actor& actor, Effects* effects) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The interrupted calls fail, with `cause` (or a sentence saying the
+  // actor's worker died) in the actor's death message.
+  void FailInterrupted(Actor& actor, const std::string& cause, Effects* effects)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A call failed or its stream ended with calls unanswered.
   void OnCallsLost(Actor& actor, Effects* effects) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether the actor is now out of scope (reported once).
@@ -158,6 +178,7 @@ class ActorTaskSubmitter {
   rpc::ClientPool<rpc::CoreWorkerService>* workers_;
   rpc::CallRegistry* const calls_;
   const OutOfScopeHandler on_out_of_scope_;
+  const absl::Duration death_cause_wait_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<ActorID, Actor> actors_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<ActorID> unreachable_ ABSL_GUARDED_BY(mu_);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <chrono>
 #include <utility>
 
@@ -45,7 +46,8 @@ CoreWorker::CoreWorker(CoreWorkerOptions options)
             RecordTaskEvent(spec, state, error, /*executor=*/false);
           }}),
       actor_submitter_(options_.worker_id, &task_manager_, &workers_, &calls_,
-                       [this](const ActorID& actor_id) { ReleaseActor(actor_id); }) {}
+                       [this](const ActorID& actor_id) { ReleaseActor(actor_id); },
+                       options_.actor_death_cause_wait) {}
 
 CoreWorker::~CoreWorker() { Shutdown(); }
 
@@ -84,7 +86,8 @@ absl::Status CoreWorker::Start() {
   int port = 0;
   RETURN_IF_ERROR(
       rpc::AddListeningPort(&builder, options_.node_ip, 0, options_.auth, auth_stats_, &port));
-  builder.SetMaxReceiveMessageSize(options_.max_request_bytes);
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<int64_t>(options_.max_request_bytes, INT_MAX)));
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();

@@ -56,7 +56,8 @@ struct CoreWorkerOptions {
   std::string ray_namespace;
   // Presented on every call and checked on every call to this process.
   rpc::ClusterAuth auth;
-  int max_request_bytes = 512 << 20;
+  int64_t max_request_bytes = 512 << 20;
+  absl::Duration actor_death_cause_wait = absl::Seconds(1);
 };
 
 class CoreWorkerServiceImpl;

@@ -23,10 +23,12 @@ void CoreWorker::PollActorUpdates() {
   int64_t after = -1;
   bool synced = false;
   while (!shut_down_) {
+    actor_submitter_.Tick(absl::Now());
     rpc::PollRequest request;
     request.add_channels(rpc::ACTOR_CHANNEL);
     request.set_after_sequence(after);
-    request.set_timeout_ms(after < 0 ? 0 : 2000);
+    // Often while interrupted calls wait for their actor's death cause.
+    request.set_timeout_ms(after < 0 ? 0 : actor_submitter_.AwaitingDeathCauses() ? 100 : 2000);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     {

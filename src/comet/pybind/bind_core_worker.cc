@@ -193,13 +193,28 @@ void FillReturn(const WorkerPtr& w, rpc::ReturnObject* ret, const py::bytes& id,
   }
 }
 
+// An int64 entry of the config table (comet._raylet.config()); `fallback`
+// when the dict lacks it.
+int64_t ConfigInt(const py::dict& config, const char* name, int64_t fallback) {
+  return config.contains(name) ? config[name].cast<int64_t>() : fallback;
+}
+
 WorkerPtr CreateWorker(bool is_driver, const std::string& gcs_address,
                        const std::string& raylet_address, const std::string& plasma_socket,
                        const py::bytes& node_id, const py::bytes& worker_id,
-                       const std::string& node_ip, int64_t max_direct_call_object_size,
-                       int max_tasks_in_flight_per_worker, const std::string& entrypoint,
-                       const std::string& ray_namespace) {
+                       const std::string& node_ip, const py::dict& config,
+                       const std::string& entrypoint, const std::string& ray_namespace) {
   core::CoreWorkerOptions options;
+  // The settings this process's core takes from the config table.
+  options.max_direct_call_object_size = ConfigInt(
+      config, "max_direct_call_object_size", options.max_direct_call_object_size);
+  options.max_tasks_in_flight_per_worker = static_cast<int>(ConfigInt(
+      config, "max_tasks_in_flight_per_worker", options.max_tasks_in_flight_per_worker));
+  options.max_request_bytes =
+      ConfigInt(config, "worker_max_request_bytes", options.max_request_bytes);
+  options.actor_death_cause_wait = absl::Milliseconds(ConfigInt(
+      config, "actor_death_cause_wait_ms",
+      absl::ToInt64Milliseconds(options.actor_death_cause_wait)));
   options.is_driver = is_driver;
   options.gcs_address = gcs_address;
   options.raylet_address = raylet_address;
@@ -211,8 +226,6 @@ WorkerPtr CreateWorker(bool is_driver, const std::string& gcs_address,
   ThrowIfError(worker.status());
   options.worker_id = *worker;
   options.node_ip = node_ip;
-  options.max_direct_call_object_size = max_direct_call_object_size;
-  options.max_tasks_in_flight_per_worker = max_tasks_in_flight_per_worker;
   options.entrypoint = entrypoint;
   options.ray_namespace = ray_namespace;
   options.auth = ProcessAuth();
@@ -628,8 +641,7 @@ void BindCoreWorker(py::module_& m) {
       .def(py::init(&CreateWorker), py::arg("is_driver"), py::arg("gcs_address"),
            py::arg("raylet_address"), py::arg("plasma_socket"), py::arg("node_id"),
            py::arg("worker_id"), py::arg("node_ip") = "127.0.0.1",
-           py::arg("max_direct_call_object_size") = 100 * 1024,
-           py::arg("max_tasks_in_flight_per_worker") = 8, py::arg("entrypoint") = "",
+           py::arg("config") = py::dict(), py::arg("entrypoint") = "",
            py::arg("namespace") = "")
       .def("shutdown", [](CoreWorker& w) {
         py::gil_scoped_release release;

@@ -888,6 +888,51 @@ def test_dynamic_num_returns_gives_one_ref_to_all_items(shared):
                              _generator_backpressure_num_objects=2).remote(1)
 
 
+def test_max_calls_retires_the_worker(shared):
+    """Ray: with max_calls=N a worker exits after running the function N
+    times, so each call of a max_calls=1 function gets a fresh process; no
+    call fails for it (even without retries)."""
+    import psutil
+
+    @comet.remote(max_calls=1, max_retries=0)
+    def pid():
+        return os.getpid()
+
+    pids = [comet.get(pid.remote(), timeout=60) for _ in range(3)]
+    assert len(set(pids)) == 3
+    assert wait_for_condition(lambda: not psutil.pid_exists(pids[0]), timeout=30)
+    # Calls at once: each still gets a process of its own, none fails.
+    assert len(set(comet.get([pid.remote() for _ in range(4)], timeout=60))) == 4
+
+
+def test_task_events_can_be_turned_off_and_method_calls_named(shared):
+    """Ray: enable_task_events=False keeps a task (or actor call) out of the
+    state API; an actor method's name= option names its calls there."""
+    from comet.util import state
+
+    @comet.remote
+    class Worker:
+        def work(self, x):
+            return x
+
+    @comet.remote(enable_task_events=False)
+    def hidden_task():
+        return 1
+
+    actor = Worker.remote()
+    assert comet.get(actor.work.options(enable_task_events=False, name="hidden-call").remote(1))
+    assert comet.get(hidden_task.remote()) == 1
+    assert comet.get(actor.work.options(name="marker-call").remote(2)) == 2
+    # The marker's rows come from the same caller and actor worker, after the
+    # hidden call's would have: once it is there, those would be too.
+    assert wait_for_condition(lambda: any(
+        t["name"] == "marker-call" and t["state"] == "FINISHED" and t.get("worker_id")
+        for t in state.list_tasks()), timeout=60)
+    names = [t["name"] for t in state.list_tasks()]
+    assert "hidden-call" not in names
+    assert not any(n.endswith("hidden_task") for n in names)
+
+
 def test_actor_death_messages_follow_rays(shared):
     """Ray: an ActorDiedError names the actor (class_name, actor_id, pid,
     name, namespace, ip) under "The actor died unexpectedly before finishing

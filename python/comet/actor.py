@@ -140,7 +140,7 @@ class ActorClass:
             existing = cw.get_named_actor(name, namespace)
             if existing is not None:
                 return ActorHandle(existing["actor_id"], self._methods, self._name,
-                                   existing["max_task_retries"])
+                                   existing["max_task_retries"], existing["task_events"])
         class_id = self._export(cw)
         max_concurrency = merged.get("max_concurrency") or (1000 if self._asyncio else 1)
         max_task_retries = int(merged.get("max_task_retries") or 0)
@@ -155,13 +155,15 @@ class ActorClass:
                             or worker_context.get().default_actor_lifetime) == "detached",
             "max_pending_calls": int(merged.get("max_pending_calls") or -1),
             "concurrency_groups": dict(merged.get("concurrency_groups") or {}),
+            "task_events": merged.get("enable_task_events", True),
         }
         resources, placement = placement_resources(
             opts.resources_from_options(merged, actor=True), merged)
         actor_id = cw.create_actor(class_id, self._name, build_args(args, kwargs), resources,
                                    creation, placement or None,
                                    runtime_env.for_submission(cw, merged.get("runtime_env")))
-        return ActorHandle(actor_id, self._methods, self._name, max_task_retries)
+        return ActorHandle(actor_id, self._methods, self._name, max_task_retries,
+                           creation["task_events"])
 
 
 # Methods every actor has, as in Ray: `__ray_ready__()` answers True once the
@@ -197,11 +199,12 @@ class ActorHandle:
     """
 
     def __init__(self, actor_id: bytes, methods: dict[str, dict[str, Any]], class_name: str,
-                 max_task_retries: int = 0) -> None:
+                 max_task_retries: int = 0, task_events: bool = True) -> None:
         self._actor_id = actor_id
         self._methods = methods
         self._class_name = class_name
         self._max_task_retries = max_task_retries
+        self._task_events = task_events  # the actor's enable_task_events
         self._arg_checkers: dict[str, ArgChecker] = {}
         cw = worker_context.core_worker()
         cw.add_actor_handle(actor_id)
@@ -253,7 +256,8 @@ class ActorHandle:
         task_id, refs = cw.submit_actor_task(
             self._actor_id, name, build_args(args, kwargs), 0 if streaming else int(num_returns),
             int(retries), bool(retry), allow, options.get("concurrency_group") or "", streaming,
-            _backpressure(options), dynamic)
+            _backpressure(options), dynamic, options.get("name") or "",
+            options.get("enable_task_events", self._task_events))
         if dynamic:
             return refs[0]
         if streaming:
@@ -267,7 +271,7 @@ class ActorHandle:
     def __reduce__(self) -> tuple:
         self._core_worker.actor_handle_escaped(self._actor_id)
         return (_rebuild_handle, (self._actor_id, self._methods, self._class_name,
-                                  self._max_task_retries))
+                                  self._max_task_retries, self._task_events))
 
     def __repr__(self) -> str:
         return f"Actor({self._class_name}, {self._actor_id.hex()})"
@@ -284,8 +288,8 @@ class ActorHandle:
 
 
 def _rebuild_handle(actor_id: bytes, methods: dict, class_name: str,
-                    max_task_retries: int) -> ActorHandle:
-    return ActorHandle(actor_id, methods, class_name, max_task_retries)
+                    max_task_retries: int, task_events: bool = True) -> ActorHandle:
+    return ActorHandle(actor_id, methods, class_name, max_task_retries, task_events)
 
 
 def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
@@ -301,7 +305,7 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
     pickled = cw.kv_get("fun", info["function_id"])
     cls = serialization.loads_function(pickled) if pickled is not None else object
     return ActorHandle(info["actor_id"], _method_table(cls), info["class_name"],
-                       info["max_task_retries"])
+                       info["max_task_retries"], info["task_events"])
 
 
 def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:

@@ -57,6 +57,8 @@ class RemoteFunction:
         strategy = merged.get("scheduling_strategy")
         self._spread = strategy == "SPREAD"
         self._task_name = merged.get("name") or ""
+        self._task_events = merged.get("enable_task_events", True)
+        self._max_calls = int(merged.get("max_calls") or 0)
         backpressure = merged.get("_generator_backpressure_num_objects")
         self._backpressure = -1 if backpressure is None else int(backpressure)
         opts.check_dynamic_backpressure(num_returns, backpressure)
@@ -109,7 +111,7 @@ class RemoteFunction:
             self._max_retries, self._retry_exceptions, self._spread, self._task_name,
             self._streaming, self._retry_allowlist, placement or None,
             runtime_env.for_submission(cw, self._options.get("runtime_env")),
-            self._backpressure, self._dynamic)
+            self._backpressure, self._dynamic, self._task_events, self._max_calls)
         if self._dynamic:
             return refs[0]
         if self._streaming:

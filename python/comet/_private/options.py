@@ -248,6 +248,11 @@ def _label_selector(name: str, value: Any) -> Any:
     if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise _bad(name, value, "a dict from str to str")
+    if value:
+        # Comet nodes carry no labels yet: nothing could ever match.
+        raise NotImplementedError(
+            f"{name}={value!r}: Comet nodes have no labels yet, so a label selector cannot "
+            f"be honoured; use custom resources (resources={{...}}) to pick nodes")
     return value
 
 
@@ -398,6 +403,10 @@ def merge_options(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict
     return merged
 
 
+ACCELERATOR_TYPE_PREFIX = "accelerator_type:"
+"""A node with GPUs offers ``accelerator_type:<type>`` (1), as Ray's do."""
+
+
 def resources_from_options(options: Mapping[str, Any], *,
                            actor: bool = False) -> dict[str, float]:
     """The resources a task (or, with ``actor=True``, an actor) holds while it
@@ -419,6 +428,10 @@ def resources_from_options(options: Mapping[str, Any], *,
     for resource, quantity in (options.get("resources") or {}).items():
         if quantity:
             demand[resource] = float(quantity)
+    accelerator = options.get("accelerator_type")
+    if accelerator:
+        # As in Ray: a sliver of the resource a node with such GPUs offers.
+        demand[ACCELERATOR_TYPE_PREFIX + accelerator] = 0.001
     return demand
 
 

@@ -190,9 +190,15 @@ void CoreWorker::Shutdown() {
   if (plasma_) plasma_->Disconnect();
 }
 
+bool CoreWorker::CountCallAndCheckMaxCalls(const rpc::TaskSpec& spec) {
+  if (spec.max_calls() <= 0 || spec.type() != rpc::NORMAL_TASK) return false;
+  absl::MutexLock lock(&mu_);
+  return ++calls_by_function_[spec.function_id()] >= spec.max_calls();
+}
+
 void CoreWorker::RecordTaskEvent(const rpc::TaskSpec& spec, rpc::TaskRow::State state,
                                  const std::string& error, bool executor) {
-  if (!task_events_) return;
+  if (!task_events_ || spec.disable_task_events()) return;
   rpc::TaskEvent event;
   event.set_time_ms(absl::ToUnixMillis(absl::Now()));
   rpc::TaskRow* row = event.mutable_row();

@@ -166,6 +166,10 @@ class CoreWorker {
   TaskReceiver& receiver() { return receiver_; }
   ServerStreams& server_streams() { return server_streams_; }
 
+  // Counts a task this worker ran; true when it was its function's
+  // max_calls-th here, so the worker must exit after answering it.
+  bool CountCallAndCheckMaxCalls(const rpc::TaskSpec& spec);
+
   // Task events: a state change of `spec`'s attempt, as its owner sees it or
   // (executor) as the worker that runs it does.
   void RecordTaskEvent(const rpc::TaskSpec& spec, rpc::TaskRow::State state,
@@ -252,6 +256,8 @@ class CoreWorker {
 
   mutable absl::Mutex mu_;
   TaskID current_task_ ABSL_GUARDED_BY(mu_);
+  // Tasks run here per function (for max_calls).
+  absl::flat_hash_map<std::string, int64_t> calls_by_function_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ObjectID, rpc::Address> owners_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<ObjectID> requested_ ABSL_GUARDED_BY(mu_);
   // Nodes known to hold copies of a plasma object besides its primary.

@@ -25,6 +25,7 @@ std::string SchedulingKey(const rpc::TaskSpec& spec) {
   for (const auto& [name, qty] : sorted) absl::StrAppend(&key, "|", name, "=", qty);
   absl::StrAppend(&key, "|s", static_cast<int>(spec.scheduling_strategy()));
   if (!spec.runtime_env().hash().empty()) absl::StrAppend(&key, "|e", spec.runtime_env().hash());
+  if (spec.max_calls() > 0) absl::StrAppend(&key, "|m", spec.max_calls());
   return key;
 }
 
@@ -96,7 +97,8 @@ void NormalTaskSubmitter::OnDependenciesResolved(rpc::TaskSpec spec) {
     if (spec.has_runtime_env()) {
       *state.lease_request.mutable_runtime_env() = spec.runtime_env();
     }
-    state.one_task_per_lease = spec.scheduling_strategy() == rpc::SPREAD;
+    // A max_calls worker may exit after any task: nothing is pushed ahead to it.
+    state.one_task_per_lease = spec.scheduling_strategy() == rpc::SPREAD || spec.max_calls() > 0;
   }
   state.queue.push_back(std::move(spec));
   Schedule(key);

@@ -44,6 +44,7 @@ py::dict ActorDict(const rpc::ActorTableData& a) {
   d["node_id"] = py::bytes(a.node_id());
   d["function_id"] = py::bytes(a.creation_task_spec().function_id());
   d["max_task_retries"] = a.creation_task_spec().actor_creation().max_task_retries();
+  d["task_events"] = !a.creation_task_spec().disable_task_events();
   d["is_asyncio"] = a.creation_task_spec().actor_creation().is_asyncio();
   return d;
 }
@@ -69,6 +70,8 @@ py::bytes CreateActor(const WorkerPtr& w, const py::bytes& class_id, const std::
   c->set_is_detached(creation["is_detached"].cast<bool>());
   c->set_class_name(class_name);
   c->set_max_pending_calls(creation["max_pending_calls"].cast<int64_t>());
+  // enable_task_events on the actor: its creation task and, by default, its calls.
+  spec.set_disable_task_events(!creation["task_events"].cast<bool>());
   for (const auto& [group, limit] : creation["concurrency_groups"].cast<py::dict>()) {
     (*c->mutable_concurrency_groups())[group.cast<std::string>()] = limit.cast<int32_t>();
   }
@@ -91,8 +94,11 @@ py::tuple SubmitActorTask(const WorkerPtr& w, const py::bytes& actor_id,
                           const std::string& method_name, const py::list& args, int num_returns,
                           int max_retries, bool retry_exceptions, const py::bytes& retry_allowlist,
                           const std::string& concurrency_group, bool is_generator,
-                          int64_t generator_backpressure, bool dynamic_returns) {
+                          int64_t generator_backpressure, bool dynamic_returns,
+                          const std::string& name, bool task_events) {
   rpc::TaskSpec spec;
+  spec.set_name(name);
+  spec.set_disable_task_events(!task_events);
   spec.set_generator_backpressure_num_objects(generator_backpressure);
   spec.set_dynamic_returns(is_generator && dynamic_returns);
   spec.set_function_name(method_name);

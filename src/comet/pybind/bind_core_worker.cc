@@ -244,8 +244,11 @@ py::tuple SubmitTask(const WorkerPtr& w, const py::bytes& function_id,
                     bool retry_exceptions, bool spread, const std::string& name,
                     bool is_generator, const py::bytes& retry_allowlist,
                     const py::object& placement, const py::object& runtime_env,
-                    int64_t generator_backpressure, bool dynamic_returns) {
+                    int64_t generator_backpressure, bool dynamic_returns, bool task_events,
+                    int64_t max_calls) {
   rpc::TaskSpec spec;
+  spec.set_disable_task_events(!task_events);
+  spec.set_max_calls(max_calls);
   spec.set_generator_backpressure_num_objects(generator_backpressure);
   spec.set_dynamic_returns(is_generator && dynamic_returns);
   SetPlacement(placement, &spec);
@@ -673,7 +676,8 @@ void BindCoreWorker(py::module_& m) {
            py::arg("retry_exceptions"), py::arg("spread"), py::arg("name"),
            py::arg("is_generator"), py::arg("retry_allowlist"),
            py::arg("placement") = py::none(), py::arg("runtime_env") = py::none(),
-           py::arg("generator_backpressure") = -1, py::arg("dynamic_returns") = false)
+           py::arg("generator_backpressure") = -1, py::arg("dynamic_returns") = false,
+           py::arg("task_events") = true, py::arg("max_calls") = 0)
       .def("put_inline",
            [](const WorkerPtr& w, const py::bytes& data, const py::bytes& metadata,
               const py::list& nested) {
@@ -828,12 +832,16 @@ void BindCoreWorker(py::module_& m) {
              task->reply->set_is_application_error(app_error);
              task->reply->set_is_retryable_error(retryable);
              task->reply->set_num_streamed_items(num_streamed);
+             // max_calls reached: the owner gives the worker up, and it exits.
+             const bool exiting = w->CountCallAndCheckMaxCalls(view.spec());
+             task->reply->set_worker_exiting(exiting);
              w->RecordTaskEvent(view.spec(), app_error ? rpc::TaskRow::FAILED : rpc::TaskRow::FINISHED,
                                 app_error ? (view.error().empty() ? "the task raised an exception"
                                                                   : view.error())
                                           : "",
                                 /*executor=*/true);
              w->receiver().Finish(view.Release());
+             if (exiting) w->receiver().Stop();
            })
       .def("report_generator_item",
            [](const WorkerPtr& w, TaskView& view, int64_t index, const py::bytes& object_id,

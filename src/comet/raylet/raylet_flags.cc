@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -180,6 +181,36 @@ int64_t DetectNumGpus(const std::string& dir) {
   return count;
 }
 
+std::string DetectGpuType(const std::string& dir) {
+  std::error_code error;
+  std::vector<std::filesystem::path> gpus;
+  for (std::filesystem::directory_iterator it(dir, error), end;
+       !error && it != end; it.increment(error)) {
+    gpus.push_back(it->path());
+  }
+  if (gpus.empty()) return "";
+  std::sort(gpus.begin(), gpus.end());
+  std::ifstream info(gpus.front() / "information");
+  std::string line;
+  while (std::getline(info, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, "Model:")) continue;
+    // "NVIDIA A100-SXM4-40GB": the word after the vendor's, up to the first
+    // character that is not an upper-case letter or a digit.
+    std::vector<absl::string_view> words =
+        absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (words.size() < 2) return "";
+    absl::string_view model = words[1];
+    size_t end = 0;
+    while (end < model.size() &&
+           (absl::ascii_isupper(model[end]) || absl::ascii_isdigit(model[end]))) {
+      ++end;
+    }
+    return std::string(model.substr(0, end));
+  }
+  return "";
+}
+
 int64_t DetectAvailableMemory() {
   int64_t available = -1;
   std::ifstream meminfo("/proc/meminfo");
@@ -270,6 +301,14 @@ absl::StatusOr<RayletOptions> BuildRayletOptions(const RayletFlags& flags,
   std::map<std::string, double> quantities = flags.resources;
   quantities["CPU"] = num_cpus;
   quantities["GPU"] = static_cast<double>(num_gpus);
+  // As Ray's nodes do: accelerator_type:<type>, for tasks that ask for one.
+  bool typed = std::any_of(quantities.begin(), quantities.end(), [](const auto& entry) {
+    return absl::StartsWith(entry.first, "accelerator_type:");
+  });
+  if (num_gpus > 0 && !typed) {
+    std::string type = DetectGpuType();
+    if (!type.empty()) quantities["accelerator_type:" + type] = 1;
+  }
   quantities["memory"] = static_cast<double>(std::max<int64_t>(memory, 0));
   ASSIGN_OR_RETURN(options.resources, ResourceSet::FromDoubles(quantities));
 

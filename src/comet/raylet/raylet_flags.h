@@ -57,6 +57,11 @@ absl::StatusOr<std::map<std::string, std::string>> ParseConfigOverrides(
 // Entries in `dir` (default /proc/driver/nvidia/gpus); 0 if it is missing.
 int64_t DetectNumGpus(const std::string& dir = "/proc/driver/nvidia/gpus");
 
+// The type of the node's GPUs as Ray names it ("A100" for "NVIDIA
+// A100-SXM4-40GB", "V100" for "Tesla V100-SXM2-16GB"), from the Model line
+// of the first GPU's `information` file in `dir`; empty if none is found.
+std::string DetectGpuType(const std::string& dir = "/proc/driver/nvidia/gpus");
+
 // Available memory in bytes (MemAvailable, capped by a cgroup limit).
 int64_t DetectAvailableMemory();
 

@@ -119,6 +119,24 @@ TEST(RayletFlagsTest, CountsGpuEntries) {
   EXPECT_EQ(DetectNumGpus(dir + "/missing"), 0);
 }
 
+TEST(RayletFlagsTest, GpuTypeFromTheFirstGpusModel) {
+  std::string dir = ::testing::TempDir() + "/typed_gpus";
+  EXPECT_EQ(DetectGpuType(dir), "");
+  mkdir(dir.c_str(), 0755);
+  for (const char* name : {"/0000:02:00.0", "/0000:01:00.0"}) {
+    mkdir((dir + name).c_str(), 0755);
+  }
+  EXPECT_EQ(DetectGpuType(dir), "");  // no information files
+  std::ofstream(dir + "/0000:01:00.0/information")
+      << "Model: \t\tNVIDIA A100-SXM4-40GB\nIRQ:   34\n";
+  std::ofstream(dir + "/0000:02:00.0/information") << "Model: Tesla V100-SXM2-16GB\n";
+  EXPECT_EQ(DetectGpuType(dir), "A100");
+  std::ofstream(dir + "/0000:01:00.0/information") << "Model:  Tesla V100-SXM2-16GB\n";
+  EXPECT_EQ(DetectGpuType(dir), "V100");
+  std::ofstream(dir + "/0000:01:00.0/information") << "Model: NVIDIA H200\n";
+  EXPECT_EQ(DetectGpuType(dir), "H200");
+}
+
 TEST(RayletFlagsTest, BadNodeIdIsAnError) {
   std::vector<std::string> args = Required();
   args.push_back("--node-id=abc");

@@ -217,6 +217,23 @@ def test_full_store_raises_object_store_full_error(comet_start):
     assert comet.get(comet.put(1)) == 1  # the store still works
 
 
+@comet.remote
+class Victim:
+    """An actor that can be made to crash."""
+
+    def pid(self):
+        return os.getpid()
+
+    def die(self):
+        os._exit(1)
+
+
+def _actor_died(call) -> comet.exceptions.ActorDiedError:
+    with pytest.raises(comet.exceptions.ActorDiedError) as info:
+        comet.get(call, timeout=60)
+    return info.value
+
+
 def test_a_call_its_actors_death_interrupts_names_the_cause(comet_start):
     """Ray: a call running when its actor's worker dies, with no retries left,
     fails with ActorDiedError ending with the cause the GCS recorded (the
@@ -225,18 +242,8 @@ def test_a_call_its_actors_death_interrupts_names_the_cause(comet_start):
     # Long enough that the GCS's notice always comes first, even on a loaded machine.
     comet_start(num_cpus=1, _system_config={"actor_death_cause_wait_ms": 120_000})
 
-    @comet.remote
-    class Victim:
-        def pid(self):
-            return os.getpid()
-
-        def die(self):
-            os._exit(1)
-
     def died(call):
-        with pytest.raises(comet.exceptions.ActorDiedError) as info:
-            comet.get(call, timeout=60)
-        return str(info.value)
+        return str(_actor_died(call))
 
     once = Victim.remote()
     comet.get(once.pid.remote())
@@ -939,14 +946,6 @@ def test_actor_death_messages_follow_rays(shared):
     this task." and ends with the cause; .actor_id is its hex id and
     .actor_init_failed says whether the constructor raised."""
     @comet.remote
-    class Victim:
-        def pid(self):
-            return os.getpid()
-
-        def die(self):
-            os._exit(1)
-
-    @comet.remote
     class Broken:
         def __init__(self):
             raise ValueError("cannot start")
@@ -954,11 +953,7 @@ def test_actor_death_messages_follow_rays(shared):
         def ping(self):
             return 1
 
-    def died(call):
-        with pytest.raises(comet.exceptions.ActorDiedError) as info:
-            comet.get(call, timeout=60)
-        return info.value
-
+    died = _actor_died
     killed = Victim.options(name="victim-one").remote()
     pid = comet.get(killed.pid.remote())
     comet.kill(killed)

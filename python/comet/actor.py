@@ -333,7 +333,9 @@ def handle_of_current_actor() -> ActorHandle:
     if ctx.mode != "worker" or ctx.actor_id is None or ctx.actor_instance is None:
         raise RuntimeError("This method is only available in an actor.")
     cls = type(ctx.actor_instance)
-    return ActorHandle(ctx.actor_id, _method_table(cls), f"{cls.__module__}.{cls.__qualname__}")
+    options = ctx.actor_options or {}
+    return ActorHandle(ctx.actor_id, _method_table(cls), f"{cls.__module__}.{cls.__qualname__}",
+                       options.get("max_task_retries", 0), options.get("task_events", True))
 
 
 def exit_actor() -> None:

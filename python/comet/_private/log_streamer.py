@@ -147,6 +147,10 @@ class LogStreamer:
     # long (bounded by _DRAIN_LIMIT_S).
     _DRAIN_QUIET_S = 0.1
     _DRAIN_LIMIT_S = 1.0
+    # After a worker death this driver saw (its last, unterminated line is
+    # read only once the raylet reaps it): a longer quiet, within the limit.
+    _DRAIN_QUIET_AFTER_DEATH_S = 0.5
+    _RECENT_DEATH_S = 5.0
 
     def __init__(self, gcs_address: str, job_id: bytes, driver_ip: str) -> None:
         self._subscriber = _raylet.LogSubscriber(gcs_address, job_id)
@@ -155,11 +159,17 @@ class LogStreamer:
         window = float(os.environ.get("COMET_DEDUP_LOGS_AGG_WINDOW_S", "5"))
         self._dedup = LogDeduplicator(window) if dedup else None
         self._hinted = False
+        self._death_seen: float | None = None
         self._bars = progress_bars.local_bars()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="comet-log-streamer",
                                         daemon=True)
         self._thread.start()
+
+    def note_worker_death(self) -> None:
+        """A task or actor call of this driver failed because its worker
+        died: its last output may still be on its way."""
+        self._death_seen = time.monotonic()
 
     def stop(self) -> None:
         """Prints what is still on its way (briefly), then ends the thread."""
@@ -192,10 +202,14 @@ class LogStreamer:
         return min(self._MAX_WAIT_S, max(0.01, expiry - time.monotonic()))
 
     def _drain(self) -> None:
-        deadline = time.monotonic() + self._DRAIN_LIMIT_S
+        now = time.monotonic()
+        deadline = now + self._DRAIN_LIMIT_S
+        recent_death = (self._death_seen is not None
+                        and now - self._death_seen < self._RECENT_DEATH_S)
+        quiet = self._DRAIN_QUIET_AFTER_DEATH_S if recent_death else self._DRAIN_QUIET_S
         while time.monotonic() < deadline:
             try:
-                batches = self._subscriber.poll(self._DRAIN_QUIET_S)
+                batches = self._subscriber.poll(quiet)
             except Exception:  # noqa: BLE001 - gone: nothing more to print
                 break
             if batches is None:  # the interrupt that stop() sent

@@ -117,6 +117,10 @@ def value_of(data: Any, metadata: bytes) -> Any:
             err.__cause__ = cause
             return err
         message = bytes(data).decode(errors="replace")
+        if kind in (b"ACTOR_DIED", b"WORKER_CRASHED"):
+            streamer = worker_context.get().log_streamer
+            if streamer is not None:
+                streamer.note_worker_death()
         if kind == b"ACTOR_DIED":
             # The core's layout (src/comet/core_worker/actor_death.h).
             found = _ACTOR_ID_LINE.search(message)

@@ -621,6 +621,8 @@ void BindCoreWorker(py::module_& m) {
         d["name"] = c.name();
         d["namespace"] = c.ray_namespace();
         d["class_name"] = c.class_name();
+        d["max_task_retries"] = c.max_task_retries();
+        d["task_events"] = !t.spec().disable_task_events();
         std::map<std::string, int> groups(c.concurrency_groups().begin(),
                                           c.concurrency_groups().end());
         d["concurrency_groups"] = groups;

@@ -23,7 +23,7 @@ TEST_TIMEOUT=${COMET_TEST_TIMEOUT:-300}
 
 APT_PACKAGES=(
   bazel-bootstrap libgrpc++-dev protobuf-compiler-grpc libabsl-dev libboost-dev
-  libflatbuffers-dev flatbuffers-compiler pybind11-dev libgtest-dev pkg-config
+  libflatbuffers-dev flatbuffers-compiler pybind11-dev libgtest-dev pkg-config libssl-dev
   iproute2
   chromium # tests/test_dashboard_ui.py drives it (through playwright-core)
 )

@@ -25,6 +25,7 @@ _LIBS = {
     "gtest": (["gtest"], ["-lpthread"], []),
     "gtest_main": (["gtest_main"], [], [":gtest"]),
     "boost": ([], ["-lpthread"], []),
+    "openssl": (["openssl"], [], []),
 }
 
 def _pkg_config(ctx, modules):

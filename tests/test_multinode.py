@@ -273,7 +273,7 @@ def test_every_node_serves_prometheus_metrics(cluster):
         bad = [ln for ln in samples if not re.match(METRIC_LINE, ln)]
         assert not bad, bad[:3]
         label = f'node_id="{node["NodeID"]}"'
-        for family in ("comet_node_resource_total", "comet_workers",
+        for family in ("comet_node_resource_capacity", "comet_workers",
                        "comet_object_store_used_bytes", "comet_lease_grant_seconds_count",
                        "comet_object_pull_seconds_count",
                        "comet_object_store_spilled_bytes_total"):

@@ -163,6 +163,49 @@ def test_workers_placement_groups_cluster_status(cluster):
     assert not any(k.startswith("node") for k in status["total"])
 
 
+def test_hardware_and_worker_figures(cluster):
+    """The raylet reads the machine and its workers from /proc every second:
+    the figures reach /api/hardware, the worker rows and /metrics, and match
+    what the kernel says of the same processes."""
+    import psutil
+
+    actor = actor_row(cluster)
+    reply = wait_for(lambda: (lambda r: r if r["nodes"] and r["nodes"][0]["sampled_at_ms"]
+                              else None)(cluster.get("/api/hardware")), timeout=30)
+    assert reply["errors"] == []
+    hw = reply["nodes"][0]
+    assert hw["num_cpus"] == psutil.cpu_count()
+    assert 0 <= hw["cpu_percent"] <= 100
+    assert hw["memory_total_bytes"] == psutil.virtual_memory().total
+    assert 0 < hw["memory_used_bytes"] < hw["memory_total_bytes"]
+    assert 0 < hw["disk_used_bytes"] <= hw["disk_total_bytes"]
+
+    seen = []
+
+    def actor_worker():  # a reading is up to a second old: the worker may have grown since
+        rows_ = cluster.get("/api/workers")["workers"]
+        row = next((w for w in rows_ if w["pid"] == actor["pid"]), None)
+        rss = psutil.Process(actor["pid"]).memory_info().rss
+        seen.append((row and row["rss_bytes"], rss))
+        return row if row and rss / 2 < row["rss_bytes"] < rss * 2 else None
+
+    try:
+        row = wait_for(actor_worker, timeout=30)
+    except AssertionError:
+        raise AssertionError(f"worker RSS (reported, psutil) {seen[-5:]}") from None
+    assert row["cpu_percent"] >= 0
+
+    text = cluster.http("GET", "/metrics")[1]
+    node_id = hw["node_id"]
+    for name in ("comet_node_cpus", "comet_node_cpu_percent", "comet_node_memory_size_bytes",
+                 "comet_node_memory_used_bytes", "comet_node_disk_size_bytes",
+                 "comet_node_network_received_bytes_total"):
+        assert re.search(rf'^{name}{{node_id="{node_id}"}} [0-9.e+]+$', text, re.M), name
+    assert "# TYPE comet_node_network_sent_bytes_total counter" in text
+    assert re.search(rf'^comet_node_memory_size_bytes{{node_id="{node_id}"}} '
+                     rf'{psutil.virtual_memory().total}$', text, re.M)
+
+
 def test_tasks_endpoint(cluster):
     driver_tasks(cluster)
     body = cluster.get("/api/tasks")
@@ -217,7 +260,7 @@ COMMENT = re.compile(rf"^# (?:HELP {_NAME} .*|TYPE {_NAME} "
                      r"(?:counter|gauge|histogram|summary|untyped))$")
 
 
-CPU_AVAILABLE = re.compile(r'^comet_node_resources_available\{node_id="[0-9a-f]+",'
+CPU_AVAILABLE = re.compile(r'^comet_node_resource_available\{node_id="[0-9a-f]+",'
                            r'resource="CPU"\} (.*)$', re.M)
 
 
@@ -239,7 +282,7 @@ def test_metrics_exposition(cluster):
     assert text.endswith("\n")
     for line in text.splitlines():
         assert SAMPLE.match(line) or COMMENT.match(line), line
-    assert re.search(r'^comet_node_resources_total\{node_id="[0-9a-f]+",resource="CPU"\} 2$',
+    assert re.search(r'^comet_node_resource_capacity\{node_id="[0-9a-f]+",resource="CPU"\} 2$',
                      text, re.M), text
     assert re.search(r"^comet_object_store_capacity_bytes\{.*\} [1-9]", text, re.M)
     assert 'comet_actors{state="ALIVE"} 1' in text
@@ -271,7 +314,11 @@ def test_metrics_history(cluster):
     sample = history["samples"][-1]
     assert sample["cpu_total"] == 2 and sample["object_store_total"] > 0
     assert set(sample) >= {"time", "cpu_used", "memory_used", "memory_total",
-                           "object_store_used", "object_store_spilled", "tasks", "actors"}
+                           "object_store_used", "object_store_spilled", "tasks", "actors",
+                           "machine_cpu_percent", "machine_memory_used",
+                           "machine_memory_total"}
+    assert 0 <= sample["machine_cpu_percent"] <= 100
+    assert 0 < sample["machine_memory_used"] < sample["machine_memory_total"]
     wait_for(lambda: cluster.get("/api/metrics/history")["samples"][-1]["tasks"].get("FINISHED"),
              timeout=30)
 

@@ -5,8 +5,11 @@ them too, and a client without a certificate cannot even call the GCS."""
 from __future__ import annotations
 
 import os
+import socket
+import ssl
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,7 +37,15 @@ print("tasks", sum(comet.get([square.remote(i) for i in range(20)])))
 c = Counter.remote()
 print("actor", comet.get([c.add.remote(1) for _ in range(5)])[-1])
 print("nodes", len([n for n in comet.nodes() if n["Alive"]]))
+print("metrics", *[f"{{n['NodeManagerAddress']}}:{{n['MetricsExportPort']}}" for n in comet.nodes()])
 """
+
+
+def _read_all(stream) -> str:
+    chunks = []
+    while chunk := stream.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
 
 
 @pytest.fixture
@@ -59,6 +70,25 @@ def test_tls_cluster_runs_tasks_and_actors(cluster: Cluster, certs):
     assert driver.returncode == 0, driver.stderr
     assert "tasks 2470" in driver.stdout and "actor 5" in driver.stdout, driver.stdout
     assert "nodes 2" in driver.stdout, driver.stdout
+
+    # Each raylet's /metrics is HTTPS with the node's certificate: the token a
+    # scraper sends never travels in clear, and plain HTTP gets nowhere.
+    endpoints = next(line for line in driver.stdout.splitlines()
+                     if line.startswith("metrics ")).split()[1:]
+    assert len(endpoints) == 2, driver.stdout
+    context = ssl.create_default_context(cafile=certs["COMET_TLS_CA"])
+    token = auth.load()["token"]
+    for endpoint in endpoints:
+        host, port = endpoint.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=30) as raw, \
+                context.wrap_socket(raw, server_hostname="comet-cluster") as tls:
+            tls.sendall(f"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                        f"Authorization: Bearer {token}\r\n\r\n".encode())
+            answer = _read_all(tls)
+        assert answer.startswith("HTTP/1.1 200 OK"), answer[:200]
+        assert "comet_grpc_unauthenticated_total" in answer, answer[:2000]
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://{endpoint}/metrics", timeout=30).read()
 
     # Without a certificate, the token alone does not get a call through.
     plain = subprocess.run([sys.executable, "-c", DRIVER.format(address=cluster.gcs_address)],

@@ -6,6 +6,7 @@
 import type {
   ActorInfo,
   ClusterStatus,
+  HardwareReply,
   JobDetails,
   LogFileReply,
   LogsReply,
@@ -91,6 +92,7 @@ export const api = {
     (await getJson<{ placement_groups: PlacementGroupInfo[] }>("/api/placement_groups", s))
       .placement_groups,
   workers: (s?: AbortSignal) => getJson<WorkersReply>("/api/workers", s),
+  hardware: (s?: AbortSignal) => getJson<HardwareReply>("/api/hardware", s),
   tasks: (s?: AbortSignal) => getJson<TasksReply>("/api/tasks", s),
   memory: (s?: AbortSignal) => getJson<MemoryReply>("/api/memory", s),
   clusterStatus: (s?: AbortSignal) => getJson<ClusterStatus>("/api/cluster_status", s),

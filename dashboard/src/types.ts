@@ -71,6 +71,36 @@ export interface WorkerInfo {
   pid: number;
   is_idle: boolean;
   job_id: string;
+  /** Percent of one CPU over the raylet's last second (may pass 100). */
+  cpu_percent: number;
+  rss_bytes: number;
+}
+
+/** A node's machine, as its raylet read /proc in the last second. */
+export interface NodeHardware {
+  node_id: string;
+  raylet_address: string;
+  /** 0 until the raylet's first reading. */
+  sampled_at_ms: number;
+  num_cpus: number;
+  /** Of all the machine's CPUs, 0-100. */
+  cpu_percent: number;
+  memory_total_bytes: number;
+  memory_available_bytes: number;
+  memory_used_bytes: number;
+  disk_total_bytes: number;
+  disk_used_bytes: number;
+  network_received_bytes: number;
+  network_sent_bytes: number;
+  network_receive_bytes_per_s: number;
+  network_send_bytes_per_s: number;
+  workers_rss_bytes: number;
+  workers_cpu_percent: number;
+}
+
+export interface HardwareReply {
+  nodes: NodeHardware[];
+  errors: { node_id: string; error: string }[];
 }
 
 export interface WorkersReply {
@@ -224,6 +254,10 @@ export interface JobDetails {
 
 export interface MetricsSample {
   time: number;
+  /** The machines: CPU percent of all their CPUs, memory in use and total. */
+  machine_cpu_percent: number;
+  machine_memory_used: number;
+  machine_memory_total: number;
   cpu_used: number;
   cpu_total: number;
   memory_used: number;

@@ -146,6 +146,13 @@ try {
     await visit("/nodes", "nodes");
     if (expect.node_id) await page.locator(`[data-node-id="${expect.node_id}"]`).waitFor();
     await page.locator(".node-card .usage").first().waitFor();
+    // The machine's own figures, read by the raylet: CPU percent and memory.
+    const hardware = page.locator('.node-card [data-testid="node-hardware"]').first();
+    await hardware.waitFor();
+    const hwText = await hardware.innerText();
+    if (!/Machine CPU \(\d+ CPUs\)/.test(hwText) || !/\d+%/.test(hwText) || !/Machine memory/.test(hwText)) {
+      throw new Error(`node hardware shows: ${hwText}`);
+    }
     await shot("nodes");
   });
 

@@ -33,6 +33,7 @@ export function LineChart({
   windowMs,
   format,
   yMax,
+  minTop,
   integer,
   title,
 }: {
@@ -42,6 +43,9 @@ export function LineChart({
   format: (v: number) => string;
   /** A fixed top of the y axis (e.g. the total); else from the data. */
   yMax?: number;
+  /** The least top of the y axis, so that all-zero data still gets sensible
+   * ticks (e.g. 1 MiB for bytes, not fractions of a byte). */
+  minTop?: number;
   /** Counts: the y axis ticks are whole numbers. */
   integer?: boolean;
   title: string;
@@ -64,8 +68,10 @@ export function LineChart({
   const visible = all.filter((s) => !hidden.has(s.name));
   const dataMax = Math.max(0, ...visible.flatMap((s) => s.values));
   // A known total is the top of the axis; otherwise round the data's maximum up.
-  const top =
-    yMax && yMax >= dataMax ? yMax : integer ? Math.max(4, Math.ceil(dataMax / 4) * 4) : niceMax(dataMax);
+  const top = Math.max(
+    minTop ?? 0,
+    yMax && yMax >= dataMax ? yMax : integer ? Math.max(4, Math.ceil(dataMax / 4) * 4) : niceMax(dataMax),
+  );
 
   const plotW = width - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;

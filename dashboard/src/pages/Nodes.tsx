@@ -1,13 +1,14 @@
-// Nodes: every node with its resource usage bars; a node's page adds its
-// workers and its log files with a viewer.
+// Nodes: every node with its machine's CPU, memory, disk and network (read by
+// its raylet every second) and its resource usage bars; a node's page adds
+// its workers with their CPU and memory, and its log files with a viewer.
 import { api } from "../api";
-import { Card, Empty, IdLink, PageHeader, PollView, StatusBadge } from "../components/common";
+import { Card, Empty, IdLink, PageHeader, PollView, StatusBadge, UsageBar } from "../components/common";
 import { DataTable, type Column } from "../components/DataTable";
 import { LogViewer } from "../components/LogViewer";
 import { formatBytes, formatTime } from "../format";
 import { usePoll } from "../poll";
 import { replaceQuery, useLocation } from "../router";
-import type { LogFile, NodeInfo, NodeUsage, WorkerInfo } from "../types";
+import type { LogFile, NodeHardware, NodeInfo, NodeUsage, WorkerInfo } from "../types";
 import { ResourceBars } from "./Overview";
 
 /** How much of a log file the viewer loads. */
@@ -25,7 +26,45 @@ function NodeTitle({ node }: { node: NodeInfo }) {
   );
 }
 
-function NodeCard({ node, usage, workers }: { node: NodeInfo; usage?: NodeUsage; workers: WorkerInfo[] }) {
+function formatRate(bytesPerS: number): string {
+  return `${formatBytes(bytesPerS)}/s`;
+}
+
+/** The machine's figures: what the hardware does, not what is reserved. */
+export function HardwareBars({ hw }: { hw: NodeHardware }) {
+  if (!hw.sampled_at_ms) return <div class="muted">No hardware reading yet.</div>;
+  return (
+    <div class="usage-list hardware" data-testid="node-hardware">
+      <UsageBar
+        label={`Machine CPU (${hw.num_cpus} CPUs)`}
+        used={hw.cpu_percent}
+        total={100}
+        format={(v) => `${v.toFixed(0)}%`}
+      />
+      <UsageBar label="Machine memory" used={hw.memory_used_bytes} total={hw.memory_total_bytes} format={formatBytes} />
+      <UsageBar label="Disk (session folder)" used={hw.disk_used_bytes} total={hw.disk_total_bytes} format={formatBytes} />
+      <div class="node-meta">
+        <span>
+          Network ↓ <span data-testid="net-rx">{formatRate(hw.network_receive_bytes_per_s)}</span> ↑{" "}
+          <span data-testid="net-tx">{formatRate(hw.network_send_bytes_per_s)}</span>
+        </span>
+        <span>Workers' memory {formatBytes(hw.workers_rss_bytes)}</span>
+      </div>
+    </div>
+  );
+}
+
+function NodeCard({
+  node,
+  usage,
+  workers,
+  hardware,
+}: {
+  node: NodeInfo;
+  usage?: NodeUsage;
+  workers: WorkerInfo[];
+  hardware?: NodeHardware;
+}) {
   const busy = workers.filter((w) => !w.is_idle).length;
   return (
     <Card title={<NodeTitle node={node} />} class="node-card">
@@ -37,6 +76,7 @@ function NodeCard({ node, usage, workers }: { node: NodeInfo; usage?: NodeUsage;
         </span>
         {node.death_reason && <span class="error-text">{node.death_reason}</span>}
       </div>
+      {hardware && <HardwareBars hw={hardware} />}
       {usage ? (
         <ResourceBars total={usage.total} used={usage.used} />
       ) : (
@@ -55,6 +95,7 @@ export function NodesPage() {
   const nodes = usePoll(api.nodes);
   const status = usePoll(api.clusterStatus);
   const workers = usePoll(api.workers);
+  const hardware = usePoll(api.hardware);
   return (
     <div data-page="nodes">
       <PageHeader title="Nodes" />
@@ -70,6 +111,7 @@ export function NodesPage() {
                     node={n}
                     usage={status.data?.nodes.find((u) => u.node_id === n.node_id)}
                     workers={(workers.data?.workers ?? []).filter((w) => w.node_id === n.node_id)}
+                    hardware={hardware.data?.nodes.find((h) => h.node_id === n.node_id)}
                   />
                 ))}
             </div>
@@ -87,6 +129,8 @@ const WORKER_COLUMNS: Column<WorkerInfo>[] = [
   { key: "pid", title: "PID", render: (w) => w.pid, sort: (w) => w.pid },
   { key: "state", title: "State", render: (w) => <StatusBadge state={w.is_idle ? "IDLE" : "RUNNING"} />, sort: (w) => (w.is_idle ? 1 : 0) },
   { key: "job", title: "Job", render: (w) => <span class="mono">{w.job_id || "–"}</span>, sort: (w) => w.job_id },
+  { key: "cpu", title: "CPU", render: (w) => `${w.cpu_percent.toFixed(0)}%`, sort: (w) => w.cpu_percent },
+  { key: "rss", title: "Memory (RSS)", render: (w) => formatBytes(w.rss_bytes), sort: (w) => w.rss_bytes },
 ];
 
 function LogFiles({ nodeId, selected }: { nodeId: string; selected: string }) {
@@ -155,6 +199,7 @@ export function NodeDetailPage({ id }: { id: string }) {
   const nodes = usePoll(api.nodes);
   const status = usePoll(api.clusterStatus);
   const workers = usePoll(api.workers);
+  const hardware = usePoll(api.hardware);
   const node = nodes.data?.find((n) => n.node_id === id);
   const own = (workers.data?.workers ?? []).filter((w) => w.node_id === id);
   return (
@@ -165,7 +210,12 @@ export function NodeDetailPage({ id }: { id: string }) {
       <PollView polled={nodes} what="the node">
         {() =>
           node ? (
-            <NodeCard node={node} usage={status.data?.nodes.find((u) => u.node_id === id)} workers={own} />
+            <NodeCard
+              node={node}
+              usage={status.data?.nodes.find((u) => u.node_id === id)}
+              workers={own}
+              hardware={hardware.data?.nodes.find((h) => h.node_id === id)}
+            />
           ) : (
             <Empty>
               No node <span class="mono">{id}</span>.

@@ -9,6 +9,8 @@ import { formatBytes, formatNumber, formatResource } from "../format";
 import { usePoll } from "../poll";
 import type { ClusterStatus, MetricsSample, NodeInfo, ResourceMap } from "../types";
 
+const MIB = 1024 * 1024;
+
 const WINDOWS = [
   { label: "1 min", ms: 60_000 },
   { label: "5 min", ms: 300_000 },
@@ -75,6 +77,16 @@ function Summary({ status, nodes, sample }: { status: ClusterStatus; nodes: Node
       <Stat label="Nodes" value={alive} sub={dead ? `${dead} dead` : "all alive"} />
       <Stat label="CPUs in use" value={`${formatNumber(cpuUsed)} / ${formatNumber(cpuTotal)}`} />
       <Stat
+        label="Machine CPU"
+        value={sample ? `${sample.machine_cpu_percent.toFixed(0)}%` : "–"}
+        sub="busy, over every machine"
+      />
+      <Stat
+        label="Machine memory"
+        value={sample ? formatBytes(sample.machine_memory_used) : "–"}
+        sub={sample ? `of ${formatBytes(sample.machine_memory_total)}` : undefined}
+      />
+      <Stat
         label="Memory reserved"
         value={formatBytes(status.used.memory ?? 0)}
         sub={`of ${formatBytes(status.total.memory ?? 0)}`}
@@ -107,23 +119,43 @@ function Charts({ samples, windowMs }: { samples: MetricsSample[]; windowMs: num
           series={[{ name: "CPU used", color: "#3b82f6", values: samples.map((s) => s.cpu_used) }]}
         />
       </Card>
-      <Card title="Memory reserved">
+      <Card title="Machine CPU (all nodes)">
+        <LineChart
+          title="Machine CPU"
+          times={times}
+          windowMs={windowMs}
+          yMax={100}
+          format={(v) => `${v.toFixed(0)}%`}
+          series={[{ name: "CPU busy", color: "#2563eb", values: samples.map((s) => s.machine_cpu_percent ?? 0) }]}
+        />
+      </Card>
+      <Card title={`Machine memory in use${last ? ` (of ${formatBytes(last.machine_memory_total)})` : ""}`}>
+        <LineChart
+          title="Machine memory"
+          times={times}
+          windowMs={windowMs}
+          format={bytes}
+          minTop={MIB}
+          series={[{ name: "in use", color: "#7c3aed", values: samples.map((s) => s.machine_memory_used ?? 0) }]}
+        />
+      </Card>
+      <Card title={`Memory reserved${last ? ` (of ${formatBytes(last.memory_total)})` : ""}`}>
         <LineChart
           title="Memory reserved"
           times={times}
           windowMs={windowMs}
-          yMax={last?.memory_total}
           format={bytes}
+          minTop={MIB}
           series={[{ name: "memory used", color: "#8b5cf6", values: samples.map((s) => s.memory_used) }]}
         />
       </Card>
-      <Card title="Object store usage">
+      <Card title={`Object store usage${last ? ` (of ${formatBytes(last.object_store_total)})` : ""}`}>
         <LineChart
           title="Object store usage"
           times={times}
           windowMs={windowMs}
-          yMax={last?.object_store_total}
           format={bytes}
+          minTop={MIB}
           series={[
             { name: "in use", color: "#0ea5e9", values: samples.map((s) => s.object_store_used) },
             { name: "spilled to disk", color: "#f97316", values: samples.map((s) => s.object_store_spilled ?? 0) },

@@ -47,19 +47,35 @@ class Gcs:
     async def node_stats(self, raylet_address: str, timeout_s: float = 10.0) -> dict[str, Any]:
         return await self.call(self._raylet.node_stats, raylet_address, timeout_s)
 
-    async def object_stores(self, timeout_s: float = 2.0) -> list[dict[str, Any]]:
-        """`rows.object_store_row` of every live node whose raylet answers."""
-        out = []
+    async def live_node_stats(self, timeout_s: float = 2.0) -> tuple[
+            list[tuple[dict[str, Any], dict[str, Any]]], list[dict[str, str]]]:
+        """(node row, `node_stats()`) of every live node whose raylet answers,
+        and {node_id, error} for those that did not."""
+        answered, errors = [], []
         for raw in await self.table("nodes"):
             if raw.get("state") != "ALIVE":
                 continue
             node = rows.node_row(raw)
             try:
                 stats = await self.node_stats(node["raylet_address"], timeout_s)
-            except (GcsUnavailable, RuntimeError, OSError):
+            except (GcsUnavailable, RuntimeError, OSError) as e:
+                errors.append({"node_id": node["node_id"], "error": str(e)})
                 continue
-            out.append(rows.object_store_row(node["node_id"], node["raylet_address"], stats))
-        return out
+            answered.append((node, stats))
+        return answered, errors
+
+    async def object_stores(self, timeout_s: float = 2.0) -> list[dict[str, Any]]:
+        """`rows.object_store_row` of every live node whose raylet answers."""
+        answered, _ = await self.live_node_stats(timeout_s)
+        return [rows.object_store_row(n["node_id"], n["raylet_address"], s) for n, s in answered]
+
+    async def hardware(self, timeout_s: float = 2.0) -> tuple[list[dict[str, Any]],
+                                                              list[dict[str, str]]]:
+        """`rows.hardware_row` of every live node whose raylet answers, and
+        the errors of those that did not."""
+        answered, errors = await self.live_node_stats(timeout_s)
+        return [rows.hardware_row(n["node_id"], n["raylet_address"], s)
+                for n, s in answered], errors
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -19,12 +19,20 @@ logger = logging.getLogger(__name__)
 
 
 def make_sample(usage: list[dict], actors: list[dict], task_counts: dict[str, int],
-                stores: list[dict]) -> dict[str, Any]:
+                stores: list[dict], hardware: list[dict]) -> dict[str, Any]:
     """One sample; object store figures are the stores' bytes in use and
-    capacity (`rows.object_store_row`), not the object_store_memory resource."""
+    capacity (`rows.object_store_row`), not the object_store_memory resource;
+    `machine_*` are the nodes' machines (`rows.hardware_row`): CPU percent of
+    all their CPUs together, and memory in use of their total."""
     status = rows.cluster_status(usage, [])
     total, used = status["total"], status["used"]
+    read = [h for h in hardware if h["sampled_at_ms"]]
+    cpus = sum(h["num_cpus"] for h in read)
     return {"time": int(time.time() * 1000),
+            "machine_cpu_percent": (sum(h["cpu_percent"] * h["num_cpus"] for h in read) / cpus
+                                    if cpus else 0.0),
+            "machine_memory_used": sum(h["memory_used_bytes"] for h in read),
+            "machine_memory_total": sum(h["memory_total_bytes"] for h in read),
             "cpu_used": used.get("CPU", 0.0), "cpu_total": total.get("CPU", 0.0),
             "memory_used": used.get("memory", 0.0), "memory_total": total.get("memory", 0.0),
             "object_store_used": sum(s["used_bytes"] for s in stores),
@@ -62,8 +70,11 @@ class MetricsHistory:
         usage = await self._gcs.table("resource_usage")
         actors = await self._gcs.table("actors")
         task_counts = await self._gcs.call(self._gcs.client.task_counts)
-        stores = await self._gcs.object_stores()
-        self._samples.append(make_sample(usage, actors, task_counts, stores))
+        answered, _ = await self._gcs.live_node_stats()
+        stores = [rows.object_store_row(n["node_id"], n["raylet_address"], s)
+                  for n, s in answered]
+        hardware = [rows.hardware_row(n["node_id"], n["raylet_address"], s) for n, s in answered]
+        self._samples.append(make_sample(usage, actors, task_counts, stores, hardware))
 
     async def _run(self) -> None:
         while True:

@@ -63,15 +63,22 @@ class MetricsRoutes:
             avail = rows.visible(rows.resources(row.get("available")))
             totals += [({**node, "resource": k}, v) for k, v in sorted(total.items())]
             avails += [({**node, "resource": k}, avail.get(k, 0.0)) for k in sorted(total)]
-        out.family("comet_node_resources_total", "gauge",
+        out.family("comet_node_resource_capacity", "gauge",
                    "Total quantity of a resource on a node.", totals)
-        out.family("comet_node_resources_available", "gauge",
+        out.family("comet_node_resource_available", "gauge",
                    "Available quantity of a resource on a node.", avails)
         out.family("comet_nodes", "gauge", "Nodes by state.", _counts(nodes, "state"))
-        stores = await self._gcs.object_stores()
+        answered, _ = await self._gcs.live_node_stats()
+        stores = [rows.object_store_row(n["node_id"], n["raylet_address"], s)
+                  for n, s in answered]
         for name, kind, field, help_text in _STORE_METRICS:
             out.family(name, kind, help_text,
                        [({"node_id": s["node_id"]}, s[field]) for s in stores])
+        hardware = [rows.hardware_row(n["node_id"], n["raylet_address"], s) for n, s in answered]
+        hardware = [h for h in hardware if h["sampled_at_ms"]]  # read at least once
+        for name, kind, field, help_text in _HARDWARE_METRICS:
+            out.family(name, kind, help_text,
+                       [({"node_id": h["node_id"]}, h[field]) for h in hardware])
         out.family("comet_actors", "gauge", "Actors by state.", _counts(actors, "state"))
         task_counts = await self._gcs.call(self._gcs.client.task_counts)
         out.family("comet_tasks", "gauge", "Task attempts the GCS keeps, by state.",
@@ -113,6 +120,26 @@ _STORE_METRICS = [
      "Bytes pulled from other nodes since the node started."),
     ("comet_object_manager_pulled_objects_total", "counter", "num_pulled_total",
      "Objects pulled from other nodes since the node started."),
+]
+
+
+# The raylets' own names (node_hardware.cc) for the same figures.
+_HARDWARE_METRICS = [
+    ("comet_node_cpus", "gauge", "num_cpus", "Logical CPUs of the node's machine."),
+    ("comet_node_cpu_percent", "gauge", "cpu_percent",
+     "CPU use of the whole machine, 0-100, over the raylet's last second."),
+    ("comet_node_memory_size_bytes", "gauge", "memory_total_bytes", "The machine's memory."),
+    ("comet_node_memory_available_bytes", "gauge", "memory_available_bytes",
+     "Memory that can be had without swapping (MemAvailable)."),
+    ("comet_node_memory_used_bytes", "gauge", "memory_used_bytes",
+     "Memory size minus what is available."),
+    ("comet_node_disk_size_bytes", "gauge", "disk_total_bytes",
+     "Size of the filesystem that holds the node's session folder."),
+    ("comet_node_disk_used_bytes", "gauge", "disk_used_bytes", "Bytes used on that filesystem."),
+    ("comet_node_network_received_bytes_total", "counter", "network_received_bytes",
+     "Bytes received on every interface but loopback since boot."),
+    ("comet_node_network_sent_bytes_total", "counter", "network_sent_bytes",
+     "Bytes sent on every interface but loopback since boot."),
 ]
 
 

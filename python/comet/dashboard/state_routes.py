@@ -9,12 +9,13 @@ from typing import Any
 from aiohttp import web
 
 from comet import __version__
-from comet.dashboard.gcs import Gcs, GcsUnavailable
+from comet.dashboard.gcs import Gcs
 from comet.dashboard.http_util import json_response, query_int
 from comet.util.state import memory, rows
 
 Row = dict[str, Any]
 MEMORY_TIMEOUT_S = 2.0
+NODE_STATS_TIMEOUT_S = 10.0
 
 
 class StateRoutes:
@@ -29,6 +30,7 @@ class StateRoutes:
         r.add_get("/api/actors", self.actors)
         r.add_get("/api/placement_groups", self.placement_groups)
         r.add_get("/api/workers", self.workers)
+        r.add_get("/api/hardware", self.hardware)
         r.add_get("/api/tasks", self.tasks)
         r.add_get("/api/objects", self.objects)
         r.add_get("/api/memory", self.memory)
@@ -53,17 +55,14 @@ class StateRoutes:
         return json_response({"placement_groups": _select(request, pgs)})
 
     async def workers(self, request: web.Request) -> web.Response:
-        workers, errors = [], []
-        for node in await self.node_rows():
-            if node.get("state") != "ALIVE":
-                continue
-            try:
-                stats = await self._gcs.node_stats(node["raylet_address"])
-            except (GcsUnavailable, RuntimeError, OSError) as e:
-                errors.append({"node_id": node["node_id"], "error": str(e)})
-                continue
-            workers += rows.worker_rows(node["node_id"], node["raylet_address"], stats)
+        answered, errors = await self._gcs.live_node_stats(NODE_STATS_TIMEOUT_S)
+        workers = [w for node, stats in answered
+                   for w in rows.worker_rows(node["node_id"], node["raylet_address"], stats)]
         return json_response({"workers": _select(request, workers), "errors": errors})
+
+    async def hardware(self, request: web.Request) -> web.Response:
+        nodes, errors = await self._gcs.hardware(NODE_STATS_TIMEOUT_S)
+        return json_response({"nodes": _select(request, nodes), "errors": errors})
 
     async def tasks(self, request: web.Request) -> web.Response:
         job_id = request.query.get("job_id", "").lower()

@@ -226,9 +226,10 @@ def _start_node_daemons(options: NodeOptions, temp_dir: str, gcs_port: int | Non
         session.remove_runtime_files(session_dir)
         raise _fail(f"{e} (logs: {os.path.join(session_dir, 'logs')})") from None
     session.set_latest(session_dir, gcs_address)
+    scheme = "https" if os.environ.get("COMET_TLS_CA") else "http"  # the raylet's /metrics
     session.write_info(session_dir, gcs_address=gcs_address, node_id=raylet.node_id.hex(),
                        raylet_address=raylet.address, node_ip=options.node_ip,
-                       metrics_url=f"http://{options.node_ip}:{raylet.metrics_port}/metrics",
+                       metrics_url=f"{scheme}://{options.node_ip}:{raylet.metrics_port}/metrics",
                        head=head, pids={d.name: d.pid for d in started})
     return session_dir, started, gcs_address, raylet.node_id.hex()
 

@@ -41,6 +41,16 @@ TEST(MetricsTest, RendersExpositionFormat) {
   EXPECT_NE(out.find("comet_lat_seconds_count 1\n"), std::string::npos);
 }
 
+MetricsServer::Options Local(std::string token = "", std::string cert_pem = "",
+                             std::string key_pem = "") {
+  MetricsServer::Options options;
+  options.host = "127.0.0.1";
+  options.token = std::move(token);
+  options.cert_pem = std::move(cert_pem);
+  options.key_pem = std::move(key_pem);
+  return options;
+}
+
 std::string Fetch(int port, const std::string& request) {
   boost::asio::io_context io;
   boost::asio::ip::tcp::socket socket(io);
@@ -55,8 +65,8 @@ std::string Fetch(int port, const std::string& request) {
 
 TEST(MetricsTest, ServerAnswersMetricsAndRejectsOtherPaths) {
   boost::asio::io_context io;
-  auto server =
-      MetricsServer::Start(io, "127.0.0.1", 0, [] { return std::string("comet_up 1\n"); }, "");
+  auto server = MetricsServer::Start(io, Local(),
+                                     [] { return std::string("comet_up 1\n"); });
   ASSERT_TRUE(server.ok()) << server.status();
   int port = (*server)->port();
   std::thread thread([&] { io.run(); });
@@ -71,8 +81,8 @@ TEST(MetricsTest, ServerAnswersMetricsAndRejectsOtherPaths) {
 
 TEST(MetricsTest, ServerWithATokenAnswersOnlyScrapesThatCarryIt) {
   boost::asio::io_context io;
-  auto server = MetricsServer::Start(
-      io, "127.0.0.1", 0, [] { return std::string("comet_up 1\n"); }, "secret-token-0123");
+  auto server = MetricsServer::Start(io, Local("secret-token-0123"),
+                                     [] { return std::string("comet_up 1\n"); });
   ASSERT_TRUE(server.ok()) << server.status();
   int port = (*server)->port();
   std::thread thread([&] { io.run(); });
@@ -89,6 +99,17 @@ TEST(MetricsTest, ServerWithATokenAnswersOnlyScrapesThatCarryIt) {
   boost::asio::post(io, [&] { (*server)->Stop(); });
   io.stop();
   thread.join();
+}
+
+TEST(MetricsTest, TlsNeedsAUsableCertificateAndKey) {
+  boost::asio::io_context io;
+  auto render = [] { return std::string(); };
+  auto half = MetricsServer::Start(io, Local("", "x"), render);
+  EXPECT_EQ(half.status().code(), absl::StatusCode::kInvalidArgument);
+  auto garbage =
+      MetricsServer::Start(io, Local("", "x", "y"), render);
+  EXPECT_EQ(garbage.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(garbage.status().message().find("TLS certificate"), std::string::npos);
 }
 
 }  // namespace

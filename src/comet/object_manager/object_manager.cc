@@ -435,9 +435,9 @@ void ObjectManager::AppendMetrics(MetricsText* text, const MetricsText::Labels& 
     bytes = bytes_pulled_;
     waiting = waiting_.size();
   }
-  text->Family("comet_object_manager_pulled_total", "counter",
+  text->Family("comet_object_manager_pulled_objects_total", "counter",
                "Objects pulled from other nodes since start.")
-      .Sample("comet_object_manager_pulled_total", node, static_cast<double>(pulled));
+      .Sample("comet_object_manager_pulled_objects_total", node, static_cast<double>(pulled));
   text->Family("comet_object_manager_pulled_bytes_total", "counter",
                "Bytes pulled from other nodes since start.")
       .Sample("comet_object_manager_pulled_bytes_total", node, static_cast<double>(bytes));

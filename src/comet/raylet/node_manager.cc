@@ -23,6 +23,12 @@ namespace {
 constexpr size_t kMaxReportedDemands = 1000;
 constexpr size_t kMaxRemovedGroups = 1000;
 
+// The pid the worker reported (its own, behind any wrapper), else the
+// spawned process's.
+int WorkerPid(const WorkerInfo& worker) {
+  return worker.reported_pid != 0 ? worker.reported_pid : worker.pid;
+}
+
 grpc::Status Unavailable(bool started) {
   return grpc::Status(
       grpc::StatusCode::UNAVAILABLE,
@@ -455,7 +461,7 @@ void NodeManager::GetNodeStats(const rpc::GetNodeStatsRequest& request,
   for (const WorkerInfo& worker : pool_->Workers()) {
     rpc::WorkerStats* stats = reply->add_workers();
     stats->set_worker_id(worker.worker_id.Binary());
-    stats->set_pid(worker.reported_pid != 0 ? worker.reported_pid : worker.pid);
+    stats->set_pid(WorkerPid(worker));
     stats->set_is_idle(worker.state == WorkerState::kIdle);
     if (!worker.job_id.IsNil()) stats->set_job_id(worker.job_id.Binary());
     stats->set_port(worker.port);
@@ -463,12 +469,22 @@ void NodeManager::GetNodeStats(const rpc::GetNodeStatsRequest& request,
   if (options_.fill_object_store_stats) {
     options_.fill_object_store_stats(reply->mutable_object_store());
   }
+  if (options_.fill_hardware) options_.fill_hardware(reply);
   reply->set_num_pending_leases(
       static_cast<int64_t>(leases_->NumPendingLeases()));
   for (const ResourceSet& demand : leases_->InfeasibleDemands()) {
     demand.ToProto(reply->add_infeasible_demands());
   }
   finish(grpc::Status::OK);
+}
+
+std::vector<std::pair<int, WorkerID>> NodeManager::WorkerProcesses() const {
+  std::vector<std::pair<int, WorkerID>> processes;
+  if (!pool_) return processes;
+  for (const WorkerInfo& worker : pool_->Workers()) {
+    processes.emplace_back(WorkerPid(worker), worker.worker_id);
+  }
+  return processes;
 }
 
 void NodeManager::AppendMetrics(MetricsText* text,
@@ -482,7 +498,7 @@ void NodeManager::AppendMetrics(MetricsText* text,
       text->Sample(name, labels, quantity);
     }
   };
-  per_resource("comet_node_resource_total", "The node's total of each resource.",
+  per_resource("comet_node_resource_capacity", "The node's total of each resource.",
                resources_.total());
   per_resource("comet_node_resource_available",
                "What is free of each resource on the node.",

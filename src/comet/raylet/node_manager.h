@@ -66,6 +66,9 @@ struct NodeManagerOptions {
   // Fills GetNodeStats' object store part (may be empty; called on the io
   // thread).
   std::function<void(rpc::ObjectStoreStats*)> fill_object_store_stats;
+  // Adds the hardware figures to a GetNodeStats reply whose workers are
+  // already listed (may be empty; called on the io thread).
+  std::function<void(rpc::GetNodeStatsReply*)> fill_hardware;
   // Told of each worker process that exited, after the pool dropped it (may
   // be empty; called on the io thread).
   std::function<void(const WorkerInfo&)> on_worker_exit;
@@ -135,6 +138,10 @@ class NodeManager {
   const WorkerInfo* FindWorker(const WorkerID& worker_id) const {
     return pool_ ? pool_->Find(worker_id) : nullptr;
   }
+
+  // Each worker process of the pool: its pid (as the worker reported it)
+  // and id. Empty before Start().
+  std::vector<std::pair<int, WorkerID>> WorkerProcesses() const;
 
   // This node's resource, worker and lease families for /metrics.
   void AppendMetrics(MetricsText* text, const MetricsText::Labels& node) const;

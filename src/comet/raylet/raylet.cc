@@ -90,6 +90,7 @@ absl::Status Raylet::StartServing() {
     out->set_num_pulled_total(objects->num_pulled());
     out->set_bytes_pulled_total(objects->bytes_pulled());
   };
+  manager.fill_hardware = [this](rpc::GetNodeStatsReply* reply) { FillHardware(reply); };
   manager.on_node_addresses =
       [objects = objects_.get()](absl::flat_hash_map<NodeID, std::string> addresses) {
         objects->SetNodeAddresses(std::move(addresses));
@@ -138,12 +139,15 @@ absl::Status Raylet::StartServing() {
   }
   address_ = absl::StrCat(options_.host, ":", port_);
   absl::Status metrics_started = io_.RunSync([this]() -> absl::Status {
-    ASSIGN_OR_RETURN(metrics_, MetricsServer::Start(io_.io_context(), options_.host,
-                                                    options_.metrics_port,
-                                                    [this] { return RenderMetrics(); },
-                                                    options_.metrics_open
-                                                        ? std::string()
-                                                        : options_.auth.token));
+    MetricsServer::Options metrics;
+    metrics.host = options_.host;
+    metrics.port = options_.metrics_port;
+    if (!options_.metrics_open) metrics.token = options_.auth.token;
+    // Under --tls-* the scrape is HTTPS with the node's certificate.
+    metrics.cert_pem = options_.auth.tls.cert_pem;
+    metrics.key_pem = options_.auth.tls.key_pem;
+    ASSIGN_OR_RETURN(metrics_, MetricsServer::Start(io_.io_context(), std::move(metrics),
+                                                    [this] { return RenderMetrics(); }));
     return absl::OkStatus();
   });
   RETURN_IF_ERROR(metrics_started);
@@ -157,7 +161,13 @@ absl::Status Raylet::StartServing() {
                      ": ", registered.message()));
   }
   registered_ = true;
-  io_.RunSync([this] { node_manager_->Start(address_); });
+  io_.RunSync([this] {
+    node_manager_->Start(address_);
+    SampleHardware();
+    hardware_timer_ = std::make_unique<PeriodicTimer>(
+        io_.io_context(), options_.hardware_sample_period, [this] { SampleHardware(); });
+    hardware_timer_->Start();
+  });
   COMET_LOG(INFO) << "raylet " << options_.node_id << " serving on " << address_
                   << " with " << total_.ToString();
   return absl::OkStatus();
@@ -211,10 +221,27 @@ rpc::NodeInfo Raylet::MakeNodeInfo() const {
   return info;
 }
 
+void Raylet::SampleHardware() {
+  std::vector<int> pids;
+  for (const auto& [pid, worker_id] : node_manager_->WorkerProcesses()) pids.push_back(pid);
+  hardware_.Update(ReadHardware(options_.session_dir, pids));
+}
+
+void Raylet::FillHardware(rpc::GetNodeStatsReply* reply) const {
+  hardware_.ToProto(reply->mutable_hardware());
+  for (rpc::WorkerStats& worker : *reply->mutable_workers()) {
+    if (std::optional<ProcessFigures> process = hardware_.process(worker.pid())) {
+      worker.set_cpu_percent(process->cpu_percent);
+      worker.set_rss_bytes(process->rss_bytes);
+    }
+  }
+}
+
 std::string Raylet::RenderMetrics() const {
   MetricsText text;
   MetricsText::Labels node{{"node_id", options_.node_id.Hex()}};
   node_manager_->AppendMetrics(&text, node);
+  AppendHardwareMetrics(hardware_, node, node_manager_->WorkerProcesses(), &text);
   plasma::StoreStats store = plasma_->stats();
   auto gauge = [&](const std::string& name, const std::string& help, double value) {
     text.Family(name, "gauge", help).Sample(name, node, value);
@@ -264,6 +291,7 @@ void Raylet::Stop() {
   if (io_.IsRunning()) {
     io_.RunSync([this] {
       metrics_.reset();
+      hardware_timer_.reset();
       if (!node_manager_) return;
       node_manager_->StopWorkers(options_.shutdown_grace);
       log_monitor_.reset();

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <grpcpp/server.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <map>
@@ -25,11 +26,13 @@
 #include "src/comet/common/id.h"
 #include "src/comet/common/io_thread.h"
 #include "src/comet/common/metrics_server.h"
+#include "src/comet/common/periodic_timer.h"
 #include "src/comet/object_manager/object_manager.h"
 #include "src/comet/object_manager/object_manager_service.h"
 #include "src/comet/object_manager/plasma/store_runner.h"
 #include "src/comet/raylet/gcs_client.h"
 #include "src/comet/raylet/log_monitor.h"
+#include "src/comet/raylet/node_hardware.h"
 #include "src/comet/raylet/node_manager.h"
 #include "src/comet/raylet/node_manager_service.h"
 #include "src/comet/rpc/cluster_auth.h"
@@ -64,6 +67,9 @@ struct RayletOptions {
   ClusterViewOptions cluster;
   ObjectManagerOptions objects;  // node_id, socket and capacity are filled in.
   absl::Duration gcs_register_timeout = absl::Seconds(30);
+  // How often the machine's CPU, memory, disk and network and the workers'
+  // CPU and RSS are read (GetNodeStats, /metrics).
+  absl::Duration hardware_sample_period = absl::Seconds(1);
   // Checked on every gRPC call; passed to workers in their environment.
   rpc::ClusterAuth auth;
   // /metrics without the token (config metrics_auth=none).
@@ -110,6 +116,10 @@ class Raylet {
   rpc::NodeInfo MakeNodeInfo() const;
   // The Prometheus text of /metrics (on the io thread).
   std::string RenderMetrics() const;
+  // Reads the node's and its workers' hardware figures (on the io thread).
+  void SampleHardware();
+  // GetNodeStats' hardware part and the workers' CPU and RSS.
+  void FillHardware(rpc::GetNodeStatsReply* reply) const;
 
   RayletOptions options_;
   ResourceSet total_;
@@ -130,6 +140,9 @@ class Raylet {
   std::unique_ptr<grpc::Server> server_;
   // Created and destroyed on the io thread.
   std::unique_ptr<MetricsServer> metrics_;
+  // Fed and read on the io thread, by the timer (made and dropped there).
+  HardwareMonitor hardware_{sysconf(_SC_CLK_TCK)};
+  std::unique_ptr<PeriodicTimer> hardware_timer_;
 };
 
 }  // namespace comet::raylet

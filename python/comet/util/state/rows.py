@@ -232,6 +232,27 @@ def object_store_row(node_id: str, raylet_address: str, stats: Row) -> Row:
             **{k: int(store.get(k, 0)) for k in _STORE_FIELDS}}
 
 
+_HARDWARE_INT_FIELDS = ("sampled_at_ms", "num_cpus", "memory_total_bytes",
+                        "memory_available_bytes", "disk_total_bytes", "disk_used_bytes",
+                        "network_received_bytes", "network_sent_bytes")
+_HARDWARE_RATE_FIELDS = ("cpu_percent", "network_receive_bytes_per_s",
+                         "network_send_bytes_per_s")
+
+
+def hardware_row(node_id: str, raylet_address: str, stats: Row) -> Row:
+    """A node's machine figures from `node_stats()` (the raylet reads /proc
+    every second), with memory_used_bytes and the workers' total RSS."""
+    hw = stats.get("hardware") or {}
+    row: Row = {"node_id": node_id, "raylet_address": raylet_address,
+                **{k: int(hw.get(k, 0)) for k in _HARDWARE_INT_FIELDS},
+                **{k: float(hw.get(k, 0.0)) for k in _HARDWARE_RATE_FIELDS}}
+    row["memory_used_bytes"] = max(0, row["memory_total_bytes"] - row["memory_available_bytes"])
+    workers = stats.get("workers", [])
+    row["workers_rss_bytes"] = sum(int(w.get("rss_bytes", 0)) for w in workers)
+    row["workers_cpu_percent"] = sum(float(w.get("cpu_percent", 0.0)) for w in workers)
+    return row
+
+
 def summarize_objects(objects: list[Row]) -> Row:
     """Totals over object rows: references, distinct objects and their bytes
     (each object counted once), by reference type, by location, by holder."""

@@ -79,6 +79,7 @@ class WorkerContext:
     ref_readers: Any = None  # ThreadPoolExecutor of ref futures (ref_futures.py)
     log_streamer: Any = None  # a driver's log_streamer.LogStreamer (log_to_driver)
     progress_bars: Any = None  # a driver's progress_bars.BarManager (tqdm_ray)
+    metrics: Any = None  # comet.util.metrics' registry: kept across shutdown() and init()
     job_runtime_env: dict[str, Any] = field(default_factory=dict)  # a driver's job env
     runtime_envs: dict[str, Any] = field(default_factory=dict)  # prepared, by merged JSON
     actor_semaphore: Any = None  # bounds its concurrent calls (max_concurrency)
@@ -133,7 +134,7 @@ def current_namespace() -> str:
 def reset() -> None:
     """Forgets everything (after shutdown)."""
     global _CONTEXT
-    _CONTEXT = WorkerContext()
+    _CONTEXT = WorkerContext(metrics=_CONTEXT.metrics)
 
 
 AUTO_CONNECT_ENV = "COMET_ENABLE_AUTO_CONNECT"

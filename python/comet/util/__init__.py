@@ -27,6 +27,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "multiprocessing": ("comet.util.multiprocessing", None),
     "joblib": ("comet.util.joblib", None),
     "queue": ("comet.util.queue", None),
+    "metrics": ("comet.util.metrics", None),
     "scheduling_strategies": ("comet.util.scheduling_strategies", None),
     "placement_group": ("comet.util.placement_group", "placement_group"),
     "placement_group_table": ("comet.util.placement_group", "placement_group_table"),

@@ -92,6 +92,11 @@ COMET_CONFIG(int64_t, worker_max_request_bytes, 512LL * 1024 * 1024,
              "Largest gRPC request a driver or worker reads (task pushes carry "
              "inline arguments).")
 
+// --- Application metrics (comet.util.metrics) ---
+COMET_CONFIG(int64_t, metrics_report_interval_ms, 2000,
+             "How often a worker or driver sends its comet.util.metrics to "
+             "its raylet's /metrics (while it has any).")
+
 // --- runtime_env ---
 COMET_CONFIG(int64_t, runtime_env_max_package_bytes, 100LL * 1024 * 1024,
              "Largest zipped working_dir or py_modules package a driver "

@@ -47,6 +47,7 @@ std::string LabelText(const MetricsText::Labels& labels) {
 
 std::string Number(double value) {
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(value)) return "NaN";
   return absl::StrCat(value);
 }
 
@@ -66,13 +67,28 @@ MetricsText& MetricsText::Sample(const std::string& name, const Labels& labels, 
 MetricsText& MetricsText::HistogramSamples(const std::string& name, const Labels& labels,
                                            const Histogram& histogram) {
   Histogram::Snapshot s = histogram.Read();
-  for (size_t i = 0; i < s.cumulative.size(); ++i) {
-    Labels with_le = labels;
-    with_le["le"] = i < Histogram::kBounds.size() ? Number(Histogram::kBounds[i]) : "+Inf";
-    Sample(name + "_bucket", with_le, static_cast<double>(s.cumulative[i]));
+  std::vector<double> bounds(Histogram::kBounds.begin(), Histogram::kBounds.end());
+  std::vector<uint64_t> counts;
+  int64_t below = 0;
+  for (int64_t cumulative : s.cumulative) {
+    counts.push_back(static_cast<uint64_t>(cumulative - below));
+    below = cumulative;
   }
-  Sample(name + "_sum", labels, s.sum_seconds);
-  Sample(name + "_count", labels, static_cast<double>(s.count));
+  return BucketSamples(name, labels, bounds, counts, s.sum_seconds);
+}
+
+MetricsText& MetricsText::BucketSamples(const std::string& name, const Labels& labels,
+                                        const std::vector<double>& bounds,
+                                        const std::vector<uint64_t>& counts, double sum) {
+  uint64_t running = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    running += counts[i];
+    Labels with_le = labels;
+    with_le["le"] = i < bounds.size() ? Number(bounds[i]) : "+Inf";
+    Sample(name + "_bucket", with_le, static_cast<double>(running));
+  }
+  Sample(name + "_sum", labels, sum);
+  Sample(name + "_count", labels, static_cast<double>(running));
   return *this;
 }
 

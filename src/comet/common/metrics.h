@@ -45,6 +45,11 @@ class MetricsText {
   MetricsText& Sample(const std::string& name, const Labels& labels, double value);
   MetricsText& HistogramSamples(const std::string& name, const Labels& labels,
                                 const Histogram& histogram);
+  // A histogram's _bucket, _sum and _count samples from per-bucket counts
+  // (not cumulative): one per bound, then the +Inf bucket.
+  MetricsText& BucketSamples(const std::string& name, const Labels& labels,
+                             const std::vector<double>& bounds,
+                             const std::vector<uint64_t>& counts, double sum);
   const std::string& text() const { return text_; }
 
  private:

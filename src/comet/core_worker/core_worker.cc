@@ -163,6 +163,15 @@ absl::Status CoreWorker::RegisterWorker() {
       "cannot register with the raylet");
 }
 
+absl::Status CoreWorker::ReportMetrics(rpc::ReportMetricsRequest request) {
+  request.set_worker_id(options_.worker_id.Binary());
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  rpc::ReportMetricsReply reply;
+  return FromGrpc(raylets_.Get(options_.raylet_address)->ReportMetrics(&ctx, request, &reply),
+                  "the raylet refused the application metrics");
+}
+
 void CoreWorker::Shutdown() {
   if (shut_down_.exchange(true)) return;
   receiver_.Stop();

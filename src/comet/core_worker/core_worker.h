@@ -184,6 +184,10 @@ class CoreWorker {
                                        const std::vector<ObjectPtr>& objects,
                                        absl::Duration timeout);
 
+  // Sends this process's application metrics (its whole current state) to
+  // the local raylet, which serves them in its /metrics. Blocking.
+  absl::Status ReportMetrics(rpc::ReportMetricsRequest request);
+
   // GetObjectRefs: the references this process holds, with what the memory
   // store knows of each value.
   rpc::GetObjectRefsReply ObjectRefs() const;

@@ -16,6 +16,7 @@ void BindAuth(py::module_& m);
 void BindConfig(py::module_& m);
 void BindLogSubscriber(py::module_& m);
 void BindWorkerSetup(py::module_& m);
+void BindMetrics(py::module_& m);
 }  // namespace comet::pybind
 
 PYBIND11_MODULE(_raylet, m) {
@@ -38,4 +39,5 @@ PYBIND11_MODULE(_raylet, m) {
   comet::pybind::BindConfig(m);
   comet::pybind::BindLogSubscriber(m);
   comet::pybind::BindWorkerSetup(m);
+  comet::pybind::BindMetrics(m);
 }

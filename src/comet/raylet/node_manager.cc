@@ -478,6 +478,16 @@ void NodeManager::GetNodeStats(const rpc::GetNodeStatsRequest& request,
   finish(grpc::Status::OK);
 }
 
+void NodeManager::ReportMetrics(const rpc::ReportMetricsRequest& request,
+                                rpc::ReportMetricsReply* /*reply*/, const FinishFn& finish) {
+  if (!options_.on_metrics_report) {
+    finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "this raylet does not keep application metrics"));
+    return;
+  }
+  finish(ToGrpcStatus(options_.on_metrics_report(request)));
+}
+
 std::vector<std::pair<int, WorkerID>> NodeManager::WorkerProcesses() const {
   std::vector<std::pair<int, WorkerID>> processes;
   if (!pool_) return processes;

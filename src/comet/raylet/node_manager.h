@@ -69,6 +69,9 @@ struct NodeManagerOptions {
   // Adds the hardware figures to a GetNodeStats reply whose workers are
   // already listed (may be empty; called on the io thread).
   std::function<void(rpc::GetNodeStatsReply*)> fill_hardware;
+  // Told of each application-metrics report (may be empty: reports are
+  // then refused; called on the io thread).
+  std::function<absl::Status(const rpc::ReportMetricsRequest&)> on_metrics_report;
   // Told of each worker process that exited, after the pool dropped it (may
   // be empty; called on the io thread).
   std::function<void(const WorkerInfo&)> on_worker_exit;
@@ -113,6 +116,9 @@ class NodeManager {
                   rpc::KillWorkerReply* reply, const FinishFn& finish);
   void GetNodeStats(const rpc::GetNodeStatsRequest& request,
                     rpc::GetNodeStatsReply* reply, const FinishFn& finish);
+  // Hands the report to options.on_metrics_report (the raylet's store).
+  void ReportMetrics(const rpc::ReportMetricsRequest& request,
+                     rpc::ReportMetricsReply* reply, const FinishFn& finish);
   void NotifyWorkerBlocked(const rpc::NotifyWorkerBlockedRequest& request,
                            rpc::NotifyWorkerBlockedReply* reply,
                            const FinishFn& finish);

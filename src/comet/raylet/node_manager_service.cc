@@ -159,6 +159,12 @@ grpc::ServerUnaryReactor* NodeManagerService::GetNodeStats(
   return Dispatch(context, request, reply, &NodeManager::GetNodeStats);
 }
 
+grpc::ServerUnaryReactor* NodeManagerService::ReportMetrics(
+    grpc::CallbackServerContext* context, const rpc::ReportMetricsRequest* request,
+    rpc::ReportMetricsReply* reply) {
+  return Dispatch(context, request, reply, &NodeManager::ReportMetrics);
+}
+
 grpc::ServerUnaryReactor* NodeManagerService::NotifyWorkerBlocked(
     grpc::CallbackServerContext* context,
     const rpc::NotifyWorkerBlockedRequest* request,

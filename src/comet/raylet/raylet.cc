@@ -91,11 +91,15 @@ absl::Status Raylet::StartServing() {
     out->set_bytes_pulled_total(objects->bytes_pulled());
   };
   manager.fill_hardware = [this](rpc::GetNodeStatsReply* reply) { FillHardware(reply); };
+  manager.on_metrics_report = [this](const rpc::ReportMetricsRequest& request) {
+    return user_metrics_.Report(request, absl::Now());
+  };
   manager.on_node_addresses =
       [objects = objects_.get()](absl::flat_hash_map<NodeID, std::string> addresses) {
         objects->SetNodeAddresses(std::move(addresses));
       };
   manager.on_worker_exit = [this](const WorkerInfo& worker) {
+    user_metrics_.Forget(worker.worker_id);
     if (log_monitor_) {
       log_monitor_->OnWorkerExit(worker.worker_id,
                                  WorkerLogSource{worker.job_id, worker.pid});
@@ -165,7 +169,10 @@ absl::Status Raylet::StartServing() {
     node_manager_->Start(address_);
     SampleHardware();
     hardware_timer_ = std::make_unique<PeriodicTimer>(
-        io_.io_context(), options_.hardware_sample_period, [this] { SampleHardware(); });
+        io_.io_context(), options_.hardware_sample_period, [this] {
+          SampleHardware();
+          user_metrics_.Expire(absl::Now());
+        });
     hardware_timer_->Start();
   });
   COMET_LOG(INFO) << "raylet " << options_.node_id << " serving on " << address_
@@ -242,6 +249,7 @@ std::string Raylet::RenderMetrics() const {
   MetricsText::Labels node{{"node_id", options_.node_id.Hex()}};
   node_manager_->AppendMetrics(&text, node);
   AppendHardwareMetrics(hardware_, node, node_manager_->WorkerProcesses(), &text);
+  user_metrics_.Append(&text, node);
   plasma::StoreStats store = plasma_->stats();
   auto gauge = [&](const std::string& name, const std::string& help, double value) {
     text.Family(name, "gauge", help).Sample(name, node, value);

@@ -35,6 +35,7 @@
 #include "src/comet/raylet/node_hardware.h"
 #include "src/comet/raylet/node_manager.h"
 #include "src/comet/raylet/node_manager_service.h"
+#include "src/comet/raylet/user_metrics.h"
 #include "src/comet/rpc/cluster_auth.h"
 #include "src/comet/rpc/grpc_auth.h"
 
@@ -143,6 +144,9 @@ class Raylet {
   // Fed and read on the io thread, by the timer (made and dropped there).
   HardwareMonitor hardware_{sysconf(_SC_CLK_TCK)};
   std::unique_ptr<PeriodicTimer> hardware_timer_;
+  // Workers' and drivers' comet.util.metrics (io thread); expired by the
+  // same timer.
+  UserMetrics user_metrics_;
 };
 
 }  // namespace comet::raylet

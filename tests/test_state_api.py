@@ -11,13 +11,16 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from comet import _raylet
 from comet.util import state
 from comet.util.state import memory
-from dashboard_cluster import start_cluster, wait_for
+from dashboard_cluster import bearer, start_cluster, wait_for
 
 ACTOR_DRIVER = textwrap.dedent("""
     import os, sys
@@ -127,6 +130,9 @@ def actor_row(cluster) -> dict:
                                   if a["name"] == "pinger" and a["state"] == "ALIVE"), None))
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 # -- REST ---------------------------------------------------------------------------
 
 
@@ -204,6 +210,29 @@ def test_hardware_and_worker_figures(cluster):
     assert "# TYPE comet_node_network_sent_bytes_total counter" in text
     assert re.search(rf'^comet_node_memory_size_bytes{{node_id="{node_id}"}} '
                      rf'{psutil.virtual_memory().total}$', text, re.M)
+
+
+def test_grafana_dashboard_queries_metrics_that_exist(cluster):
+    """Every metric docs/grafana/comet-cluster.json queries is exported, by
+    the dashboard's /metrics or by the raylet's."""
+    dashboard = json.loads((ROOT / "docs" / "grafana" / "comet-cluster.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    wanted = {re.sub(r"_bucket$", "", name) for e in exprs
+              for name in re.findall(r"\b(comet_[a-z_]+)\b", e)}
+    assert len(wanted) >= 15, wanted
+    node = next(n for n in cluster.get("/api/nodes")["nodes"] if n["state"] == "ALIVE")
+    raylet_url = f"http://{node['node_manager_address']}:{node['metrics_export_port']}/metrics"
+    request = urllib.request.Request(raylet_url, headers=bearer())
+
+    def missing() -> set[str]:
+        text = cluster.http("GET", "/metrics")[1]
+        text += urllib.request.urlopen(request, timeout=10).read().decode()
+        return wanted - set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+
+    deadline = time.monotonic() + 30
+    while missing() and time.monotonic() < deadline:
+        time.sleep(0.5)  # the hardware families appear after the raylet's first reading
+    assert not missing(), f"queried but not exported: {missing()}"
 
 
 def test_tasks_endpoint(cluster):

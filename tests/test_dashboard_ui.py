@@ -42,8 +42,11 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 JOB_MARKER = "dashboard-ui-test: the job is running"
 JOB_TICK = "dashboard-ui-test tick "
-PAGES = ["login", "overview", "nodes", "node-detail", "actors", "tasks", "tasks-timeline", "objects",
-         "placement-groups", "jobs", "job-detail", "job-stopped", "error-state"]
+ACTOR_LINE = "dashboard-ui-test: the actor counted to"
+TASK_ERROR = "ValueError: dashboard-ui-test failure"
+PAGES = ["login", "overview", "nodes", "node-detail", "actors", "tasks", "tasks-timeline",
+         "task-detail", "actor-detail", "logs", "job-progress", "objects", "placement-groups",
+         "jobs", "job-detail", "job-stopped", "error-state", "not-found"]
 
 
 def _static_index() -> Path | None:
@@ -116,6 +119,11 @@ def dashboard_busy(seconds: float) -> None:
     time.sleep(seconds)
 
 
+@comet.remote(max_retries=0)
+def dashboard_fail() -> None:
+    raise ValueError("dashboard-ui-test failure")
+
+
 @comet.remote
 class DashboardCounter:
     def __init__(self) -> None:
@@ -123,6 +131,7 @@ class DashboardCounter:
 
     def increment(self) -> int:
         self.count += 1
+        print(ACTOR_LINE, self.count, flush=True)
         return self.count
 
 
@@ -160,6 +169,8 @@ def test_every_page_shows_live_cluster_data(cluster: dict[str, str], tmp_path: P
     assert comet.get([dashboard_square.remote(i) for i in range(8)]) == [i * i for i in range(8)]
     counter = DashboardCounter.remote()
     assert comet.get([counter.increment.remote() for _ in range(3)]) == [1, 2, 3]
+    with pytest.raises(ValueError, match="dashboard-ui-test failure"):
+        comet.get(dashboard_fail.remote())
     group = placement_group([{"CPU": 1}], strategy="PACK", name="dashboard-ui-pg")
     assert group.wait(30)
     job_id = _submit_job(url)
@@ -174,6 +185,11 @@ def test_every_page_shows_live_cluster_data(cluster: dict[str, str], tmp_path: P
         timeout=30)
     square_name = next(t["name"] for t in http(f"{url}/api/tasks?state=FINISHED")["tasks"]
                        if t["name"].endswith(".dashboard_square"))
+    assert wait_for_condition(lambda: any(
+        t["name"].endswith(".dashboard_fail") for t in http(f"{url}/api/tasks?state=FAILED")["tasks"]),
+        timeout=30)
+    failed_id = next(t["task_id"] for t in http(f"{url}/api/tasks?state=FAILED")["tasks"]
+                     if t["name"].endswith(".dashboard_fail"))
     expect = {
         "node_id": head["node_id"],
         "actor_class": "DashboardCounter",
@@ -184,6 +200,10 @@ def test_every_page_shows_live_cluster_data(cluster: dict[str, str], tmp_path: P
         "object_id": held.hex(),
         "placement_group_name": "dashboard-ui-pg",
         "stop_job": True,
+        "failed_task_id": failed_id,
+        "task_error": TASK_ERROR,
+        "actor_log_line": ACTOR_LINE,
+        "driver_job_id": comet.get_runtime_context().get_job_id(),
     }
     try:
         output = _run_ui_check(url, expect, tmp_path)

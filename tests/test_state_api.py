@@ -370,7 +370,12 @@ def test_python_state_api(cluster):
 def test_python_task_rows(cluster):
     tasks = driver_tasks(cluster)
     failed = next(t for t in tasks if t["name"] == "__main__.explode")
-    assert failed["state"] == "FAILED" and failed["error"] and failed["type"] == "NORMAL_TASK"
+    assert failed["state"] == "FAILED" and failed["type"] == "NORMAL_TASK"
+    # As Ray's error_message: where it ran, the user's frame, the exception's own line.
+    error = failed["error"].splitlines()
+    assert f"pid={failed['worker_pid']}" in error[0], error
+    assert any(line.strip().startswith('File ') and line.endswith('in explode') for line in error), error
+    assert error[-1] == "ValueError: state-api boom", error
     assert failed["attempt"] == 0 and failed["worker_pid"] > 0 and failed["end_time_ms"]
     square = next(t for t in tasks if t["name"] == "__main__.square")
     assert square["state"] == "FINISHED" and not square["error"]
@@ -467,6 +472,10 @@ def test_cli_task_commands(cluster, tmp_path):
     listing = cluster.cli("list", "tasks", "--filter", "state=FAILED")
     assert listing.returncode == 0 and "__main__.explode" in listing.stdout, listing
     assert "1 tasks." in listing.stdout and "square" not in listing.stdout
+    # The table keeps one line per task: the error's last line, not the traceback.
+    row = next(line for line in listing.stdout.splitlines() if "__main__.explode" in line)
+    assert row.rstrip().endswith("ValueError: state-api boom"), listing.stdout
+    assert "File " not in listing.stdout, listing.stdout
     actor_tasks = json.loads(cluster.cli("list", "tasks", "--filter", "type=ACTOR_TASK",
                                          "--format", "json").stdout)
     assert [t["name"] for t in actor_tasks] == ["ping"]

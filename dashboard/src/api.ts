@@ -93,7 +93,7 @@ export const api = {
       .placement_groups,
   workers: (s?: AbortSignal) => getJson<WorkersReply>("/api/workers", s),
   hardware: (s?: AbortSignal) => getJson<HardwareReply>("/api/hardware", s),
-  tasks: (s?: AbortSignal) => getJson<TasksReply>("/api/tasks", s),
+  tasks: (s?: AbortSignal, jobId?: string) => getJson<TasksReply>(`/api/tasks${query({ job_id: jobId })}`, s),
   memory: (s?: AbortSignal) => getJson<MemoryReply>("/api/memory", s),
   clusterStatus: (s?: AbortSignal) => getJson<ClusterStatus>("/api/cluster_status", s),
   metricsHistory: (s?: AbortSignal) => getJson<MetricsHistory>("/api/metrics/history", s),

@@ -25,6 +25,12 @@ export function formatResource(name: string, value: number | undefined): string 
   return isByteResource(name) ? formatBytes(value) : formatNumber(value);
 }
 
+/** "CPU: 1, memory: 2.0 GiB", or "{}" for an empty map. */
+export function formatResources(resources: Record<string, number> | undefined): string {
+  const parts = Object.entries(resources ?? {}).map(([k, v]) => `${k}: ${formatResource(k, v)}`);
+  return parts.join(", ") || "{}";
+}
+
 export function isByteResource(name: string): boolean {
   return name === "memory" || name === "object_store_memory";
 }
@@ -60,6 +66,12 @@ export function shortId(id: string | null | undefined, length = 8): string {
   return id.length > length ? id.slice(0, length) : id;
 }
 
+/** The id's first and last `each` characters: object ids differ at both ends
+ * (the task that made them, then the return index). */
+export function middleId(id: string, each = 12): string {
+  return id.length > 2 * each + 1 ? `${id.slice(0, each)}…${id.slice(-each)}` : id;
+}
+
 export function percent(used: number, total: number): number {
   if (!total || !Number.isFinite(used)) return 0;
   return Math.max(0, Math.min(100, (used / total) * 100));
@@ -68,4 +80,10 @@ export function percent(used: number, total: number): number {
 /** "1 actor", "2 actors". */
 export function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** The last non-empty line of an error (a traceback ends with the exception's own line). */
+export function errorSummary(error: string | null | undefined): string {
+  const lines = (error ?? "").split("\n").filter((l) => l.trim());
+  return lines.length ? lines[lines.length - 1] : "";
 }

@@ -4,13 +4,14 @@ import { render, type ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { api } from "./api";
 import { Empty, PageHeader } from "./components/common";
-import { ActorsPage } from "./pages/Actors";
+import { ActorDetailPage, ActorsPage } from "./pages/Actors";
 import { JobDetailPage, JobsPage } from "./pages/Jobs";
+import { LogsPage } from "./pages/Logs";
 import { NodeDetailPage, NodesPage } from "./pages/Nodes";
 import { ObjectsPage } from "./pages/Objects";
 import { OverviewPage } from "./pages/Overview";
 import { PlacementGroupsPage } from "./pages/PlacementGroups";
-import { TasksPage } from "./pages/Tasks";
+import { TaskDetailPage, TasksPage } from "./pages/Tasks";
 import { RefreshContext, usePoll } from "./poll";
 import { interceptLinks, matchRoute, useLocation } from "./router";
 import "./styles.css";
@@ -25,11 +26,14 @@ const ROUTES: Route[] = [
   { pattern: "/jobs", render: () => <JobsPage /> },
   { pattern: "/jobs/:id", render: (p) => <JobDetailPage id={p.id} /> },
   { pattern: "/actors", render: () => <ActorsPage /> },
+  { pattern: "/actors/:id", render: (p) => <ActorDetailPage id={p.id} key={p.id} /> },
   { pattern: "/tasks", render: () => <TasksPage /> },
+  { pattern: "/tasks/:id", render: (p) => <TaskDetailPage id={p.id} key={p.id} /> },
   { pattern: "/objects", render: () => <ObjectsPage /> },
   { pattern: "/nodes", render: () => <NodesPage /> },
   { pattern: "/nodes/:id", render: (p) => <NodeDetailPage id={p.id} key={p.id} /> },
   { pattern: "/placement-groups", render: () => <PlacementGroupsPage /> },
+  { pattern: "/logs", render: () => <LogsPage /> },
 ];
 
 const NAV = [
@@ -40,6 +44,7 @@ const NAV = [
   { href: "/objects", label: "Objects" },
   { href: "/nodes", label: "Nodes" },
   { href: "/placement-groups", label: "Placement groups" },
+  { href: "/logs", label: "Logs" },
 ];
 
 function isActive(href: string, path: string): boolean {
@@ -117,12 +122,12 @@ function App() {
           <TopBar enabled={enabled} setEnabled={setEnabled} />
           <main class="content">
             {page ?? (
-              <>
+              <div data-page="not-found">
                 <PageHeader title="Not found" />
                 <Empty>
                   No page at <span class="mono">{path}</span>. <a href="/">Back to the overview</a>.
                 </Empty>
-              </>
+              </div>
             )}
           </main>
         </div>

@@ -7,9 +7,14 @@
 //   {"node_id": "...", "actor_class": "Counter", "job_id": "cometsubmit_...",
 //    "job_log_line": "...", "job_tick_prefix": "tick ", "task_names": ["square"],
 //    "object_id": "hex id of an object a driver holds", "placement_group_name": "...",
-//    "stop_job": true}
+//    "stop_job": true, "failed_task_id": "...", "task_error": "ValueError: ...",
+//    "actor_log_line": "...", "driver_job_id": "01000000"}
 // job_tick_prefix: the job prints "<prefix><n>" with a growing n; the check
 // waits for a larger n than the page first showed (the log is live).
+// failed_task_id: a task that raised; its page must show task_error in a
+// traceback. actor_log_line: printed by the actor_class actor, shown on its
+// page. driver_job_id: a driver's job whose page shows the progress bar.
+// The viewport is 1280 px wide and no table may need a horizontal scrollbar.
 // Every key is optional. $COMET_UI_TOKEN is the cluster token: the run starts
 // on the login page (a wrong token first, then this one), and ends by showing
 // that a lost session sends the UI back to it. Without it (auth disabled) no
@@ -42,7 +47,7 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
 });
-const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 page.setDefaultTimeout(timeout);
 const pageErrors = [];
 const requests = [];
@@ -95,6 +100,16 @@ async function sessionCookie() {
 }
 
 const token = process.env.COMET_UI_TOKEN ?? "";
+
+/** Fails when a table on the page is wider than its card (the page must fit 1280 px). */
+async function tablesFit() {
+  const wide = await page.evaluate(() =>
+    [...document.querySelectorAll(".table-wrap")]
+      .filter((w) => w.scrollWidth > w.clientWidth + 1)
+      .map((w) => `${w.querySelector("[data-testid]")?.getAttribute("data-testid") ?? "a table"} (${w.scrollWidth} > ${w.clientWidth} px)`),
+  );
+  if (wide.length) throw new Error(`tables wider than the page at 1280 px: ${wide.join(", ")}`);
+}
 
 async function visit(path, pageName) {
   await page.goto(base + path);
@@ -153,6 +168,7 @@ try {
     if (!/Machine CPU \(\d+ CPUs\)/.test(hwText) || !/\d+%/.test(hwText) || !/Machine memory/.test(hwText)) {
       throw new Error(`node hardware shows: ${hwText}`);
     }
+    await tablesFit();
     await shot("nodes");
   });
 
@@ -172,6 +188,7 @@ try {
     await page.waitForFunction(
       () => (document.querySelector('[data-testid="log-file-content"]')?.textContent ?? "").length > 0,
     );
+    await tablesFit();
     await shot("node-detail");
   });
 
@@ -180,6 +197,7 @@ try {
     const table = page.locator('[data-testid="actors-table"]');
     if (expect.actor_class) {
       await table.getByText(expect.actor_class).first().waitFor();
+      await tablesFit();
       await shot("actors");
       const filter = page.getByPlaceholder(/Filter by id/);
       await filter.fill("no-such-actor-xyz");
@@ -188,6 +206,7 @@ try {
       await table.getByText(expect.actor_class).first().waitFor();
     } else {
       await table.waitFor();
+      await tablesFit();
       await shot("actors");
     }
   });
@@ -196,11 +215,85 @@ try {
     await visit("/tasks", "tasks");
     const table = page.locator('[data-testid="tasks-table"]');
     for (const name of expect.task_names ?? []) await table.getByText(name, { exact: true }).first().waitFor();
+    await tablesFit();
     await shot("tasks");
     await page.getByRole("tab", { name: "Timeline" }).click();
     await page.locator('[data-testid="task-timeline"] svg rect[rx]').first().waitFor();
     await shot("tasks-timeline");
   });
+
+  if (expect.failed_task_id) {
+    await step("task page shows the error and its traceback", async () => {
+      await visit("/tasks?state=FAILED", "tasks");
+      await page.locator(`[data-testid="tasks-table"] a[data-task-id="${expect.failed_task_id}"]`).first().click();
+      await page.locator('[data-page="task-detail"]').waitFor();
+      const error = page.locator('[data-testid="task-error"]').first();
+      await error.waitFor();
+      const text = await error.innerText();
+      // Ray's error_message: where it ran (pid=), the user's frames, the exception's line.
+      if (!/pid=\d+/.test(text) || !text.includes('File "') || (expect.task_error && !text.includes(expect.task_error))) {
+        throw new Error(`the task's error shows: ${text.slice(0, 300)}`);
+      }
+      await page.getByRole("link", { name: "Worker log" }).first().waitFor();
+      await shot("task-detail");
+    });
+  }
+
+  if (expect.actor_class) {
+    await step("actor page shows its facts, its log and its tasks", async () => {
+      await visit("/actors", "actors");
+      await page.locator('[data-testid="actors-table"]').getByRole("link", { name: expect.actor_class }).first().click();
+      await page.locator('[data-page="actor-detail"]').waitFor();
+      await seeText(expect.actor_class);
+      if (expect.actor_log_line) {
+        await page.locator('[data-testid="log-file-content"]').getByText(expect.actor_log_line).first().waitFor();
+      }
+      await page.locator('[data-testid="actor-tasks"] tbody a[data-task-id]').first().waitFor();
+      await tablesFit();
+      await shot("actor-detail");
+    });
+  }
+
+  await step("logs page lists every node's files and shows one", async () => {
+    await visit("/logs", "logs");
+    const files = page.locator('[data-testid="log-files"] tbody a.mono');
+    await files.first().waitFor();
+    const names = await files.allInnerTexts();
+    const pick = names.find((n) => n.startsWith("gcs_server")) ?? names[0];
+    const filter = page.getByPlaceholder(/Filter by file name/);
+    await filter.fill("no-such-log-file-xyz");
+    await seeText("No log file matches the filter.");
+    await filter.fill(pick);
+    await files.filter({ hasText: pick }).first().click();
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid="log-file-content"]')?.textContent ?? "").length > 0,
+    );
+    if (!new URL(page.url()).searchParams.get("file")) throw new Error(`the chosen file is not in the URL: ${page.url()}`);
+    await tablesFit();
+    await shot("logs");
+  });
+
+  if (expect.driver_job_id) {
+    await step("job page shows progress by task state and links to its tasks", async () => {
+      await visit(`/jobs/${expect.driver_job_id}`, "job-detail");
+      const bar = page.locator('[data-testid="job-progress"]');
+      await bar.locator('.progress-part[data-state="FINISHED"]').waitFor();
+      await shot("job-progress");
+      await page.locator('[data-testid="job-tasks-link"]').click();
+      await page.locator('[data-page="tasks"] [data-testid="job-filter"]').waitFor();
+      await page.locator('[data-testid="tasks-table"] tbody a[data-task-id]').first().waitFor();
+      const jobs = await page.evaluate(async (job) => {
+        const reply = await (await fetch(`/api/tasks?job_id=${job}`)).json();
+        return reply.tasks.length;
+      }, expect.driver_job_id);
+      const rows = await page.locator('[data-testid="tasks-table"] tbody tr').count();
+      if (rows > jobs) throw new Error(`the filtered table shows ${rows} rows, the job has ${jobs} tasks`);
+      await page.goBack();
+      await page.locator('[data-testid="job-actors-link"]').click();
+      await page.locator('[data-page="actors"] [data-testid="job-filter"]').waitFor();
+      if (expect.actor_class) await page.locator('[data-testid="actors-table"]').getByText(expect.actor_class).first().waitFor();
+    });
+  }
 
   await step("objects page shows references and object stores", async () => {
     await visit("/objects", "objects");
@@ -208,6 +301,7 @@ try {
     const table = page.locator('[data-testid="objects-table"]');
     if (expect.object_id) await table.locator(`[title="${expect.object_id}"]`).first().waitFor();
     else await table.waitFor();
+    await tablesFit();
     await shot("objects");
   });
 
@@ -216,6 +310,7 @@ try {
     const table = page.locator('[data-testid="placement-groups-table"]');
     await table.waitFor();
     if (expect.placement_group_name) await table.getByText(expect.placement_group_name).first().waitFor();
+    await tablesFit();
     await shot("placement-groups");
   });
 
@@ -223,6 +318,7 @@ try {
     await visit("/jobs", "jobs");
     const table = page.locator('[data-testid="jobs-table"]');
     if (expect.job_id) await table.getByText(expect.job_id).first().waitFor();
+    await tablesFit();
     await shot("jobs");
   });
 
@@ -267,7 +363,11 @@ try {
 
   await step("unknown path gets the app's not-found page", async () => {
     await page.goto(`${base}/no/such/page`);
+    await page.locator('[data-page="not-found"]').waitFor();
     await seeText("No page at");
+    await page.locator("h1").getByText("Not found").waitFor();
+    await page.locator(".sidebar .nav-link").first().waitFor();  // inside the app's frame
+    await shot("not-found");
   });
 
   if (token) {

@@ -1,7 +1,7 @@
 // Tasks per worker over time: one row per worker (grouped by node), one bar
 // per task from its start to its end (or to now while it runs), coloured by
 // state. Hovering a bar shows its name, state and duration.
-import { formatDuration, shortId } from "../format";
+import { errorSummary, formatDuration, shortId } from "../format";
 import type { TaskInfo } from "../types";
 import { useWidth } from "./useWidth";
 
@@ -103,7 +103,7 @@ export function Timeline({ tasks, now }: { tasks: TaskInfo[]; now: number }) {
                     rx={2}
                     fill={TASK_COLORS[task.state] ?? "#94a3b8"}
                   >
-                    <title>{`${task.name} (${task.state}${task.attempt ? `, attempt ${task.attempt}` : ""})\n${formatDuration(duration)}${task.error ? `\n${task.error}` : ""}`}</title>
+                    <title>{`${task.name} (${task.state}${task.attempt ? `, attempt ${task.attempt}` : ""})\n${formatDuration(duration)}${task.error ? `\n${errorSummary(task.error)}` : ""}`}</title>
                   </rect>
                 );
               })}

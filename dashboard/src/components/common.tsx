@@ -168,3 +168,15 @@ export function PageHeader({ title, children }: { title: ComponentChildren; chil
     </div>
   );
 }
+
+/** "Job <id> ×": a list page filtered to one job's rows (?job=<id>). */
+export function JobFilterChip({ job, onClear }: { job: string; onClear: () => void }) {
+  return (
+    <div class="table-caption" data-testid="job-filter">
+      Showing job <a class="mono" href={`/jobs/${job}`}>{job}</a> only
+      <button class="button small" onClick={onClear}>
+        Show all
+      </button>
+    </div>
+  );
+}

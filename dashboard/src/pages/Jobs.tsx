@@ -6,6 +6,7 @@ import { api, ApiError, streamJobLogs } from "../api";
 import { Card, ErrorBanner, PageHeader, PollView, StatusBadge } from "../components/common";
 import { DataTable, FilterBox, filterRows, StateSelect, type Column } from "../components/DataTable";
 import { LogViewer } from "../components/LogViewer";
+import { TASK_COLORS } from "../components/Timeline";
 import { elapsed, formatDuration, formatTime } from "../format";
 import { REFRESH_MS, usePoll } from "../poll";
 import { replaceQuery, useLocation } from "../router";
@@ -31,7 +32,7 @@ const JOB_COLUMNS: Column<JobDetails>[] = [
   { key: "job_id", title: "GCS job id", render: (j) => <span class="mono">{j.job_id ?? "–"}</span>, sort: (j) => j.job_id },
   { key: "type", title: "Type", render: (j) => j.type, sort: (j) => j.type },
   { key: "status", title: "Status", render: (j) => <StatusBadge state={j.status} />, sort: (j) => j.status },
-  { key: "entrypoint", title: "Entrypoint", render: (j) => <code class="ellipsis">{j.entrypoint || "–"}</code>, class: "wide" },
+  { key: "entrypoint", title: "Entrypoint", render: (j) => <code class="ellipsis narrow" title={j.entrypoint}>{j.entrypoint || "–"}</code>, class: "wide" },
   { key: "start", title: "Started", render: (j) => formatTime(j.start_time), sort: (j) => j.start_time },
   { key: "duration", title: "Duration", render: (j) => formatDuration(elapsed(j.start_time, j.end_time)), sort: (j) => elapsed(j.start_time, j.end_time) },
 ];
@@ -191,6 +192,60 @@ function JobActions({ job, onChange }: { job: JobDetails; onChange: () => void }
   );
 }
 
+const PROGRESS_ORDER = ["FINISHED", "RUNNING", "PENDING", "FAILED"];
+
+/** The job's tasks by state as one stacked bar (Ray's job progress), with
+ * links to its tasks and actors. */
+function JobProgress({ jobId }: { jobId: string }) {
+  const tasks = usePoll((s) => api.tasks(s, jobId), jobId);
+  return (
+    <Card
+      title="Progress"
+      actions={
+        <>
+          <a href={`/tasks?job=${jobId}`} data-testid="job-tasks-link">Tasks</a> ·{" "}
+          <a href={`/actors?job=${jobId}`} data-testid="job-actors-link">Actors</a>
+        </>
+      }
+    >
+      <PollView polled={tasks} what="the job's tasks">
+        {(reply) => {
+          const counts = new Map<string, number>();
+          for (const t of reply.tasks) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
+          const total = reply.tasks.length;
+          if (!total) return <div class="muted">No tasks yet.</div>;
+          const states = [...counts.keys()].sort(
+            (a, b) => (PROGRESS_ORDER.indexOf(a) + 99) % 99 - (PROGRESS_ORDER.indexOf(b) + 99) % 99,
+          );
+          return (
+            <>
+              <div class="progress-bar" role="img" aria-label="tasks by state" data-testid="job-progress">
+                {states.map((state) => (
+                  <span
+                    key={state}
+                    class="progress-part"
+                    data-state={state}
+                    title={`${state}: ${counts.get(state)}`}
+                    style={{ width: `${(100 * (counts.get(state) ?? 0)) / total}%`, background: TASK_COLORS[state] ?? "#94a3b8" }}
+                  />
+                ))}
+              </div>
+              <div class="table-caption">
+                {total} task attempts
+                {states.map((state) => (
+                  <span key={state} class="count-chip">
+                    <StatusBadge state={state} /> {counts.get(state)}
+                  </span>
+                ))}
+              </div>
+            </>
+          );
+        }}
+      </PollView>
+    </Card>
+  );
+}
+
 export function JobDetailPage({ id }: { id: string }) {
   const job = usePoll((s) => api.job(id, s), id);
   const terminal = job.data ? TERMINAL_JOB_STATUSES.has(job.data.status) : false;
@@ -206,6 +261,7 @@ export function JobDetailPage({ id }: { id: string }) {
             <Card title="Details">
               <JobFacts job={j} />
             </Card>
+            {j.job_id && <JobProgress jobId={j.job_id} />}
             {j.type === "SUBMISSION" ? (
               <JobLog id={id} terminal={terminal} />
             ) : (

@@ -4,15 +4,12 @@
 import { api } from "../api";
 import { Card, Empty, IdLink, PageHeader, PollView, StatusBadge, UsageBar } from "../components/common";
 import { DataTable, type Column } from "../components/DataTable";
-import { LogViewer } from "../components/LogViewer";
+import { LogFileTable, LogFileView } from "../components/LogFiles";
 import { formatBytes, formatTime } from "../format";
 import { usePoll } from "../poll";
 import { replaceQuery, useLocation } from "../router";
-import type { LogFile, NodeHardware, NodeInfo, NodeUsage, WorkerInfo } from "../types";
+import type { NodeHardware, NodeInfo, NodeUsage, WorkerInfo } from "../types";
 import { ResourceBars } from "./Overview";
-
-/** How much of a log file the viewer loads. */
-const LOG_LINES = 1000;
 
 function NodeTitle({ node }: { node: NodeInfo }) {
   return (
@@ -131,67 +128,12 @@ const WORKER_COLUMNS: Column<WorkerInfo>[] = [
   { key: "job", title: "Job", render: (w) => <span class="mono">{w.job_id || "–"}</span>, sort: (w) => w.job_id },
   { key: "cpu", title: "CPU", render: (w) => `${w.cpu_percent.toFixed(0)}%`, sort: (w) => w.cpu_percent },
   { key: "rss", title: "Memory (RSS)", render: (w) => formatBytes(w.rss_bytes), sort: (w) => w.rss_bytes },
+  {
+    key: "log",
+    title: "Log",
+    render: (w) => <a href={`/nodes/${w.node_id}?file=${encodeURIComponent(`worker-${w.worker_id}.out`)}`}>stdout</a>,
+  },
 ];
-
-function LogFiles({ nodeId, selected }: { nodeId: string; selected: string }) {
-  const logs = usePoll((s) => api.logs(nodeId, s), nodeId);
-  const columns: Column<LogFile>[] = [
-    {
-      key: "name",
-      title: "File",
-      render: (f) => (
-        <a
-          class={`mono ${f.name === selected ? "selected" : ""}`}
-          href={`/nodes/${nodeId}?file=${encodeURIComponent(f.name)}`}
-          onClick={(e) => {
-            e.preventDefault();
-            replaceQuery({ file: f.name });
-          }}
-        >
-          {f.name}
-        </a>
-      ),
-      sort: (f) => f.name,
-    },
-    { key: "size", title: "Size", render: (f) => formatBytes(f.size), sort: (f) => f.size },
-    { key: "mtime", title: "Modified", render: (f) => formatTime(f.mtime_ms), sort: (f) => f.mtime_ms },
-  ];
-  return (
-    <Card title="Log files">
-      <PollView polled={logs} what="log files">
-        {(reply) => (
-          <DataTable
-            columns={columns}
-            rows={reply.nodes.find((n) => n.node_id === nodeId)?.files ?? []}
-            rowKey={(f) => f.name}
-            initialSort={{ key: "name", descending: false }}
-            empty="No log files."
-            testId="log-files"
-          />
-        )}
-      </PollView>
-    </Card>
-  );
-}
-
-function LogFileView({ nodeId, filename }: { nodeId: string; filename: string }) {
-  const file = usePoll((s) => api.logFile(nodeId, filename, LOG_LINES, s), `${nodeId}/${filename}`);
-  return (
-    <Card
-      title={<>Log <span class="mono">{filename}</span></>}
-      actions={<button class="button" onClick={() => replaceQuery({})}>Close</button>}
-    >
-      <PollView polled={file} what={filename}>
-        {(f) => (
-          <>
-            {f.truncated && <div class="muted">Showing the last {LOG_LINES} lines.</div>}
-            <LogViewer text={f.content} testId="log-file-content" />
-          </>
-        )}
-      </PollView>
-    </Card>
-  );
-}
 
 export function NodeDetailPage({ id }: { id: string }) {
   const { query } = useLocation();
@@ -239,8 +181,13 @@ export function NodeDetailPage({ id }: { id: string }) {
           )}
         </PollView>
       </Card>
-      {selected && <LogFileView nodeId={id} filename={selected} />}
-      <LogFiles nodeId={id} selected={selected} />
+      {selected && <LogFileView nodeId={id} filename={selected} onClose={() => replaceQuery({})} />}
+      <LogFileTable
+        nodeId={id}
+        selected={{ nodeId: id, filename: selected }}
+        href={(_, f) => `/nodes/${id}?file=${encodeURIComponent(f)}`}
+        onSelect={(_, f) => replaceQuery({ file: f })}
+      />
     </div>
   );
 }

@@ -3,7 +3,7 @@
 import { api } from "../api";
 import { Card, IdLink, PageHeader, PollView, Stat, UsageBar } from "../components/common";
 import { DataTable, FilterBox, filterRows, StateSelect, type Column } from "../components/DataTable";
-import { formatBytes, plural } from "../format";
+import { formatBytes, middleId, plural } from "../format";
 import { usePoll } from "../poll";
 import { replaceQuery, useLocation } from "../router";
 import type { MemoryReply, ObjectInfo, ObjectStoreInfo } from "../types";
@@ -11,7 +11,7 @@ import type { MemoryReply, ObjectInfo, ObjectStoreInfo } from "../types";
 const REFERENCE_TYPES = ["LOCAL_REFERENCE", "USED_BY_PENDING_TASK", "CAPTURED_IN_OBJECT", "UNKNOWN_STATUS"];
 
 const COLUMNS: Column<ObjectInfo>[] = [
-  { key: "id", title: "Object id", render: (o) => <IdLink id={o.object_id} length={56} />, sort: (o) => o.object_id },
+  { key: "id", title: "Object id", render: (o) => <span class="mono" title={o.object_id}>{middleId(o.object_id)}</span>, sort: (o) => o.object_id },
   { key: "size", title: "Size", render: (o) => (o.size < 0 ? <span class="muted">not created</span> : formatBytes(o.size)), sort: (o) => o.size },
   { key: "where", title: "Where", render: (o) => (o.location === "plasma" ? "object store" : o.location), sort: (o) => o.location },
   { key: "node", title: "Node", render: (o) => <IdLink id={o.node_id} href={o.node_id ? `/nodes/${o.node_id}` : undefined} />, sort: (o) => o.node_id },

@@ -3,7 +3,7 @@
 import { api } from "../api";
 import { Card, IdLink, PageHeader, PollView, StatusBadge } from "../components/common";
 import { DataTable, FilterBox, filterRows, type Column } from "../components/DataTable";
-import { formatResource, formatTime, shortId } from "../format";
+import { formatResources, formatTime, shortId } from "../format";
 import { usePoll } from "../poll";
 import { replaceQuery, useLocation } from "../router";
 import type { BundleInfo, PlacementGroupInfo, ResourceMap } from "../types";
@@ -18,10 +18,9 @@ function normalize(bundle: BundleInfo | ResourceMap, i: number): BundleInfo {
 }
 
 function Bundle({ bundle }: { bundle: BundleInfo }) {
-  const parts = Object.entries(bundle.resources).map(([k, v]) => `${k}: ${formatResource(k, v)}`);
   return (
     <span class="chip" title={bundle.node_id ? `on node ${bundle.node_id}` : "not placed yet"}>
-      #{bundle.index} {parts.join(", ") || "{}"}
+      #{bundle.index} {formatResources(bundle.resources)}
       {bundle.node_id && <span class="muted"> @ {shortId(bundle.node_id, 6)}</span>}
     </span>
   );

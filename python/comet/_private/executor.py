@@ -75,12 +75,29 @@ def _should_retry(task: Any, error: BaseException) -> bool:
     return isinstance(error, tuple(classes))
 
 
-def _error_result(task: Any, error: BaseException) -> tuple:
+#: How much of a failed task's error text its task event keeps (the end, where
+#: the exception's own line is).
+TASK_EVENT_ERROR_CHARS = 8000
+
+
+def _wrapped_error(task: Any, error: BaseException) -> BaseException:
+    """What the task's callers get: Comet's own errors as they are, anything
+    else as a RayTaskError with the traceback."""
     if isinstance(error, exceptions.RayError) and not isinstance(error, exceptions.RayTaskError):
-        wrapped: BaseException = error
-    else:
-        wrapped = exceptions.RayTaskError.from_exception(
-            error, task.function_name, ip=worker_context.get().node_ip)
+        return error
+    return exceptions.RayTaskError.from_exception(
+        error, task.function_name, ip=worker_context.get().node_ip)
+
+
+def _event_error(wrapped: BaseException) -> str:
+    """A failed task's error for its task event, as Ray's error_message: where it
+    ran and the traceback, ending with the exception's own line."""
+    text = str(wrapped) if isinstance(wrapped, exceptions.RayTaskError) else (
+        f"{type(wrapped).__name__}: {wrapped}")
+    return text if len(text) <= TASK_EVENT_ERROR_CHARS else "…" + text[-TASK_EVENT_ERROR_CHARS:]
+
+
+def _error_result(wrapped: BaseException) -> tuple:
     ser = serialization.serialize_error(wrapped)
     data = ser.to_bytes()
     return (ser.metadata, data, len(data))
@@ -153,7 +170,8 @@ async def _run_async_generator(cw: Any, task: Any, agen: Any) -> int:
 def _report_item(cw: Any, task: Any, index: int, item: Any = None,
                  error: BaseException | None = None) -> None:
     oid = cw.generator_item_id(task.task_id, index)
-    value = _error_result(task, error) if error is not None else store_value(item, object_id=oid)
+    value = (_error_result(_wrapped_error(task, error)) if error is not None
+             else store_value(item, object_id=oid))
     cw.report_generator_item(task, index, oid, value)
 
 
@@ -361,9 +379,9 @@ def _was_cancelled(task: Any) -> bool:
 
 
 def _failure(cw: Any, task: Any, error: BaseException) -> list[tuple]:
-    cause = error.cause if isinstance(error, exceptions.RayTaskError) and error.cause else error
-    task.set_error(f"{type(cause).__name__}: {cause}"[:2000])
-    result = _error_result(task, error)
+    wrapped = _wrapped_error(task, error)
+    task.set_error(_event_error(wrapped))
+    result = _error_result(wrapped)
     if task.dynamic_returns:
         return [result]  # its one ref raises the error
     if task.is_generator:

@@ -16,13 +16,16 @@ def _cell(value: Any, width: int | None) -> str:
     if isinstance(value, (dict, list)):
         value = json.dumps(value, default=str)
     text = "" if value is None else str(value)
+    if "\n" in text:  # a traceback: its last line names the exception
+        text = next((line for line in reversed(text.splitlines()) if line.strip()), "")
     return text if width is None or len(text) <= width else text[:width - 1] + "…"
 
 
 def format_table(rows: Sequence[Row], columns: Sequence[str],
                  max_width: int | None = 60) -> str:
     """Columns padded to their widest cell; cells past `max_width` are cut
-    with "…" (None: never, for values a user copies, like file names)."""
+    with "…" (None: never, for values a user copies, like file names); a
+    cell of several lines (a task's traceback) shows its last line."""
     cells = [[_cell(r.get(c), max_width) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]

@@ -12,6 +12,7 @@ import pytest
 
 import comet
 from comet.job_config import JobConfig
+from conftest import wait_for_condition
 
 
 @pytest.fixture
@@ -208,6 +209,73 @@ def test_a_failing_pip_spec_raises_runtime_env_setup_error_with_pips_output(
     assert "no-such-package-1.0-py3-none-any.whl" in str(info.value)  # pip's own words
 
 
+def _ready_pip_envs(session_dir: str) -> list[Path]:
+    return list((Path(session_dir) / "runtime_resources" / "pip").glob("*/.comet_ready"))
+
+
+def test_eager_install_sets_the_jobs_env_up_before_its_first_task(comet_start, tmp_path):
+    """Ray's default eager_install=True: init() returns at once and the job's
+    pip env is made on every node before any task of the job asks for it;
+    the worker that made it serves the job's first task."""
+    from comet._private import worker_context
+    from comet.util import state
+
+    wheel = make_wheel(tmp_path, "cometeagertest", "1.0", "WHERE = 'eager'\n")
+    comet_start(num_cpus=1, runtime_env={"pip": [str(wheel)]})
+    session_dir = worker_context.get().session_dir
+    assert wait_for_condition(lambda: _ready_pip_envs(session_dir), timeout=120)
+
+    def eager_tasks():
+        return [t for t in state.list_tasks()
+                if t["name"] == "comet.eager_install" and t["state"] == "FINISHED"
+                and t["worker_pid"]]  # the executor's event comes on its own
+
+    assert wait_for_condition(eager_tasks, timeout=30)
+    eager = eager_tasks()
+
+    @comet.remote
+    def probe():
+        import cometeagertest
+        return cometeagertest.WHERE, os.getpid()
+
+    assert comet.get(probe.remote(), timeout=60) == ("eager", eager[0]["worker_pid"])
+
+
+def test_eager_install_false_waits_for_the_first_task(comet_start, tmp_path):
+    from comet._private import worker_context
+    from comet.util import state
+
+    wheel = make_wheel(tmp_path, "cometlazytest", "1.0", "WHERE = 'lazy'\n")
+    comet_start(num_cpus=1, runtime_env={"pip": [str(wheel)],
+                                         "config": {"eager_install": False}})
+    session_dir = worker_context.get().session_dir
+
+    @comet.remote
+    def plain():
+        return 1
+
+    assert not _ready_pip_envs(session_dir)
+    assert comet.get(plain.remote(), timeout=120) == 1  # made by the job's first task
+    assert _ready_pip_envs(session_dir)
+    # Task events reach the GCS in order: once the task's is there, an eager
+    # task sent at init() would be too.
+    assert wait_for_condition(lambda: any(t["name"].endswith(".plain")
+                                          for t in state.list_tasks()))
+    names = [t["name"] for t in state.list_tasks()]
+    assert "comet.eager_install" not in names, names
+
+
+def test_eager_install_failure_is_logged_at_the_driver(comet_start, tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="comet")
+    comet_start(num_cpus=1, runtime_env={"pip": [str(tmp_path / "absent-9.9-py3-none-any.whl")]})
+    assert wait_for_condition(lambda: any("eager_install" in r.getMessage()
+                                          for r in caplog.records), timeout=120)
+    message = next(r.getMessage() for r in caplog.records if "eager_install" in r.getMessage())
+    assert "pip install failed" in message and "absent-9.9-py3-none-any.whl" in message
+
+
 @pytest.mark.parametrize("env, match", [
     ({"pip": 3}, "'pip'"),
     ({"pip": {"packages": ["x"], "pip_version": "==23"}}, "pip_version"),
@@ -218,6 +286,7 @@ def test_a_failing_pip_spec_raises_runtime_env_setup_error_with_pips_output(
     ({"env_vars": {"A": 1}}, "env_vars"),
     ({"config": {"setup_timeout_seconds": 0}}, "setup_timeout_seconds"),
     ({"config": {"bogus": 1}}, "Unknown runtime_env config field 'bogus'"),
+    ({"config": {"eager_install": "yes"}}, "eager_install"),
 ])
 def test_unsupported_or_bad_fields_fail_at_the_call_site(env, match):
     @comet.remote

@@ -25,8 +25,12 @@ Supported fields:
 - ``config``: ``{"setup_timeout_seconds": int, "eager_install": bool}``.
   The worker's setup (pip included) is bounded by the timeout (600 s by
   default; the raylet waits that long, plus a margin, for such a worker to
-  register); ``eager_install`` is checked, but each node sets an env up
-  when its first worker for it starts.
+  register). ``eager_install`` (True by default, as in Ray) applies to the
+  job's env (``init()``, ``JobConfig``, a submitted job): ``init()`` sends a
+  zero-CPU task to every alive node, whose worker sets the env up and stays
+  pooled for the job's tasks (comet/_private/eager_install.py); False: each
+  node sets it up when the job's first task reaches it. A task's or actor's
+  own env is always set up when it first runs.
 
 Any other field (``conda``, ``uv``, ``container``, ``image_uri``, ...)
 raises ValueError at the call site: none is ever silently dropped.

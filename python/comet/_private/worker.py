@@ -17,7 +17,7 @@ import warnings
 from typing import Any, Sequence
 
 from comet import _raylet, exceptions
-from comet._private import ref_futures, serialization, session, worker_context
+from comet._private import eager_install, ref_futures, serialization, session, worker_context
 from comet._private.generator import ObjectRefGenerator
 from comet._private.init_context import CometContext
 from comet._private.node import LocalNode, NodeOptions
@@ -253,6 +253,7 @@ def init(
             _start_log_streamer(ctx, log_to_driver)
             logger.info("Connected to Comet cluster at %s.%s", ctx.gcs_address,
                         _dashboard_words(info.dashboard_url))
+            eager_install.start(job_env)
             return info
         dashboard = _check_new_cluster_options(include_dashboard, kwargs)
         config = _raylet.config(system_config)  # ValueError names a bad entry, before starting
@@ -289,6 +290,7 @@ def init(
         _start_log_streamer(ctx, log_to_driver)
         info = _node_info(ctx)
         logger.info("Started a local Comet instance.%s", _dashboard_words(info.dashboard_url))
+        eager_install.start(job_env)
         return info
 
 

@@ -17,6 +17,9 @@ Row = dict[str, Any]
 # CPU_group_0_<hex>, bundle_group_<hex>): the bundle's CPU is already counted.
 HIDDEN_RESOURCE_PREFIXES = ("node:", "node_id:")
 _BUNDLE_RESOURCE = re.compile(r"_group_(\d+_)?[0-9a-f]{16,}$")
+# A group's copy of a resource for any of its bundles (CPU_group_<hex>, no
+# index): summed over nodes, what the group reserves and what runs in it.
+_GROUP_WILDCARD = re.compile(r"^(?P<name>.+)_group_[0-9a-f]{16,}$")
 
 
 def resources(value: Any) -> dict[str, float]:
@@ -83,24 +86,48 @@ def worker_rows(node_id: str, raylet_address: str, stats: Row) -> list[Row]:
 
 
 def cluster_status(usage: list[Row], nodes: list[Row]) -> Row:
-    """Per-node and cluster totals from `resource_usage()` and `nodes()` rows."""
+    """Per-node and cluster totals from `resource_usage()` and `nodes()` rows.
+
+    `placement_groups` maps a resource to what placement groups reserve of it
+    (already counted as used in `used`) and how much of that their tasks and
+    actors use, as `ray status` folds them."""
     total: Counter[str] = Counter()
     avail: Counter[str] = Counter()
+    reserved: Counter[str] = Counter()
+    reserved_used: Counter[str] = Counter()
     per_node, pending = [], []
     for row in usage:
-        t = visible(resources(row.get("total")))
-        a = visible(resources(row.get("available")))
+        raw_total, raw_avail = resources(row.get("total")), resources(row.get("available"))
+        groups = _group_usage(raw_total, raw_avail)
+        t = visible(raw_total)
+        a = visible(raw_avail)
         demands = [resources(d) for d in row.get("pending_demands", [])]
         per_node.append({"node_id": row.get("node_id"),
                          "raylet_address": row.get("raylet_address"),
                          "total": t, "available": a, "used": _used(t, a),
-                         "pending_demands": demands})
+                         "placement_groups": groups, "pending_demands": demands})
         total.update(t)
         avail.update(a)
+        reserved.update({k: g["reserved"] for k, g in groups.items()})
+        reserved_used.update({k: g["used"] for k, g in groups.items()})
         pending += demands
     return {"nodes": per_node, "total": dict(total), "available": dict(avail),
             "used": _used(dict(total), dict(avail)), "pending_demands": pending,
+            "placement_groups": {k: {"reserved": v, "used": reserved_used[k]}
+                                 for k, v in reserved.items()},
             "dead_nodes": sum(1 for n in nodes if n.get("state") == "DEAD")}
+
+
+def _group_usage(total: dict[str, float], avail: dict[str, float]) -> dict[str, Row]:
+    """{resource: {"reserved", "used"}} of one node's placement-group bundles."""
+    reserved: Counter[str] = Counter()
+    used: Counter[str] = Counter()
+    for name, qty in total.items():
+        match = _GROUP_WILDCARD.match(name)
+        if match and match["name"] != "bundle":
+            reserved[match["name"]] += qty
+            used[match["name"]] += max(0.0, qty - avail.get(name, 0.0))
+    return {k: {"reserved": v, "used": used[k]} for k, v in reserved.items()}
 
 
 def _used(total: dict[str, float], avail: dict[str, float]) -> dict[str, float]:

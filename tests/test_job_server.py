@@ -78,6 +78,57 @@ def test_driver_job_joins_the_cluster_with_working_dir_and_env(cluster, tmp_path
     assert job["job_id"] not in [j["job_id"] for j in listed if j["type"] == "DRIVER"]
 
 
+PIP_DRIVER = textwrap.dedent("""
+    import os
+    import sys
+    import comet
+    import cometjobpip  # installed by the job's runtime_env pip
+
+    comet.init(address="auto")
+
+    @comet.remote
+    def in_task():
+        import cometjobpip
+        return cometjobpip.WORD, sys.prefix
+
+    print("driver:", cometjobpip.WORD, sys.prefix, os.environ["VIRTUAL_ENV"])
+    print("task:", *comet.get(in_task.remote()))
+    comet.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
+""")
+
+
+def test_job_pip_env_runs_the_entrypoint_and_its_tasks(cluster, tmp_path):
+    """Ray: a job's runtime_env applies to its entrypoint too: `python` in the
+    entrypoint is the job's virtualenv's, the one its tasks use."""
+    from test_runtime_env import make_wheel
+
+    wheel = make_wheel(tmp_path, "cometjobpip", "1.0", "WORD = 'from the job pip env'\n")
+    (tmp_path / "driver.py").write_text(PIP_DRIVER)
+    sid = submit(cluster, entrypoint="python driver.py",
+                 runtime_env={"working_dir": str(tmp_path), "pip": [str(wheel)]})
+    job = cluster.wait_job(sid, timeout=180)
+    logs = cluster.get(f"/api/jobs/{sid}/logs")["logs"]
+    assert job["status"] == "SUCCEEDED", (job, logs)
+    driver = re.search(r"driver: from the job pip env (\S+) (\S+)", logs)
+    task = re.search(r"task: from the job pip env (\S+)", logs)
+    assert driver and task, logs
+    assert driver[1] == driver[2] == task[1], logs  # one virtualenv for both
+    assert "runtime_resources/pip/" in driver[1]
+
+
+def test_job_with_a_failing_pip_spec_fails_with_pips_output(cluster, tmp_path):
+    sid = submit(cluster, entrypoint="echo never runs",
+                 runtime_env={"pip": [str(tmp_path / "missing-2.0-py3-none-any.whl")]})
+    job = cluster.wait_job(sid, timeout=180)
+    assert job["status"] == "FAILED", job
+    assert "RuntimeEnvSetupError" in job["message"] and "pip install failed" in job["message"]
+    assert "missing-2.0-py3-none-any.whl" in job["message"]  # pip's own words
+    assert job["driver_pid"] is None
+    assert "never runs" not in cluster.get(f"/api/jobs/{sid}/logs")["logs"]
+
+
 def test_failing_entrypoint_is_failed_and_keeps_its_logs(cluster):
     sid = submit(cluster, entrypoint="echo about to fail; exit 3", submission_id="fails-1")
     assert sid == "fails-1"

@@ -386,6 +386,17 @@ def pip_interpreter(env: dict[str, Any], session_dir: str,
     return str(python)
 
 
+def driver_virtualenv(env: dict[str, Any], session_dir: str) -> str | None:
+    """For a submitted job whose env has ``pip``: the virtualenv its driver
+    runs in (the one the job's workers on this node use, made here if
+    needed), or None when there are no packages. Raises RuntimeError with
+    pip's output."""
+    if not env.get("pip"):
+        return None
+    python = pip_interpreter({"pip": _pip_spec(env["pip"])}, session_dir, setup_timeout_s(env))
+    return None if python is None else str(Path(python).parent.parent)
+
+
 def apply_in_worker(env: dict[str, Any], gcs_address: str, session_dir: str) -> None:
     """Sets this worker up in `env` (env_vars are set already, by the
     raylet). Raises with a message for the task's RuntimeEnvSetupError."""

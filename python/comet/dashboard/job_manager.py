@@ -18,6 +18,7 @@ import signal
 import time
 from typing import Any
 
+from comet._private import runtime_env
 from comet._private.runtime_env import JOB_ENV_VARIABLE
 from comet.dashboard.gcs import Gcs
 from comet.dashboard.job_store import JobStore
@@ -112,24 +113,56 @@ class JobManager:
             if job_env.get("working_dir"):
                 job_env["working_dir"] = cwd
             env[JOB_ENV_VARIABLE] = json.dumps(job_env)
+        if req.runtime_env.get("pip"):
+            # As in Ray, the entrypoint runs in the job's env: PENDING until the
+            # virtualenv is made (the job's workers here share it).
+            info.message = "Setting up the job's runtime_env (pip)."
+            await self._persist(info)
+            self._spawn(self._start_in_virtualenv(info, cwd, env))
+            return info
+        await self._start(info, cwd, env)
+        return info
+
+    async def _start_in_virtualenv(self, info: JobInfo, cwd: str, env: dict[str, str]) -> None:
+        try:
+            venv = await asyncio.get_running_loop().run_in_executor(
+                None, runtime_env.driver_virtualenv, info.runtime_env, self._session_dir)
+        except Exception as e:  # noqa: BLE001 - the job's message carries it
+            await self._finish(info, JobStatus.FAILED, None,
+                               f"Job's runtime_env setup failed (RuntimeEnvSetupError): {e}")
+            return
+        if info.submission_id in self._stop_requested:
+            self._stop_requested.discard(info.submission_id)
+            await self._finish(info, JobStatus.STOPPED, None,
+                               "Job was intentionally stopped before it started.")
+            return
+        if venv is not None:
+            env = {**env, "VIRTUAL_ENV": venv,
+                   "PATH": os.pathsep.join([os.path.join(venv, "bin"), env.get("PATH", "")])}
+        await self._start(info, cwd, env)
+
+    async def _start(self, info: JobInfo, cwd: str, env: dict[str, str]) -> None:
+        """Starts the job's entrypoint and watches it."""
         try:
             proc = JobProcess.start(info.entrypoint, cwd, env, info.driver_log_path,
                                     self._exit_file(info.submission_id))
         except OSError as e:
             await self._finish(info, JobStatus.FAILED, None, f"Job failed to start: {e}")
-            return info
+            return
         info.driver_pid, info.driver_create_time = proc.pid, proc.create_time
         info.status, info.message = JobStatus.RUNNING, "Job is currently running."
         await self._persist(info)
         self._watch(info, proc)
-        return info
 
     async def stop(self, job_id: str) -> bool:
         """Asks a running job to stop (SIGTERM, then SIGKILL); False if it had ended."""
         info = self.get(job_id)
         proc = self._procs.get(info.submission_id)
-        if info.status.is_terminal() or proc is None:
+        if info.status.is_terminal():
             return False
+        if proc is None:  # its runtime_env is being set up: it will not start
+            self._stop_requested.add(info.submission_id)
+            return True
         self._stop_requested.add(info.submission_id)
         proc.signal_group(signal.SIGTERM)
         self._spawn(self._kill_after_grace(info.submission_id, proc))

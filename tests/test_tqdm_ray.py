@@ -93,3 +93,17 @@ def test_render_shows_progress_rate_and_who():
         "load:  40%|########            | 4/10 [00:02, 2.0it/s] (f pid=7)"
     unknown = {"x": 3, "total": None, "desc": "", "unit": "rows", "start": 100.0}
     assert render(unknown, "", 101.0) == "3rows [00:01, 3.0rows/s]"
+
+
+def test_a_bar_from_another_node_names_its_ip(capsys):
+    """As streamed lines do: `(name pid=N, ip=H)` for another node's worker,
+    no ip for this node's."""
+    from comet._private.progress_bars import BarManager
+
+    bars = BarManager("10.0.0.1")
+    closed = {"x": 2, "total": 2, "desc": "d", "unit": "it", "start": 0.0, "closed": True}
+    bars.update(("10.0.0.2", 7, "f", False, False), {**closed, "uuid": "a"})
+    bars.update(("10.0.0.1", 8, "g", False, False), {**closed, "uuid": "b"})
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith(" (f pid=7, ip=10.0.0.2)"), lines
+    assert lines[1].endswith(" (g pid=8)"), lines

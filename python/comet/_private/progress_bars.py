@@ -49,11 +49,14 @@ def render(state: dict[str, Any], label: str, now: float) -> str:
     return f"{desc}{body}{label}"
 
 
-def _label(source: tuple) -> str:
-    pid, name = source[1], source[2]
+def _label(source: tuple, driver_ip: str) -> str:
+    """Where a bar comes from, as streamed lines say it: the ip only for
+    another node's workers."""
+    ip, pid, name = source[0], source[1], source[2]
     if not pid:
         return ""
-    return f" ({name} pid={pid})" if name else f" (pid={pid})"
+    where = f"pid={pid}" if not ip or ip == driver_ip else f"pid={pid}, ip={ip}"
+    return f" ({name} {where})" if name else f" ({where})"
 
 
 def is_tty(stream: TextIO) -> bool:
@@ -68,7 +71,8 @@ class BarManager:
     """The bars of one driver and the terminal lines they share with the
     streamed output. Thread-safe (one lock for everything it writes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, driver_ip: str = "") -> None:
+        self._driver_ip = driver_ip
         self._lock = threading.Lock()
         self._bars: dict[tuple, _Bar] = {}
         self._drawn = 0  # bar lines on screen below the cursor's text
@@ -81,7 +85,7 @@ class BarManager:
         with self._lock:
             bar = self._bars.get(key)
             if bar is None:
-                bar = self._bars[key] = _Bar(state, _label(source))
+                bar = self._bars[key] = _Bar(state, _label(source, self._driver_ip))
             bar.state = state
             tty = is_tty(out)
             if tty:
@@ -143,5 +147,5 @@ def local_bars() -> BarManager:
 
     ctx = worker_context.get()
     if ctx.progress_bars is None:
-        ctx.progress_bars = BarManager()
+        ctx.progress_bars = BarManager(ctx.node_ip or "")
     return ctx.progress_bars

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import re
 import sys
@@ -127,6 +128,28 @@ def test_job_with_a_failing_pip_spec_fails_with_pips_output(cluster, tmp_path):
     assert "missing-2.0-py3-none-any.whl" in job["message"]  # pip's own words
     assert job["driver_pid"] is None
     assert "never runs" not in cluster.get(f"/api/jobs/{sid}/logs")["logs"]
+
+
+def test_stop_while_the_pip_env_is_made_stops_the_job_before_it_starts(cluster):
+    """A stop during the setup ends the job at once; its entrypoint never runs.
+    The setup is held by an index that accepts connections and never answers."""
+    with socket.socket() as silent_index:
+        silent_index.bind(("127.0.0.1", 0))
+        silent_index.listen(8)
+        index = f"http://127.0.0.1:{silent_index.getsockname()[1]}/simple"
+        sid = submit(cluster, entrypoint="echo must not run",
+                     runtime_env={"pip": [f"--index-url={index}", "--timeout=5", "--retries=0",
+                                          "cometneverinstalled"]})
+        assert cluster.job(sid)["status"] == "PENDING"
+        assert cluster.http("POST", f"/api/jobs/{sid}/stop") == (200, {"stopped": True})
+        job = cluster.job(sid)
+        assert job["status"] == "STOPPED" and job["driver_pid"] is None, job
+        assert "before it started" in job["message"]
+    # The setup ends by itself (pip gives up); the job stays stopped.
+    assert wait_for(lambda: not any("cometneverinstalled" in " ".join(p.info["cmdline"] or [])
+                                    for p in psutil.process_iter(["cmdline"])), timeout=60)
+    assert cluster.job(sid)["status"] == "STOPPED"
+    assert "must not run" not in cluster.get(f"/api/jobs/{sid}/logs")["logs"]
 
 
 def test_failing_entrypoint_is_failed_and_keeps_its_logs(cluster):

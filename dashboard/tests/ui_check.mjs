@@ -381,6 +381,9 @@ try {
     });
 
     await step("logging out ends the session", async () => {
+      // Leave the app first: a poll of the page still open could answer 401
+      // mid-navigation and start a navigation of its own.
+      await page.goto("about:blank");
       await page.goto(`${base}/logout`);
       await page.locator('[data-page="login"]').waitFor();
       if ((await page.context().cookies()).some((c) => c.name === "comet_session")) {
@@ -391,7 +394,7 @@ try {
     });
   }
 } catch (err) {
-  console.log(`FAIL ${current}: ${err instanceof Error ? err.message.split("\n")[0] : err}`);
+  console.log(`FAIL ${current}: ${err instanceof Error ? err.message.split("\n")[0] : err} (at ${page.url()})`);
   try {
     await shot(`FAILED-${current.replace(/[^a-z0-9]+/gi, "-")}`);
   } catch {

@@ -54,14 +54,13 @@ def start(env: dict[str, Any] | None) -> None:
 
 
 def _report(done: Any, node_id: str) -> None:
-    error = done.exception()
-    if error is not None and not _shutting_down(error):
-        logger.warning("eager_install: setting the job's runtime_env up on node %s failed "
-                       "(its tasks there will fail the same way): %s", node_id, error)
-
-
-def _shutting_down(error: BaseException) -> bool:
-    """The driver left before the setup ended: nothing to report."""
+    """A setup failure is the user's to see; anything else (the driver shut
+    down, the node died first) is not about the env."""
     from comet import exceptions
 
-    return not isinstance(error, (exceptions.RuntimeEnvSetupError, exceptions.RayTaskError))
+    error = done.exception()
+    if isinstance(error, exceptions.RuntimeEnvSetupError):
+        logger.warning("eager_install: setting the job's runtime_env up on node %s failed "
+                       "(its tasks there will fail the same way): %s", node_id, error)
+    elif error is not None:
+        logger.debug("eager_install on node %s did not finish: %s", node_id, error)

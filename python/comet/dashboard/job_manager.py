@@ -128,13 +128,9 @@ class JobManager:
             venv = await asyncio.get_running_loop().run_in_executor(
                 None, runtime_env.driver_virtualenv, info.runtime_env, self._session_dir)
         except Exception as e:  # noqa: BLE001 - the job's message carries it
-            await self._finish(info, JobStatus.FAILED, None,
-                               f"Job's runtime_env setup failed (RuntimeEnvSetupError): {e}")
-            return
-        if info.submission_id in self._stop_requested:
-            self._stop_requested.discard(info.submission_id)
-            await self._finish(info, JobStatus.STOPPED, None,
-                               "Job was intentionally stopped before it started.")
+            if not info.status.is_terminal():  # not stopped meanwhile
+                await self._finish(info, JobStatus.FAILED, None,
+                                   f"Job's runtime_env setup failed (RuntimeEnvSetupError): {e}")
             return
         if venv is not None:
             env = {**env, "VIRTUAL_ENV": venv,
@@ -142,7 +138,9 @@ class JobManager:
         await self._start(info, cwd, env)
 
     async def _start(self, info: JobInfo, cwd: str, env: dict[str, str]) -> None:
-        """Starts the job's entrypoint and watches it."""
+        """Starts the job's entrypoint and watches it (unless it was stopped first)."""
+        if info.status.is_terminal():
+            return
         try:
             proc = JobProcess.start(info.entrypoint, cwd, env, info.driver_log_path,
                                     self._exit_file(info.submission_id))
@@ -161,7 +159,8 @@ class JobManager:
         if info.status.is_terminal():
             return False
         if proc is None:  # its runtime_env is being set up: it will not start
-            self._stop_requested.add(info.submission_id)
+            await self._finish(info, JobStatus.STOPPED, None,
+                               "Job was intentionally stopped before it started.")
             return True
         self._stop_requested.add(info.submission_id)
         proc.signal_group(signal.SIGTERM)

@@ -83,7 +83,7 @@ def test_init_returns_a_context(comet_start):
     assert ctx["address"] == ctx.address_info["gcs_address"] == ctx["gcs_address"]
     assert ctx["node_id"] == comet.get_runtime_context().get_node_id()
     assert {"address", "node_ip_address", "session_dir", "node_id"} <= set(ctx)
-    assert ctx.dashboard_url is None  # a local init starts no dashboard
+    assert ctx.dashboard_url and ctx["webui_url"] == ctx.dashboard_url  # Ray's key too
     comet.shutdown()
     with comet.init(num_cpus=1, _temp_dir=ctx["session_dir"] + "-again") as again:
         assert comet.is_initialized() and again["address"] != ctx["address"]
@@ -128,6 +128,47 @@ def test_init_can_start_a_dashboard_beside_a_local_cluster(comet_start):
     assert len(dash) == 1
     comet.shutdown()
     assert not dash[0].is_running() or dash[0].status() == psutil.STATUS_ZOMBIE
+
+
+def test_init_starts_a_dashboard_by_default_without_waiting_for_it(comet_start, caplog):
+    """Ray: init() starts the dashboard when it is installed and says where;
+    Comet does so without delaying init(): the URL is known at once and
+    serves within seconds; include_dashboard=False starts none."""
+    import logging
+    import urllib.error
+    import urllib.request
+
+    import psutil
+
+    from comet._private import auth
+    from conftest import wait_for_condition
+
+    caplog.set_level(logging.INFO, logger="comet")
+    ctx = comet_start(num_cpus=1)
+    assert ctx.dashboard_url, "no dashboard by default"
+    assert any(f"View the dashboard at http://{ctx.dashboard_url}" in r.getMessage()
+               for r in caplog.records), [r.getMessage() for r in caplog.records]
+    token = auth.load()["token"]
+
+    def serves() -> bool:
+        request = urllib.request.Request(f"http://{ctx.dashboard_url}/api/version",
+                                         headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as reply:
+                return reply.status == 200
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    assert wait_for_condition(serves, timeout=30)
+    dash = [p for p in psutil.Process().children(recursive=True)
+            if "comet.dashboard" in " ".join(p.cmdline())]
+    assert len(dash) == 1
+    comet.shutdown()
+    assert not dash[0].is_running() or dash[0].status() == psutil.STATUS_ZOMBIE
+    off = comet_start(num_cpus=1, include_dashboard=False)
+    assert off.dashboard_url is None
+    assert not [p for p in psutil.Process().children(recursive=True)
+                if "comet.dashboard" in " ".join(p.cmdline())]
 
 
 def test_init_logging_level(comet_start):

@@ -35,9 +35,12 @@ class DaemonProcess:
                 args, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         self.pid = self.proc.pid
-        self.ready_line = self._wait_ready(ready_prefix, timeout_s) if ready_prefix else ""
+        self.ready_line = self.wait_ready(ready_prefix, timeout_s) if ready_prefix else ""
 
-    def _wait_ready(self, prefix: str, timeout_s: float) -> str:
+    def wait_ready(self, prefix: str, timeout_s: float = START_TIMEOUT_S) -> str:
+        """Waits for the line starting with `prefix` and returns it; stops the
+        daemon and raises DaemonStartError when it exits or takes too long
+        (for a daemon started with ready_prefix=None)."""
         deadline = time.monotonic() + timeout_s
         with open(self.stdout_path, "rb") as out:
             out.seek(self._out_start)

@@ -6,14 +6,18 @@ Each daemon gets ``--session-dir``, which is also how ``comet stop`` finds it.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import threading
 from dataclasses import dataclass
 
 from comet._private import auth, session
 from comet._private.binaries import binary_path
 from comet._private.daemon import DaemonProcess
 from comet._private.session import DEFAULT_TEMP_DIR
+
+logger = logging.getLogger("comet")
 
 GCS_READY = "gcs_server ready on "
 RAYLET_READY = "raylet ready on "
@@ -114,23 +118,31 @@ def _raylet_args(session_dir: str, gcs_address: str, plasma_socket: str,
 DASHBOARD_START_TIMEOUT_S = 20.0
 
 
+DASHBOARD_READY_PREFIX = "dashboard ready on"
+
+
+def spawn_dashboard(session_dir: str, gcs_address: str, host: str, port: int) -> DaemonProcess:
+    """Starts `python -m comet.dashboard` without waiting for it."""
+    return DaemonProcess(
+        "dashboard",
+        [sys.executable, "-m", "comet.dashboard", "--gcs-address", gcs_address,
+         "--host", host, "--port", str(port), "--session-dir", session_dir,
+         "--metrics-auth", os.environ.get("COMET_METRICS_AUTH", "token")],
+        os.path.join(session_dir, "logs"), ready_prefix=None)
+
+
 def start_dashboard(session_dir: str, gcs_address: str, host: str,
                     port: int) -> tuple[DaemonProcess | None, str]:
-    """Starts `python -m comet.dashboard`; returns it and its URL (None and an
-    explanation when it did not come up)."""
+    """Starts the dashboard and waits for it; returns it and its URL (None and
+    an explanation when it did not come up)."""
     from comet._private.daemon import DaemonStartError
 
-    log_dir = os.path.join(session_dir, "logs")
+    dash = spawn_dashboard(session_dir, gcs_address, host, port)
     try:
-        dash = DaemonProcess(
-            "dashboard",
-            [sys.executable, "-m", "comet.dashboard", "--gcs-address", gcs_address,
-             "--host", host, "--port", str(port), "--session-dir", session_dir,
-             "--metrics-auth", os.environ.get("COMET_METRICS_AUTH", "token")],
-            log_dir, ready_prefix="dashboard ready on", timeout_s=DASHBOARD_START_TIMEOUT_S)
+        ready = dash.wait_ready(DASHBOARD_READY_PREFIX, DASHBOARD_START_TIMEOUT_S)
     except DaemonStartError as e:
         return None, str(e)
-    return dash, dash.ready_line.split()[-1]
+    return dash, ready.split()[-1]
 
 
 def publish_dashboard_url(gcs_address: str, url: str) -> None:
@@ -167,6 +179,7 @@ class LocalNode:
         self.sockets_dir = os.path.dirname(raylet.plasma_socket)
         self.node_ip = options.node_ip
         self.dashboard: DaemonProcess | None = None
+        self._stopping = False
 
     def start_dashboard(self, host: str, port: int) -> str:
         """init(include_dashboard=True): the dashboard beside this cluster;
@@ -179,8 +192,36 @@ class LocalNode:
         publish_dashboard_url(self.gcs_address, url_or_why)
         return url_or_why
 
+    def start_dashboard_in_background(self, host: str, port: int) -> str:
+        """init()'s default: the dashboard is started and its URL (on the port
+        chosen, which must be free) published at once; init() does not wait.
+        If it does not come up, a warning says why and the URL is withdrawn."""
+        url = f"{'https' if auth.tls_files() else 'http'}://{host}:{port}"  # as it will say
+        self.dashboard = spawn_dashboard(self.session_dir, self.gcs_address, host, port)
+        publish_dashboard_url(self.gcs_address, url)
+        threading.Thread(target=self._watch_dashboard_start, args=(self.dashboard,),
+                         name="comet-dashboard-start", daemon=True).start()
+        return url
+
+    def _watch_dashboard_start(self, dash: DaemonProcess) -> None:
+        from comet import _raylet
+        from comet._private.daemon import DaemonStartError
+
+        try:
+            dash.wait_ready(DASHBOARD_READY_PREFIX, DASHBOARD_START_TIMEOUT_S)
+        except DaemonStartError as e:
+            if self._stopping:
+                return  # shutdown() came first
+            logger.warning("The dashboard did not start: %s", e)
+            try:
+                _raylet.StateClient(self.gcs_address).kv_del(session.KV_NAMESPACE,
+                                                              session.KV_DASHBOARD_URL)
+            except Exception:  # noqa: BLE001 - the cluster may be going away
+                pass
+
     def stop(self) -> None:
         """Stops the dashboard, the raylet (which stops its workers), then the GCS."""
+        self._stopping = True
         if self.dashboard is not None:
             self.dashboard.stop()
         self.raylet.stop()

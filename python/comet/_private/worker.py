@@ -180,6 +180,11 @@ def init(
     With no ``address`` (and no ``COMET_ADDRESS`` in the environment), starts
     a GCS and a raylet as child processes in a new session directory (under
     ``/tmp/comet``) and stops them at :func:`shutdown` or interpreter exit.
+    A new local cluster gets a dashboard, as in Ray (when aiohttp is
+    installed), on port 8265 when free: it starts beside ``init()``, which
+    does not wait for it; ``include_dashboard=True`` (or a ``dashboard_host``
+    / ``dashboard_port``) waits and raises if it does not come up, ``False``
+    starts none.
     ``address="auto"`` joins the cluster that ``comet start`` started on this
     machine (or ``COMET_ADDRESS``); ``address="HOST:PORT"`` joins the cluster
     whose GCS listens there, through this host's node.
@@ -264,7 +269,11 @@ def init(
             node_ip=kwargs.get("_node_ip_address") or "127.0.0.1"))
         try:
             if dashboard is not None:
-                node.start_dashboard(*dashboard)
+                host, port, wait = dashboard
+                if wait:
+                    node.start_dashboard(host, port)
+                else:
+                    node.start_dashboard_in_background(host, port)
             max_inline = config["max_direct_call_object_size"]
             cw = _raylet.CoreWorker(
                 is_driver=True, gcs_address=node.gcs_address,
@@ -348,10 +357,21 @@ def _apply_logging(level: Any, configure: bool) -> None:
         comet_logger.propagate = False
 
 
+def _dashboard_installed() -> bool:
+    """Whether the dashboard's dependencies are importable (Ray: on by
+    default when ray[default] is installed)."""
+    import importlib.util
+
+    return importlib.util.find_spec("aiohttp") is not None
+
+
 def _check_new_cluster_options(include_dashboard: bool | None,
-                               kwargs: dict[str, Any]) -> tuple[str, int] | None:
-    """Options of a new local cluster: where its dashboard should listen
-    (None: no dashboard); what Comet cannot honour fails here."""
+                               kwargs: dict[str, Any]) -> tuple[str, int, bool] | None:
+    """Options of a new local cluster: where its dashboard should listen and
+    whether init() waits for it (None: no dashboard); what Comet cannot
+    honour fails here. Asked for (include_dashboard=True, a host or a port),
+    init() waits and fails if it does not start; by default, as in Ray, it
+    starts when installed, without delaying init()."""
     if include_dashboard is not None and not isinstance(include_dashboard, bool):
         raise TypeError(f"include_dashboard must be a bool or None, "
                         f"got {type(include_dashboard).__name__}")
@@ -366,9 +386,8 @@ def _check_new_cluster_options(include_dashboard: bool | None,
     if kwargs.get("local_mode"):
         raise ValueError("local_mode=True is not supported (Ray deprecated it): tasks always "
                          "run in worker processes")
-    # Off unless asked for (Ray's default is on): init() waits for the
-    # dashboard to come up, 0.53 s against 0.06 s without it here.
-    if not (include_dashboard or host is not None or port is not None):
+    asked = include_dashboard or host is not None or port is not None
+    if include_dashboard is False or (not asked and not _dashboard_installed()):
         return None
     from comet.scripts.netcheck import port_in_use
 
@@ -383,7 +402,7 @@ def _check_new_cluster_options(include_dashboard: bool | None,
             port = probe.getsockname()[1]
     elif port_in_use(host, port):
         raise ValueError(f"dashboard_port {port} on {host} is already in use")
-    return host, port
+    return host, port, bool(asked)
 
 
 def _connect(ctx: worker_context.WorkerContext, address: str, temp_dir: str,

@@ -17,7 +17,12 @@ namespace comet::gcs {
 namespace {
 
 // How long calls still running at Stop() may take before they are cancelled.
-constexpr auto kShutdownGrace = std::chrono::seconds(2);
+// How long Stop() lets calls in flight finish. Handlers are short (they run on
+// the io thread), but the server also waits for its clients' connections to
+// close on its GOAWAY, and an idle synchronous client only notices that when
+// something polls its channel: a longer grace would add that much to every
+// stop (it was 2 s per daemon).
+constexpr auto kShutdownGrace = std::chrono::milliseconds(300);
 
 std::string JoinHostPort(const std::string& host, int port) {
   if (absl::StrContains(host, ':') && !absl::StartsWith(host, "[")) {

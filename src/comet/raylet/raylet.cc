@@ -286,7 +286,9 @@ void Raylet::Stop() {
   }
   if (objects_) objects_->Stop();
   if (server_) {
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    // Short, as the GCS's (gcs_server.cc, kShutdownGrace): leases are refused
+    // already, and idle clients would hold a longer grace to its end.
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(300)));
     server_->Wait();
     server_.reset();
   }

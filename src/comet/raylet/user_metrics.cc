@@ -75,6 +75,7 @@ absl::Status UserMetrics::Report(const rpc::ReportMetricsRequest& request, absl:
     if (absl::Status status = Check(family); !status.ok()) return status;
   }
   Reporter& reporter = reporters_[*worker_id];
+  if (reporter.first_report == 0) reporter.first_report = ++reports_;
   reporter.families.assign(request.families().begin(), request.families().end());
   reporter.at = now;
   return absl::OkStatus();
@@ -96,8 +97,14 @@ void UserMetrics::Append(MetricsText* text, const MetricsText::Labels& node) con
     std::vector<std::pair<const WorkerID*, const rpc::UserMetricFamily*>> members;
   };
   std::map<std::string, Group> groups;
-  for (const auto& [worker_id, reporter] : reporters_) {
-    for (const rpc::UserMetricFamily& family : reporter.families) {
+  // The first process to report a name sets its type (not the smallest id).
+  std::vector<std::pair<const WorkerID*, const Reporter*>> by_age;
+  for (const auto& [worker_id, reporter] : reporters_) by_age.emplace_back(&worker_id, &reporter);
+  std::sort(by_age.begin(), by_age.end(), [](const auto& x, const auto& y) {
+    return x.second->first_report < y.second->first_report;
+  });
+  for (const auto& [worker_id, reporter] : by_age) {
+    for (const rpc::UserMetricFamily& family : reporter->families) {
       Group& group = groups[family.name()];
       if (group.first == nullptr) group.first = &family;
       if (family.type() != group.first->type()) continue;
@@ -106,7 +113,7 @@ void UserMetrics::Append(MetricsText* text, const MetricsText::Labels& node) con
                       group.first->boundaries().begin(), group.first->boundaries().end())) {
         continue;
       }
-      group.members.emplace_back(&worker_id, &family);
+      group.members.emplace_back(worker_id, &family);
     }
   }
   for (const auto& [name, group] : groups) {

@@ -6,8 +6,9 @@
 // whole state). Forget() drops a process that exited; Expire() drops those
 // that have not reported for `ttl` (a driver that went away). Rendering
 // groups one name's samples from every process under one HELP/TYPE and adds
-// node_id and worker_id labels; a family whose type differs from the first
-// reporter's of that name is left out, so the output stays valid.
+// node_id and worker_id labels, processes in the order of their first report;
+// a family whose type differs from the first reporter's of that name is left
+// out, so the output stays valid.
 //
 // Report() checks what a client sent (names, types, bucket counts) and
 // refuses a bad report whole with InvalidArgument.
@@ -43,10 +44,12 @@ class UserMetrics {
   struct Reporter {
     std::vector<rpc::UserMetricFamily> families;
     absl::Time at;
+    uint64_t first_report = 0;  // order of its first report among all
   };
 
   const absl::Duration ttl_;
-  std::map<WorkerID, Reporter> reporters_;  // ordered: stable output
+  std::map<WorkerID, Reporter> reporters_;
+  uint64_t reports_ = 0;
 };
 
 }  // namespace comet::raylet

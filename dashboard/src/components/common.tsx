@@ -1,6 +1,6 @@
 // Small building blocks shared by the pages: status badges, loading and error
 // states, id links, usage bars, cards.
-import type { ComponentChildren } from "preact";
+import { Fragment, type ComponentChildren } from "preact";
 import { percent, shortId } from "../format";
 import type { Polled } from "../poll";
 
@@ -178,5 +178,19 @@ export function JobFilterChip({ job, onClear }: { job: string; onClear: () => vo
         Show all
       </button>
     </div>
+  );
+}
+
+/** A list of "label: value" facts (a job's, an actor's, a task attempt's). */
+export function Facts({ facts }: { facts: [string, ComponentChildren][] }) {
+  return (
+    <dl class="facts">
+      {facts.map(([k, v]) => (
+        <Fragment key={k}>
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </Fragment>
+      ))}
+    </dl>
   );
 }

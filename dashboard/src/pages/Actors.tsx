@@ -1,8 +1,8 @@
 // Actors: every actor the GCS knows, filterable by text, state and job; and
 // one actor's page with its facts, its tasks and its worker's log.
-import { Fragment, type ComponentChildren } from "preact";
+import type { ComponentChildren } from "preact";
 import { api } from "../api";
-import { Card, Empty, IdLink, JobFilterChip, PageHeader, PollView, StatusBadge } from "../components/common";
+import { Card, Empty, Facts, IdLink, JobFilterChip, PageHeader, PollView, StatusBadge } from "../components/common";
 import { DataTable, FilterBox, filterRows, StateSelect, type Column } from "../components/DataTable";
 import { LogFileView } from "../components/LogFiles";
 import { formatResources, formatTime, plural } from "../format";
@@ -99,16 +99,7 @@ function ActorFacts({ actor: a }: { actor: ActorInfo }) {
     ["Ended", formatTime(a.end_time_ms)],
     ["Death cause", a.death_cause ? <span class="error-text">{a.death_cause}</span> : "–"],
   ];
-  return (
-    <dl class="facts">
-      {facts.map(([k, v]) => (
-        <Fragment key={k}>
-          <dt>{k}</dt>
-          <dd>{v}</dd>
-        </Fragment>
-      ))}
-    </dl>
-  );
+  return <Facts facts={facts} />;
 }
 
 /** The tasks the GCS has for one actor: its creation and its method calls. */

@@ -1,9 +1,9 @@
 // Jobs: the list (submitted and driver jobs) and one job's page with its
 // live driver log and a stop button.
-import { Fragment, type ComponentChildren } from "preact";
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, streamJobLogs } from "../api";
-import { Card, ErrorBanner, PageHeader, PollView, StatusBadge } from "../components/common";
+import { Card, ErrorBanner, Facts, PageHeader, PollView, StatusBadge } from "../components/common";
 import { DataTable, FilterBox, filterRows, StateSelect, type Column } from "../components/DataTable";
 import { LogViewer } from "../components/LogViewer";
 import { TASK_COLORS } from "../components/Timeline";
@@ -148,16 +148,7 @@ function JobFacts({ job }: { job: JobDetails }) {
     ["Metadata", <code>{metadata}</code>],
     ["Log file", <span class="mono">{job.driver_log_path ?? "–"}</span>],
   ];
-  return (
-    <dl class="facts">
-      {facts.map(([k, v]) => (
-        <Fragment key={k}>
-          <dt>{k}</dt>
-          <dd>{v}</dd>
-        </Fragment>
-      ))}
-    </dl>
-  );
+  return <Facts facts={facts} />;
 }
 
 function JobActions({ job, onChange }: { job: JobDetails; onChange: () => void }) {

@@ -1,8 +1,8 @@
 // Tasks: a filterable table and a timeline of tasks per worker, both from the
 // backend's task rows (one per attempt; the GCS gets them about once a second).
 import { api } from "../api";
-import { Fragment, type ComponentChildren } from "preact";
-import { Card, Empty, IdLink, JobFilterChip, PageHeader, PollView, StatusBadge } from "../components/common";
+import type { ComponentChildren } from "preact";
+import { Card, Empty, Facts, IdLink, JobFilterChip, PageHeader, PollView, StatusBadge } from "../components/common";
 import { DataTable, FilterBox, filterRows, StateSelect, type Column } from "../components/DataTable";
 import { Timeline } from "../components/Timeline";
 import { elapsed, errorSummary, formatDuration, formatTime, plural } from "../format";
@@ -169,14 +169,7 @@ function TaskAttempt({ task: t }: { task: TaskInfo }) {
         ) : undefined
       }
     >
-      <dl class="facts">
-        {facts.map(([k, v]) => (
-          <Fragment key={k}>
-            <dt>{k}</dt>
-            <dd>{v}</dd>
-          </Fragment>
-        ))}
-      </dl>
+      <Facts facts={facts} />
       {t.error && (
         <>
           <h3 class="section-title">Error</h3>

@@ -29,6 +29,7 @@ ObjectRef = _raylet.ObjectRef
 _SYSTEM_ERROR_PREFIX = b"COMET_ERROR:"
 _SYSTEM_ERRORS: dict[bytes, type[exceptions.RayError]] = {
     b"WORKER_CRASHED": exceptions.WorkerCrashedError,
+    b"OUT_OF_MEMORY": exceptions.OutOfMemoryError,
     b"TASK_CANCELLED": exceptions.TaskCancelledError,
     b"OBJECT_LOST": exceptions.ObjectLostError,
     b"OWNER_DIED": exceptions.OwnerDiedError,

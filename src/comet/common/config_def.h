@@ -79,6 +79,15 @@ COMET_CONFIG(int64_t, worker_idle_timeout_ms, 60000,
              "Idle workers above the pool's minimum are stopped after this "
              "long.")
 
+// --- Memory monitor (raylet) ---
+COMET_CONFIG(int64_t, memory_monitor_refresh_ms, 250,
+             "How often each raylet reads the node's memory (the cgroup's limit "
+             "when set, else /proc/meminfo); 0 turns the memory monitor off.")
+COMET_CONFIG(double, memory_usage_threshold, 0.95,
+             "Above this fraction of the node's memory in use, the raylet kills "
+             "one leased worker (retriable work first, newest first, grouped by "
+             "owner); its task fails with OutOfMemoryError or is retried.")
+
 // --- Security (the cluster token itself is never a config entry: see
 // src/comet/rpc/cluster_auth.h) ---
 COMET_CONFIG(std::string, metrics_auth, "token",

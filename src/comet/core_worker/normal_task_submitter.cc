@@ -94,6 +94,9 @@ void NormalTaskSubmitter::OnDependenciesResolved(rpc::TaskSpec spec) {
     state.lease_request.set_requester_node_id(options_.node_id);
     state.lease_request.set_requester_worker_id(options_.worker_id);
     state.lease_request.set_scheduling_strategy(spec.scheduling_strategy());
+    // The class's first task speaks for its leases (the memory monitor
+    // kills the workers of retriable work first).
+    state.lease_request.set_is_retriable(spec.max_retries() != 0);
     if (spec.has_runtime_env()) {
       *state.lease_request.mutable_runtime_env() = spec.runtime_env();
     }
@@ -264,11 +267,36 @@ void NormalTaskSubmitter::OnPushReply(const std::string& key, const std::shared_
   if (status.ok()) {
     task_manager_->CompleteTask(task_id, reply);
   } else {
-    task_manager_->FailTask(task_id, kWorkerCrashed,
-                            absl::StrCat("the worker running task ", task_id.Hex(),
-                                         " died (", status.error_message(), ")"),
-                            /*retryable=*/true);
+    FailWithCause(lease, task_id,
+                  absl::StrCat("the worker running task ", task_id.Hex(), " died (",
+                               status.error_message(), ")"));
   }
+}
+
+void NormalTaskSubmitter::FailWithCause(const std::shared_ptr<Lease>& lease,
+                                        const TaskID& task_id, std::string crashed) {
+  // The raylet knows when its memory monitor killed the worker (it records
+  // why before the kill): then the task fails with OutOfMemoryError.
+  rpc::GetWorkerFailureCauseRequest request;
+  request.set_worker_id(lease->worker_id.Binary());
+  auto stub = raylets_->Get(lease->raylet_address);
+  rpc::CallAsync<rpc::GetWorkerFailureCauseRequest, rpc::GetWorkerFailureCauseReply>(
+      [stub](auto* ctx, auto* req, auto* reply, auto done) {
+        stub->async()->GetWorkerFailureCause(ctx, req, reply, std::move(done));
+      },
+      std::move(request),
+      [this, task_id, crashed = std::move(crashed)](const grpc::Status& status,
+                                                    rpc::GetWorkerFailureCauseReply&& reply) {
+        if (status.ok() && reply.out_of_memory()) {
+          task_manager_->FailTask(task_id, kOutOfMemory,
+                                  absl::StrCat("Task ", task_id.Hex(), " was killed: ",
+                                               reply.message()),
+                                  /*retryable=*/true);
+        } else {
+          task_manager_->FailTask(task_id, kWorkerCrashed, crashed, /*retryable=*/true);
+        }
+      },
+      2000, options_.calls);
 }
 
 void NormalTaskSubmitter::RecordTaskTime(const TaskID& task_id) {

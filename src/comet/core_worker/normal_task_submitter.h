@@ -74,6 +74,11 @@ class NormalTaskSubmitter {
     int tasks_pushed = 0;
     bool dead = false;
   };
+  // Fails a task whose worker died: OUT_OF_MEMORY when the lease's raylet
+  // says its memory monitor killed the worker, else `crashed`.
+  void FailWithCause(const std::shared_ptr<Lease>& lease, const TaskID& task_id,
+                     std::string crashed);
+
   struct ClassState {
     std::deque<rpc::TaskSpec> queue;
     int pending_lease_requests = 0;

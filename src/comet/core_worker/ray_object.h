@@ -53,6 +53,8 @@ struct RayObject {
 };
 
 inline constexpr const char* kWorkerCrashed = "WORKER_CRASHED";
+// The raylet's memory monitor killed the worker (OutOfMemoryError).
+inline constexpr const char* kOutOfMemory = "OUT_OF_MEMORY";
 inline constexpr const char* kTaskCancelled = "TASK_CANCELLED";
 inline constexpr const char* kObjectLost = "OBJECT_LOST";
 inline constexpr const char* kOwnerDied = "OWNER_DIED";

@@ -178,6 +178,8 @@ bool LeaseManager::Grant(Queued queued, const LeasedWorker& worker,
   lease.lease_id = outcome.grant->lease_id;
   lease.allocation = std::move(*queued.allocation);
   lease.dedicated = queued.request.dedicated;
+  lease.retriable = queued.request.retriable;
+  lease.granted_at = now;
   lease.requester = queued.request.requester;
   if (queued.callback(outcome)) return true;
   COMET_LOG(INFO) << "lease requester for task "
@@ -233,6 +235,16 @@ std::vector<WorkerID> LeaseManager::LeasesWhere(
   std::vector<WorkerID> out;
   for (const auto& [worker_id, lease] : leases_) {
     if (matches(lease)) out.push_back(worker_id);
+  }
+  return out;
+}
+
+std::vector<ActiveLease> LeaseManager::ActiveLeases() const {
+  std::vector<ActiveLease> out;
+  out.reserve(leases_.size());
+  for (const auto& [worker_id, lease] : leases_) {
+    out.push_back({worker_id, lease.requester.worker, lease.dedicated, lease.retriable,
+                   lease.granted_at});
   }
   return out;
 }

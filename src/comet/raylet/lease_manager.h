@@ -68,6 +68,18 @@ struct LeaseRequest {
   LeaseRequester requester;
   // The runtime_env its worker must run in (empty hash: none).
   WorkerEnv env;
+  // Its task may run again if its worker dies (max_retries, an actor's
+  // max_restarts): the memory monitor kills such workers first.
+  bool retriable = false;
+};
+
+// A granted lease, as the memory monitor sees it.
+struct ActiveLease {
+  WorkerID worker_id;
+  WorkerID requester;
+  bool dedicated = false;  // an actor's worker
+  bool retriable = false;
+  absl::Time granted_at;
 };
 
 // Another node should serve the request.
@@ -158,6 +170,8 @@ class LeaseManager {
   // dedicated workers are never included.
   std::vector<WorkerID> LeasesOfGoneRequesters(
       const std::function<bool(const LeaseRequester&)>& gone) const;
+  // Every granted lease.
+  std::vector<ActiveLease> ActiveLeases() const;
   // Workers (actors' included) whose lease holds resources `uses` matches.
   std::vector<WorkerID> LeasesUsing(
       const std::function<bool(const ResourceSet& amounts)>& uses) const;
@@ -202,6 +216,8 @@ class LeaseManager {
     // What is lent to others while the worker is blocked (else empty).
     ResourceSet lent;
     bool dedicated = false;
+    bool retriable = false;
+    absl::Time granted_at;
     LeaseRequester requester;
   };
 

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <tuple>
 
+#include <unistd.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -59,6 +61,13 @@ std::optional<MemorySnapshot> ReadNodeMemory(const std::string& cgroup_dir,
     if (cgroup && (!machine || cgroup->total_bytes < machine->total_bytes)) return cgroup;
   }
   return machine;
+}
+
+int64_t ReadRss(int pid, const std::string& proc_root) {
+  auto stat = ReadFile(absl::StrCat(proc_root, "/", pid, "/stat"));
+  if (!stat) return 0;
+  std::optional<ProcessReading> reading = ParsePidStat(*stat, sysconf(_SC_PAGESIZE));
+  return reading ? reading->rss_bytes : 0;
 }
 
 std::optional<size_t> ChooseWorkerToKill(const std::vector<KillCandidate>& candidates) {

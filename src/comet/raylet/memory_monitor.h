@@ -44,6 +44,9 @@ std::optional<MemorySnapshot> ParseMeminfoUsage(absl::string_view meminfo);
 std::optional<MemorySnapshot> ReadNodeMemory(const std::string& cgroup_dir = "/sys/fs/cgroup",
                                              const std::string& proc_root = "/proc");
 
+// A process's resident memory now (0 when it cannot be read).
+int64_t ReadRss(int pid, const std::string& proc_root = "/proc");
+
 // A leased worker the monitor may kill.
 struct KillCandidate {
   WorkerID worker_id;

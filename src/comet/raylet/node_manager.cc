@@ -304,6 +304,7 @@ std::optional<LeaseManager::RequestId> NodeManager::RequestWorkerLease(
   lease.task_id = request.task_id();
   lease.backlog_size = request.backlog_size();
   lease.dedicated = request.is_actor_creation();
+  lease.retriable = request.is_retriable();
   lease.spread = request.scheduling_strategy() == rpc::SPREAD;
   lease.grant_or_reject = request.grant_or_reject();
   if (request.has_runtime_env() && !request.runtime_env().hash().empty()) {
@@ -449,6 +450,56 @@ void NodeManager::KillWorker(const rpc::KillWorkerRequest& request,
   finish(ToGrpcStatus(pool_->KillWorker(*worker_id)));
 }
 
+void NodeManager::GetWorkerFailureCause(const rpc::GetWorkerFailureCauseRequest& request,
+                                        rpc::GetWorkerFailureCauseReply* reply,
+                                        const FinishFn& finish) {
+  auto worker_id = ParseWorkerId(request.worker_id());
+  if (!worker_id.ok()) {
+    finish(ToGrpcStatus(worker_id.status()));
+    return;
+  }
+  if (auto it = failure_causes_.find(*worker_id); it != failure_causes_.end()) {
+    reply->set_out_of_memory(true);
+    reply->set_message(it->second);
+  }
+  finish(grpc::Status::OK);
+}
+
+std::vector<KillCandidate> NodeManager::MemoryKillCandidates() const {
+  std::vector<KillCandidate> out;
+  if (!pool_ || shutting_down_) return out;
+  for (const ActiveLease& lease : leases_->ActiveLeases()) {
+    if (lease.dedicated) continue;
+    const WorkerInfo* worker = pool_->Find(lease.worker_id);
+    if (worker == nullptr || worker->state == WorkerState::kDying) continue;
+    if (worker->state != WorkerState::kLeased) continue;
+    KillCandidate candidate;
+    candidate.worker_id = lease.worker_id;
+    candidate.pid = WorkerPid(*worker);
+    candidate.owner = lease.requester;
+    candidate.retriable = lease.retriable;
+    candidate.granted_at = lease.granted_at;
+    out.push_back(candidate);
+  }
+  return out;
+}
+
+void NodeManager::KillForMemory(const KillDecision& decision) {
+  constexpr size_t kMaxFailureCauses = 1000;
+  const WorkerID& worker_id = decision.victim.worker_id;
+  COMET_LOG(WARNING) << "memory monitor: " << decision.message;
+  if (failure_causes_.emplace(worker_id, decision.message).second) {
+    failure_cause_order_.push_back(worker_id);
+  }
+  while (failure_cause_order_.size() > kMaxFailureCauses) {
+    failure_causes_.erase(failure_cause_order_.front());
+    failure_cause_order_.pop_front();
+  }
+  ++memory_kills_;
+  absl::Status killed = pool_->KillWorker(worker_id);
+  if (!killed.ok()) COMET_LOG(WARNING) << "memory monitor: " << killed;
+}
+
 void NodeManager::GetNodeStats(const rpc::GetNodeStatsRequest& request,
                                rpc::GetNodeStatsReply* reply,
                                const FinishFn& finish) {
@@ -510,6 +561,9 @@ void NodeManager::AppendMetrics(MetricsText* text,
   };
   per_resource("comet_node_resource_capacity", "The node's total of each resource.",
                resources_.total());
+  text->Family("comet_memory_monitor_kills_total", "counter",
+               "Workers the memory monitor killed because the node ran low on memory.");
+  text->Sample("comet_memory_monitor_kills_total", node, static_cast<double>(memory_kills_));
   per_resource("comet_node_resource_available",
                "What is free of each resource on the node.",
                resources_.available());

@@ -40,6 +40,7 @@
 #include "src/comet/raylet/lease_manager.h"
 #include "src/comet/raylet/local_drivers.h"
 #include "src/comet/raylet/local_resource_manager.h"
+#include "src/comet/raylet/memory_monitor.h"
 #include "src/comet/raylet/placement_group_resource_manager.h"
 #include "src/comet/raylet/resource_reporter.h"
 #include "src/comet/raylet/worker_pool.h"
@@ -114,6 +115,8 @@ class NodeManager {
                          const FinishFn& finish);
   void KillWorker(const rpc::KillWorkerRequest& request,
                   rpc::KillWorkerReply* reply, const FinishFn& finish);
+  void GetWorkerFailureCause(const rpc::GetWorkerFailureCauseRequest& request,
+                             rpc::GetWorkerFailureCauseReply* reply, const FinishFn& finish);
   void GetNodeStats(const rpc::GetNodeStatsRequest& request,
                     rpc::GetNodeStatsReply* reply, const FinishFn& finish);
   // Hands the report to options.on_metrics_report (the raylet's store).
@@ -148,6 +151,13 @@ class NodeManager {
   // Each worker process of the pool: its pid (as the worker reported it)
   // and id. Empty before Start().
   std::vector<std::pair<int, WorkerID>> WorkerProcesses() const;
+
+  // The leased task workers the memory monitor may kill (RSS left 0). Actors'
+  // dedicated workers are not among them yet.
+  std::vector<KillCandidate> MemoryKillCandidates() const;
+  // Kills the monitor's victim and keeps why, for its owner's
+  // GetWorkerFailureCause.
+  void KillForMemory(const KillDecision& decision);
 
   // This node's resource, worker and lease families for /metrics.
   void AppendMetrics(MetricsText* text, const MetricsText::Labels& node) const;
@@ -227,6 +237,10 @@ class NodeManager {
   uint64_t reported_demand_version_ = 0;
   // The GCS's number of the newest dead worker this raylet has handled.
   int64_t dead_workers_seen_ = 0;
+  // Why the memory monitor killed workers, the newest kMaxFailureCauses.
+  absl::flat_hash_map<WorkerID, std::string> failure_causes_;
+  std::deque<WorkerID> failure_cause_order_;
+  int64_t memory_kills_ = 0;
 };
 
 }  // namespace comet::raylet

@@ -153,6 +153,12 @@ grpc::ServerUnaryReactor* NodeManagerService::KillWorker(
   return Dispatch(context, request, reply, &NodeManager::KillWorker);
 }
 
+grpc::ServerUnaryReactor* NodeManagerService::GetWorkerFailureCause(
+    grpc::CallbackServerContext* context, const rpc::GetWorkerFailureCauseRequest* request,
+    rpc::GetWorkerFailureCauseReply* reply) {
+  return Dispatch(context, request, reply, &NodeManager::GetWorkerFailureCause);
+}
+
 grpc::ServerUnaryReactor* NodeManagerService::GetNodeStats(
     grpc::CallbackServerContext* context,
     const rpc::GetNodeStatsRequest* request, rpc::GetNodeStatsReply* reply) {

@@ -56,6 +56,9 @@ class NodeManagerService final
   grpc::ServerUnaryReactor* KillWorker(grpc::CallbackServerContext* context,
                                        const rpc::KillWorkerRequest* request,
                                        rpc::KillWorkerReply* reply) override;
+  grpc::ServerUnaryReactor* GetWorkerFailureCause(
+      grpc::CallbackServerContext* context, const rpc::GetWorkerFailureCauseRequest* request,
+      rpc::GetWorkerFailureCauseReply* reply) override;
   grpc::ServerUnaryReactor* ReportMetrics(grpc::CallbackServerContext* context,
                                           const rpc::ReportMetricsRequest* request,
                                           rpc::ReportMetricsReply* reply) override;

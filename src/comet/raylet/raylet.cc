@@ -29,7 +29,8 @@ std::vector<std::string> WorkerCommandLine(const RayletOptions& options,
   };
 }
 
-Raylet::Raylet(RayletOptions options) : options_(std::move(options)) {}
+Raylet::Raylet(RayletOptions options)
+    : options_(std::move(options)), memory_monitor_(options_.memory_usage_threshold) {}
 
 Raylet::~Raylet() { Stop(); }
 
@@ -100,6 +101,7 @@ absl::Status Raylet::StartServing() {
       };
   manager.on_worker_exit = [this](const WorkerInfo& worker) {
     user_metrics_.Forget(worker.worker_id);
+    memory_monitor_.OnWorkerExited(worker.worker_id);
     if (log_monitor_) {
       log_monitor_->OnWorkerExit(worker.worker_id,
                                  WorkerLogSource{worker.job_id, worker.pid});
@@ -174,6 +176,11 @@ absl::Status Raylet::StartServing() {
           user_metrics_.Expire(absl::Now());
         });
     hardware_timer_->Start();
+    if (options_.memory_monitor_refresh > absl::ZeroDuration()) {
+      memory_timer_ = std::make_unique<PeriodicTimer>(
+          io_.io_context(), options_.memory_monitor_refresh, [this] { CheckMemory(); });
+      memory_timer_->Start();
+    }
   });
   COMET_LOG(INFO) << "raylet " << options_.node_id << " serving on " << address_
                   << " with " << total_.ToString();
@@ -232,6 +239,17 @@ void Raylet::SampleHardware() {
   std::vector<int> pids;
   for (const auto& [pid, worker_id] : node_manager_->WorkerProcesses()) pids.push_back(pid);
   hardware_.Update(ReadHardware(options_.session_dir, pids));
+}
+
+void Raylet::CheckMemory() {
+  std::optional<MemorySnapshot> memory = ReadNodeMemory();
+  if (!memory || memory->fraction() < memory_monitor_.threshold()) return;
+  std::vector<KillCandidate> candidates = node_manager_->MemoryKillCandidates();
+  for (KillCandidate& candidate : candidates) candidate.rss_bytes = ReadRss(candidate.pid);
+  if (std::optional<KillDecision> kill =
+          memory_monitor_.OnSample(*memory, candidates, absl::Now())) {
+    node_manager_->KillForMemory(*kill);
+  }
 }
 
 void Raylet::FillHardware(rpc::GetNodeStatsReply* reply) const {
@@ -302,6 +320,7 @@ void Raylet::Stop() {
     io_.RunSync([this] {
       metrics_.reset();
       hardware_timer_.reset();
+      memory_timer_.reset();
       if (!node_manager_) return;
       node_manager_->StopWorkers(options_.shutdown_grace);
       log_monitor_.reset();

@@ -32,6 +32,7 @@
 #include "src/comet/object_manager/plasma/store_runner.h"
 #include "src/comet/raylet/gcs_client.h"
 #include "src/comet/raylet/log_monitor.h"
+#include "src/comet/raylet/memory_monitor.h"
 #include "src/comet/raylet/node_hardware.h"
 #include "src/comet/raylet/node_manager.h"
 #include "src/comet/raylet/node_manager_service.h"
@@ -71,6 +72,9 @@ struct RayletOptions {
   // How often the machine's CPU, memory, disk and network and the workers'
   // CPU and RSS are read (GetNodeStats, /metrics).
   absl::Duration hardware_sample_period = absl::Seconds(1);
+  // The memory monitor's sampling period (zero: off) and threshold.
+  absl::Duration memory_monitor_refresh = absl::Milliseconds(250);
+  double memory_usage_threshold = 0.95;
   // Checked on every gRPC call; passed to workers in their environment.
   rpc::ClusterAuth auth;
   // /metrics without the token (config metrics_auth=none).
@@ -144,6 +148,10 @@ class Raylet {
   // Fed and read on the io thread, by the timer (made and dropped there).
   HardwareMonitor hardware_{sysconf(_SC_CLK_TCK)};
   std::unique_ptr<PeriodicTimer> hardware_timer_;
+  // Kills a worker when the node runs low on memory (on the io thread).
+  void CheckMemory();
+  MemoryMonitor memory_monitor_;
+  std::unique_ptr<PeriodicTimer> memory_timer_;
   // Workers' and drivers' comet.util.metrics (io thread); expired by the
   // same timer.
   UserMetrics user_metrics_;

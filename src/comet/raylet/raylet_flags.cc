@@ -291,6 +291,15 @@ absl::StatusOr<RayletOptions> BuildRayletOptions(const RayletFlags& flags,
     return absl::InvalidArgumentError("raylet_max_request_bytes must be from 1 MiB to 2 GiB");
   }
   options.max_request_bytes = static_cast<int>(config.raylet_max_request_bytes());
+  if (config.memory_usage_threshold() <= 0 || config.memory_usage_threshold() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "memory_usage_threshold must be in (0, 1], got ", config.memory_usage_threshold()));
+  }
+  if (config.memory_monitor_refresh_ms() < 0) {
+    return absl::InvalidArgumentError("memory_monitor_refresh_ms must be >= 0 (0: off)");
+  }
+  options.memory_monitor_refresh = absl::Milliseconds(config.memory_monitor_refresh_ms());
+  options.memory_usage_threshold = config.memory_usage_threshold();
   options.worker_config = config.ToMap();
 
   double num_cpus = flags.num_cpus.value_or(

@@ -24,6 +24,8 @@ TEST_TIMEOUT=${COMET_TEST_TIMEOUT:-300}
 APT_PACKAGES=(
   bazel-bootstrap libgrpc++-dev protobuf-compiler-grpc libabsl-dev libboost-dev
   libflatbuffers-dev flatbuffers-compiler pybind11-dev libgtest-dev pkg-config libssl-dev
+  libsqlite3-dev # the head's GCS tables (src/comet/gcs/sqlite_store_client.cc)
+  libhiredis-dev redis-server # --gcs-storage=redis://; the tests start their own redis-server
   iproute2
   chromium # tests/test_dashboard_ui.py drives it (through playwright-core)
 )

@@ -26,6 +26,8 @@ _LIBS = {
     "gtest_main": (["gtest_main"], [], [":gtest"]),
     "boost": ([], ["-lpthread"], []),
     "openssl": (["openssl"], [], []),
+    "sqlite3": (["sqlite3"], [], []),
+    "hiredis": (["hiredis"], [], []),
 }
 
 def _pkg_config(ctx, modules):

@@ -3,8 +3,13 @@
 //
 //   gcs_server [--port=N] [--host=127.0.0.1] [--log-dir=DIR]
 //              [--session-dir=DIR] [--config=name=value;name=value]
+//              [--storage=memory|sqlite:PATH|redis://HOST:PORT[/NS]]
+//              [--supervise]
 //
-// --port=0 (the default) lets the OS pick. The cluster token comes from
+// --port=0 (the default) lets the OS pick. --storage says where the tables
+// live (src/comet/gcs/store_spec.h; memory by default); a GCS started again
+// on the same storage reloads them. --supervise runs the GCS as a child and
+// starts it again when it dies (src/comet/gcs/gcs_supervisor.h). The cluster token comes from
 // COMET_AUTH_TOKEN, COMET_AUTH_TOKEN_PATH or ~/.comet/auth_token
 // (src/comet/rpc/cluster_auth.h); every call must carry it. Settings come from the config
 // table: defaults, then COMET_* environment variables, then --config. Logs
@@ -16,6 +21,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <vector>
 #include <map>
 #include <string>
 
@@ -25,6 +32,8 @@
 #include "src/comet/common/config.h"
 #include "src/comet/common/logging.h"
 #include "src/comet/gcs/gcs_server.h"
+#include "src/comet/gcs/gcs_supervisor.h"
+#include "src/comet/gcs/store_spec.h"
 #include "src/comet/rpc/cluster_auth.h"
 
 namespace {
@@ -56,20 +65,33 @@ absl::StatusOr<std::map<std::string, std::string>> ParseConfigFlag(
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> flags;
+  // Before anything else (no thread may exist when the supervisor forks).
+  std::vector<std::string> child_args;
+  bool supervise = false;
   for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
+    if (std::string(argv[i]) == "--supervise") {
+      supervise = true;
+    } else {
+      child_args.push_back(argv[i]);
+    }
+  }
+  std::map<std::string, std::string> flags;
+  for (const std::string& arg : child_args) {
     size_t eq = arg.find('=');
     if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
       return Fail(2, "bad argument '" + arg + "'; expected --name=value");
     }
     std::string name = arg.substr(2, eq - 2);
     if (name != "port" && name != "host" && name != "log-dir" &&
-        name != "session-dir" && name != "config") {
+        name != "session-dir" && name != "config" && name != "storage") {
       return Fail(2, "unknown flag --" + name);
     }
     flags[name] = arg.substr(eq + 1);
   }
+
+  auto storage = comet::gcs::ParseStoreSpec(flags["storage"]);
+  if (!storage.ok()) return Fail(2, std::string(storage.status().message()));
+  if (supervise) return comet::gcs::RunSupervised(child_args);
 
   absl::StatusOr<comet::Config> config = comet::Config::FromEnvironment();
   if (!config.ok()) return Fail(2, std::string(config.status().message()));
@@ -124,7 +146,13 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  comet::gcs::GcsServer server(options);
+  const char* redis_password = std::getenv("COMET_REDIS_PASSWORD");
+  auto store = comet::gcs::OpenStore(*storage, redis_password == nullptr ? "" : redis_password);
+  if (!store.ok()) {
+    COMET_LOG(ERROR) << "gcs_server cannot open its storage: " << store.status();
+    return Fail(1, std::string(store.status().message()));
+  }
+  comet::gcs::GcsServer server(options, *std::move(store));
   absl::Status started = server.Start();
   if (!started.ok()) {
     COMET_LOG(ERROR) << "gcs_server failed to start: " << started;

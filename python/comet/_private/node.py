@@ -50,14 +50,18 @@ def _config_flag(system_config: dict[str, object] | None) -> list[str]:
 
 
 def start_gcs(session_dir: str, host: str, port: int = 0,
-              system_config: dict[str, object] | None = None) -> tuple[DaemonProcess, str]:
-    """Starts gcs_server; returns it and its "HOST:PORT"."""
+              system_config: dict[str, object] | None = None, storage: str = "memory",
+              supervise: bool = False) -> tuple[DaemonProcess, str]:
+    """Starts gcs_server; returns it and its "HOST:PORT". `storage` is its
+    --storage (memory, sqlite:PATH or redis://HOST:PORT[/NS]); with
+    `supervise`, the returned process is a supervisor that starts the GCS
+    again on the same port whenever it dies."""
     log_dir = os.path.join(session_dir, "logs")
     gcs = DaemonProcess(
         "gcs_server",
         [binary_path("gcs_server"), f"--port={port}", f"--host={host}",
-         f"--log-dir={log_dir}", f"--session-dir={session_dir}",
-         *_config_flag(system_config)],
+         f"--log-dir={log_dir}", f"--session-dir={session_dir}", f"--storage={storage}",
+         *(["--supervise"] if supervise else []), *_config_flag(system_config)],
         log_dir, GCS_READY)
     return gcs, gcs.ready_line.split()[-1]
 

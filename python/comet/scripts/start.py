@@ -134,6 +134,11 @@ def _wait_blocking(daemons: list[DaemonProcess], signals: _StopSignals) -> None:
 @click.option("--metrics-auth", type=click.Choice(["token", "none"]), default=None,
               help="Whether Prometheus /metrics endpoints need the token (a bearer "
                    "token) or are open, read-only [default: token].")
+@click.option("--gcs-storage", default="sqlite", show_default=True,
+              help="Where a head's GCS keeps its tables, so that it comes back with them "
+                   "when it restarts: 'sqlite' (a file in the session folder), "
+                   "'sqlite:PATH', 'redis://HOST:PORT[/NAMESPACE]' (password in "
+                   "$COMET_REDIS_PASSWORD) or 'memory' (lost on a restart).")
 @click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False), default=None,
               help="CA certificate (PEM): with --tls-cert and --tls-key, mutual TLS on "
                    "every gRPC channel and HTTPS for the dashboard [default: $COMET_TLS_CA].")
@@ -146,10 +151,14 @@ def start(head: bool, address: str | None, port: int | None, num_cpus: int | Non
           memory: int | None, node_ip_address: str, temp_dir: str | None,
           dashboard_host: str, dashboard_port: int, include_dashboard: bool | None,
           no_include_dashboard: bool, disable_usage_stats: bool, block: bool, auth_mode: str | None, metrics_auth: str | None,
-          tls_ca: str | None, tls_cert: str | None, tls_key: str | None) -> None:
+          gcs_storage: str, tls_ca: str | None, tls_cert: str | None,
+          tls_key: str | None) -> None:
     """Start Comet's daemons on this machine: a head node, or a node joining --address."""
     if head == bool(address):
         raise _fail("give exactly one of --head and --address=HOST:PORT")
+    if not head and gcs_storage != "sqlite":
+        raise _fail("--gcs-storage is for --head: a joining node has no GCS")
+    _check_gcs_storage(gcs_storage)
     if no_include_dashboard:
         if include_dashboard:
             raise _fail("--include-dashboard and --no-include-dashboard contradict each other")
@@ -163,7 +172,7 @@ def start(head: bool, address: str | None, port: int | None, num_cpus: int | Non
     signals = _StopSignals() if block else None
     if head:
         daemons = _start_head(options, port if port is not None else DEFAULT_PORT, temp_dir,
-                              include_dashboard, dashboard_host, dashboard_port)
+                              include_dashboard, dashboard_host, dashboard_port, gcs_storage)
     else:
         if port is not None:
             raise _fail("--port is for --head; a joining node picks free ports")
@@ -171,6 +180,32 @@ def start(head: bool, address: str | None, port: int | None, num_cpus: int | Non
     if signals is not None:
         _wait_blocking(daemons, signals)
         signals.restore()
+
+
+def _check_gcs_storage(spec: str) -> None:
+    """A clear error at the call site for a --gcs-storage gcs_server would refuse."""
+    if spec in ("sqlite", "memory") or (spec.startswith("sqlite:") and len(spec) > 7):
+        return
+    if spec.startswith("redis://"):
+        try:
+            host, port = split_address(spec[len("redis://"):].split("/", 1)[0])
+        except ValueError as e:
+            raise _fail(f"--gcs-storage={spec}: {e}") from None
+        if "@" in host:
+            raise _fail(f"--gcs-storage={spec}: put the password in $COMET_REDIS_PASSWORD, "
+                        "not in the address")
+        return
+    raise _fail(f"--gcs-storage={spec}: expected sqlite, sqlite:PATH, "
+                "redis://HOST:PORT[/NAMESPACE] or memory")
+
+
+def _gcs_storage_flag(spec: str, session_dir: str) -> str:
+    """--gcs-storage as gcs_server's --storage."""
+    if spec == "sqlite":
+        return "sqlite:" + os.path.join(session_dir, "gcs_storage.sqlite")
+    if spec.startswith("sqlite:"):
+        return "sqlite:" + os.path.abspath(spec[len("sqlite:"):])
+    return spec
 
 
 def _setup_tls(ca: str | None, cert: str | None, key: str | None) -> None:
@@ -208,7 +243,8 @@ def _setup_auth(head: bool, auth_mode: str | None, metrics_auth: str | None,
 
 
 def _start_node_daemons(options: NodeOptions, temp_dir: str, gcs_port: int | None,
-                        gcs_address: str | None) -> tuple[str, list[DaemonProcess], str, str]:
+                        gcs_address: str | None, gcs_storage: str = "sqlite"
+                        ) -> tuple[str, list[DaemonProcess], str, str]:
     """A new session with a raylet (and, for a head, a GCS first). Returns
     (session dir, daemons raylet first, GCS address, node id hex)."""
     session_dir = session.new_session_dir(temp_dir)
@@ -216,7 +252,9 @@ def _start_node_daemons(options: NodeOptions, temp_dir: str, gcs_port: int | Non
     head = gcs_address is None
     try:
         if head:
-            gcs, gcs_address = start_gcs(session_dir, options.node_ip, gcs_port or 0)
+            gcs, gcs_address = start_gcs(session_dir, options.node_ip, gcs_port or 0,
+                                         storage=_gcs_storage_flag(gcs_storage, session_dir),
+                                         supervise=True)
             started.append(gcs)
         raylet = start_raylet(session_dir, gcs_address, options)
         started.insert(0, raylet.process)
@@ -235,7 +273,8 @@ def _start_node_daemons(options: NodeOptions, temp_dir: str, gcs_port: int | Non
 
 
 def _start_head(options: NodeOptions, port: int, temp_dir: str, include_dashboard: bool | None,
-                dashboard_host: str, dashboard_port: int) -> list[DaemonProcess]:
+                dashboard_host: str, dashboard_port: int,
+                gcs_storage: str) -> list[DaemonProcess]:
     host = options.node_ip
     if port and port_in_use(host, port):
         raise _fail(f"port {port} on {host} is already in use (another Comet head? "
@@ -245,7 +284,7 @@ def _start_head(options: NodeOptions, port: int, temp_dir: str, include_dashboar
         raise _fail(f"dashboard port {dashboard_port} on {dashboard_host} is already in use "
                     "(--dashboard-port picks another, --no-include-dashboard skips it)")
     session_dir, daemons, gcs_address, node_id = _start_node_daemons(
-        options, temp_dir, port, None)
+        options, temp_dir, port, None, gcs_storage)
     url = None
     if dashboard:
         dash, url_or_why = start_dashboard(session_dir, gcs_address, dashboard_host,

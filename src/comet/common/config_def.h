@@ -62,6 +62,12 @@ COMET_CONFIG(int64_t, actor_death_cause_wait_ms, 1000,
              "that its ActorDiedError names the cause (as Ray waits for death "
              "info); after that it fails without one.")
 
+COMET_CONFIG(int64_t, gcs_rpc_server_reconnect_timeout_s, 60,
+             "While the GCS is away (restarting), calls to it from drivers, "
+             "workers, raylets and the CLI wait for it to come back for up to "
+             "this long (Ray's name and default), then fail with an error that "
+             "says so.")
+
 // --- Logging ---
 COMET_CONFIG(std::string, log_level, "info",
              "Minimum level written to component logs: debug, info, warning, "

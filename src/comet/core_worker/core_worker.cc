@@ -128,10 +128,8 @@ absl::Status CoreWorker::RegisterDriver() {
   info->set_entrypoint(options_.entrypoint);
   info->set_namespace_(options_.ray_namespace);
   *info->mutable_driver_address() = address_;
-  grpc::ClientContext add_ctx;
-  SetDeadline(&add_ctx);
   rpc::AddJobReply reply;
-  RETURN_IF_ERROR(FromGrpc(gcs_jobs_->AddJob(&add_ctx, request, &reply), "AddJob"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_jobs_->AddJob(c, request, &reply); }), "AddJob"));
   RETURN_IF_ERROR(RegisterDriverWithRaylet());
   SetCurrentTask(TaskID::ForDriverTask(job_id_), job_id_);
   return absl::OkStatus();
@@ -647,10 +645,8 @@ absl::StatusOr<std::optional<std::string>> CoreWorker::KvGet(const std::string& 
   rpc::KVGetRequest request;
   request.set_ns(ns);
   request.set_key(key);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::KVGetReply reply;
-  RETURN_IF_ERROR(FromGrpc(gcs_kv_->InternalKVGet(&ctx, request, &reply), "GCS KV get"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_kv_->InternalKVGet(c, request, &reply); }), "GCS KV get"));
   if (!reply.found()) return std::optional<std::string>();
   return std::optional<std::string>(reply.value());
 }
@@ -662,26 +658,20 @@ absl::Status CoreWorker::KvPut(const std::string& ns, const std::string& key,
   request.set_key(key);
   request.set_value(value);
   request.set_overwrite(overwrite);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::KVPutReply reply;
-  return FromGrpc(gcs_kv_->InternalKVPut(&ctx, request, &reply), "GCS KV put");
+  return FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_kv_->InternalKVPut(c, request, &reply); }), "GCS KV put");
 }
 
 absl::StatusOr<std::vector<rpc::NodeInfo>> CoreWorker::GetAllNodeInfo() {
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::GetAllNodeInfoReply reply;
-  RETURN_IF_ERROR(FromGrpc(gcs_nodes_->GetAllNodeInfo(&ctx, {}, &reply), "GetAllNodeInfo"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_nodes_->GetAllNodeInfo(c, {}, &reply); }), "GetAllNodeInfo"));
   return std::vector<rpc::NodeInfo>(reply.node_info_list().begin(), reply.node_info_list().end());
 }
 
 absl::StatusOr<std::vector<rpc::NodeResources>> CoreWorker::GetAllResourceUsage() {
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::GetAllResourceUsageReply reply;
   RETURN_IF_ERROR(
-      FromGrpc(gcs_resources_->GetAllResourceUsage(&ctx, {}, &reply), "GetAllResourceUsage"));
+      FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_resources_->GetAllResourceUsage(c, {}, &reply); }), "GetAllResourceUsage"));
   return std::vector<rpc::NodeResources>(reply.nodes().begin(), reply.nodes().end());
 }
 

@@ -38,6 +38,8 @@
 #include "src/comet/object_manager/plasma/client.h"
 #include "src/comet/rpc/async_call.h"
 #include "src/comet/rpc/client_pool.h"
+#include "src/comet/core_worker/core_worker_gcs_calls.h"
+#include "src/comet/rpc/reconnecting_call.h"
 
 namespace comet::core {
 
@@ -58,6 +60,9 @@ struct CoreWorkerOptions {
   rpc::ClusterAuth auth;
   int64_t max_request_bytes = 512 << 20;
   absl::Duration actor_death_cause_wait = absl::Seconds(1);
+  // While the GCS is away, blocking calls to it wait this long for it to
+  // come back (gcs_rpc_server_reconnect_timeout_s).
+  absl::Duration gcs_reconnect_timeout = absl::Seconds(60);
 };
 
 class CoreWorkerServiceImpl;
@@ -222,6 +227,16 @@ class CoreWorker {
   // A call's status as this process reports it: UNAUTHENTICATED (explained by
   // rpc::ExplainRefusal) or UNAVAILABLE, prefixed with `what`.
   absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) const;
+  // A blocking call to the GCS, `call(grpc::ClientContext*)`, that waits out
+  // a GCS restart (rpc::CallWithReconnect); for calls safe to repeat.
+  template <typename Call>
+  grpc::Status CallGcs(Call&& call) const {
+    rpc::ReconnectOptions reconnect;
+    reconnect.call_timeout = absl::Milliseconds(kGcsTimeoutMs);
+    reconnect.reconnect_timeout = options_.gcs_reconnect_timeout;
+    reconnect.server = "the GCS at " + options_.gcs_address;
+    return rpc::CallWithReconnect(reconnect, call);
+  }
 
   CoreWorkerOptions options_;
   JobID job_id_;

@@ -87,10 +87,8 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(rpc::TaskSpec spec) {
   }
   rpc::RegisterActorRequest request;
   *request.mutable_task_spec() = spec;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::RegisterActorReply reply;
-  RETURN_IF_ERROR(FromGrpc(gcs_actors_->RegisterActor(&ctx, request, &reply), "RegisterActor"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->RegisterActor(c, request, &reply); }), "RegisterActor"));
   if (!reply.error().empty()) return absl::AlreadyExistsError(reply.error());
   const rpc::ActorCreationSpec& creation = spec.actor_creation();
   actor_submitter_.AddActor(actor_id,
@@ -169,10 +167,8 @@ absl::Status CoreWorker::KillActor(const ActorID& actor_id, bool force, bool no_
   request.set_actor_id(actor_id.Binary());
   request.set_force_kill(force);
   request.set_no_restart(no_restart);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::KillActorViaGcsReply reply;
-  RETURN_IF_ERROR(FromGrpc(gcs_actors_->KillActorViaGcs(&ctx, request, &reply), "KillActor"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->KillActorViaGcs(c, request, &reply); }), "KillActor"));
   if (!reply.found()) return absl::NotFoundError("no such actor: " + actor_id.Hex());
   if (no_restart) {
     // Calls made after kill() returns fail at once, without waiting for the
@@ -190,10 +186,8 @@ absl::StatusOr<std::optional<rpc::ActorTableData>> CoreWorker::GetActorInfo(
     const ActorID& actor_id) {
   rpc::GetActorInfoRequest request;
   request.set_actor_id(actor_id.Binary());
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::GetActorInfoReply reply;
-  RETURN_IF_ERROR(FromGrpc(gcs_actors_->GetActorInfo(&ctx, request, &reply), "GetActorInfo"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->GetActorInfo(c, request, &reply); }), "GetActorInfo"));
   if (!reply.found()) return std::optional<rpc::ActorTableData>();
   return std::optional<rpc::ActorTableData>(reply.actor());
 }
@@ -203,11 +197,9 @@ absl::StatusOr<std::optional<rpc::ActorTableData>> CoreWorker::GetNamedActor(
   rpc::GetNamedActorInfoRequest request;
   request.set_name(name);
   request.set_ray_namespace(ns);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::GetNamedActorInfoReply reply;
   RETURN_IF_ERROR(
-      FromGrpc(gcs_actors_->GetNamedActorInfo(&ctx, request, &reply), "GetNamedActorInfo"));
+      FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->GetNamedActorInfo(c, request, &reply); }), "GetNamedActorInfo"));
   if (!reply.found()) return std::optional<rpc::ActorTableData>();
   return std::optional<rpc::ActorTableData>(reply.actor());
 }
@@ -217,10 +209,8 @@ absl::StatusOr<std::vector<rpc::ActorTableData>> CoreWorker::ListNamedActors(
   rpc::ListNamedActorsRequest request;
   request.set_ray_namespace(ns);
   request.set_all_namespaces(all_namespaces);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::ListNamedActorsReply reply;
-  RETURN_IF_ERROR(FromGrpc(gcs_actors_->ListNamedActors(&ctx, request, &reply), "ListNamedActors"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->ListNamedActors(c, request, &reply); }), "ListNamedActors"));
   return std::vector<rpc::ActorTableData>(reply.actors().begin(), reply.actors().end());
 }
 

@@ -33,7 +33,7 @@ void Log(const std::string& line) {
 
 // Starts the child with its stdout on a pipe; returns its pid (or -1) and
 // the pipe's read end.
-pid_t Spawn(const std::vector<std::string>& args, int* read_fd) {
+pid_t Spawn(const std::string& binary, const std::vector<std::string>& args, int* read_fd) {
   int fds[2];
   if (pipe(fds) != 0) return -1;
   pid_t pid = fork();
@@ -49,7 +49,7 @@ pid_t Spawn(const std::vector<std::string>& args, int* read_fd) {
     argv.push_back(self.data());
     for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
-    execv("/proc/self/exe", argv.data());
+    execv(binary.c_str(), argv.data());
     _exit(127);
   }
   close(fds[1]);
@@ -110,12 +110,21 @@ int RunSupervised(const std::vector<std::string>& initial_args) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
 
+  // The real path (not /proc/self/exe), so that the child's process name is
+  // gcs_server, as `comet stop` and `ps` expect.
+  char path[4096];
+  ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (length <= 0) {
+    Log(absl::StrCat("cannot find its own binary: ", strerror(errno)));
+    return 1;
+  }
+  const std::string binary(path, length);
   std::vector<std::string> args = initial_args;
   RestartPolicy policy;
   bool printed = false;
   for (int start = 0;; ++start) {
     int fd = -1;
-    pid_t pid = Spawn(args, &fd);
+    pid_t pid = Spawn(binary, args, &fd);
     if (pid < 0) {
       Log(absl::StrCat("cannot start the GCS: ", strerror(errno)));
       return 1;

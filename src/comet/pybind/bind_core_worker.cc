@@ -212,6 +212,9 @@ WorkerPtr CreateWorker(bool is_driver, const std::string& gcs_address,
       config, "max_tasks_in_flight_per_worker", options.max_tasks_in_flight_per_worker));
   options.max_request_bytes =
       ConfigInt(config, "worker_max_request_bytes", options.max_request_bytes);
+  options.gcs_reconnect_timeout = absl::Seconds(ConfigInt(
+      config, "gcs_rpc_server_reconnect_timeout_s",
+      absl::ToInt64Seconds(options.gcs_reconnect_timeout)));
   options.actor_death_cause_wait = absl::Milliseconds(ConfigInt(
       config, "actor_death_cause_wait_ms",
       absl::ToInt64Milliseconds(options.actor_death_cause_wait)));

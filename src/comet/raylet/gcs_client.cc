@@ -4,6 +4,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "src/comet/raylet/grpc_status.h"
@@ -20,17 +21,20 @@ void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
 
 }  // namespace
 
-GcsClient::GcsClient(std::shared_ptr<grpc::Channel> channel, rpc::ClusterAuth auth)
+GcsClient::GcsClient(std::shared_ptr<grpc::Channel> channel, rpc::ClusterAuth auth,
+                     absl::Duration reconnect_timeout)
     : channel_(std::move(channel)),
       auth_(std::move(auth)),
+      reconnect_timeout_(reconnect_timeout),
       node_stub_(rpc::NodeInfoGcsService::NewStub(channel_)),
       resource_stub_(rpc::NodeResourceInfoGcsService::NewStub(channel_)),
       worker_stub_(rpc::WorkerInfoGcsService::NewStub(channel_)),
       pubsub_stub_(rpc::InternalPubSubGcsService::NewStub(channel_)) {}
 
 std::unique_ptr<GcsClient> GcsClient::Connect(const std::string& address,
-                                              const rpc::ClusterAuth& auth) {
-  return std::make_unique<GcsClient>(rpc::MakeChannel(address, auth), auth);
+                                              const rpc::ClusterAuth& auth,
+                                              absl::Duration reconnect_timeout) {
+  return std::make_unique<GcsClient>(rpc::MakeChannel(address, auth), auth, reconnect_timeout);
 }
 
 absl::Status GcsClient::RegisterNode(const rpc::NodeInfo& info,
@@ -42,6 +46,24 @@ absl::Status GcsClient::RegisterNode(const rpc::NodeInfo& info,
   *request.mutable_node_info() = info;
   rpc::RegisterNodeReply reply;
   return rpc::ExplainRefusal(node_stub_->RegisterNode(&context, request, &reply), auth_);
+}
+
+void GcsClient::RegisterNodeAsync(const rpc::NodeInfo& info, absl::Duration timeout,
+                                  std::function<void(absl::Status)> done) {
+  rpc::RegisterNodeRequest request;
+  *request.mutable_node_info() = info;
+  auto* stub = node_stub_.get();
+  rpc::CallAsync<rpc::RegisterNodeRequest, rpc::RegisterNodeReply>(
+      [stub](auto* context, auto* req, auto* reply, auto cb) {
+        context->set_wait_for_ready(true);
+        stub->async()->RegisterNode(context, req, reply, std::move(cb));
+      },
+      std::move(request),
+      [done = std::move(done), auth = auth_](const grpc::Status& status,
+                                             rpc::RegisterNodeReply&&) {
+        done(rpc::ExplainRefusal(status, auth));
+      },
+      absl::ToInt64Milliseconds(timeout));
 }
 
 absl::Status GcsClient::UnregisterNode(const NodeID& node_id,
@@ -77,13 +99,14 @@ void GcsClient::ReportWorkerFailure(
   auto* stub = worker_stub_.get();
   rpc::CallAsync<rpc::ReportWorkerFailureRequest, rpc::ReportWorkerFailureReply>(
       [stub](auto* context, auto* req, auto* reply, auto cb) {
+        context->set_wait_for_ready(true);
         stub->async()->ReportWorkerFailure(context, req, reply, std::move(cb));
       },
       request,
       [done = std::move(done)](const grpc::Status& status, rpc::ReportWorkerFailureReply&&) {
         done(ToAbslStatus(status));
       },
-      absl::ToInt64Milliseconds(timeout));
+      absl::ToInt64Milliseconds(std::max(timeout, reconnect_timeout_)));
 }
 
 void GcsClient::Publish(rpc::PubMessage message, absl::Duration timeout,

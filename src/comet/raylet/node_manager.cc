@@ -763,12 +763,31 @@ void NodeManager::SendReport(std::function<void()> done) {
         } else if (status.ok() && failing->exchange(false)) {
           COMET_LOG(INFO) << "ReportResourceUsage to the GCS works again";
         }
-        Post(mailbox, [this, ok = status.ok(), reply = std::move(reply),
+        bool unknown = status.code() == absl::StatusCode::kNotFound;
+        Post(mailbox, [this, ok = status.ok(), unknown, reply = std::move(reply),
                        done](bool alive) {
           if (alive && ok) OnClusterView(reply);
+          if (alive && unknown) Reregister();
           done();
         });
       });
+}
+
+void NodeManager::Reregister() {
+  if (!reregister_ || reregistering_ || !Serving()) return;
+  reregistering_ = true;
+  COMET_LOG(WARNING) << "the GCS does not know this node (it restarted without its tables); "
+                        "registering again";
+  reregister_([this, mailbox = mailbox_](absl::Status status) {
+    if (status.ok()) {
+      COMET_LOG(INFO) << "registered with the GCS again";
+    } else {
+      COMET_LOG(ERROR) << "registering with the GCS again failed: " << status;
+    }
+    Post(mailbox, [this](bool alive) {
+      if (alive) reregistering_ = false;
+    });
+  });
 }
 
 void NodeManager::Post(const std::shared_ptr<Mailbox>& mailbox,

@@ -93,6 +93,12 @@ class NodeManager {
 
   // Makes the spawner, prestarts workers and starts reporting.
   void Start(const std::string& raylet_address);
+
+  // How to register this node with the GCS again, for when a report finds
+  // that the GCS does not know it (a GCS restarted on memory storage).
+  // `done` may be called on any thread. Set before Start().
+  using ReregisterFn = std::function<void(std::function<void(absl::Status)> done)>;
+  void SetReregister(ReregisterFn reregister) { reregister_ = std::move(reregister); }
   // Rejects queued leases and stops reports and timers; later RPCs get
   // UNAVAILABLE (leases: rejected).
   void BeginShutdown();
@@ -216,6 +222,10 @@ class NodeManager {
   SpawnerFactory spawner_factory_;
   std::shared_ptr<Mailbox> mailbox_;
   std::shared_ptr<std::atomic<bool>> report_failing_;
+  ReregisterFn reregister_;
+  bool reregistering_ = false;  // one attempt at a time
+  // The GCS said it does not know this node: register again.
+  void Reregister();
 
   LocalResourceManager resources_;
   PlacementGroupResourceManager bundles_{&resources_};

@@ -64,7 +64,7 @@ absl::Status Raylet::StartServing() {
   ASSIGN_OR_RETURN(objects_, ObjectManager::Create(std::move(objects)));
   object_service_ = std::make_unique<ObjectManagerGrpcService>(objects_.get());
 
-  gcs_ = GcsClient::Connect(options_.gcs_address, options_.auth);
+  gcs_ = GcsClient::Connect(options_.gcs_address, options_.auth, options_.gcs_reconnect_timeout);
   NodeManagerOptions manager;
   manager.node_id = options_.node_id;
   manager.host = options_.host;
@@ -168,6 +168,9 @@ absl::Status Raylet::StartServing() {
   }
   registered_ = true;
   io_.RunSync([this] {
+    node_manager_->SetReregister([this](std::function<void(absl::Status)> done) {
+      gcs_->RegisterNodeAsync(MakeNodeInfo(), options_.gcs_register_timeout, std::move(done));
+    });
     node_manager_->Start(address_);
     SampleHardware();
     hardware_timer_ = std::make_unique<PeriodicTimer>(

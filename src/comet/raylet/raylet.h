@@ -69,6 +69,9 @@ struct RayletOptions {
   ClusterViewOptions cluster;
   ObjectManagerOptions objects;  // node_id, socket and capacity are filled in.
   absl::Duration gcs_register_timeout = absl::Seconds(30);
+  // Worker-exit reports wait this long for a restarting GCS
+  // (gcs_rpc_server_reconnect_timeout_s).
+  absl::Duration gcs_reconnect_timeout = absl::Seconds(60);
   // How often the machine's CPU, memory, disk and network and the workers'
   // CPU and RSS are read (GetNodeStats, /metrics).
   absl::Duration hardware_sample_period = absl::Seconds(1);

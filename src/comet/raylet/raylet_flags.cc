@@ -300,6 +300,10 @@ absl::StatusOr<RayletOptions> BuildRayletOptions(const RayletFlags& flags,
   }
   options.memory_monitor_refresh = absl::Milliseconds(config.memory_monitor_refresh_ms());
   options.memory_usage_threshold = config.memory_usage_threshold();
+  if (config.gcs_rpc_server_reconnect_timeout_s() <= 0) {
+    return absl::InvalidArgumentError("gcs_rpc_server_reconnect_timeout_s must be positive");
+  }
+  options.gcs_reconnect_timeout = absl::Seconds(config.gcs_rpc_server_reconnect_timeout_s());
   options.worker_config = config.ToMap();
 
   double num_cpus = flags.num_cpus.value_or(

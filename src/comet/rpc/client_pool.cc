@@ -14,6 +14,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const Clu
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // A peer that vanishes without closing TCP (a host gone, a cable cut) is
+  // noticed within kKeepaliveTimeMs + kKeepaliveTimeoutMs, even on an idle
+  // channel; servers permit these pings (AddListeningPort).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return MakeAuthChannel(address, auth, std::move(args));
 }
 

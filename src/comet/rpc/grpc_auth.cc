@@ -174,6 +174,14 @@ absl::Status AddListeningPort(grpc::ServerBuilder* builder, const std::string& h
                             ? absl::StrCat("[", host, "]:", port)
                             : absl::StrCat(host, ":", port);
   builder->AddListeningPort(address, ServerCredentialsFor(auth, std::move(stats)), bound_port);
+  // Clients ping every kKeepaliveTimeMs (MakeChannel): allow it, and ping
+  // them back so a vanished client's calls (long polls) end too.
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                              kKeepaliveTimeMs / 2);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   return absl::OkStatus();
 }
 

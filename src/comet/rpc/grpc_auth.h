@@ -31,6 +31,12 @@
 
 namespace comet::rpc {
 
+// gRPC keepalive on every channel and server: a ping after this long
+// without traffic, and the connection is dropped when no answer comes
+// within the timeout.
+inline constexpr int kKeepaliveTimeMs = 5000;
+inline constexpr int kKeepaliveTimeoutMs = 5000;
+
 // Calls this process's servers refused for their token (any thread).
 struct AuthStats {
   std::atomic<int64_t> refused{0};

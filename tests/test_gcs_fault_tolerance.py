@@ -205,3 +205,24 @@ def test_a_gcs_that_stays_away_past_the_timeout_gives_a_clear_error(cluster):
     assert "gcs_rpc_server_reconnect_timeout_s" in message, message
     assert "has not answered" in message, message
     assert waited >= 2.5, waited  # it waited for the GCS before giving up
+
+
+@pytest.mark.timeout(120)
+def test_a_gcs_restarted_without_its_tables_gets_its_nodes_back(cluster):
+    cluster.start_head("--num-cpus=1", "--gcs-storage=memory")
+    cluster.add_node("--num-cpus=1")
+    supervisor, gcs = _gcs_pair(cluster)
+    gcs.kill()
+    _wait_for_new_gcs(supervisor, gcs.pid)
+    from comet import _raylet
+
+    def alive() -> int:
+        try:
+            return sum(n["Alive"] for n in _raylet.gcs_nodes(cluster.gcs_address))
+        except ConnectionError:
+            return 0
+
+    # Each raylet's next report finds itself unknown and registers again.
+    assert wait_for_condition(lambda: alive() == 2, timeout=30)
+    comet.init(address=cluster.gcs_address)
+    assert comet.get(double.remote(4), timeout=60) == 8

@@ -99,8 +99,7 @@ class GcsClient {
       group->add_bundles()->mutable_resources()->insert(resources.begin(),
                                                         resources.end());
     }
-    auto reply = InvokeBlocking<rpc::CreatePlacementGroupReply>(
-        "CreatePlacementGroup", [&](auto* context, auto* reply) {
+    auto reply = InvokeBlocking<rpc::CreatePlacementGroupReply>(gate_, "CreatePlacementGroup", [&](auto* context, auto* reply) {
           return groups_->CreatePlacementGroup(context, request, reply);
         });
     if (!reply.error().empty()) throw py::value_error(reply.error());
@@ -109,8 +108,7 @@ class GcsClient {
   bool Remove(const py::bytes& id) {
     rpc::RemovePlacementGroupRequest request;
     request.set_placement_group_id(id);
-    return InvokeBlocking<rpc::RemovePlacementGroupReply>(
-               "RemovePlacementGroup",
+    return InvokeBlocking<rpc::RemovePlacementGroupReply>(gate_, "RemovePlacementGroup",
                [&](auto* context, auto* reply) {
                  return groups_->RemovePlacementGroup(context, request, reply);
                })
@@ -120,8 +118,7 @@ class GcsClient {
   py::object Get(const py::bytes& id) {
     rpc::GetPlacementGroupRequest request;
     request.set_placement_group_id(id);
-    auto reply = InvokeBlocking<rpc::GetPlacementGroupReply>(
-        "GetPlacementGroup", [&](auto* context, auto* reply) {
+    auto reply = InvokeBlocking<rpc::GetPlacementGroupReply>(gate_, "GetPlacementGroup", [&](auto* context, auto* reply) {
           return groups_->GetPlacementGroup(context, request, reply);
         });
     if (!reply.found()) return py::none();
@@ -133,8 +130,7 @@ class GcsClient {
     rpc::GetNamedPlacementGroupRequest request;
     request.set_name(name);
     request.set_ray_namespace(ray_namespace);
-    auto reply = InvokeBlocking<rpc::GetNamedPlacementGroupReply>(
-        "GetNamedPlacementGroup", [&](auto* context, auto* reply) {
+    auto reply = InvokeBlocking<rpc::GetNamedPlacementGroupReply>(gate_, "GetNamedPlacementGroup", [&](auto* context, auto* reply) {
           return groups_->GetNamedPlacementGroup(context, request, reply);
         });
     if (!reply.found()) return py::none();
@@ -142,8 +138,7 @@ class GcsClient {
   }
 
   py::list GetAll() {
-    auto reply = InvokeBlocking<rpc::GetAllPlacementGroupReply>(
-        "GetAllPlacementGroup", [&](auto* context, auto* reply) {
+    auto reply = InvokeBlocking<rpc::GetAllPlacementGroupReply>(gate_, "GetAllPlacementGroup", [&](auto* context, auto* reply) {
           return groups_->GetAllPlacementGroup(
               context, rpc::GetAllPlacementGroupRequest(), reply);
         });
@@ -161,8 +156,7 @@ class GcsClient {
     request.set_placement_group_id(id);
     absl::Duration timeout = absl::Seconds(std::max(0.0, timeout_s));
     request.set_timeout_ms(absl::ToInt64Milliseconds(timeout));
-    auto reply = InvokeBlocking<rpc::WaitPlacementGroupUntilReadyReply>(
-        "WaitPlacementGroupUntilReady",
+    auto reply = InvokeBlocking<rpc::WaitPlacementGroupUntilReadyReply>(gate_, "WaitPlacementGroupUntilReady",
         [&](auto* context, auto* reply) {
           return groups_->WaitPlacementGroupUntilReady(context, request, reply);
         },
@@ -171,8 +165,7 @@ class GcsClient {
   }
 
   std::vector<py::bytes> AliveNodeIds() {
-    auto reply = InvokeBlocking<rpc::GetAllNodeInfoReply>(
-        "GetAllNodeInfo", [&](auto* context, auto* reply) {
+    auto reply = InvokeBlocking<rpc::GetAllNodeInfoReply>(gate_, "GetAllNodeInfo", [&](auto* context, auto* reply) {
           return nodes_->GetAllNodeInfo(context, rpc::GetAllNodeInfoRequest(),
                                         reply);
         });
@@ -187,6 +180,7 @@ class GcsClient {
  private:
   std::unique_ptr<rpc::PlacementGroupInfoGcsService::Stub> groups_;
   std::unique_ptr<rpc::NodeInfoGcsService::Stub> nodes_;
+  ReconnectGate gate_;  // calls wait out a GCS restart once it answered
 };
 
 }  // namespace

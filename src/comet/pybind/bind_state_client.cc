@@ -142,50 +142,47 @@ class StateClient {
       request.set_job_id(job_id);
     }
     request.set_limit(limit);
-    auto reply = InvokeBlocking<rpc::GetTaskEventsReply>(
-        "GetTaskEvents", [&](auto* c, auto* r) { return tasks_->GetTaskEvents(c, request, r); });
+    auto reply = InvokeBlocking<rpc::GetTaskEventsReply>(gate_, "GetTaskEvents", [&](auto* c, auto* r) { return tasks_->GetTaskEvents(c, request, r); });
     return reply;
   }
 
   py::list Nodes() {
-    auto reply = InvokeBlocking<rpc::GetAllNodeInfoReply>("GetAllNodeInfo", [&](auto* c, auto* r) {
+    auto reply = InvokeBlocking<rpc::GetAllNodeInfoReply>(gate_, "GetAllNodeInfo", [&](auto* c, auto* r) {
       return nodes_->GetAllNodeInfo(c, rpc::GetAllNodeInfoRequest(), r);
     });
     return RowsToList(reply.node_info_list());
   }
 
   py::dict AuthStats() {
-    auto reply = InvokeBlocking<rpc::GetAuthStatsReply>("GetAuthStats", [&](auto* c, auto* r) {
+    auto reply = InvokeBlocking<rpc::GetAuthStatsReply>(gate_, "GetAuthStats", [&](auto* c, auto* r) {
       return nodes_->GetAuthStats(c, rpc::GetAuthStatsRequest(), r);
     });
     return MessageToDict(reply);
   }
 
   py::list ResourceUsage() {
-    auto reply = InvokeBlocking<rpc::GetAllResourceUsageReply>(
-        "GetAllResourceUsage", [&](auto* c, auto* r) {
+    auto reply = InvokeBlocking<rpc::GetAllResourceUsageReply>(gate_, "GetAllResourceUsage", [&](auto* c, auto* r) {
           return resources_->GetAllResourceUsage(c, rpc::GetAllResourceUsageRequest(), r);
         });
     return RowsToList(reply.nodes());
   }
 
   py::list Jobs() {
-    auto reply = InvokeBlocking<rpc::GetAllJobInfoReply>("GetAllJobInfo", [&](auto* c, auto* r) {
+    auto reply = InvokeBlocking<rpc::GetAllJobInfoReply>(gate_, "GetAllJobInfo", [&](auto* c, auto* r) {
       return jobs_->GetAllJobInfo(c, rpc::GetAllJobInfoRequest(), r);
     });
     return RowsToList(reply.job_info_list());
   }
 
   py::list Actors() {
-    auto reply = InvokeBlocking<rpc::GetAllActorInfoReply>("GetAllActorInfo", [&](auto* c, auto* r) {
+    auto reply = InvokeBlocking<rpc::GetAllActorInfoReply>(gate_, "GetAllActorInfo", [&](auto* c, auto* r) {
       return actors_->GetAllActorInfo(c, rpc::GetAllActorInfoRequest(), r);
     });
     return RowsToList(reply.actors());
   }
 
   py::list PlacementGroups() {
-    auto reply = InvokeBlocking<rpc::GetAllPlacementGroupReply>(
-        "GetAllPlacementGroup", [&](auto* c, auto* r) {
+    auto reply = InvokeBlocking<rpc::GetAllPlacementGroupReply>(gate_, "GetAllPlacementGroup", [&](auto* c, auto* r) {
           return groups_->GetAllPlacementGroup(c, rpc::GetAllPlacementGroupRequest(), r);
         });
     return RowsToList(reply.placement_groups());
@@ -195,8 +192,7 @@ class StateClient {
     rpc::KVGetRequest request;
     request.set_ns(ns);
     request.set_key(key);
-    auto reply = InvokeBlocking<rpc::KVGetReply>(
-        "InternalKVGet", [&](auto* c, auto* r) { return kv_->InternalKVGet(c, request, r); });
+    auto reply = InvokeBlocking<rpc::KVGetReply>(gate_, "InternalKVGet", [&](auto* c, auto* r) { return kv_->InternalKVGet(c, request, r); });
     if (!reply.found()) return std::nullopt;
     return py::bytes(reply.value());
   }
@@ -207,8 +203,7 @@ class StateClient {
     request.set_key(key);
     request.set_value(value);
     request.set_overwrite(overwrite);
-    return InvokeBlocking<rpc::KVPutReply>(
-               "InternalKVPut", [&](auto* c, auto* r) { return kv_->InternalKVPut(c, request, r); })
+    return InvokeBlocking<rpc::KVPutReply>(gate_, "InternalKVPut", [&](auto* c, auto* r) { return kv_->InternalKVPut(c, request, r); })
         .added();
   }
 
@@ -217,8 +212,7 @@ class StateClient {
     request.set_ns(ns);
     request.set_key(key);
     request.set_by_prefix(by_prefix);
-    return InvokeBlocking<rpc::KVDelReply>(
-               "InternalKVDel", [&](auto* c, auto* r) { return kv_->InternalKVDel(c, request, r); })
+    return InvokeBlocking<rpc::KVDelReply>(gate_, "InternalKVDel", [&](auto* c, auto* r) { return kv_->InternalKVDel(c, request, r); })
         .deleted();
   }
 
@@ -226,8 +220,7 @@ class StateClient {
     rpc::KVKeysRequest request;
     request.set_ns(ns);
     request.set_prefix(prefix);
-    auto reply = InvokeBlocking<rpc::KVKeysReply>(
-        "InternalKVKeys", [&](auto* c, auto* r) { return kv_->InternalKVKeys(c, request, r); });
+    auto reply = InvokeBlocking<rpc::KVKeysReply>(gate_, "InternalKVKeys", [&](auto* c, auto* r) { return kv_->InternalKVKeys(c, request, r); });
     return std::vector<py::bytes>(reply.keys().begin(), reply.keys().end());
   }
 
@@ -239,6 +232,7 @@ class StateClient {
   std::unique_ptr<rpc::PlacementGroupInfoGcsService::Stub> groups_;
   std::unique_ptr<rpc::InternalKVGcsService::Stub> kv_;
   std::unique_ptr<rpc::TaskInfoGcsService::Stub> tasks_;
+  ReconnectGate gate_;  // calls wait out a GCS restart once it answered
 };
 
 // The core worker at `address`'s references (GetObjectRefs) as a dict.

@@ -57,7 +57,7 @@ class Counter:
 
 
 @pytest.mark.timeout(180)
-def test_kill_9_of_the_gcs_under_a_two_node_cluster_loses_nothing(cluster):
+def test_kill_9_of_the_gcs_under_a_two_node_cluster_loses_nothing(cluster, capfd):
     cluster.start_head("--num-cpus=2")
     cluster.add_node("--num-cpus=2")
     comet.init(address=cluster.gcs_address)
@@ -92,6 +92,7 @@ def test_kill_9_of_the_gcs_under_a_two_node_cluster_loses_nothing(cluster):
     # through the KV store), a new actor, the named actor found by name.
     @comet.remote
     def fresh() -> str:
+        print("printed after the restart")
         return "exported after the restart"
 
     assert comet.get(fresh.remote(), timeout=60) == "exported after the restart"
@@ -110,6 +111,15 @@ def test_kill_9_of_the_gcs_under_a_two_node_cluster_loses_nothing(cluster):
         scheduling_strategy=comet.util.scheduling_strategies.PlacementGroupSchedulingStrategy(
             placement_group=group)).remote(21)
     assert comet.get(in_group, timeout=60) == 42
+    # Workers' output still streams to the driver (its subscription resumed).
+    seen: list[str] = []
+
+    def printed() -> bool:
+        captured = capfd.readouterr()
+        seen.append(captured.out + captured.err)
+        return "printed after the restart" in "".join(seen)
+
+    assert wait_for_condition(printed, timeout=20), "".join(seen)[-2000:]
     comet.kill(found)
 
 

@@ -98,6 +98,7 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(rpc::TaskSpec spec) {
   create.set_actor_id(actor_id.Binary());
   rpc::CallAsync<rpc::CreateActorRequest, rpc::CreateActorReply>(
       [this](auto* c, auto* q, auto* r, auto done) {
+        c->set_wait_for_ready(true);  // through a GCS restart
         gcs_actors_->async()->CreateActor(c, q, r, std::move(done));
       },
       std::move(create), [this](const grpc::Status& status, rpc::CreateActorReply&& reply) {
@@ -135,6 +136,7 @@ void CoreWorker::ReleaseActor(const ActorID& actor_id) {
   request.set_reason(kActorOutOfScopeCause);
   rpc::CallAsync<rpc::KillActorViaGcsRequest, rpc::KillActorViaGcsReply>(
       [this](auto* c, auto* q, auto* r, auto done) {
+        c->set_wait_for_ready(true);  // through a GCS restart
         gcs_actors_->async()->KillActorViaGcs(c, q, r, std::move(done));
       },
       std::move(request), [actor_id](const grpc::Status& status, rpc::KillActorViaGcsReply&&) {

@@ -71,15 +71,17 @@ absl::Status CoreWorker::Start() {
   ASSIGN_OR_RETURN(plasma_, plasma::PlasmaClient::Connect(
                                 options_.plasma_socket,
                                 absl::StrCat(options_.is_driver ? "driver-" : "worker-", getpid())));
-  auto gcs_channel = rpc::MakeChannel(options_.gcs_address, options_.auth);
-  gcs_nodes_ = rpc::NodeInfoGcsService::NewStub(gcs_channel);
-  gcs_resources_ = rpc::NodeResourceInfoGcsService::NewStub(gcs_channel);
-  gcs_jobs_ = rpc::JobInfoGcsService::NewStub(gcs_channel);
-  gcs_kv_ = rpc::InternalKVGcsService::NewStub(gcs_channel);
-  gcs_actors_ = rpc::ActorInfoGcsService::NewStub(gcs_channel);
-  gcs_pubsub_ = rpc::InternalPubSubGcsService::NewStub(gcs_channel);
-  task_events_ = std::make_unique<TaskEventBuffer>(rpc::TaskInfoGcsService::NewStub(gcs_channel),
-                                                   absl::Seconds(1), 100000, auth_stats_);
+  gcs_client::GcsClientOptions gcs_options;
+  gcs_options.address = options_.gcs_address;
+  gcs_options.auth = options_.auth;
+  gcs_options.call_timeout = absl::Milliseconds(kGcsTimeoutMs);
+  gcs_options.reconnect_timeout = options_.gcs_reconnect_timeout;
+  // A driver pointed at no GCS says so at once; a worker's GCS has answered
+  // its raylet, so the worker waits out a restart from its first call.
+  gcs_options.fail_fast_until_answered = options_.is_driver;
+  gcs_ = std::make_unique<gcs_client::GcsRpcClient>(std::move(gcs_options));
+  task_events_ = std::make_unique<TaskEventBuffer>(gcs_.get(), absl::Seconds(1), 100000,
+                                                   auth_stats_);
 
   service_ = std::make_unique<CoreWorkerServiceImpl>(this);
   grpc::ServerBuilder builder;
@@ -114,11 +116,10 @@ absl::Status CoreWorker::Start() {
 }
 
 absl::Status CoreWorker::RegisterDriver() {
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
   rpc::GetNextJobIDReply next;
-  RETURN_IF_ERROR(FromGrpc(gcs_jobs_->GetNextJobID(&ctx, {}, &next),
-                           absl::StrCat("cannot reach the GCS at ", options_.gcs_address)));
+  RETURN_IF_ERROR(FromGrpc(
+      CallGcs([&](grpc::ClientContext* c) { return gcs_->jobs().GetNextJobID(c, {}, &next); }),
+      absl::StrCat("cannot reach the GCS at ", options_.gcs_address)));
   ASSIGN_OR_RETURN(job_id_, JobID::FromBinary(next.job_id()));
   rpc::AddJobRequest request;
   rpc::JobInfo* info = request.mutable_job_info();
@@ -129,7 +130,7 @@ absl::Status CoreWorker::RegisterDriver() {
   info->set_namespace_(options_.ray_namespace);
   *info->mutable_driver_address() = address_;
   rpc::AddJobReply reply;
-  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_jobs_->AddJob(c, request, &reply); }), "AddJob"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->jobs().AddJob(c, request, &reply); }), "AddJob"));
   RETURN_IF_ERROR(RegisterDriverWithRaylet());
   SetCurrentTask(TaskID::ForDriverTask(job_id_), job_id_);
   return absl::OkStatus();
@@ -180,7 +181,7 @@ void CoreWorker::Shutdown() {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
     rpc::MarkJobFinishedReply reply;
-    gcs_jobs_->MarkJobFinished(&ctx, request, &reply);
+    gcs_->jobs().MarkJobFinished(&ctx, request, &reply);
   }
   {
     absl::MutexLock lock(&mu_);
@@ -646,7 +647,7 @@ absl::StatusOr<std::optional<std::string>> CoreWorker::KvGet(const std::string& 
   request.set_ns(ns);
   request.set_key(key);
   rpc::KVGetReply reply;
-  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_kv_->InternalKVGet(c, request, &reply); }), "GCS KV get"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->kv().InternalKVGet(c, request, &reply); }), "GCS KV get"));
   if (!reply.found()) return std::optional<std::string>();
   return std::optional<std::string>(reply.value());
 }
@@ -659,19 +660,19 @@ absl::Status CoreWorker::KvPut(const std::string& ns, const std::string& key,
   request.set_value(value);
   request.set_overwrite(overwrite);
   rpc::KVPutReply reply;
-  return FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_kv_->InternalKVPut(c, request, &reply); }), "GCS KV put");
+  return FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->kv().InternalKVPut(c, request, &reply); }), "GCS KV put");
 }
 
 absl::StatusOr<std::vector<rpc::NodeInfo>> CoreWorker::GetAllNodeInfo() {
   rpc::GetAllNodeInfoReply reply;
-  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_nodes_->GetAllNodeInfo(c, {}, &reply); }), "GetAllNodeInfo"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->nodes().GetAllNodeInfo(c, {}, &reply); }), "GetAllNodeInfo"));
   return std::vector<rpc::NodeInfo>(reply.node_info_list().begin(), reply.node_info_list().end());
 }
 
 absl::StatusOr<std::vector<rpc::NodeResources>> CoreWorker::GetAllResourceUsage() {
   rpc::GetAllResourceUsageReply reply;
   RETURN_IF_ERROR(
-      FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_resources_->GetAllResourceUsage(c, {}, &reply); }), "GetAllResourceUsage"));
+      FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->resources().GetAllResourceUsage(c, {}, &reply); }), "GetAllResourceUsage"));
   return std::vector<rpc::NodeResources>(reply.nodes().begin(), reply.nodes().end());
 }
 

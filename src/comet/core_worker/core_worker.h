@@ -35,11 +35,11 @@
 #include "src/comet/core_worker/task_event_buffer.h"
 #include "src/comet/core_worker/task_manager.h"
 #include "src/comet/core_worker/task_receiver.h"
+#include "src/comet/gcs_client/gcs_rpc_client.h"
 #include "src/comet/object_manager/plasma/client.h"
 #include "src/comet/rpc/async_call.h"
 #include "src/comet/rpc/client_pool.h"
 #include "src/comet/core_worker/core_worker_gcs_calls.h"
-#include "src/comet/rpc/reconnecting_call.h"
 
 namespace comet::core {
 
@@ -228,14 +228,10 @@ class CoreWorker {
   // rpc::ExplainRefusal) or UNAVAILABLE, prefixed with `what`.
   absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) const;
   // A blocking call to the GCS, `call(grpc::ClientContext*)`, that waits out
-  // a GCS restart (rpc::CallWithReconnect); for calls safe to repeat.
+  // a GCS restart (gcs_client::GcsRpcClient); for calls safe to repeat.
   template <typename Call>
   grpc::Status CallGcs(Call&& call) const {
-    rpc::ReconnectOptions reconnect;
-    reconnect.call_timeout = absl::Milliseconds(kGcsTimeoutMs);
-    reconnect.reconnect_timeout = options_.gcs_reconnect_timeout;
-    reconnect.server = "the GCS at " + options_.gcs_address;
-    return rpc::CallWithReconnect(reconnect, call);
+    return gcs_->Call(std::forward<Call>(call), absl::Milliseconds(kGcsTimeoutMs));
   }
 
   CoreWorkerOptions options_;
@@ -253,12 +249,8 @@ class CoreWorker {
   TaskReceiver receiver_;
   // Callers' PushTaskStreams into this worker; closed by Shutdown().
   ServerStreams server_streams_;
-  std::unique_ptr<rpc::NodeInfoGcsService::Stub> gcs_nodes_;
-  std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> gcs_resources_;
-  std::unique_ptr<rpc::JobInfoGcsService::Stub> gcs_jobs_;
-  std::unique_ptr<rpc::InternalKVGcsService::Stub> gcs_kv_;
-  std::unique_ptr<rpc::ActorInfoGcsService::Stub> gcs_actors_;
-  std::unique_ptr<rpc::InternalPubSubGcsService::Stub> gcs_pubsub_;
+  // Every call to the GCS goes through it; made by Start().
+  std::unique_ptr<gcs_client::GcsRpcClient> gcs_;
   // Calls to this process's server refused for their token.
   std::shared_ptr<rpc::AuthStats> auth_stats_ = std::make_shared<rpc::AuthStats>();
   std::unique_ptr<TaskEventBuffer> task_events_;

@@ -37,7 +37,7 @@ void CoreWorker::PollActorUpdates() {
       poll_context_ = &ctx;
     }
     rpc::PollReply reply;
-    grpc::Status status = gcs_pubsub_->Poll(&ctx, request, &reply);
+    grpc::Status status = gcs_->pubsub().Poll(&ctx, request, &reply);
     {
       absl::MutexLock lock(&mu_);
       poll_context_ = nullptr;
@@ -88,7 +88,7 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(rpc::TaskSpec spec) {
   rpc::RegisterActorRequest request;
   *request.mutable_task_spec() = spec;
   rpc::RegisterActorReply reply;
-  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->RegisterActor(c, request, &reply); }), "RegisterActor"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->actors().RegisterActor(c, request, &reply); }), "RegisterActor"));
   if (!reply.error().empty()) return absl::AlreadyExistsError(reply.error());
   const rpc::ActorCreationSpec& creation = spec.actor_creation();
   actor_submitter_.AddActor(actor_id,
@@ -96,14 +96,14 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(rpc::TaskSpec spec) {
   EnsureActorSubscription();
   rpc::CreateActorRequest create;
   create.set_actor_id(actor_id.Binary());
-  rpc::CallAsync<rpc::CreateActorRequest, rpc::CreateActorReply>(
+  // Waits out a GCS restart, and is made again if the GCS dies mid-call.
+  gcs_->CallAsync<rpc::CreateActorRequest, rpc::CreateActorReply>(
       [this](auto* c, auto* q, auto* r, auto done) {
-        c->set_wait_for_ready(true);  // through a GCS restart
-        gcs_actors_->async()->CreateActor(c, q, r, std::move(done));
+        gcs_->actors().async()->CreateActor(c, q, r, std::move(done));
       },
       std::move(create), [this](const grpc::Status& status, rpc::CreateActorReply&& reply) {
         if (status.ok()) actor_submitter_.OnActorUpdate(reply.actor());
-      }, -1, &calls_);
+      }, absl::ZeroDuration(), &calls_);
   return actor_id;
 }
 
@@ -134,17 +134,16 @@ void CoreWorker::ReleaseActor(const ActorID& actor_id) {
   request.set_force_kill(false);
   request.set_no_restart(true);
   request.set_reason(kActorOutOfScopeCause);
-  rpc::CallAsync<rpc::KillActorViaGcsRequest, rpc::KillActorViaGcsReply>(
+  gcs_->CallAsync<rpc::KillActorViaGcsRequest, rpc::KillActorViaGcsReply>(
       [this](auto* c, auto* q, auto* r, auto done) {
-        c->set_wait_for_ready(true);  // through a GCS restart
-        gcs_actors_->async()->KillActorViaGcs(c, q, r, std::move(done));
+        gcs_->actors().async()->KillActorViaGcs(c, q, r, std::move(done));
       },
       std::move(request), [actor_id](const grpc::Status& status, rpc::KillActorViaGcsReply&&) {
         if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
           COMET_LOG(WARNING) << "cannot end out-of-scope actor " << actor_id << ": "
                              << status.error_message();
         }
-      }, kGcsTimeoutMs, &calls_);
+      }, absl::Milliseconds(kGcsTimeoutMs), &calls_);
 }
 
 std::vector<ObjectID> CoreWorker::SubmitActorTask(const ActorID& actor_id, rpc::TaskSpec spec,
@@ -170,7 +169,7 @@ absl::Status CoreWorker::KillActor(const ActorID& actor_id, bool force, bool no_
   request.set_force_kill(force);
   request.set_no_restart(no_restart);
   rpc::KillActorViaGcsReply reply;
-  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->KillActorViaGcs(c, request, &reply); }), "KillActor"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->actors().KillActorViaGcs(c, request, &reply); }), "KillActor"));
   if (!reply.found()) return absl::NotFoundError("no such actor: " + actor_id.Hex());
   if (no_restart) {
     // Calls made after kill() returns fail at once, without waiting for the
@@ -189,7 +188,7 @@ absl::StatusOr<std::optional<rpc::ActorTableData>> CoreWorker::GetActorInfo(
   rpc::GetActorInfoRequest request;
   request.set_actor_id(actor_id.Binary());
   rpc::GetActorInfoReply reply;
-  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->GetActorInfo(c, request, &reply); }), "GetActorInfo"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->actors().GetActorInfo(c, request, &reply); }), "GetActorInfo"));
   if (!reply.found()) return std::optional<rpc::ActorTableData>();
   return std::optional<rpc::ActorTableData>(reply.actor());
 }
@@ -201,7 +200,7 @@ absl::StatusOr<std::optional<rpc::ActorTableData>> CoreWorker::GetNamedActor(
   request.set_ray_namespace(ns);
   rpc::GetNamedActorInfoReply reply;
   RETURN_IF_ERROR(
-      FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->GetNamedActorInfo(c, request, &reply); }), "GetNamedActorInfo"));
+      FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->actors().GetNamedActorInfo(c, request, &reply); }), "GetNamedActorInfo"));
   if (!reply.found()) return std::optional<rpc::ActorTableData>();
   return std::optional<rpc::ActorTableData>(reply.actor());
 }
@@ -212,7 +211,7 @@ absl::StatusOr<std::vector<rpc::ActorTableData>> CoreWorker::ListNamedActors(
   request.set_ray_namespace(ns);
   request.set_all_namespaces(all_namespaces);
   rpc::ListNamedActorsReply reply;
-  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_actors_->ListNamedActors(c, request, &reply); }), "ListNamedActors"));
+  RETURN_IF_ERROR(FromGrpc(CallGcs([&](grpc::ClientContext* c) { return gcs_->actors().ListNamedActors(c, request, &reply); }), "ListNamedActors"));
   return std::vector<rpc::ActorTableData>(reply.actors().begin(), reply.actors().end());
 }
 

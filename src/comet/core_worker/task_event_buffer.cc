@@ -4,10 +4,10 @@
 
 namespace comet::core {
 
-TaskEventBuffer::TaskEventBuffer(std::unique_ptr<rpc::TaskInfoGcsService::Stub> gcs,
+TaskEventBuffer::TaskEventBuffer(gcs_client::GcsRpcClient* gcs,
                                  absl::Duration flush_period, size_t max_buffered,
                                  std::shared_ptr<const rpc::AuthStats> auth_stats)
-    : gcs_(std::move(gcs)),
+    : gcs_(gcs),
       flush_period_(flush_period),
       max_buffered_(max_buffered),
       auth_stats_(std::move(auth_stats)) {
@@ -63,12 +63,27 @@ void TaskEventBuffer::Flush(absl::Duration deadline) {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   rpc::AddTaskEventDataReply reply;
-  grpc::Status status = gcs_->AddTaskEventData(&ctx, request, &reply);
+  grpc::Status status = gcs_->tasks().AddTaskEventData(&ctx, request, &reply);
   std::lock_guard<std::mutex> lock(mu_);
   if (status.ok()) {
     refused_reported_ += request.num_unauthenticated();
-  } else {
-    dropped_ += request.events_size() + request.num_dropped();
+    return;
+  }
+  dropped_ += request.num_dropped();
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+      status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+    dropped_ += request.events_size();  // refused: sending again would not help
+    return;
+  }
+  // The GCS is away (restarting): the batch goes out with the next flush,
+  // ahead of what was recorded since, within the bound.
+  auto* batch = request.mutable_events();
+  for (int i = batch->size() - 1; i >= 0; --i) {
+    if (events_.size() >= max_buffered_) {
+      dropped_ += i + 1;
+      break;
+    }
+    events_.push_front(std::move(*batch->Mutable(i)));
   }
 }
 

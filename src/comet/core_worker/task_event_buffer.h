@@ -1,12 +1,15 @@
 // TaskEventBuffer: this process's task state changes (submitted, started,
 // finished, failed), batched and sent to the GCS every `flush_period` from a
 // thread of its own — the task path only appends under a mutex. When the GCS
-// is slow or gone, at most `max_buffered` events wait; older ones are dropped
+// is slow or gone (restarting), a batch that did not get through is kept for
+// the next flush; at most `max_buffered` events wait, older ones are dropped
 // and the count is reported with the next batch. Each batch also carries the
 // calls this process's server refused for their token since the last batch
 // the GCS accepted (the GCS exports the cluster's total).
 //
-// Ownership: owns its flush thread and the GCS stub it is given. Thread-safe;
+// Ownership: owns its flush thread; the GCS client must outlive it. Each
+// flush makes one attempt (a flush never blocks Stop for a GCS restart).
+// Thread-safe;
 // Stop() (also the destructor) sends what is left, with a short deadline.
 #pragma once
 
@@ -19,13 +22,14 @@
 
 #include "absl/time/time.h"
 #include "proto/gcs_service.grpc.pb.h"
+#include "src/comet/gcs_client/gcs_rpc_client.h"
 #include "src/comet/rpc/grpc_auth.h"
 
 namespace comet::core {
 
 class TaskEventBuffer {
  public:
-  TaskEventBuffer(std::unique_ptr<rpc::TaskInfoGcsService::Stub> gcs, absl::Duration flush_period,
+  TaskEventBuffer(gcs_client::GcsRpcClient* gcs, absl::Duration flush_period,
                   size_t max_buffered, std::shared_ptr<const rpc::AuthStats> auth_stats);
   ~TaskEventBuffer();
 
@@ -36,7 +40,7 @@ class TaskEventBuffer {
   void Run();
   void Flush(absl::Duration deadline);
 
-  std::unique_ptr<rpc::TaskInfoGcsService::Stub> gcs_;
+  gcs_client::GcsRpcClient* const gcs_;
   const absl::Duration flush_period_;
   const size_t max_buffered_;
   const std::shared_ptr<const rpc::AuthStats> auth_stats_;

@@ -892,15 +892,14 @@ void BindCoreWorker(py::module_& m) {
       [](const std::string& gcs_address, double timeout_s) {
         rpc::GetAllNodeInfoReply reply;
         grpc::Status status;
-        rpc::ClusterAuth auth = ProcessAuth();
+        std::unique_ptr<gcs_client::GcsRpcClient> gcs = BindingGcsClient(gcs_address);
         {
           py::gil_scoped_release release;
-          auto stub = rpc::NodeInfoGcsService::NewStub(rpc::MakeChannel(gcs_address, auth));
           grpc::ClientContext ctx;
           ctx.set_deadline(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
           ctx.set_wait_for_ready(true);
-          status = stub->GetAllNodeInfo(&ctx, {}, &reply);
+          status = gcs->nodes().GetAllNodeInfo(&ctx, {}, &reply);
         }
         if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
           ThrowRpcError(status, "GetAllNodeInfo", "the GCS at " + gcs_address);

@@ -75,11 +75,7 @@ py::dict GroupDict(const rpc::PlacementGroupTableData& group) {
 
 class GcsClient {
  public:
-  explicit GcsClient(const std::string& address) {
-    auto channel = rpc::MakeChannel(address, ProcessAuth());
-    groups_ = rpc::PlacementGroupInfoGcsService::NewStub(channel);
-    nodes_ = rpc::NodeInfoGcsService::NewStub(channel);
-  }
+  explicit GcsClient(const std::string& address) : gcs_(BindingGcsClient(address)) {}
 
   void Create(const py::bytes& id,
               const std::vector<std::map<std::string, double>>& bundles,
@@ -99,8 +95,8 @@ class GcsClient {
       group->add_bundles()->mutable_resources()->insert(resources.begin(),
                                                         resources.end());
     }
-    auto reply = InvokeBlocking<rpc::CreatePlacementGroupReply>(gate_, "CreatePlacementGroup", [&](auto* context, auto* reply) {
-          return groups_->CreatePlacementGroup(context, request, reply);
+    auto reply = InvokeBlocking<rpc::CreatePlacementGroupReply>(*gcs_, "CreatePlacementGroup", [&](auto* context, auto* reply) {
+          return gcs_->placement_groups().CreatePlacementGroup(context, request, reply);
         });
     if (!reply.error().empty()) throw py::value_error(reply.error());
   }
@@ -108,9 +104,9 @@ class GcsClient {
   bool Remove(const py::bytes& id) {
     rpc::RemovePlacementGroupRequest request;
     request.set_placement_group_id(id);
-    return InvokeBlocking<rpc::RemovePlacementGroupReply>(gate_, "RemovePlacementGroup",
+    return InvokeBlocking<rpc::RemovePlacementGroupReply>(*gcs_, "RemovePlacementGroup",
                [&](auto* context, auto* reply) {
-                 return groups_->RemovePlacementGroup(context, request, reply);
+                 return gcs_->placement_groups().RemovePlacementGroup(context, request, reply);
                })
         .found();
   }
@@ -118,8 +114,8 @@ class GcsClient {
   py::object Get(const py::bytes& id) {
     rpc::GetPlacementGroupRequest request;
     request.set_placement_group_id(id);
-    auto reply = InvokeBlocking<rpc::GetPlacementGroupReply>(gate_, "GetPlacementGroup", [&](auto* context, auto* reply) {
-          return groups_->GetPlacementGroup(context, request, reply);
+    auto reply = InvokeBlocking<rpc::GetPlacementGroupReply>(*gcs_, "GetPlacementGroup", [&](auto* context, auto* reply) {
+          return gcs_->placement_groups().GetPlacementGroup(context, request, reply);
         });
     if (!reply.found()) return py::none();
     return GroupDict(reply.placement_group());
@@ -130,16 +126,16 @@ class GcsClient {
     rpc::GetNamedPlacementGroupRequest request;
     request.set_name(name);
     request.set_ray_namespace(ray_namespace);
-    auto reply = InvokeBlocking<rpc::GetNamedPlacementGroupReply>(gate_, "GetNamedPlacementGroup", [&](auto* context, auto* reply) {
-          return groups_->GetNamedPlacementGroup(context, request, reply);
+    auto reply = InvokeBlocking<rpc::GetNamedPlacementGroupReply>(*gcs_, "GetNamedPlacementGroup", [&](auto* context, auto* reply) {
+          return gcs_->placement_groups().GetNamedPlacementGroup(context, request, reply);
         });
     if (!reply.found()) return py::none();
     return GroupDict(reply.placement_group());
   }
 
   py::list GetAll() {
-    auto reply = InvokeBlocking<rpc::GetAllPlacementGroupReply>(gate_, "GetAllPlacementGroup", [&](auto* context, auto* reply) {
-          return groups_->GetAllPlacementGroup(
+    auto reply = InvokeBlocking<rpc::GetAllPlacementGroupReply>(*gcs_, "GetAllPlacementGroup", [&](auto* context, auto* reply) {
+          return gcs_->placement_groups().GetAllPlacementGroup(
               context, rpc::GetAllPlacementGroupRequest(), reply);
         });
     py::list out;
@@ -156,17 +152,17 @@ class GcsClient {
     request.set_placement_group_id(id);
     absl::Duration timeout = absl::Seconds(std::max(0.0, timeout_s));
     request.set_timeout_ms(absl::ToInt64Milliseconds(timeout));
-    auto reply = InvokeBlocking<rpc::WaitPlacementGroupUntilReadyReply>(gate_, "WaitPlacementGroupUntilReady",
+    auto reply = InvokeBlocking<rpc::WaitPlacementGroupUntilReadyReply>(*gcs_, "WaitPlacementGroupUntilReady",
         [&](auto* context, auto* reply) {
-          return groups_->WaitPlacementGroupUntilReady(context, request, reply);
+          return gcs_->placement_groups().WaitPlacementGroupUntilReady(context, request, reply);
         },
         timeout + kBlockingCallTimeout);
     return {reply.ready(), reply.removed()};
   }
 
   std::vector<py::bytes> AliveNodeIds() {
-    auto reply = InvokeBlocking<rpc::GetAllNodeInfoReply>(gate_, "GetAllNodeInfo", [&](auto* context, auto* reply) {
-          return nodes_->GetAllNodeInfo(context, rpc::GetAllNodeInfoRequest(),
+    auto reply = InvokeBlocking<rpc::GetAllNodeInfoReply>(*gcs_, "GetAllNodeInfo", [&](auto* context, auto* reply) {
+          return gcs_->nodes().GetAllNodeInfo(context, rpc::GetAllNodeInfoRequest(),
                                         reply);
         });
     std::vector<py::bytes> out;
@@ -178,9 +174,7 @@ class GcsClient {
   }
 
  private:
-  std::unique_ptr<rpc::PlacementGroupInfoGcsService::Stub> groups_;
-  std::unique_ptr<rpc::NodeInfoGcsService::Stub> nodes_;
-  ReconnectGate gate_;  // calls wait out a GCS restart once it answered
+  std::unique_ptr<gcs_client::GcsRpcClient> gcs_;
 };
 
 }  // namespace

@@ -19,7 +19,6 @@
 #include "proto/gcs_service.grpc.pb.h"
 #include "src/comet/pybind/blocking_call.h"
 #include "src/comet/pybind/process_auth.h"
-#include "src/comet/rpc/client_pool.h"
 
 namespace py = pybind11;
 
@@ -36,13 +35,11 @@ py::str Decode(const std::string& text) {
 class LogSubscriber {
  public:
   LogSubscriber(const std::string& gcs_address, const py::bytes& job_id)
-      : job_id_(job_id) {
-    auto channel = rpc::MakeChannel(gcs_address, ProcessAuth());
-    stub_ = rpc::InternalPubSubGcsService::NewStub(channel);
+      : job_id_(job_id), gcs_(BindingGcsClient(gcs_address)) {
     rpc::PollRequest request = Request(/*after=*/-1, /*timeout_ms=*/0);
     auto reply = InvokeBlocking<rpc::PollReply>(
-        "Poll", [&](auto* context, auto* reply) {
-          return stub_->Poll(context, request, reply);
+        *gcs_, "Poll", [&](auto* context, auto* reply) {
+          return gcs_->pubsub().Poll(context, request, reply);
         });
     after_ = reply.latest_sequence();
   }
@@ -65,7 +62,7 @@ class LogSubscriber {
         if (cancelled_ || std::exchange(interrupted_, false)) return py::none();
         context_ = &context;
       }
-      status = stub_->Poll(&context, request, &reply);
+      status = gcs_->pubsub().Poll(&context, request, &reply);
       absl::MutexLock lock(&mu_);
       context_ = nullptr;
       // An interrupted poll's reply is dropped; the next poll asks again.
@@ -111,7 +108,7 @@ class LogSubscriber {
   }
 
   const std::string job_id_;
-  std::unique_ptr<rpc::InternalPubSubGcsService::Stub> stub_;
+  std::unique_ptr<gcs_client::GcsRpcClient> gcs_;
   int64_t after_ = 0;  // only the polling thread touches it
   absl::Mutex mu_;
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -106,16 +106,7 @@ py::list RowsToList(const Rows& rows) {
 
 class StateClient {
  public:
-  explicit StateClient(const std::string& gcs_address) {
-    auto channel = rpc::MakeChannel(gcs_address, ProcessAuth());
-    nodes_ = rpc::NodeInfoGcsService::NewStub(channel);
-    resources_ = rpc::NodeResourceInfoGcsService::NewStub(channel);
-    jobs_ = rpc::JobInfoGcsService::NewStub(channel);
-    actors_ = rpc::ActorInfoGcsService::NewStub(channel);
-    groups_ = rpc::PlacementGroupInfoGcsService::NewStub(channel);
-    kv_ = rpc::InternalKVGcsService::NewStub(channel);
-    tasks_ = rpc::TaskInfoGcsService::NewStub(channel);
-  }
+  explicit StateClient(const std::string& gcs_address) : gcs_(BindingGcsClient(gcs_address)) {}
 
   py::list Tasks(const std::string& job_id_hex, int64_t limit) {
     return RowsToList(GetTasks(job_id_hex, limit).tasks());
@@ -142,48 +133,48 @@ class StateClient {
       request.set_job_id(job_id);
     }
     request.set_limit(limit);
-    auto reply = InvokeBlocking<rpc::GetTaskEventsReply>(gate_, "GetTaskEvents", [&](auto* c, auto* r) { return tasks_->GetTaskEvents(c, request, r); });
+    auto reply = InvokeBlocking<rpc::GetTaskEventsReply>(*gcs_, "GetTaskEvents", [&](auto* c, auto* r) { return gcs_->tasks().GetTaskEvents(c, request, r); });
     return reply;
   }
 
   py::list Nodes() {
-    auto reply = InvokeBlocking<rpc::GetAllNodeInfoReply>(gate_, "GetAllNodeInfo", [&](auto* c, auto* r) {
-      return nodes_->GetAllNodeInfo(c, rpc::GetAllNodeInfoRequest(), r);
+    auto reply = InvokeBlocking<rpc::GetAllNodeInfoReply>(*gcs_, "GetAllNodeInfo", [&](auto* c, auto* r) {
+      return gcs_->nodes().GetAllNodeInfo(c, rpc::GetAllNodeInfoRequest(), r);
     });
     return RowsToList(reply.node_info_list());
   }
 
   py::dict AuthStats() {
-    auto reply = InvokeBlocking<rpc::GetAuthStatsReply>(gate_, "GetAuthStats", [&](auto* c, auto* r) {
-      return nodes_->GetAuthStats(c, rpc::GetAuthStatsRequest(), r);
+    auto reply = InvokeBlocking<rpc::GetAuthStatsReply>(*gcs_, "GetAuthStats", [&](auto* c, auto* r) {
+      return gcs_->nodes().GetAuthStats(c, rpc::GetAuthStatsRequest(), r);
     });
     return MessageToDict(reply);
   }
 
   py::list ResourceUsage() {
-    auto reply = InvokeBlocking<rpc::GetAllResourceUsageReply>(gate_, "GetAllResourceUsage", [&](auto* c, auto* r) {
-          return resources_->GetAllResourceUsage(c, rpc::GetAllResourceUsageRequest(), r);
+    auto reply = InvokeBlocking<rpc::GetAllResourceUsageReply>(*gcs_, "GetAllResourceUsage", [&](auto* c, auto* r) {
+          return gcs_->resources().GetAllResourceUsage(c, rpc::GetAllResourceUsageRequest(), r);
         });
     return RowsToList(reply.nodes());
   }
 
   py::list Jobs() {
-    auto reply = InvokeBlocking<rpc::GetAllJobInfoReply>(gate_, "GetAllJobInfo", [&](auto* c, auto* r) {
-      return jobs_->GetAllJobInfo(c, rpc::GetAllJobInfoRequest(), r);
+    auto reply = InvokeBlocking<rpc::GetAllJobInfoReply>(*gcs_, "GetAllJobInfo", [&](auto* c, auto* r) {
+      return gcs_->jobs().GetAllJobInfo(c, rpc::GetAllJobInfoRequest(), r);
     });
     return RowsToList(reply.job_info_list());
   }
 
   py::list Actors() {
-    auto reply = InvokeBlocking<rpc::GetAllActorInfoReply>(gate_, "GetAllActorInfo", [&](auto* c, auto* r) {
-      return actors_->GetAllActorInfo(c, rpc::GetAllActorInfoRequest(), r);
+    auto reply = InvokeBlocking<rpc::GetAllActorInfoReply>(*gcs_, "GetAllActorInfo", [&](auto* c, auto* r) {
+      return gcs_->actors().GetAllActorInfo(c, rpc::GetAllActorInfoRequest(), r);
     });
     return RowsToList(reply.actors());
   }
 
   py::list PlacementGroups() {
-    auto reply = InvokeBlocking<rpc::GetAllPlacementGroupReply>(gate_, "GetAllPlacementGroup", [&](auto* c, auto* r) {
-          return groups_->GetAllPlacementGroup(c, rpc::GetAllPlacementGroupRequest(), r);
+    auto reply = InvokeBlocking<rpc::GetAllPlacementGroupReply>(*gcs_, "GetAllPlacementGroup", [&](auto* c, auto* r) {
+          return gcs_->placement_groups().GetAllPlacementGroup(c, rpc::GetAllPlacementGroupRequest(), r);
         });
     return RowsToList(reply.placement_groups());
   }
@@ -192,7 +183,7 @@ class StateClient {
     rpc::KVGetRequest request;
     request.set_ns(ns);
     request.set_key(key);
-    auto reply = InvokeBlocking<rpc::KVGetReply>(gate_, "InternalKVGet", [&](auto* c, auto* r) { return kv_->InternalKVGet(c, request, r); });
+    auto reply = InvokeBlocking<rpc::KVGetReply>(*gcs_, "InternalKVGet", [&](auto* c, auto* r) { return gcs_->kv().InternalKVGet(c, request, r); });
     if (!reply.found()) return std::nullopt;
     return py::bytes(reply.value());
   }
@@ -203,7 +194,7 @@ class StateClient {
     request.set_key(key);
     request.set_value(value);
     request.set_overwrite(overwrite);
-    return InvokeBlocking<rpc::KVPutReply>(gate_, "InternalKVPut", [&](auto* c, auto* r) { return kv_->InternalKVPut(c, request, r); })
+    return InvokeBlocking<rpc::KVPutReply>(*gcs_, "InternalKVPut", [&](auto* c, auto* r) { return gcs_->kv().InternalKVPut(c, request, r); })
         .added();
   }
 
@@ -212,7 +203,7 @@ class StateClient {
     request.set_ns(ns);
     request.set_key(key);
     request.set_by_prefix(by_prefix);
-    return InvokeBlocking<rpc::KVDelReply>(gate_, "InternalKVDel", [&](auto* c, auto* r) { return kv_->InternalKVDel(c, request, r); })
+    return InvokeBlocking<rpc::KVDelReply>(*gcs_, "InternalKVDel", [&](auto* c, auto* r) { return gcs_->kv().InternalKVDel(c, request, r); })
         .deleted();
   }
 
@@ -220,19 +211,12 @@ class StateClient {
     rpc::KVKeysRequest request;
     request.set_ns(ns);
     request.set_prefix(prefix);
-    auto reply = InvokeBlocking<rpc::KVKeysReply>(gate_, "InternalKVKeys", [&](auto* c, auto* r) { return kv_->InternalKVKeys(c, request, r); });
+    auto reply = InvokeBlocking<rpc::KVKeysReply>(*gcs_, "InternalKVKeys", [&](auto* c, auto* r) { return gcs_->kv().InternalKVKeys(c, request, r); });
     return std::vector<py::bytes>(reply.keys().begin(), reply.keys().end());
   }
 
  private:
-  std::unique_ptr<rpc::NodeInfoGcsService::Stub> nodes_;
-  std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> resources_;
-  std::unique_ptr<rpc::JobInfoGcsService::Stub> jobs_;
-  std::unique_ptr<rpc::ActorInfoGcsService::Stub> actors_;
-  std::unique_ptr<rpc::PlacementGroupInfoGcsService::Stub> groups_;
-  std::unique_ptr<rpc::InternalKVGcsService::Stub> kv_;
-  std::unique_ptr<rpc::TaskInfoGcsService::Stub> tasks_;
-  ReconnectGate gate_;  // calls wait out a GCS restart once it answered
+  std::unique_ptr<gcs_client::GcsRpcClient> gcs_;
 };
 
 // The core worker at `address`'s references (GetObjectRefs) as a dict.

@@ -2,8 +2,8 @@
 // with a deadline; a failed call raises the Python exception that
 // status_to_python.h's table gives. Used from the calling Python thread only.
 //
-// A client of the GCS passes its ReconnectGate: once the GCS has answered it,
-// its calls wait out a GCS restart (rpc::CallWithReconnect, up to
+// A client of the GCS passes its gcs_client::GcsRpcClient (BindingGcsClient):
+// once the GCS has answered it, its calls wait out a GCS restart (up to
 // gcs_rpc_server_reconnect_timeout_s) instead of failing at once; before
 // that they fail fast, so that a CLI pointed at nothing says so at once.
 #pragma once
@@ -18,9 +18,10 @@
 #include "absl/time/time.h"
 #include "src/comet/common/config.h"
 #include "src/comet/pybind/status_to_python.h"
-#include "src/comet/rpc/reconnecting_call.h"
+#include "src/comet/gcs_client/gcs_rpc_client.h"
+#include "src/comet/pybind/process_auth.h"
 
-#include <atomic>
+#include <memory>
 
 namespace comet::pybind {
 
@@ -43,46 +44,35 @@ Reply InvokeBlocking(absl::string_view what, Call call,
   return reply;
 }
 
-// Whether a client's server has answered yet, and how long to wait for it to
-// come back afterwards. Thread-safe.
-class ReconnectGate {
- public:
-  ReconnectGate() {
-    absl::StatusOr<Config> config = Config::FromEnvironment();
-    if (config.ok()) timeout_ = absl::Seconds(config->gcs_rpc_server_reconnect_timeout_s());
+// A client of the GCS for a binding: the process's credentials, the
+// reconnect timeout from the config table (gcs_rpc_server_reconnect_timeout_s),
+// and fail-fast until the GCS has answered, so that a CLI pointed at nothing
+// says so at once while one whose GCS restarts waits for it.
+inline std::unique_ptr<gcs_client::GcsRpcClient> BindingGcsClient(const std::string& address) {
+  gcs_client::GcsClientOptions options;
+  options.address = address;
+  options.auth = ProcessAuth();
+  options.call_timeout = kBlockingCallTimeout;
+  absl::StatusOr<Config> config = Config::FromEnvironment();
+  if (config.ok()) {
+    options.reconnect_timeout = absl::Seconds(config->gcs_rpc_server_reconnect_timeout_s());
   }
-  bool answered() const { return answered_.load(std::memory_order_relaxed); }
-  void MarkAnswered() { answered_.store(true, std::memory_order_relaxed); }
-  absl::Duration timeout() const { return timeout_; }
+  options.fail_fast_until_answered = true;
+  return std::make_unique<gcs_client::GcsRpcClient>(std::move(options));
+}
 
- private:
-  std::atomic<bool> answered_{false};
-  absl::Duration timeout_ = absl::Seconds(60);
-};
-
-// InvokeBlocking, waiting out a restart of a server that has answered before.
+// InvokeBlocking through the GCS client's reconnect rule.
 template <typename Reply, typename Call>
-Reply InvokeBlocking(ReconnectGate& gate, absl::string_view what, Call call,
-                     absl::Duration timeout = kBlockingCallTimeout,
-                     absl::string_view peer = "the GCS") {
-  if (!gate.answered()) {
-    Reply reply = InvokeBlocking<Reply>(what, call, timeout, peer);
-    gate.MarkAnswered();
-    return reply;
-  }
+Reply InvokeBlocking(gcs_client::GcsRpcClient& gcs, absl::string_view what, Call call,
+                     absl::Duration timeout = kBlockingCallTimeout) {
   Reply reply;
   grpc::Status status;
   {
     pybind11::gil_scoped_release release;
-    rpc::ReconnectOptions options;
-    options.call_timeout = timeout;
-    options.reconnect_timeout = gate.timeout();
-    options.server = std::string(peer);
-    status = rpc::CallWithReconnect(options, [&](grpc::ClientContext* context) {
-      return call(context, &reply);
-    });
+    status = gcs.Call([&](grpc::ClientContext* context) { return call(context, &reply); },
+                      timeout);
   }
-  if (!status.ok()) ThrowRpcError(status, what, peer);
+  if (!status.ok()) ThrowRpcError(status, what, gcs.server_name());
   return reply;
 }
 

@@ -1,15 +1,9 @@
 #include "src/comet/raylet/gcs_client.h"
 
 #include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
-#include <algorithm>
-#include <chrono>
 
 #include "src/comet/raylet/grpc_status.h"
 #include "src/comet/rpc/async_call.h"
-#include "src/comet/rpc/client_pool.h"
 #include "src/comet/rpc/grpc_auth.h"
 
 namespace comet::raylet {
@@ -19,23 +13,21 @@ void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
+gcs_client::GcsClientOptions ClientOptions(const std::string& address,
+                                           const rpc::ClusterAuth& auth,
+                                           absl::Duration reconnect_timeout) {
+  gcs_client::GcsClientOptions options;
+  options.address = address;
+  options.auth = auth;
+  options.reconnect_timeout = reconnect_timeout;
+  return options;
+}
+
 }  // namespace
 
-GcsClient::GcsClient(std::shared_ptr<grpc::Channel> channel, rpc::ClusterAuth auth,
+GcsClient::GcsClient(const std::string& address, const rpc::ClusterAuth& auth,
                      absl::Duration reconnect_timeout)
-    : channel_(std::move(channel)),
-      auth_(std::move(auth)),
-      reconnect_timeout_(reconnect_timeout),
-      node_stub_(rpc::NodeInfoGcsService::NewStub(channel_)),
-      resource_stub_(rpc::NodeResourceInfoGcsService::NewStub(channel_)),
-      worker_stub_(rpc::WorkerInfoGcsService::NewStub(channel_)),
-      pubsub_stub_(rpc::InternalPubSubGcsService::NewStub(channel_)) {}
-
-std::unique_ptr<GcsClient> GcsClient::Connect(const std::string& address,
-                                              const rpc::ClusterAuth& auth,
-                                              absl::Duration reconnect_timeout) {
-  return std::make_unique<GcsClient>(rpc::MakeChannel(address, auth), auth, reconnect_timeout);
-}
+    : gcs_(ClientOptions(address, auth, reconnect_timeout)) {}
 
 absl::Status GcsClient::RegisterNode(const rpc::NodeInfo& info,
                                      absl::Duration timeout) {
@@ -45,25 +37,24 @@ absl::Status GcsClient::RegisterNode(const rpc::NodeInfo& info,
   rpc::RegisterNodeRequest request;
   *request.mutable_node_info() = info;
   rpc::RegisterNodeReply reply;
-  return rpc::ExplainRefusal(node_stub_->RegisterNode(&context, request, &reply), auth_);
+  return rpc::ExplainRefusal(gcs_.nodes().RegisterNode(&context, request, &reply),
+                             gcs_.options().auth);
 }
 
 void GcsClient::RegisterNodeAsync(const rpc::NodeInfo& info, absl::Duration timeout,
                                   std::function<void(absl::Status)> done) {
   rpc::RegisterNodeRequest request;
   *request.mutable_node_info() = info;
-  auto* stub = node_stub_.get();
-  rpc::CallAsync<rpc::RegisterNodeRequest, rpc::RegisterNodeReply>(
-      [stub](auto* context, auto* req, auto* reply, auto cb) {
-        context->set_wait_for_ready(true);
-        stub->async()->RegisterNode(context, req, reply, std::move(cb));
+  gcs_.CallAsync<rpc::RegisterNodeRequest, rpc::RegisterNodeReply>(
+      [this](auto* context, auto* req, auto* reply, auto cb) {
+        gcs_.nodes().async()->RegisterNode(context, req, reply, std::move(cb));
       },
       std::move(request),
-      [done = std::move(done), auth = auth_](const grpc::Status& status,
-                                             rpc::RegisterNodeReply&&) {
+      [done = std::move(done), auth = gcs_.options().auth](const grpc::Status& status,
+                                                           rpc::RegisterNodeReply&&) {
         done(rpc::ExplainRefusal(status, auth));
       },
-      absl::ToInt64Milliseconds(timeout));
+      timeout);
 }
 
 absl::Status GcsClient::UnregisterNode(const NodeID& node_id,
@@ -75,16 +66,15 @@ absl::Status GcsClient::UnregisterNode(const NodeID& node_id,
   request.set_node_id(node_id.Binary());
   request.set_reason(reason);
   rpc::UnregisterNodeReply reply;
-  return ToAbslStatus(node_stub_->UnregisterNode(&context, request, &reply));
+  return ToAbslStatus(gcs_.nodes().UnregisterNode(&context, request, &reply));
 }
 
 void GcsClient::ReportResourceUsage(
     const rpc::ReportResourceUsageRequest& request, absl::Duration timeout,
     std::function<void(absl::Status, rpc::ReportResourceUsageReply)> done) {
-  auto* stub = resource_stub_.get();
   rpc::CallAsync<rpc::ReportResourceUsageRequest, rpc::ReportResourceUsageReply>(
-      [stub](auto* context, auto* req, auto* reply, auto cb) {
-        stub->async()->ReportResourceUsage(context, req, reply, std::move(cb));
+      [this](auto* context, auto* req, auto* reply, auto cb) {
+        gcs_.resources().async()->ReportResourceUsage(context, req, reply, std::move(cb));
       },
       request,
       [done = std::move(done)](const grpc::Status& status, rpc::ReportResourceUsageReply&& reply) {
@@ -96,27 +86,24 @@ void GcsClient::ReportResourceUsage(
 void GcsClient::ReportWorkerFailure(
     const rpc::ReportWorkerFailureRequest& request, absl::Duration timeout,
     std::function<void(absl::Status)> done) {
-  auto* stub = worker_stub_.get();
-  rpc::CallAsync<rpc::ReportWorkerFailureRequest, rpc::ReportWorkerFailureReply>(
-      [stub](auto* context, auto* req, auto* reply, auto cb) {
-        context->set_wait_for_ready(true);
-        stub->async()->ReportWorkerFailure(context, req, reply, std::move(cb));
+  gcs_.CallAsync<rpc::ReportWorkerFailureRequest, rpc::ReportWorkerFailureReply>(
+      [this](auto* context, auto* req, auto* reply, auto cb) {
+        gcs_.workers().async()->ReportWorkerFailure(context, req, reply, std::move(cb));
       },
       request,
       [done = std::move(done)](const grpc::Status& status, rpc::ReportWorkerFailureReply&&) {
         done(ToAbslStatus(status));
       },
-      absl::ToInt64Milliseconds(std::max(timeout, reconnect_timeout_)));
+      timeout);
 }
 
 void GcsClient::Publish(rpc::PubMessage message, absl::Duration timeout,
                         std::function<void(absl::Status)> done) {
   rpc::PublishRequest request;
   *request.mutable_message() = std::move(message);
-  auto* stub = pubsub_stub_.get();
   rpc::CallAsync<rpc::PublishRequest, rpc::PublishReply>(
-      [stub](auto* context, auto* req, auto* reply, auto cb) {
-        stub->async()->Publish(context, req, reply, std::move(cb));
+      [this](auto* context, auto* req, auto* reply, auto cb) {
+        gcs_.pubsub().async()->Publish(context, req, reply, std::move(cb));
       },
       std::move(request),
       [done = std::move(done)](const grpc::Status& status, rpc::PublishReply&&) {

@@ -1,13 +1,13 @@
 // GcsClient: the raylet's calls to the GCS — register and unregister the
-// node, report resources and worker exits, publish workers' output. A thin wrapper over the
-// generated stubs.
+// node, report resources and worker exits, publish workers' output — typed
+// over the one GCS client library (gcs_client::GcsRpcClient), whose reconnect
+// rule the calls that must not be lost use (registration, worker exits).
+// Periodic reports (resources, log batches) make one attempt each: the next
+// report replaces a lost one.
 //
-// Ownership: owns the stubs and shares the channel. Thread-safe: every
-// method may be called from any thread; async completions run on gRPC's
-// threads.
+// Ownership: owns its GcsRpcClient. Thread-safe: every method may be called
+// from any thread; async completions run on gRPC's threads.
 #pragma once
-
-#include <grpcpp/channel.h>
 
 #include <functional>
 #include <memory>
@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "proto/gcs_service.grpc.pb.h"
 #include "src/comet/common/id.h"
+#include "src/comet/gcs_client/gcs_rpc_client.h"
 #include "src/comet/rpc/cluster_auth.h"
 
 namespace comet::raylet {
@@ -24,13 +25,9 @@ namespace comet::raylet {
 class GcsClient {
  public:
   // Reports that must not be lost (worker exits) wait up to
-  // `reconnect_timeout` for a restarting GCS to come back.
-  GcsClient(std::shared_ptr<grpc::Channel> channel, rpc::ClusterAuth auth,
+  // `reconnect_timeout` for a restarting GCS at HOST:PORT to come back.
+  GcsClient(const std::string& address, const rpc::ClusterAuth& auth,
             absl::Duration reconnect_timeout = absl::Seconds(60));
-  // A channel to HOST:PORT with the cluster's credentials.
-  static std::unique_ptr<GcsClient> Connect(const std::string& address,
-                                            const rpc::ClusterAuth& auth,
-                                            absl::Duration reconnect_timeout);
 
   // Blocks until the GCS accepts the node, waiting up to `timeout` for the
   // GCS to come up.
@@ -52,9 +49,9 @@ class GcsClient {
       const rpc::ReportResourceUsageRequest& request, absl::Duration timeout,
       std::function<void(absl::Status, rpc::ReportResourceUsageReply)> done);
 
-  // Reports a worker process that exited; while the GCS is away the report
-  // waits for it (up to the reconnect timeout, whichever of it and
-  // `timeout` is longer). `done` runs on a gRPC thread.
+  // Reports a worker process that exited; while the GCS is away, or when it
+  // dies mid-call, the report waits for it (up to the reconnect timeout).
+  // `timeout` bounds one attempt. `done` runs on a gRPC thread.
   void ReportWorkerFailure(const rpc::ReportWorkerFailureRequest& request,
                            absl::Duration timeout,
                            std::function<void(absl::Status)> done);
@@ -65,13 +62,7 @@ class GcsClient {
                std::function<void(absl::Status)> done);
 
  private:
-  std::shared_ptr<grpc::Channel> channel_;
-  const rpc::ClusterAuth auth_;  // for explaining a refused token
-  const absl::Duration reconnect_timeout_;
-  std::unique_ptr<rpc::NodeInfoGcsService::Stub> node_stub_;
-  std::unique_ptr<rpc::NodeResourceInfoGcsService::Stub> resource_stub_;
-  std::unique_ptr<rpc::WorkerInfoGcsService::Stub> worker_stub_;
-  std::unique_ptr<rpc::InternalPubSubGcsService::Stub> pubsub_stub_;
+  gcs_client::GcsRpcClient gcs_;
 };
 
 }  // namespace comet::raylet

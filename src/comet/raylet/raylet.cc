@@ -64,7 +64,8 @@ absl::Status Raylet::StartServing() {
   ASSIGN_OR_RETURN(objects_, ObjectManager::Create(std::move(objects)));
   object_service_ = std::make_unique<ObjectManagerGrpcService>(objects_.get());
 
-  gcs_ = GcsClient::Connect(options_.gcs_address, options_.auth, options_.gcs_reconnect_timeout);
+  gcs_ = std::make_unique<GcsClient>(options_.gcs_address, options_.auth,
+                                     options_.gcs_reconnect_timeout);
   NodeManagerOptions manager;
   manager.node_id = options_.node_id;
   manager.host = options_.host;

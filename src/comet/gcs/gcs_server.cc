@@ -81,8 +81,8 @@ absl::Status GcsServer::InitializeOnGcsThread() {
   jobs_ = std::make_unique<GcsJobManager>(store_.get(), pubsub_.get());
   kv_ = std::make_unique<GcsKvManager>(store_.get());
   resources_ = std::make_unique<GcsResourceManager>();
-  tasks_ = std::make_unique<GcsTaskManager>();
-  workers_ = std::make_unique<GcsWorkerManager>();
+  tasks_ = std::make_unique<GcsTaskManager>(GcsTaskManager().max_rows(), store_.get());
+  workers_ = std::make_unique<GcsWorkerManager>(GcsWorkerManagerOptions(), store_.get());
   prober_ = std::make_unique<GrpcNodeProber>(io, options_.auth);
   health_ = std::make_unique<GcsHealthCheckManager>(
       io, prober_.get(), options_.health_check,
@@ -114,6 +114,13 @@ absl::Status GcsServer::InitializeOnGcsThread() {
   RETURN_IF_ERROR(placement_groups_->Initialize());
   placement_group_retry_->Start();
   RETURN_IF_ERROR(actors_->Initialize());
+  RETURN_IF_ERROR(workers_->Initialize());
+  RETURN_IF_ERROR(tasks_->Initialize());
+  task_flush_ = std::make_unique<PeriodicTimer>(io, options_.task_flush_period, [this] {
+    absl::Status flushed = tasks_->Flush();
+    if (!flushed.ok()) COMET_LOG(WARNING) << "cannot store task rows: " << flushed;
+  });
+  task_flush_->Start();
   if (!options_.session_dir.empty()) {
     RETURN_IF_ERROR(kv_->Put(kSessionNamespace, kSessionDirKey,
                              options_.session_dir, /*overwrite=*/true)
@@ -213,6 +220,11 @@ void GcsServer::Stop() {
       if (pubsub_) pubsub_->Shutdown();
       if (health_) health_->Stop();
       if (placement_group_retry_) placement_group_retry_->Cancel();
+      if (task_flush_) task_flush_->Cancel();
+      if (tasks_) {
+        absl::Status flushed = tasks_->Flush();
+        if (!flushed.ok()) COMET_LOG(WARNING) << "cannot store task rows: " << flushed;
+      }
       if (placement_groups_) placement_groups_->Shutdown();
       if (actors_) actors_->Shutdown();
     });
@@ -244,6 +256,7 @@ void GcsServer::Destroy() {
   worker_clients_.reset();
   raylet_clients_.reset();
   placement_group_retry_.reset();
+  task_flush_.reset();
   placement_groups_.reset();
   bundle_reserver_.reset();
   health_.reset();

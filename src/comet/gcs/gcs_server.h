@@ -65,6 +65,8 @@ struct GcsServerOptions {
   // Pending placement groups are retried this often, besides on every
   // resource change.
   absl::Duration placement_group_retry = absl::Seconds(1);
+  // Task rows are written to the store this often (and at stop).
+  absl::Duration task_flush_period = absl::Seconds(1);
   // Largest request accepted (KV values carry pickled functions).
   int max_message_bytes = 512 << 20;
   // The token every call must carry (and TLS); LoadClusterAuth() in main.
@@ -130,6 +132,7 @@ class GcsServer {
   std::unique_ptr<GrpcBundleReserver> bundle_reserver_;
   std::unique_ptr<GcsPlacementGroupManager> placement_groups_;
   std::unique_ptr<PeriodicTimer> placement_group_retry_;
+  std::unique_ptr<PeriodicTimer> task_flush_;
   std::unique_ptr<GrpcRayletClientPool> raylet_clients_;
   std::unique_ptr<GrpcCoreWorkerClientPool> worker_clients_;
   std::unique_ptr<GcsActorScheduler> actor_scheduler_;

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "src/comet/common/status_macros.h"
+
 namespace comet::gcs {
 namespace {
 
@@ -20,31 +24,108 @@ void SetIfEmpty(std::string* field, const std::string& value) {
   if (field->empty() && !value.empty()) *field = value;
 }
 
+std::string StoreKey(uint64_t number) { return absl::StrFormat("%016x", number); }
+
+std::string RowKey(const rpc::TaskRow& row) {
+  return row.task_id() + std::to_string(row.attempt());
+}
+
+constexpr absl::string_view kDroppedKey = "num_dropped";
+
 }  // namespace
 
+absl::Status GcsTaskManager::Initialize() {
+  if (store_ == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto stored, store_->GetAll(kTaskTable));
+  for (const auto& [store_key, value] : stored) {  // ascending: oldest first
+    Entry entry;
+    if (!entry.row.ParseFromString(value) ||
+        !absl::SimpleHexAtoi(store_key, &entry.number)) {
+      evicted_.push_back(store_key);  // unreadable: removed at the next flush
+      continue;
+    }
+    next_number_ = std::max(next_number_, entry.number + 1);
+    std::string key = RowKey(entry.row);
+    if (rows_.contains(key)) {
+      evicted_.push_back(store_key);
+      continue;
+    }
+    Insert(key, std::move(entry));
+  }
+  ASSIGN_OR_RETURN(auto dropped, store_->Get(kCounterTable, kDroppedKey));
+  int64_t stored_dropped = 0;
+  if (dropped.has_value() && absl::SimpleAtoi(*dropped, &stored_dropped)) {
+    num_dropped_ += stored_dropped;
+  }
+  return absl::OkStatus();
+}
+
 void GcsTaskManager::AddEvents(const rpc::AddTaskEventDataRequest& request) {
-  num_dropped_ += request.num_dropped();
+  if (request.num_dropped() != 0) {
+    num_dropped_ += request.num_dropped();
+    dropped_dirty_ = true;
+  }
   for (const rpc::TaskEvent& event : request.events()) Merge(event);
+}
+
+bool GcsTaskManager::Insert(const std::string& key, Entry entry) {
+  rows_.emplace(key, std::move(entry));
+  order_.push_back(key);
+  while (rows_.size() > max_rows_ && !order_.empty()) {
+    auto oldest = rows_.find(order_.front());
+    if (store_ != nullptr) {
+      evicted_.push_back(StoreKey(oldest->second.number));
+      dirty_.erase(oldest->first);
+    }
+    rows_.erase(oldest);
+    order_.pop_front();
+    ++num_dropped_;
+    dropped_dirty_ = true;
+  }
+  return rows_.contains(key);
+}
+
+void GcsTaskManager::MarkDirty(const std::string& key) {
+  if (store_ != nullptr) dirty_.insert(key);
+}
+
+absl::Status GcsTaskManager::Flush() {
+  if (store_ == nullptr || (dirty_.empty() && evicted_.empty() && !dropped_dirty_)) {
+    return absl::OkStatus();
+  }
+  std::vector<std::pair<std::string, std::string>> puts;
+  puts.reserve(dirty_.size());
+  for (const std::string& key : dirty_) {
+    const Entry& entry = rows_.at(key);
+    puts.emplace_back(StoreKey(entry.number), entry.row.SerializeAsString());
+  }
+  RETURN_IF_ERROR(store_->WriteBatch(kTaskTable, puts, evicted_));
+  dirty_.clear();
+  evicted_.clear();
+  if (dropped_dirty_) {
+    RETURN_IF_ERROR(
+        store_->Put(kCounterTable, kDroppedKey, std::to_string(num_dropped_), true).status());
+    dropped_dirty_ = false;
+  }
+  return absl::OkStatus();
 }
 
 void GcsTaskManager::Merge(const rpc::TaskEvent& event) {
   const rpc::TaskRow& in = event.row();
   if (in.task_id().empty()) return;
-  std::string key = in.task_id() + std::to_string(in.attempt());
-  auto [it, inserted] = rows_.try_emplace(key);
-  rpc::TaskRow& row = it->second;
-  if (inserted) {
-    row.set_task_id(in.task_id());
-    row.set_attempt(in.attempt());
-    row.set_state(in.state());
-    order_.push_back(key);
-    while (rows_.size() > max_rows_ && !order_.empty()) {
-      rows_.erase(order_.front());
-      order_.pop_front();
-      ++num_dropped_;
-    }
-    if (!rows_.contains(key)) return;
+  std::string key = RowKey(in);
+  auto it = rows_.find(key);
+  if (it == rows_.end()) {
+    Entry entry;
+    entry.row.set_task_id(in.task_id());
+    entry.row.set_attempt(in.attempt());
+    entry.row.set_state(in.state());
+    entry.number = next_number_++;
+    if (!Insert(key, std::move(entry))) return;
+    it = rows_.find(key);
   }
+  MarkDirty(key);
+  rpc::TaskRow& row = it->second.row;
   SetIfEmpty(row.mutable_job_id(), in.job_id());
   SetIfEmpty(row.mutable_name(), in.name());
   SetIfEmpty(row.mutable_func_name(), in.func_name());
@@ -79,7 +160,7 @@ std::vector<rpc::TaskRow> GcsTaskManager::GetRows(const std::string& job_id,
   std::vector<rpc::TaskRow> out;
   for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
     if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
-    const rpc::TaskRow& row = rows_.at(*it);
+    const rpc::TaskRow& row = rows_.at(*it).row;
     if (!job_id.empty() && row.job_id() != job_id) continue;
     out.push_back(row);
   }
@@ -88,7 +169,8 @@ std::vector<rpc::TaskRow> GcsTaskManager::GetRows(const std::string& job_id,
 
 std::map<std::string, int64_t> GcsTaskManager::CountByState(const std::string& job_id) const {
   std::map<std::string, int64_t> counts;
-  for (const auto& [key, row] : rows_) {
+  for (const auto& [key, entry] : rows_) {
+    const rpc::TaskRow& row = entry.row;
     if (!job_id.empty() && row.job_id() != job_id) continue;
     counts[rpc::TaskRow::State_Name(row.state())]++;
   }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "src/comet/gcs/in_memory_store_client.h"
+
 namespace comet::gcs {
 namespace {
 
@@ -79,6 +81,53 @@ TEST(GcsTaskManagerTest, CountsRowsByState) {
   EXPECT_EQ(tasks.CountByState(""), all);
   std::map<std::string, int64_t> j2 = {{"FINISHED", 1}};
   EXPECT_EQ(tasks.CountByState("j2"), j2);
+}
+
+TEST(GcsTaskManagerTest, FlushedRowsAndCountsSurviveARestart) {
+  InMemoryStoreClient store;
+  {
+    GcsTaskManager before(3, &store);
+    ASSERT_TRUE(before.Initialize().ok());
+    for (const char* id : {"a", "b", "c", "d"}) Add(before, Event(id, rpc::TaskRow::PENDING, 1));
+    Add(before, Event("d", rpc::TaskRow::FINISHED, 2));
+    rpc::AddTaskEventDataRequest dropped;
+    dropped.set_num_dropped(5);
+    before.AddEvents(dropped);
+    ASSERT_TRUE(before.Flush().ok());
+    // Changed after the last flush: lost with a GCS killed outright.
+    Add(before, Event("c", rpc::TaskRow::RUNNING, 3));
+  }
+  // "a" was evicted before the flush: never written, or removed.
+  EXPECT_EQ(store.GetAll(GcsTaskManager::kTaskTable)->size(), 3u);
+  GcsTaskManager after(3, &store);
+  ASSERT_TRUE(after.Initialize().ok());
+  auto rows = after.GetRows("", 0);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].task_id(), "d");  // newest first, as before
+  EXPECT_EQ(rows[0].state(), rpc::TaskRow::FINISHED);
+  EXPECT_EQ(rows[2].task_id(), "b");
+  EXPECT_EQ(after.num_dropped(), 6);  // five reported + "a" evicted
+  auto counts = after.CountByState("");
+  EXPECT_EQ(counts["PENDING"], 2);
+  EXPECT_EQ(counts["FINISHED"], 1);
+  // New rows go after the loaded ones; evicting a loaded one removes it
+  // from the store at the next flush.
+  Add(after, Event("e", rpc::TaskRow::PENDING, 4));
+  ASSERT_TRUE(after.Flush().ok());
+  auto stored = *store.GetAll(GcsTaskManager::kTaskTable);
+  ASSERT_EQ(stored.size(), 3u);
+  rpc::TaskRow newest;
+  ASSERT_TRUE(newest.ParseFromString(stored.back().second));
+  EXPECT_EQ(newest.task_id(), "e");
+  EXPECT_EQ(after.GetRows("", 0).back().task_id(), "c");
+}
+
+TEST(GcsTaskManagerTest, WithoutAStoreFlushDoesNothing) {
+  GcsTaskManager tasks;
+  ASSERT_TRUE(tasks.Initialize().ok());
+  Add(tasks, Event("a", rpc::TaskRow::PENDING, 1));
+  EXPECT_TRUE(tasks.Flush().ok());
+  EXPECT_EQ(tasks.num_rows(), 1u);
 }
 
 }  // namespace

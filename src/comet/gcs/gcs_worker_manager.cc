@@ -1,5 +1,7 @@
 #include "src/comet/gcs/gcs_worker_manager.h"
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "src/comet/common/logging.h"
 #include "src/comet/common/status_macros.h"
@@ -22,13 +24,44 @@ absl::StatusOr<WorkerFailure> ParseFailure(
   return failure;
 }
 
+std::string StoreKey(int64_t number) { return absl::StrFormat("%016x", number); }
+
 }  // namespace
 
-GcsWorkerManager::GcsWorkerManager(GcsWorkerManagerOptions options)
+GcsWorkerManager::GcsWorkerManager(GcsWorkerManagerOptions options, StoreClient* store)
     : max_dead_workers_(options.max_dead_workers),
+      store_(store),
       latest_sequence_(options.first_sequence != 0
                            ? options.first_sequence
                            : absl::ToUnixMicros(absl::Now())) {}
+
+absl::Status GcsWorkerManager::Initialize() {
+  if (store_ == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto stored, store_->GetAll(kDeadWorkerTable));
+  // Consecutive numbers, oldest first; a gap (a failed write) ends the
+  // usable run there, as the list's numbering needs no holes.
+  std::deque<rpc::ReportWorkerFailureRequest> loaded;
+  int64_t last = 0;
+  std::vector<std::string> unusable;
+  for (const auto& [key, value] : stored) {
+    int64_t number = 0;
+    rpc::ReportWorkerFailureRequest report;
+    if (!absl::SimpleHexAtoi(key, &number) || !report.ParseFromString(value)) {
+      unusable.push_back(key);
+      continue;
+    }
+    if (!loaded.empty() && number != last + 1) loaded.clear();
+    loaded.push_back(std::move(report));
+    last = number;
+  }
+  if (!loaded.empty()) {
+    dead_ = std::move(loaded);
+    latest_sequence_ = last;
+    while (dead_.size() > max_dead_workers_) dead_.pop_front();
+  }
+  for (const std::string& key : unusable) RETURN_IF_ERROR(store_->Delete(kDeadWorkerTable, key).status());
+  return absl::OkStatus();
+}
 
 absl::Status GcsWorkerManager::ReportWorkerFailure(
     const rpc::ReportWorkerFailureRequest& request) {
@@ -38,16 +71,26 @@ absl::Status GcsWorkerManager::ReportWorkerFailure(
                     << " (worker " << failure.worker_id << ", pid "
                     << request.pid() << ") went away: " << failure.exit_detail;
   }
-  Remember(failure.worker_id);
+  Remember(request);
   for (const DeadListener& listener : listeners_) listener(failure);
   return absl::OkStatus();
 }
 
-void GcsWorkerManager::Remember(const WorkerID& worker_id) {
+void GcsWorkerManager::Remember(const rpc::ReportWorkerFailureRequest& report) {
   if (max_dead_workers_ == 0) return;
   ++latest_sequence_;
-  dead_.push_back(worker_id);
-  if (dead_.size() > max_dead_workers_) dead_.pop_front();
+  dead_.push_back(report);
+  bool evicted = dead_.size() > max_dead_workers_;
+  if (evicted) dead_.pop_front();
+  if (store_ == nullptr) return;
+  std::vector<std::string> deletes;
+  if (evicted) deletes.push_back(StoreKey(latest_sequence_ - static_cast<int64_t>(dead_.size())));
+  absl::Status status = store_->WriteBatch(
+      kDeadWorkerTable, {{StoreKey(latest_sequence_), report.SerializeAsString()}}, deletes);
+  if (!status.ok()) {
+    COMET_LOG(ERROR) << "cannot store the death of the worker with pid " << report.pid()
+                     << ": " << status;
+  }
 }
 
 void GcsWorkerManager::FillDeadWorkers(
@@ -61,7 +104,7 @@ void GcsWorkerManager::FillDeadWorkers(
     first = static_cast<size_t>(after - before_oldest);
   }
   for (size_t i = first; i < dead_.size(); ++i) {
-    reply->add_dead_workers(dead_[i].Binary());
+    reply->add_dead_workers(dead_[i].worker_id());
   }
 }
 

@@ -6,12 +6,16 @@
 // it has not seen yet (in the reply to its resource report) and end the
 // leases they held there: a lease's requester may run on another node.
 //
-// The list keeps the last `max_dead_workers` ids, in memory. Numbers start
-// at the construction time in microseconds since the epoch, so that they
-// keep growing across a GCS restart: a raylet that asks with a number from
-// before the restart, or with one older than the list, gets the whole list
-// (a raylet that fell more than `max_dead_workers` deaths behind may miss
-// some; its leases then end only when their requester's node dies).
+// The list keeps the last `max_dead_workers` deaths (the report as the
+// raylet sent it), and with a store writes each one through (table
+// DEAD_WORKER, keyed by its number in 16 hex digits) so that a restarted GCS
+// goes on with the same list and numbers. Without stored deaths, numbers
+// start at the construction time in microseconds since the epoch, so that
+// they keep growing across a restart on memory storage. A raylet that asks
+// with a number outside the list (from before a restart on memory storage,
+// or one older than the list) gets the whole list (a raylet that fell more
+// than `max_dead_workers` deaths behind may miss some; its leases then end
+// only when their requester's node dies).
 //
 // Thread model: thread-confined to the GCS thread.
 #pragma once
@@ -26,6 +30,7 @@
 #include "absl/status/status.h"
 #include "proto/gcs_service.pb.h"
 #include "src/comet/common/id.h"
+#include "src/comet/gcs/store_client.h"
 
 namespace comet::gcs {
 
@@ -52,7 +57,14 @@ class GcsWorkerManager {
  public:
   using DeadListener = std::function<void(const WorkerFailure&)>;
 
-  explicit GcsWorkerManager(GcsWorkerManagerOptions options = {});
+  static constexpr absl::string_view kDeadWorkerTable = "DEAD_WORKER";
+
+  // With `store` null, the list lives in memory only.
+  explicit GcsWorkerManager(GcsWorkerManagerOptions options = {},
+                            StoreClient* store = nullptr);
+
+  // Loads the deaths an earlier GCS stored; numbering goes on from them.
+  absl::Status Initialize();
 
   // Listeners run in the order added, for every reported death.
   void AddWorkerDeadListener(DeadListener listener) {
@@ -71,14 +83,18 @@ class GcsWorkerManager {
 
   int64_t latest_sequence() const { return latest_sequence_; }
 
+  // The deaths kept, oldest first, as reported.
+  const std::deque<rpc::ReportWorkerFailureRequest>& dead_workers() const { return dead_; }
+
  private:
-  void Remember(const WorkerID& worker_id);
+  void Remember(const rpc::ReportWorkerFailureRequest& report);
 
   const size_t max_dead_workers_;
+  StoreClient* const store_;
   // The newest number handed out; dead_[i] has number
   // latest_sequence_ - dead_.size() + 1 + i.
   int64_t latest_sequence_;
-  std::deque<WorkerID> dead_;
+  std::deque<rpc::ReportWorkerFailureRequest> dead_;
   std::vector<DeadListener> listeners_;
 };
 

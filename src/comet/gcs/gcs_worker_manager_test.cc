@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "src/comet/gcs/in_memory_store_client.h"
 
 namespace comet::gcs {
 namespace {
@@ -122,6 +123,33 @@ TEST(GcsWorkerManagerTest, ARayletFromBeforeARestartGetsEverything) {
   // A number from the future (the clock went back): everything too.
   EXPECT_EQ(DeadAfter(after, after.latest_sequence() + 1000),
             (std::vector<WorkerID>{died}));
+}
+
+TEST(GcsWorkerManagerTest, AStoredListSurvivesARestartWithItsNumbers) {
+  InMemoryStoreClient store;
+  std::vector<WorkerID> ids;
+  int64_t seen = 0;
+  {
+    GcsWorkerManager before(Options(3, 100), &store);
+    ASSERT_TRUE(before.Initialize().ok());
+    for (int i = 0; i < 5; ++i) {
+      ids.push_back(WorkerID::FromRandom());
+      ASSERT_TRUE(before.ReportWorkerFailure(Report(ids.back())).ok());
+      if (i == 2) seen = before.latest_sequence();
+    }
+  }
+  // Only the kept three are stored.
+  EXPECT_EQ(store.GetAll(GcsWorkerManager::kDeadWorkerTable)->size(), 3u);
+  GcsWorkerManager after(Options(3, 0), &store);
+  ASSERT_TRUE(after.Initialize().ok());
+  EXPECT_EQ(after.latest_sequence(), 105);
+  // A raylet that saw the first three gets exactly the two it missed.
+  EXPECT_EQ(DeadAfter(after, seen), (std::vector<WorkerID>{ids[3], ids[4]}));
+  ASSERT_EQ(after.dead_workers().size(), 3u);
+  EXPECT_EQ(after.dead_workers().back().exit_detail(), "signal 9");
+  WorkerID next = WorkerID::FromRandom();
+  ASSERT_TRUE(after.ReportWorkerFailure(Report(next)).ok());
+  EXPECT_EQ(DeadAfter(after, 105), (std::vector<WorkerID>{next}));
 }
 
 }  // namespace

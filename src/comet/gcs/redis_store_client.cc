@@ -139,4 +139,29 @@ absl::StatusOr<bool> RedisStoreClient::Exists(absl::string_view table, absl::str
   return exists == 1;
 }
 
+absl::Status RedisStoreClient::WriteBatch(
+    absl::string_view table, const std::vector<std::pair<std::string, std::string>>& puts,
+    const std::vector<std::string>& deletes) {
+  // A few commands of many fields each (HSET and HDEL take several), in
+  // bounded chunks so that no one command is huge.
+  constexpr size_t kChunk = 1000;
+  std::string hash = HashName(table);
+  for (size_t start = 0; start < puts.size(); start += kChunk) {
+    std::vector<absl::string_view> args = {"HSET", hash};
+    for (size_t i = start; i < std::min(puts.size(), start + kChunk); ++i) {
+      args.push_back(puts[i].first);
+      args.push_back(puts[i].second);
+    }
+    RETURN_IF_ERROR(IntegerCommand(args).status());
+  }
+  for (size_t start = 0; start < deletes.size(); start += kChunk) {
+    std::vector<absl::string_view> args = {"HDEL", hash};
+    for (size_t i = start; i < std::min(deletes.size(), start + kChunk); ++i) {
+      args.push_back(deletes[i]);
+    }
+    RETURN_IF_ERROR(IntegerCommand(args).status());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace comet::gcs

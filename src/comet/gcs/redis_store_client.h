@@ -45,6 +45,9 @@ class RedisStoreClient : public StoreClient {
   absl::StatusOr<std::vector<std::string>> Keys(absl::string_view table,
                                                 absl::string_view prefix) override;
   absl::StatusOr<bool> Exists(absl::string_view table, absl::string_view key) override;
+  absl::Status WriteBatch(absl::string_view table,
+                          const std::vector<std::pair<std::string, std::string>>& puts,
+                          const std::vector<std::string>& deletes) override;
 
  private:
   struct ReplyDeleter {

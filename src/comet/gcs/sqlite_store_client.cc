@@ -186,4 +186,25 @@ absl::StatusOr<bool> SqliteStoreClient::Exists(absl::string_view table, absl::st
   return value.has_value();
 }
 
+absl::Status SqliteStoreClient::WriteBatch(
+    absl::string_view table, const std::vector<std::pair<std::string, std::string>>& puts,
+    const std::vector<std::string>& deletes) {
+  if (puts.empty() && deletes.empty()) return absl::OkStatus();
+  // One transaction: one commit for the whole batch instead of one per row.
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Error("cannot begin a batch");
+  }
+  absl::Status status = StoreClient::WriteBatch(table, puts, deletes);
+  if (!status.ok()) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return status;
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    absl::Status error = Error("cannot commit a batch");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return error;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace comet::gcs

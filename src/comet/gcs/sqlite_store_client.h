@@ -46,6 +46,9 @@ class SqliteStoreClient : public StoreClient {
   absl::StatusOr<std::vector<std::string>> Keys(absl::string_view table,
                                                 absl::string_view prefix) override;
   absl::StatusOr<bool> Exists(absl::string_view table, absl::string_view key) override;
+  absl::Status WriteBatch(absl::string_view table,
+                          const std::vector<std::pair<std::string, std::string>>& puts,
+                          const std::vector<std::string>& deletes) override;
 
  private:
   // Prepared statements, one per kind of call.

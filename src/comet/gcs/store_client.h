@@ -1,8 +1,8 @@
 // StoreClient: the GCS's storage seam. Every GCS table (nodes, jobs, internal
 // KV namespaces, counters) is a named table of byte-string keys and values
 // behind this interface; the managers never know which backend holds them.
-// InMemoryStoreClient is the default; a Redis client (later) makes the tables
-// survive a GCS restart.
+// InMemoryStoreClient is the default; SqliteStoreClient and RedisStoreClient
+// make the tables survive a GCS restart.
 //
 // Calls are synchronous and return absl::Status so that a networked backend
 // can report failures; the in-memory one never fails.
@@ -52,6 +52,25 @@ class StoreClient {
   // Whether `key` is present.
   virtual absl::StatusOr<bool> Exists(absl::string_view table,
                                       absl::string_view key) = 0;
+
+  // Writes every (key, value) of `puts` (overwriting) and then removes
+  // every key of `deletes`, as one step where the backend has one (one
+  // transaction, one command); for bulk write-behind such as task rows.
+  // This default makes one call per key.
+  virtual absl::Status WriteBatch(
+      absl::string_view table,
+      const std::vector<std::pair<std::string, std::string>>& puts,
+      const std::vector<std::string>& deletes) {
+    for (const auto& [key, value] : puts) {
+      absl::StatusOr<bool> put = Put(table, key, value, /*overwrite=*/true);
+      if (!put.ok()) return put.status();
+    }
+    for (const std::string& key : deletes) {
+      absl::StatusOr<bool> deleted = Delete(table, key);
+      if (!deleted.ok()) return deleted.status();
+    }
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace comet::gcs

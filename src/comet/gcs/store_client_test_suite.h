@@ -84,4 +84,18 @@ TEST_P(StoreClientSuite, BinaryKeysAndValuesRoundTrip) {
   EXPECT_EQ(**store().Get("t", "kz"), "");
 }
 
+TEST_P(StoreClientSuite, WriteBatchPutsThenDeletes) {
+  ASSERT_TRUE(store().Put("t", "old", "1", true).ok());
+  ASSERT_TRUE(store().Put("other", "a", "keep", true).ok());
+  Rows puts;
+  for (int i = 0; i < 2500; ++i) puts.emplace_back("k" + std::to_string(10000 + i), "v");
+  puts.emplace_back("old", "2");
+  ASSERT_TRUE(store().WriteBatch("t", puts, {"k10000", "absent"}).ok());
+  EXPECT_EQ(store().Keys("t", "k")->size(), 2499u);
+  EXPECT_FALSE(*store().Exists("t", "k10000"));
+  EXPECT_EQ(**store().Get("t", "old"), "2");
+  EXPECT_EQ(**store().Get("other", "a"), "keep");
+  ASSERT_TRUE(store().WriteBatch("t", {}, {}).ok());
+}
+
 }  // namespace comet::gcs

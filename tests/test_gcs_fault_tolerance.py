@@ -46,6 +46,17 @@ def double(i: int) -> int:
     return 2 * i
 
 
+@comet.remote
+def before_the_kill() -> int:
+    return 7
+
+
+def _finished(func_name: str, job_id: str | None = None) -> int:
+    from comet.util import state
+    return sum(t["state"] == "FINISHED" and t["func_name"].endswith(func_name) and
+               (job_id is None or t["job_id"] == job_id) for t in state.list_tasks())
+
+
 @comet.remote(max_restarts=-1)
 class Counter:
     def __init__(self) -> None:
@@ -67,6 +78,10 @@ def test_kill_9_of_the_gcs_under_a_two_node_cluster_loses_nothing(cluster, capfd
     assert comet.get(group.ready(), timeout=30)
     job_id = comet.get_runtime_context().get_job_id()
     supervisor, gcs = _gcs_pair(cluster)
+    # Task rows reach the GCS within a second and its storage a second later.
+    assert comet.get([before_the_kill.remote() for _ in range(5)]) == [7] * 5
+    assert wait_for_condition(lambda: _finished("before_the_kill") == 5, timeout=20)
+    time.sleep(2.5)
 
     errors, calls, i = [], 1, 0
     killed_at = None
@@ -105,6 +120,8 @@ def test_kill_9_of_the_gcs_under_a_two_node_cluster_loses_nothing(cluster, capfd
         timeout=20), comet.nodes()
     from comet.util import state
     assert job_id in [j["job_id"] for j in state.list_jobs()]
+    # The task rows stored before the kill were reloaded.
+    assert _finished("before_the_kill") == 5, state.list_tasks()
     table = comet.util.placement_group_table(group)
     assert table["state"] == "CREATED", table
     in_group = double.options(
@@ -156,6 +173,8 @@ def test_redis_storage_brings_the_tables_to_a_head_on_a_new_port(tmp_path):
         assert comet.get(actor.inc.remote()) == 1
         worker_context.core_worker().kv_put("ft", b"key", b"value", True)
         old_job = comet.get_runtime_context().get_job_id()
+        assert comet.get(before_the_kill.remote()) == 7
+        assert wait_for_condition(lambda: _finished("before_the_kill", old_job) == 1, timeout=20)
         old_node = first.node_id()
         comet.shutdown()
         # The whole head goes away; a new one comes up elsewhere on the same storage.
@@ -173,6 +192,8 @@ def test_redis_storage_brings_the_tables_to_a_head_on_a_new_port(tmp_path):
         assert nodes()[second.node_id()] is True
         from comet.util import state
         assert old_job in [j["job_id"] for j in state.list_jobs()]
+        # The old GCS wrote its task rows at its stop; the new one has them.
+        assert _finished("before_the_kill", old_job) == 1, state.list_tasks()
         # The detached actor is known by name and, as max_restarts allows,
         # starts again on the new head's node.
         kept = comet.get_actor("kept", namespace="ft")

@@ -96,3 +96,40 @@ def test_a_bad_threshold_is_refused(comet_start):
     with pytest.raises(Exception, match="memory_usage_threshold"):
         comet_start(num_cpus=1, include_dashboard=False,
                     _system_config={"memory_usage_threshold": 1.5})
+
+
+@pytest.mark.timeout(150)
+def test_an_actor_over_the_threshold_is_killed_and_restarts(comet_start):
+    """An actor's worker is a candidate too (retriable when max_restarts != 0):
+    the call that allocated fails naming the memory monitor, the actor comes
+    back, and the node's stats count the kill (the dashboard's Nodes page)."""
+    _start(comet_start)
+
+    @comet.remote(max_restarts=1)
+    class Hog:
+        def __init__(self):
+            self.chunks = []
+
+        def grow(self) -> str:
+            for _ in range(HOG // (50 * MIB)):
+                self.chunks.append(bytearray(50 * MIB))
+                time.sleep(0.02)
+            time.sleep(60)
+            return "not killed"
+
+        def ping(self) -> int:
+            return len(self.chunks)
+
+    hog = Hog.remote()
+    assert comet.get(hog.ping.remote(), timeout=30) == 0
+    with pytest.raises(comet.exceptions.RayActorError) as info:
+        comet.get(hog.grow.remote(), timeout=90)
+    assert "running low on memory" in str(info.value), str(info.value)
+    # Restarted (max_restarts=1) with fresh state, on a node that serves.
+    assert comet.get(hog.ping.remote(), timeout=60) == 0
+    from comet import _raylet
+    from comet.util import state
+
+    node = state.list_nodes()[0]
+    stats = _raylet.node_stats(node["raylet_address"])
+    assert int(stats["memory_monitor_kills"]) == 1, stats

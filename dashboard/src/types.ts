@@ -96,6 +96,8 @@ export interface NodeHardware {
   network_send_bytes_per_s: number;
   workers_rss_bytes: number;
   workers_cpu_percent: number;
+  /** Workers the node's memory monitor killed since its raylet started. */
+  memory_monitor_kills: number;
 }
 
 export interface HardwareReply {

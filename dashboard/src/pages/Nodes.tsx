@@ -46,6 +46,9 @@ export function HardwareBars({ hw }: { hw: NodeHardware }) {
           <span data-testid="net-tx">{formatRate(hw.network_send_bytes_per_s)}</span>
         </span>
         <span>Workers' memory {formatBytes(hw.workers_rss_bytes)}</span>
+        <span>
+          Memory-monitor kills <span data-testid="oom-kills">{hw.memory_monitor_kills}</span>
+        </span>
       </div>
     </div>
   );

@@ -109,6 +109,8 @@ void GcsActorScheduler::TryLease(const ActorID& actor_id) {
   request.set_task_id(pending.spec.task_id());
   request.set_is_actor_creation(true);
   request.set_actor_id(actor_id.Binary());
+  // An actor that restarts is the memory monitor's first choice, as in Ray.
+  request.set_is_retriable(pending.spec.actor_creation().max_restarts() != 0);
   if (pending.spec.has_runtime_env()) {
     *request.mutable_runtime_env() = pending.spec.runtime_env();
   }

@@ -184,7 +184,12 @@ void NodeManager::ReportWorkerExit(const WorkerInfo& worker, int status) {
   request.set_worker_id(worker.worker_id.Binary());
   request.set_node_id(options_.node_id.Binary());
   request.set_pid(worker.reported_pid != 0 ? worker.reported_pid : worker.pid);
-  request.set_exit_detail(DescribeExit(status));
+  // A worker the memory monitor killed says why (an actor's death cause
+  // carries it to its callers).
+  auto oom = failure_causes_.find(worker.worker_id);
+  request.set_exit_detail(oom != failure_causes_.end()
+                              ? absl::StrCat(DescribeExit(status), ": ", oom->second)
+                              : DescribeExit(status));
   // The raylet stopped it (lease returned with disconnect, killed, idle).
   request.set_intentional(worker.state == WorkerState::kDying);
   gcs_->ReportWorkerFailure(
@@ -468,8 +473,9 @@ void NodeManager::GetWorkerFailureCause(const rpc::GetWorkerFailureCauseRequest&
 std::vector<KillCandidate> NodeManager::MemoryKillCandidates() const {
   std::vector<KillCandidate> out;
   if (!pool_ || shutting_down_) return out;
+  // Actors' workers (dedicated leases) too: retriable when the actor may
+  // restart (max_restarts != 0), as Ray's policy has it.
   for (const ActiveLease& lease : leases_->ActiveLeases()) {
-    if (lease.dedicated) continue;
     const WorkerInfo* worker = pool_->Find(lease.worker_id);
     if (worker == nullptr || worker->state == WorkerState::kDying) continue;
     if (worker->state != WorkerState::kLeased) continue;
@@ -509,6 +515,7 @@ void NodeManager::GetNodeStats(const rpc::GetNodeStatsRequest& request,
   }
   resources_.total().ToProto(reply->mutable_total());
   resources_.available().ToProto(reply->mutable_available());
+  reply->set_memory_monitor_kills(memory_kills_);
   for (const WorkerInfo& worker : pool_->Workers()) {
     rpc::WorkerStats* stats = reply->add_workers();
     stats->set_worker_id(worker.worker_id.Binary());

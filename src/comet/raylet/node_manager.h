@@ -158,8 +158,8 @@ class NodeManager {
   // and id. Empty before Start().
   std::vector<std::pair<int, WorkerID>> WorkerProcesses() const;
 
-  // The leased task workers the memory monitor may kill (RSS left 0). Actors'
-  // dedicated workers are not among them yet.
+  // The leased workers the memory monitor may kill (RSS left 0): tasks'
+  // and actors' (retriable: max_retries != 0, max_restarts != 0).
   std::vector<KillCandidate> MemoryKillCandidates() const;
   // Kills the monitor's victim and keeps why, for its owner's
   // GetWorkerFailureCause.

@@ -268,7 +268,8 @@ _HARDWARE_RATE_FIELDS = ("cpu_percent", "network_receive_bytes_per_s",
 
 def hardware_row(node_id: str, raylet_address: str, stats: Row) -> Row:
     """A node's machine figures from `node_stats()` (the raylet reads /proc
-    every second), with memory_used_bytes and the workers' total RSS."""
+    every second), with memory_used_bytes, the workers' total RSS and how many
+    workers the memory monitor killed there."""
     hw = stats.get("hardware") or {}
     row: Row = {"node_id": node_id, "raylet_address": raylet_address,
                 **{k: int(hw.get(k, 0)) for k in _HARDWARE_INT_FIELDS},
@@ -277,6 +278,7 @@ def hardware_row(node_id: str, raylet_address: str, stats: Row) -> Row:
     workers = stats.get("workers", [])
     row["workers_rss_bytes"] = sum(int(w.get("rss_bytes", 0)) for w in workers)
     row["workers_cpu_percent"] = sum(float(w.get("cpu_percent", 0.0)) for w in workers)
+    row["memory_monitor_kills"] = int(stats.get("memory_monitor_kills", 0))
     return row
 
 

@@ -13,7 +13,9 @@
 //     nothing says so instead of waiting a minute.
 //   - CallAsync(): the same rule for callback-API calls: an attempt that
 //     fails UNAVAILABLE (the GCS died mid-call) is issued again, and waits for
-//     the channel like the first, until the reconnect timeout has passed.
+//     the channel like the first, until the reconnect timeout has passed
+//     since the call began or, for a call that ran long, since its first
+//     failure.
 //     Retries are paced by the channel's reconnect backoff (100 ms..1 s), and
 //     capped at kMaxAsyncAttempts.
 //
@@ -127,7 +129,7 @@ class GcsRpcClient {
         new AsyncRetry<Request, Reply, Start>{std::move(start), std::move(request), std::move(done),
                                               call_timeout, registry, at_shutdown,
                                               absl::Now() + options_.reconnect_timeout});
-    Attempt(std::move(retry));
+    Attempt(std::move(retry), options_.reconnect_timeout);
   }
 
  private:
@@ -139,12 +141,14 @@ class GcsRpcClient {
     absl::Duration call_timeout;
     rpc::CallRegistry* registry = nullptr;
     rpc::AtShutdown at_shutdown = rpc::AtShutdown::kCancel;
-    absl::Time give_up;
+    absl::Time give_up;  // no new attempt after this
     int attempts = 0;
+    int failures = 0;    // attempts that failed UNAVAILABLE
   };
 
   template <typename Request, typename Reply, typename Start>
-  static void Attempt(std::shared_ptr<AsyncRetry<Request, Reply, Start>> retry) {
+  static void Attempt(std::shared_ptr<AsyncRetry<Request, Reply, Start>> retry,
+                      absl::Duration reconnect_timeout) {
     ++retry->attempts;
     absl::Time now = absl::Now();
     absl::Time deadline = retry->call_timeout > absl::ZeroDuration()
@@ -164,13 +168,18 @@ class GcsRpcClient {
           retry->start(context, q, r, std::move(cb));
         },
         std::move(request),
-        [retry](const grpc::Status& status, Reply&& reply) {
-          bool again = status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-                       absl::Now() < retry->give_up &&
+        [retry, reconnect_timeout](const grpc::Status& status, Reply&& reply) {
+          bool unavailable = status.error_code() == grpc::StatusCode::UNAVAILABLE;
+          // A long call (an actor creation waiting for resources) cut off by
+          // the GCS's death waits the whole reconnect timeout from then.
+          if (unavailable && retry->failures++ == 0) {
+            retry->give_up = std::max(retry->give_up, absl::Now() + reconnect_timeout);
+          }
+          bool again = unavailable && absl::Now() < retry->give_up &&
                        retry->attempts < kMaxAsyncAttempts &&
                        (retry->registry == nullptr || !retry->registry->closed());
           if (again) {
-            Attempt(retry);
+            Attempt(retry, reconnect_timeout);
             return;
           }
           retry->done(status, std::move(reply));

@@ -168,6 +168,9 @@ try {
     if (!/Machine CPU \(\d+ CPUs\)/.test(hwText) || !/\d+%/.test(hwText) || !/Machine memory/.test(hwText)) {
       throw new Error(`node hardware shows: ${hwText}`);
     }
+    // The memory monitor's kill count (none on the test's cluster).
+    const kills = await hardware.locator('[data-testid="oom-kills"]').innerText();
+    if (kills.trim() !== "0") throw new Error(`memory-monitor kills shows: ${kills}`);
     await tablesFit();
     await shot("nodes");
   });

@@ -31,7 +31,7 @@ APT_PACKAGES=(
 )
 # Distribution names as pip knows them.
 PIP_PACKAGES=(pytest pytest-timeout numpy cloudpickle click psutil aiohttp setuptools wheel
-  cryptography joblib)
+  cryptography joblib croniter)
 
 log() { echo "[build.sh] $*"; }
 die() { echo "[build.sh] ERROR: $*" >&2; exit 1; }

@@ -28,7 +28,7 @@ from comet.dashboard.job_manager import STOP_GRACE_S, JobManager, JobNotFound
 from comet.dashboard.schedule_policy import (ScheduleSpec, concurrency_action, step,
                                              utc_iso)
 from comet.dashboard.schedule_store import ScheduleStore
-from comet.job_submission.common import SubmitRequest
+from comet.job_submission.common import JobStatus, SubmitRequest
 
 TICK_S = 0.25
 PRUNE_EVERY = 400  # ticks
@@ -54,6 +54,9 @@ class JobScheduler:
     @property
     def store(self) -> ScheduleStore:
         return self._store
+
+    def now(self) -> float:
+        return self._clock()
 
     async def run(self) -> None:
         """Ticks until cancelled; a failing tick is logged, not fatal."""
@@ -96,6 +99,25 @@ class JobScheduler:
                 await self._fire(record, spec, decision.scheduled_time, run)
         if decided.handled_until is not None:
             await self._gcs.call(self._store.advance, spec.name, decided.handled_until)
+        if spec.start_deadline_s is not None:
+            await self._enforce_start_deadline(spec, now)
+
+    async def _enforce_start_deadline(self, spec: ScheduleSpec, now: float) -> None:
+        """A submitted run whose job has not started (its runtime_env is still
+        being set up) start_deadline_s after its time is stopped and recorded
+        as missed, rather than left to start late."""
+        for run in await self._gcs.call(self._store.runs, spec.name, 20):
+            sid = run.get("submission_id")
+            if run.get("status") != "SUBMITTED" or not sid or \
+                    now - run["scheduled_time"] <= spec.start_deadline_s:
+                continue
+            if self.job_status(sid) != JobStatus.PENDING:
+                continue
+            await self._stop_and_wait(sid)
+            run.update(status="MISSED", reason=(
+                f"the job had not started {spec.start_deadline_s:g} s after its time "
+                "(start_deadline_s); it was stopped"))
+            await self._gcs.call(self._store.update_run, spec.name, run["scheduled_time"], run)
 
     async def _fire(self, record: dict[str, Any], spec: ScheduleSpec, scheduled: float,
                     run: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, AsyncIterator
 
@@ -94,6 +95,71 @@ class JobSubmissionClient:
     def delete_job(self, job_id: str) -> bool:
         return bool(self._request("DELETE", f"/api/jobs/{job_id}")["deleted"])
 
+    # -- schedules -----------------------------------------------------------------
+
+    def create_schedule(self, name: str, cron: str, entrypoint: str, *,
+                        timezone: str = "UTC", misfire_policy: str = "fire_once",
+                        misfire_threshold_s: float = 60.0, max_catch_up: int = 10,
+                        concurrency_policy: str = "allow",
+                        start_deadline_s: float | None = None, jitter_s: float = 0.0,
+                        runtime_env: dict[str, Any] | None = None,
+                        metadata: dict[str, str] | None = None, paused: bool = False,
+                        **unsupported: Any) -> dict[str, Any]:
+        """Creates a schedule that submits `entrypoint` as a job at each time of
+        `cron` (5 fields, or 6 with seconds first) in `timezone` (IANA).
+
+        misfire_policy: what a run missed by more than misfire_threshold_s
+        (the job server was down, the schedule paused) does: "fire_once" (one
+        catch-up run), "skip", or "catch_up" (every missed time, oldest first,
+        at most max_catch_up). concurrency_policy: when the previous run is
+        still going, "allow" another, "forbid" (skip this one) or "replace"
+        (stop it, then start). start_deadline_s: a run whose job has not
+        started that long after its time is stopped and recorded as missed.
+        jitter_s: each run starts up to that many seconds late (the same delay
+        on every job server). Each scheduled time runs at most once, across
+        restarts and job servers. Returns the schedule, with next_run_time.
+        Bad input raises ValueError naming it. Ray's entrypoint resource
+        options raise TypeError: entrypoints do not reserve resources here."""
+        given = sorted(k for k, v in unsupported.items() if v is not None)
+        if given:
+            raise TypeError(f"create_schedule: {', '.join(given)} not supported by Comet's "
+                            "job server")
+        runtime_env = dict(runtime_env or {})
+        if runtime_env.get("working_dir"):
+            runtime_env["working_dir"] = os.path.abspath(runtime_env["working_dir"])
+        body = {"name": name, "cron": cron, "entrypoint": entrypoint, "timezone": timezone,
+                "misfire_policy": misfire_policy, "misfire_threshold_s": misfire_threshold_s,
+                "max_catch_up": max_catch_up, "concurrency_policy": concurrency_policy,
+                "start_deadline_s": start_deadline_s, "jitter_s": jitter_s,
+                "runtime_env": runtime_env, "metadata": metadata or {}, "paused": paused}
+        return self._request("POST", "/api/schedules/", body, client_error=ValueError)
+
+    def list_schedules(self) -> list[dict[str, Any]]:
+        """Every schedule, by name, each with next_run_time (None while paused)."""
+        return self._request("GET", "/api/schedules/")["schedules"]
+
+    def get_schedule(self, name: str) -> dict[str, Any]:
+        """The schedule, with next_run_time (epoch seconds; None while paused)."""
+        return self._request("GET", f"/api/schedules/{_quote(name)}")
+
+    def pause_schedule(self, name: str) -> dict[str, Any]:
+        """Stops firing; the times that pass while paused never run."""
+        return self._request("POST", f"/api/schedules/{_quote(name)}/pause")
+
+    def resume_schedule(self, name: str) -> dict[str, Any]:
+        return self._request("POST", f"/api/schedules/{_quote(name)}/resume")
+
+    def delete_schedule(self, name: str) -> bool:
+        """Removes the schedule and its run records (jobs it started stay)."""
+        return bool(self._request("DELETE", f"/api/schedules/{_quote(name)}")["deleted"])
+
+    def list_schedule_runs(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The schedule's runs, newest first: scheduled_time (and _iso), status
+        (SUBMITTED, SKIPPED, MISSED, FAILED), submission_id, job_status, and
+        the reason a run was skipped or missed."""
+        return self._request("GET", f"/api/schedules/{_quote(name)}/runs?limit={int(limit)}")[
+            "runs"]
+
     async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """Yields the job's log as it is written, from the start, until the job ends."""
         import aiohttp
@@ -117,7 +183,9 @@ class JobSubmissionClient:
 
     # -- HTTP ----------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, body: Any = None) -> Any:
+    def _request(self, method: str, path: str, body: Any = None,
+                 client_error: type[Exception] = RuntimeError) -> Any:
+        """`client_error` is raised for a 400 (the caller's input)."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.address + path, data=data, method=method,
                                      headers={**self._headers,
@@ -128,7 +196,8 @@ class JobSubmissionClient:
         except urllib.error.HTTPError as e:
             if e.code == 401:
                 raise self._refused(e.read()) from None
-            raise RuntimeError(_error_message(e.code, e.read())) from None
+            error = client_error if e.code == 400 else RuntimeError
+            raise error(_error_message(e.code, e.read())) from None
         except urllib.error.URLError as e:
             raise ConnectionError(f"cannot reach the Comet dashboard at {self.address} "
                                   f"({e.reason}); is the cluster running (`comet start "
@@ -156,6 +225,10 @@ def _request_headers(headers: dict[str, str] | None) -> tuple[dict[str, str], st
     fingerprint = hashlib.sha256(creds["token"].encode()).hexdigest()[:12]
     return ({"Authorization": f"Bearer {creds['token']}", **given},
             f"the cluster token from {creds['source']} (sha256 {fingerprint}...)")
+
+
+def _quote(name: str) -> str:
+    return urllib.parse.quote(name, safe="")
 
 
 def _error_message(status: int, body: bytes) -> str:

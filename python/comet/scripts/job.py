@@ -3,45 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
-from typing import Any
 
 import click
 
 from comet.job_submission import JobStatus, JobSubmissionClient
+from comet.scripts.job_options import ADDRESS_OPTION, _client, _json_option, _run
+from comet.scripts.job_schedule import schedule
 from comet.scripts.table import FORMAT_OPTION, echo_rows
-
-ADDRESS_OPTION = click.option(
-    "--address", default=None,
-    help="Dashboard URL [default: $COMET_DASHBOARD_ADDRESS, else the running session's, "
-         "else http://127.0.0.1:8265].")
-
-
-def _client(address: str | None) -> JobSubmissionClient:
-    """The SDK client; it finds the cluster token itself (no token: a one-line error)."""
-    return _run(JobSubmissionClient, address)
-
-
-def _json_option(text: str | None, name: str) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError as e:
-        raise click.ClickException(f"{name}: not valid JSON ({e})") from None
-    if not isinstance(value, dict):
-        raise click.ClickException(f"{name}: expected a JSON object")
-    return value
-
-
-def _run(fn: Any, *args: Any) -> Any:
-    """Calls the client; its errors become one-line click errors."""
-    try:
-        return fn(*args)
-    except (RuntimeError, ConnectionError) as e:
-        raise click.ClickException(str(e)) from None
 
 
 def _stream_logs(client: JobSubmissionClient, job_id: str) -> None:
@@ -157,3 +127,6 @@ def list_jobs(address: str | None, fmt: str) -> None:
     jobs = [j.to_json() for j in _run(_client(address).list_jobs)]
     echo_rows(jobs, ["submission_id", "job_id", "type", "status", "entrypoint", "message"],
               fmt, "jobs")
+
+
+job.add_command(schedule)

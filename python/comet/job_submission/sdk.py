@@ -64,13 +64,7 @@ class JobSubmissionClient:
         absolute here (the dashboard runs on this machine). Ray's other options
         (entrypoint_num_cpus, ...) raise TypeError unless None: the job server
         does not implement them."""
-        given = sorted(k for k, v in unsupported.items() if v is not None)
-        if given:
-            raise TypeError(f"submit_job: {', '.join(given)} not supported by Comet's job "
-                            "server")
-        runtime_env = dict(runtime_env or {})
-        if runtime_env.get("working_dir"):
-            runtime_env["working_dir"] = os.path.abspath(runtime_env["working_dir"])
+        runtime_env = _job_runtime_env("submit_job", runtime_env, unsupported)
         body: dict[str, Any] = {"entrypoint": entrypoint, "runtime_env": runtime_env,
                                 "metadata": metadata or {}}
         if submission_id:
@@ -120,13 +114,7 @@ class JobSubmissionClient:
         restarts and job servers. Returns the schedule, with next_run_time.
         Bad input raises ValueError naming it. Ray's entrypoint resource
         options raise TypeError: entrypoints do not reserve resources here."""
-        given = sorted(k for k, v in unsupported.items() if v is not None)
-        if given:
-            raise TypeError(f"create_schedule: {', '.join(given)} not supported by Comet's "
-                            "job server")
-        runtime_env = dict(runtime_env or {})
-        if runtime_env.get("working_dir"):
-            runtime_env["working_dir"] = os.path.abspath(runtime_env["working_dir"])
+        runtime_env = _job_runtime_env("create_schedule", runtime_env, unsupported)
         body = {"name": name, "cron": cron, "entrypoint": entrypoint, "timezone": timezone,
                 "misfire_policy": misfire_policy, "misfire_threshold_s": misfire_threshold_s,
                 "max_catch_up": max_catch_up, "concurrency_policy": concurrency_policy,
@@ -225,6 +213,20 @@ def _request_headers(headers: dict[str, str] | None) -> tuple[dict[str, str], st
     fingerprint = hashlib.sha256(creds["token"].encode()).hexdigest()[:12]
     return ({"Authorization": f"Bearer {creds['token']}", **given},
             f"the cluster token from {creds['source']} (sha256 {fingerprint}...)")
+
+
+def _job_runtime_env(what: str, runtime_env: dict[str, Any] | None,
+                     unsupported: dict[str, Any]) -> dict[str, Any]:
+    """The runtime_env to send, its working_dir made absolute (the dashboard
+    runs on this machine); TypeError naming Ray's options that are given but
+    not implemented by the job server."""
+    given = sorted(k for k, v in unsupported.items() if v is not None)
+    if given:
+        raise TypeError(f"{what}: {', '.join(given)} not supported by Comet's job server")
+    runtime_env = dict(runtime_env or {})
+    if runtime_env.get("working_dir"):
+        runtime_env["working_dir"] = os.path.abspath(runtime_env["working_dir"])
+    return runtime_env
 
 
 def _quote(name: str) -> str:

@@ -14,6 +14,8 @@ import type {
   MetricsHistory,
   NodeInfo,
   PlacementGroupInfo,
+  ScheduleInfo,
+  ScheduleRun,
   TasksReply,
   VersionInfo,
   WorkersReply,
@@ -112,6 +114,16 @@ export const api = {
   },
   submitJob: (body: { entrypoint: string; runtime_env?: unknown; metadata?: unknown }) =>
     postJson<{ submission_id: string; job_id: string | null }>("/api/jobs/", body),
+  schedules: async (s?: AbortSignal) =>
+    (await getJson<{ schedules: ScheduleInfo[] }>("/api/schedules/", s)).schedules,
+  scheduleRuns: async (name: string, limit: number, s?: AbortSignal) =>
+    (await getJson<{ runs: ScheduleRun[] }>(`/api/schedules/${enc(name)}/runs${query({ limit })}`, s)).runs,
+  pauseSchedule: (name: string) => postJson<ScheduleInfo>(`/api/schedules/${enc(name)}/pause`),
+  resumeSchedule: (name: string) => postJson<ScheduleInfo>(`/api/schedules/${enc(name)}/resume`),
+  deleteSchedule: async (name: string) => {
+    const init: RequestInit = { method: "DELETE", headers: JSON_HEADERS };
+    return (await (await request(`/api/schedules/${enc(name)}`, init)).json()) as { deleted: boolean };
+  },
 };
 
 /**

@@ -11,6 +11,7 @@ import { NodeDetailPage, NodesPage } from "./pages/Nodes";
 import { ObjectsPage } from "./pages/Objects";
 import { OverviewPage } from "./pages/Overview";
 import { PlacementGroupsPage } from "./pages/PlacementGroups";
+import { SchedulesPage } from "./pages/Schedules";
 import { TaskDetailPage, TasksPage } from "./pages/Tasks";
 import { RefreshContext, usePoll } from "./poll";
 import { interceptLinks, matchRoute, useLocation } from "./router";
@@ -25,6 +26,7 @@ const ROUTES: Route[] = [
   { pattern: "/", render: () => <OverviewPage /> },
   { pattern: "/jobs", render: () => <JobsPage /> },
   { pattern: "/jobs/:id", render: (p) => <JobDetailPage id={p.id} /> },
+  { pattern: "/schedules", render: () => <SchedulesPage /> },
   { pattern: "/actors", render: () => <ActorsPage /> },
   { pattern: "/actors/:id", render: (p) => <ActorDetailPage id={p.id} key={p.id} /> },
   { pattern: "/tasks", render: () => <TasksPage /> },
@@ -39,6 +41,7 @@ const ROUTES: Route[] = [
 const NAV = [
   { href: "/", label: "Overview" },
   { href: "/jobs", label: "Jobs" },
+  { href: "/schedules", label: "Schedules" },
   { href: "/actors", label: "Actors" },
   { href: "/tasks", label: "Tasks" },
   { href: "/objects", label: "Objects" },

@@ -289,3 +289,25 @@ export const TERMINAL_JOB_STATUSES: ReadonlySet<string> = new Set([
 export function jobKey(job: JobDetails): string {
   return job.submission_id ?? job.job_id ?? "";
 }
+
+/** A job schedule (/api/schedules/). */
+export interface ScheduleInfo {
+  name: string;
+  cron: string;
+  timezone: string;
+  misfire_policy: string;
+  concurrency_policy: string;
+  entrypoint: string;
+  paused: boolean;
+  /** Epoch seconds; null while paused. */
+  next_run_time: number | null;
+}
+
+/** One scheduled time's outcome. */
+export interface ScheduleRun {
+  scheduled_time: number;
+  status: string;
+  submission_id: string | null;
+  job_status: string | null;
+  reason: string;
+}

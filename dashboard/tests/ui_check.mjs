@@ -353,6 +353,36 @@ try {
     });
   }
 
+  await step("schedules page shows a schedule's next run and runs, pauses, resumes and deletes it", async () => {
+    const name = `ui-check-${Date.now()}`;
+    const created = await page.evaluate(async (name) => {
+      const reply = await fetch("/api/schedules/", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name, cron: "*/2 * * * * *", entrypoint: "true", concurrency_policy: "forbid" }),
+      });
+      return reply.status;
+    }, name);
+    if (created !== 200) throw new Error(`creating a schedule answered ${created}`);
+    await visit("/schedules", "schedules");
+    const card = page.locator(".card", { has: page.locator(`[data-schedule="${name}"]`) });
+    await card.waitFor();
+    const next = await card.locator('[data-testid="schedule-next"]').innerText();
+    if (next.includes("paused")) throw new Error(`an active schedule shows next run: ${next}`);
+    // Its runs appear, each linking to its job (after the jobs steps: these
+    // jobs would widen the jobs table).
+    await card.locator('[data-testid="schedule-runs"] tbody a[href^="/jobs/sched_"]').first().waitFor({ timeout: 30000 });
+    await tablesFit();
+    await shot("schedules");
+    await card.locator('[data-testid="schedule-toggle"]').click();
+    await card.locator(".badge").getByText("PAUSED").waitFor();
+    await card.locator('[data-testid="schedule-next"]').getByText("paused").waitFor();
+    await card.locator('[data-testid="schedule-toggle"]').getByText("Resume").click();
+    await card.locator(".badge").getByText("ACTIVE").waitFor();
+    await card.locator('[data-testid="schedule-delete"]').click();
+    await page.locator(`[data-schedule="${name}"]`).waitFor({ state: "detached" });
+  });
+
   await step("an API error shows a banner, and the page recovers", async () => {
     const message = "GCS is not answering (injected by ui_check)";
     await page.route("**/api/actors", (route) => route.fulfill({ status: 503, json: { error: message } }));

@@ -94,6 +94,24 @@ def test_forbid_never_overlaps_two_runs(cluster):
     client.delete_schedule("slow")
 
 
+@pytest.mark.timeout(120)
+def test_replace_stops_the_old_run_before_starting_the_next(cluster):
+    client = _client(cluster)
+    client.create_schedule("replacing", "*/3 * * * * *", SLOW, concurrency_policy="replace")
+    replaced = wait_for(lambda: [r for r in client.list_schedule_runs("replacing")
+                                 if r.get("replaced")], timeout=40)
+    client.pause_schedule("replacing")
+    old = cluster.wait_job(replaced[-1]["replaced"][0])
+    new = cluster.job(replaced[-1]["submission_id"])
+    assert old["status"] == "STOPPED", old
+    assert new["start_time"] >= old["end_time"], (old, new)
+    client.delete_schedule("replacing")
+    for job in cluster.get("/api/jobs/"):
+        if job.get("submission_id", "").startswith("sched_replacing_") and \
+                job["status"] in ("PENDING", "RUNNING"):
+            cluster.http("POST", f"/api/jobs/{job['submission_id']}/stop")
+
+
 def test_bad_input_is_refused_naming_it(cluster):
     client = _client(cluster)
     for kwargs, needle in [({"cron": "* * *"}, "5 fields"), ({"cron": "99 * * * *"}, "valid"),

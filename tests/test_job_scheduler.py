@@ -149,3 +149,29 @@ def test_a_scheduler_back_after_an_outage_applies_the_misfire_policy(shared_clus
             after.store.delete(name)
 
     _run(test, tmp_path)
+
+
+def test_a_run_that_has_not_started_by_its_deadline_is_stopped_and_missed(shared_cluster,
+                                                                          tmp_path):
+    from test_runtime_env import make_wheel
+
+    wheel = make_wheel(tmp_path, "cometschedpip", "1.0", "WORD = 'x'\n")
+
+    async def test(gcs, jobs, address):
+        t0 = _start()
+        clock = Clock(t0 + 60.5)
+        scheduler = JobScheduler(gcs, jobs[0], address, clock)
+        record = _record("deadline", "* * * * *", QUICK, t0, start_deadline_s=1.0)
+        record["runtime_env"] = {"pip": [str(wheel)]}  # PENDING while its env is made
+        scheduler.store.create(record)
+        await scheduler.tick()
+        sid = submission_id_for("deadline", t0 + 60)
+        assert jobs[0].get(sid).status == JobStatus.PENDING
+        clock.now = t0 + 62
+        await scheduler.tick()
+        run = scheduler.store.runs("deadline", limit=1)[0]
+        assert run["status"] == "MISSED" and "start_deadline_s" in run["reason"], run
+        assert jobs[0].get(sid).status == JobStatus.STOPPED
+        scheduler.store.delete("deadline")
+
+    _run(test, tmp_path)

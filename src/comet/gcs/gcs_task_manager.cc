@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_format.h"
 #include "src/comet/common/status_macros.h"
 
 namespace comet::gcs {
@@ -24,8 +22,6 @@ void SetIfEmpty(std::string* field, const std::string& value) {
   if (field->empty() && !value.empty()) *field = value;
 }
 
-std::string StoreKey(uint64_t number) { return absl::StrFormat("%016x", number); }
-
 std::string RowKey(const rpc::TaskRow& row) {
   return row.task_id() + std::to_string(row.attempt());
 }
@@ -39,11 +35,12 @@ absl::Status GcsTaskManager::Initialize() {
   ASSIGN_OR_RETURN(auto stored, store_->GetAll(kTaskTable));
   for (const auto& [store_key, value] : stored) {  // ascending: oldest first
     Entry entry;
-    if (!entry.row.ParseFromString(value) ||
-        !absl::SimpleHexAtoi(store_key, &entry.number)) {
+    std::optional<uint64_t> number = ParseNumberKey(store_key);
+    if (!number.has_value() || !entry.row.ParseFromString(value)) {
       evicted_.push_back(store_key);  // unreadable: removed at the next flush
       continue;
     }
+    entry.number = *number;
     next_number_ = std::max(next_number_, entry.number + 1);
     std::string key = RowKey(entry.row);
     if (rows_.contains(key)) {
@@ -74,7 +71,7 @@ bool GcsTaskManager::Insert(const std::string& key, Entry entry) {
   while (rows_.size() > max_rows_ && !order_.empty()) {
     auto oldest = rows_.find(order_.front());
     if (store_ != nullptr) {
-      evicted_.push_back(StoreKey(oldest->second.number));
+      evicted_.push_back(NumberKey(oldest->second.number));
       dirty_.erase(oldest->first);
     }
     rows_.erase(oldest);
@@ -97,7 +94,7 @@ absl::Status GcsTaskManager::Flush() {
   puts.reserve(dirty_.size());
   for (const std::string& key : dirty_) {
     const Entry& entry = rows_.at(key);
-    puts.emplace_back(StoreKey(entry.number), entry.row.SerializeAsString());
+    puts.emplace_back(NumberKey(entry.number), entry.row.SerializeAsString());
   }
   RETURN_IF_ERROR(store_->WriteBatch(kTaskTable, puts, evicted_));
   dirty_.clear();

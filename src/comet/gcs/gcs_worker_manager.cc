@@ -1,7 +1,5 @@
 #include "src/comet/gcs/gcs_worker_manager.h"
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "src/comet/common/logging.h"
 #include "src/comet/common/status_macros.h"
@@ -24,8 +22,6 @@ absl::StatusOr<WorkerFailure> ParseFailure(
   return failure;
 }
 
-std::string StoreKey(int64_t number) { return absl::StrFormat("%016x", number); }
-
 }  // namespace
 
 GcsWorkerManager::GcsWorkerManager(GcsWorkerManagerOptions options, StoreClient* store)
@@ -44,12 +40,13 @@ absl::Status GcsWorkerManager::Initialize() {
   int64_t last = 0;
   std::vector<std::string> unusable;
   for (const auto& [key, value] : stored) {
-    int64_t number = 0;
+    std::optional<uint64_t> parsed = ParseNumberKey(key);
     rpc::ReportWorkerFailureRequest report;
-    if (!absl::SimpleHexAtoi(key, &number) || !report.ParseFromString(value)) {
+    if (!parsed.has_value() || !report.ParseFromString(value)) {
       unusable.push_back(key);
       continue;
     }
+    int64_t number = static_cast<int64_t>(*parsed);
     if (!loaded.empty() && number != last + 1) loaded.clear();
     loaded.push_back(std::move(report));
     last = number;
@@ -84,9 +81,9 @@ void GcsWorkerManager::Remember(const rpc::ReportWorkerFailureRequest& report) {
   if (evicted) dead_.pop_front();
   if (store_ == nullptr) return;
   std::vector<std::string> deletes;
-  if (evicted) deletes.push_back(StoreKey(latest_sequence_ - static_cast<int64_t>(dead_.size())));
+  if (evicted) deletes.push_back(NumberKey(latest_sequence_ - static_cast<int64_t>(dead_.size())));
   absl::Status status = store_->WriteBatch(
-      kDeadWorkerTable, {{StoreKey(latest_sequence_), report.SerializeAsString()}}, deletes);
+      kDeadWorkerTable, {{NumberKey(latest_sequence_), report.SerializeAsString()}}, deletes);
   if (!status.ok()) {
     COMET_LOG(ERROR) << "cannot store the death of the worker with pid " << report.pid()
                      << ": " << status;

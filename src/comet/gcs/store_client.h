@@ -11,6 +11,7 @@
 // between threads.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,9 +19,22 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 
 namespace comet::gcs {
+
+// A key that GetAll and Keys return in numeric order: `number` as 16 hex
+// digits (tables whose rows are kept in arrival order: task rows, deaths).
+inline std::string NumberKey(uint64_t number) { return absl::StrFormat("%016x", number); }
+
+// The number of a NumberKey; nullopt for a key that is not one.
+inline std::optional<uint64_t> ParseNumberKey(absl::string_view key) {
+  uint64_t number = 0;
+  if (!absl::SimpleHexAtoi(key, &number)) return std::nullopt;
+  return number;
+}
 
 class StoreClient {
  public:

@@ -115,14 +115,17 @@ def zone(name: str) -> ZoneInfo:
                          f"'Europe/Berlin')") from e
 
 
+def _iterator(spec: ScheduleSpec, start: float) -> croniter:
+    """croniter over the schedule's times, from `start` in its time zone."""
+    return croniter(spec.cron, datetime.fromtimestamp(start, zone(spec.timezone)),
+                    second_at_beginning=parse_cron(spec.cron))
+
+
 def scheduled_times(spec: ScheduleSpec, after: float, until: float,
                     limit: int = MAX_TIMES_PER_STEP) -> tuple[list[float], bool]:
     """The schedule's times t with after < t <= until (epoch seconds), oldest
     first, at most `limit`; and whether there were more."""
-    tz = zone(spec.timezone)
-    seconds = parse_cron(spec.cron)
-    start = datetime.fromtimestamp(after, tz)
-    it = croniter(spec.cron, start, second_at_beginning=seconds)
+    it = _iterator(spec, after)
     out: list[float] = []
     previous_wall: Optional[datetime] = None
     while True:
@@ -143,13 +146,17 @@ def scheduled_times(spec: ScheduleSpec, after: float, until: float,
 
 def next_time(spec: ScheduleSpec, after: float) -> float:
     """The first scheduled time after `after`."""
-    tz = zone(spec.timezone)
-    seconds = parse_cron(spec.cron)
-    it = croniter(spec.cron, datetime.fromtimestamp(after, tz), second_at_beginning=seconds)
+    it = _iterator(spec, after)
     while True:
         t = it.get_next(float)
         if t > after:
             return t
+
+
+def previous_time(spec: ScheduleSpec, at_or_before: float) -> float:
+    """The newest scheduled time <= `at_or_before`."""
+    # croniter's get_prev is strictly before its start.
+    return _iterator(spec, at_or_before + 1e-3).get_prev(float)
 
 
 def jitter_offset(spec: ScheduleSpec, scheduled: float) -> float:
@@ -176,15 +183,6 @@ class Step:
     # The newest scheduled time this step handled: the next step starts after
     # it. None when nothing was due.
     handled_until: Optional[float] = None
-
-
-def previous_time(spec: ScheduleSpec, at_or_before: float) -> float:
-    """The newest scheduled time <= `at_or_before`."""
-    tz = zone(spec.timezone)
-    seconds = parse_cron(spec.cron)
-    # croniter's get_prev is strictly before its start.
-    start = datetime.fromtimestamp(at_or_before + 1e-3, tz)
-    return croniter(spec.cron, start, second_at_beginning=seconds).get_prev(float)
 
 
 def step(spec: ScheduleSpec, after: float, now: float) -> Step:

@@ -6,6 +6,7 @@ import { api, ApiError, streamJobLogs } from "../api";
 import { Card, ErrorBanner, Facts, PageHeader, PollView, StatusBadge } from "../components/common";
 import { DataTable, FilterBox, filterRows, StateSelect, type Column } from "../components/DataTable";
 import { LogViewer } from "../components/LogViewer";
+import { useAction } from "../components/useAction";
 import { TASK_COLORS } from "../components/Timeline";
 import { elapsed, formatDuration, formatTime } from "../format";
 import { REFRESH_MS, usePoll } from "../poll";
@@ -152,21 +153,8 @@ function JobFacts({ job }: { job: JobDetails }) {
 }
 
 function JobActions({ job, onChange }: { job: JobDetails; onChange: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error>();
+  const { busy, error, act } = useAction(onChange);
   const terminal = TERMINAL_JOB_STATUSES.has(job.status);
-  const act = async (action: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await action();
-      onChange();
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
   if (job.type !== "SUBMISSION") return null;
   return (
     <>

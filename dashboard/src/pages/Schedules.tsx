@@ -1,9 +1,9 @@
 // Schedules: the job server's cron schedules with their next fire time, and
 // for each its last runs (status, a link to the run's job, why a run was
 // skipped or missed) and pause/resume/delete buttons.
-import { useState } from "preact/hooks";
 import { api } from "../api";
 import { Card, PageHeader, PollView, StatusBadge } from "../components/common";
+import { useAction } from "../components/useAction";
 import { formatTime } from "../format";
 import { usePoll } from "../poll";
 import type { ScheduleInfo, ScheduleRun } from "../types";
@@ -47,20 +47,7 @@ function Runs({ name }: { name: string }) {
 }
 
 function ScheduleCard({ schedule, onChange }: { schedule: ScheduleInfo; onChange: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error>();
-  const act = async (action: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await action();
-      onChange();
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, act } = useAction(onChange);
   const name = schedule.name;
   return (
     <Card
